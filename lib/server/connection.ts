@@ -1,0 +1,184 @@
+/**
+ * One client connection's reliability state (docs/protocol.md, sections 4-6): event
+ * sequence numbers, the replay buffer of unacknowledged events, the last processed
+ * request id, and the socket it is attached to, if any. No session logic here.
+ */
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { Role } from './tokens';
+import type { WireConnection } from './protocol';
+
+/** What a connection needs from its socket. Implemented by the socket layer. */
+export interface Transport {
+  send(text: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface Capabilities {
+  publish: 0 | 1;
+  subscribe: 0 | 1;
+  signal: 0 | 1;
+  forceDisconnect: 0 | 1;
+  forceUnpublish: 0 | 1;
+  forceMute: 0 | 1;
+}
+
+export function capabilitiesFor(role: Role): Capabilities {
+  const mod = role === 'moderator' ? 1 : 0;
+  return {
+    publish: role === 'subscriber' ? 0 : 1,
+    subscribe: role === 'publisheronly' ? 0 : 1,
+    signal: role === 'publisher' || role === 'moderator' ? 1 : 0,
+    forceDisconnect: mod,
+    forceUnpublish: mod,
+    forceMute: mod,
+  };
+}
+
+export interface ReplayLimits {
+  maxReplayEvents: number;
+  maxReplayBytes: number;
+}
+
+export type ConnectionState = 'attached' | 'detached' | 'closed';
+
+/** A per-connection token bucket for signals. */
+export class RateLimiter {
+  private tokens: number;
+  private last: number;
+  constructor(private readonly perSecond: number, private readonly burst: number, now: number) {
+    this.tokens = burst;
+    this.last = now;
+  }
+  take(now: number): boolean {
+    if (this.perSecond <= 0) return true;
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
+    this.last = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
+
+export class Connection {
+  readonly id = randomUUID();
+  readonly resumeToken = randomBytes(24).toString('base64url');
+  readonly capabilities: Capabilities;
+  state: ConnectionState = 'detached';
+  /** seq of the last event numbered for this connection */
+  lastSeq = 0;
+  /** id of the last request processed */
+  lastRequestId = 0;
+  /** when the socket dropped (state 'detached' after a handshake), for the grace timer */
+  graceTimer: NodeJS.Timeout | undefined;
+  private transport: Transport | undefined;
+  /** unacknowledged events, oldest first: replay[i] has seq firstBufferedSeq + i */
+  private replay: string[] = [];
+  private replayHead = 0;
+  private replayBytes = 0;
+  private firstBufferedSeq = 1;
+  private overflowed = false;
+
+  constructor(
+    readonly sessionId: string,
+    readonly creationTime: number,
+    readonly data: string,
+    readonly role: Role,
+    readonly eventsSuppressed: boolean,
+    readonly limiter: RateLimiter,
+    private readonly limits: ReplayLimits,
+  ) {
+    this.capabilities = capabilitiesFor(role);
+  }
+
+  toWire(): WireConnection {
+    return { id: this.id, creationTime: this.creationTime, data: this.data };
+  }
+
+  /** Constant-time check of a resume token. */
+  checkResumeToken(token: string): boolean {
+    const a = Buffer.from(token);
+    const b = Buffer.from(this.resumeToken);
+    return a.length === b.length && timingSafeEqual(a, b);
+  }
+
+  /** Number of events held for replay. */
+  get bufferedEvents(): number {
+    return this.replay.length - this.replayHead;
+  }
+
+  /** True once the replay buffer went past its limits: the connection cannot be resumed. */
+  get isOverflowed(): boolean {
+    return this.overflowed;
+  }
+
+  /**
+   * Numbers an event and sends it (or buffers it while detached).
+   * `body` is a serialized JSON object without `seq`, e.g. `{"type":"signal",...}`.
+   * Returns false when the replay buffer overflowed (the caller destroys the connection).
+   */
+  emit(body: string): boolean {
+    if (this.state === 'closed') return true;
+    const seq = ++this.lastSeq;
+    const text = `{"seq":${seq},${body.slice(1)}`;
+    this.replay.push(text);
+    this.replayBytes += text.length;
+    if (this.transport) this.transport.send(text);
+    if (this.bufferedEvents > this.limits.maxReplayEvents || this.replayBytes > this.limits.maxReplayBytes) {
+      this.overflowed = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Cumulative acknowledgement from the client. Returns false when seq is beyond lastSeq. */
+  ack(seq: number): boolean {
+    if (seq > this.lastSeq) return false;
+    while (this.firstBufferedSeq <= seq && this.replayHead < this.replay.length) {
+      this.replayBytes -= (this.replay[this.replayHead] as string).length;
+      this.replayHead++;
+      this.firstBufferedSeq++;
+    }
+    if (this.replayHead > 1024 && this.replayHead * 2 > this.replay.length) {
+      this.replay = this.replay.slice(this.replayHead);
+      this.replayHead = 0;
+    }
+    return true;
+  }
+
+  /** Oldest seq a resume may ask to replay from (lastSeq given by the client must be >= this - 1). */
+  get oldestReplayableSeq(): number {
+    return this.firstBufferedSeq;
+  }
+
+  /** Attaches a socket and replays every buffered event with seq > fromSeq. */
+  attach(transport: Transport, fromSeq: number): void {
+    this.transport = transport;
+    this.state = 'attached';
+    for (let i = this.replayHead + Math.max(0, fromSeq - this.firstBufferedSeq + 1); i < this.replay.length; i++) {
+      transport.send(this.replay[i] as string);
+    }
+  }
+
+  /** Detaches the current socket (if it is `transport`, when given). Returns true if it was attached. */
+  detach(transport?: Transport): boolean {
+    if (!this.transport || (transport && this.transport !== transport)) return false;
+    this.transport = undefined;
+    if (this.state === 'attached') this.state = 'detached';
+    return true;
+  }
+
+  get currentTransport(): Transport | undefined {
+    return this.transport;
+  }
+
+  /** Marks the connection gone for good; frees its buffers. */
+  markClosed(): void {
+    this.state = 'closed';
+    this.transport = undefined;
+    this.replay = [];
+    this.replayHead = 0;
+    this.replayBytes = 0;
+    if (this.graceTimer) clearTimeout(this.graceTimer);
+    this.graceTimer = undefined;
+  }
+}

@@ -1,0 +1,13 @@
+/**
+ * `convene/server`: the Convene session server.
+ *
+ *     import { startServer } from 'convene/server';
+ *     const server = await startServer({ projects: [{ apiKey, apiSecret }], port: 4100 });
+ */
+export { ConveneServer, startServer, DEFAULTS, type ServerOptions } from './server';
+export { ProjectStore, type Project } from './projects';
+export { mintSessionId, checkSessionId, type SessionInfo, type MediaMode, type ArchiveMode } from './session-id';
+export { verifyToken, ROLES, type Role, type TokenClaims } from './tokens';
+export { ErrorCode, type WireError } from './errors';
+export { PROTOCOL_VERSION } from './protocol';
+export type { WireConnection, WireStream, VideoType, VideoDimensions } from './protocol';

@@ -1,0 +1,405 @@
+/**
+ * The session registry: sessions, their connections and streams, and every operation a
+ * client request or a REST call can perform (docs/protocol.md, sections 4, 5, 6.2, 8.3).
+ * No sockets and no HTTP here: connections are reached through Connection.emit.
+ */
+import { randomUUID } from 'node:crypto';
+import { Connection, RateLimiter, Transport } from './connection';
+import { ErrorCode, fail, wireError, WireError } from './errors';
+import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStream } from './protocol';
+import type { Role } from './tokens';
+
+export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
+export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
+
+export interface RegistryLimits {
+  maxConnectionsPerSession: number;
+  signalsPerSecond: number;
+  signalBurst: number;
+  maxReplayEvents: number;
+  maxReplayBytes: number;
+}
+
+export interface RegistryOptions {
+  limits: RegistryLimits;
+  graceWindowMs: number;
+  now?: () => number;
+  /** Called when a connection's grace window ends or it is destroyed (for logs/metrics). */
+  onConnectionGone?: (conn: Connection, reason: ConnectionDestroyedReason) => void;
+}
+
+interface Stream extends WireStream {
+  /** the media attachment point of a later version: tracks will hang off the stream */
+}
+
+class Session {
+  readonly connections = new Map<string, Connection>();
+  readonly streams = new Map<string, Stream>();
+  forceMuteActive = false;
+  forceMuteExcluded = new Set<string>();
+  constructor(readonly id: string) {}
+}
+
+export interface JoinOptions {
+  sessionId: string;
+  role: Role;
+  data: string;
+  eventsSuppressed: boolean;
+}
+
+export interface SessionSnapshot {
+  connections: WireConnection[];
+  streams: WireStream[];
+  forceMute: { active: boolean };
+}
+
+const json = JSON.stringify;
+
+export class Registry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: RegistryOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get graceWindowMs(): number {
+    return this.opts.graceWindowMs;
+  }
+
+  get limits(): RegistryLimits {
+    return this.opts.limits;
+  }
+
+  /** Number of sessions with at least one connection. */
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  connectionCount(sessionId?: string): number {
+    if (sessionId !== undefined) return this.sessions.get(sessionId)?.connections.size ?? 0;
+    let n = 0;
+    for (const s of this.sessions.values()) n += s.connections.size;
+    return n;
+  }
+
+  /** Every live connection, for shutdown. */
+  *allConnections(): IterableIterator<Connection> {
+    for (const s of this.sessions.values()) yield* s.connections.values();
+  }
+
+  findConnection(sessionId: string, connectionId: string): Connection | undefined {
+    return this.sessions.get(sessionId)?.connections.get(connectionId);
+  }
+
+  /**
+   * Adds a connection to a session (creating the session) and announces it to the others.
+   * Throws RequestError 1027 when the session is full. The caller attaches a transport.
+   */
+  join(opts: JoinOptions): { conn: Connection; snapshot: SessionSnapshot } {
+    let session = this.sessions.get(opts.sessionId);
+    const max = this.opts.limits.maxConnectionsPerSession;
+    if (session && max > 0 && session.connections.size >= max) {
+      fail(ErrorCode.CONNECTION_LIMIT_EXCEEDED, `session is full (${max} connections)`);
+    }
+    if (!session) {
+      session = new Session(opts.sessionId);
+      this.sessions.set(opts.sessionId, session);
+    }
+    const now = this.now();
+    const { limits } = this.opts;
+    const conn = new Connection(
+      opts.sessionId, now, opts.data, opts.role, opts.eventsSuppressed,
+      new RateLimiter(limits.signalsPerSecond, limits.signalBurst, now), limits,
+    );
+    const snapshot: SessionSnapshot = {
+      connections: opts.eventsSuppressed ? [] : [...session.connections.values()].map((c) => c.toWire()),
+      streams: [...session.streams.values()].map(copyStream),
+      forceMute: { active: session.forceMuteActive },
+    };
+    const created = json({ type: 'connectionCreated', connection: conn.toWire() });
+    session.connections.set(conn.id, conn);
+    this.broadcast(session, created, { except: conn, connectionEvent: true });
+    return { conn, snapshot };
+  }
+
+  /** A connection's socket dropped without a disconnect request: start its grace window. */
+  detach(conn: Connection, transport: Transport): void {
+    if (!conn.detach(transport) || conn.state === 'closed') return;
+    if (conn.graceTimer) clearTimeout(conn.graceTimer);
+    conn.graceTimer = setTimeout(() => {
+      conn.graceTimer = undefined;
+      if (conn.state === 'detached') this.destroy(conn, 'networkDisconnected');
+    }, this.opts.graceWindowMs);
+  }
+
+  /** Checks a resume; on success attaches the transport and replays. Throws RequestError. */
+  resume(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Connection {
+    const conn = this.findConnection(sessionId, connectionId);
+    if (!conn || conn.state === 'closed' || conn.isOverflowed) {
+      fail(ErrorCode.CONNECTION_DROPPED, 'connection is gone: it cannot be resumed (grace window over, server restarted, or disconnected)');
+    }
+    if (!conn.checkResumeToken(resumeToken)) fail(ErrorCode.AUTHENTICATION, 'resume token is invalid');
+    if (lastSeq > conn.lastSeq) fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} is beyond the last event sent (${conn.lastSeq})`);
+    if (lastSeq < conn.oldestReplayableSeq - 1) {
+      fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} was already acknowledged (oldest held is ${conn.oldestReplayableSeq})`);
+    }
+    conn.ack(lastSeq);
+    if (conn.graceTimer) clearTimeout(conn.graceTimer);
+    conn.graceTimer = undefined;
+    return conn;
+  }
+
+  /**
+   * Removes a connection for good and tells the others: streamDestroyed for each of its
+   * streams, then connectionDestroyed. Idempotent.
+   */
+  destroy(conn: Connection, reason: ConnectionDestroyedReason): void {
+    if (conn.state === 'closed') return;
+    const session = this.sessions.get(conn.sessionId);
+    conn.markClosed();
+    if (!session || session.connections.get(conn.id) !== conn) return;
+    session.connections.delete(conn.id);
+    for (const stream of [...session.streams.values()]) {
+      if (stream.connectionId === conn.id) this.removeStream(session, stream, reason, conn);
+    }
+    this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true });
+    if (session.connections.size === 0) this.sessions.delete(session.id);
+    this.opts.onConnectionGone?.(conn, reason);
+  }
+
+  /**
+   * Processes one request of `conn` and emits its result. Request ids are the caller's
+   * business (socket layer); this performs the operation exactly once.
+   */
+  handle(conn: Connection, id: number, req: RequestBody): void {
+    let extra = '';
+    let error: WireError | undefined;
+    try {
+      const session = this.sessions.get(conn.sessionId);
+      if (!session || conn.state === 'closed') fail(ErrorCode.NOT_CONNECTED, 'connection is not in its session');
+      const stream = this.perform(session, conn, req);
+      if (stream) extra = `,"stream":${json(stream)}`;
+    } catch (e) {
+      error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
+      if (!(e instanceof Error && 'wire' in e)) console.error('convene: request failed', e);
+    }
+    if (conn.state === 'closed') return;
+    const body = error
+      ? `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`
+      : `{"type":"result","id":${id},"ok":true${extra}}`;
+    this.emitTo(conn, body);
+  }
+
+  /** Emits a failed result for a request that could not be decoded (it still consumes its id). */
+  rejectRequest(conn: Connection, id: number, error: WireError): void {
+    this.emitTo(conn, `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`);
+  }
+
+  private perform(session: Session, conn: Connection, req: RequestBody): WireStream | undefined {
+    const caps = conn.capabilities;
+    switch (req.type) {
+      case 'signal':
+        if (!caps.signal) fail(ErrorCode.SIGNAL_DENIED, `role '${conn.role}' may not send signals`, 'OT_PERMISSION_DENIED');
+        if (!conn.limiter.take(this.now())) fail(ErrorCode.RATE_LIMIT_EXCEEDED, 'signal rate limit exceeded');
+        this.signal(session, conn.id, req.signalType, req.data, req.to);
+        return undefined;
+      case 'publish':
+        if (!caps.publish) fail(ErrorCode.PUBLISH_DENIED, `role '${conn.role}' may not publish`, 'OT_PERMISSION_DENIED');
+        return this.publish(session, conn, req.props);
+      case 'unpublish': {
+        const stream = this.ownStream(session, conn, req.streamId);
+        this.removeStream(session, stream, 'clientDisconnected', conn);
+        return undefined;
+      }
+      case 'updateStream':
+        this.updateStream(session, this.ownStream(session, conn, req.streamId), req.props, conn);
+        return undefined;
+      case 'forceDisconnect': {
+        if (!caps.forceDisconnect) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `role '${conn.role}' may not force a disconnect`, 'OT_PERMISSION_DENIED');
+        const target = session.connections.get(req.connectionId);
+        if (!target) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${req.connectionId}' in this session`);
+        this.forceDisconnect(target);
+        return undefined;
+      }
+      case 'forceUnpublish': {
+        if (!caps.forceUnpublish) fail(ErrorCode.UNABLE_TO_FORCE_UNPUBLISH, `role '${conn.role}' may not force unpublish`, 'OT_PERMISSION_DENIED');
+        this.removeStream(session, this.anyStream(session, req.streamId), 'forceUnpublished');
+        return undefined;
+      }
+      case 'forceMuteStream':
+        if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
+        this.muteStream(session, this.anyStream(session, req.streamId));
+        return undefined;
+      case 'forceMuteAll':
+        if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
+        this.muteAll(session, req.excludedStreamIds, conn);
+        return undefined;
+      case 'disableForceMute':
+        if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
+        this.disableForceMute(session, conn);
+        return undefined;
+      case 'disconnect':
+        // Nothing to do before the result: the socket layer then calls destroy() and closes.
+        return undefined;
+    }
+  }
+
+  // ---- operations shared by client requests and the REST API ----
+
+  /** Sends a signal to every connection of the session, or to one. `from` null = the server. */
+  private signal(session: Session, from: string | null, signalType: string, data: string, to?: string): void {
+    const body = json({ type: 'signal', signalType, data, from });
+    if (to !== undefined) {
+      const target = session.connections.get(to);
+      if (!target) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
+      this.emitTo(target, body);
+      return;
+    }
+    this.broadcast(session, body, {});
+  }
+
+  private publish(session: Session, conn: Connection, props: StreamProps): WireStream {
+    const muted = session.forceMuteActive;
+    const stream: Stream = {
+      id: randomUUID(),
+      connectionId: conn.id,
+      creationTime: this.now(),
+      name: props.name ?? '',
+      hasAudio: muted ? false : props.hasAudio ?? true,
+      hasVideo: props.hasVideo ?? true,
+      videoType: props.videoType ?? 'camera',
+      videoDimensions: props.videoDimensions ?? { width: 640, height: 480 },
+    };
+    session.streams.set(stream.id, stream);
+    this.broadcast(session, json({ type: 'streamCreated', stream }), { except: conn });
+    if (muted) this.emitTo(conn, json({ type: 'muteForced', active: true, streamId: stream.id }));
+    return copyStream(stream);
+  }
+
+  private ownStream(session: Session, conn: Connection, streamId: string): Stream {
+    const stream = session.streams.get(streamId);
+    if (!stream || stream.connectionId !== conn.id) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' published by this connection`);
+    return stream;
+  }
+
+  private anyStream(session: Session, streamId: string): Stream {
+    const stream = session.streams.get(streamId);
+    if (!stream) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' in this session`);
+    return stream;
+  }
+
+  private removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
+    session.streams.delete(stream.id);
+    session.forceMuteExcluded.delete(stream.id);
+    this.broadcast(session, json({ type: 'streamDestroyed', stream, reason }), except ? { except } : {});
+  }
+
+  private updateStream(session: Session, stream: Stream, props: StreamProps, except?: Connection): void {
+    for (const key of ['hasAudio', 'hasVideo', 'videoDimensions', 'videoType', 'name'] as const) {
+      const newValue = props[key];
+      if (newValue === undefined) continue;
+      const oldValue = stream[key];
+      if (key === 'videoDimensions' ? sameDims(oldValue as VideoDimensions, newValue as VideoDimensions) : oldValue === newValue) continue;
+      (stream as unknown as Record<string, unknown>)[key] = newValue;
+      this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), except ? { except } : {});
+    }
+  }
+
+  private muteStream(session: Session, stream: Stream): void {
+    const owner = session.connections.get(stream.connectionId);
+    if (owner) this.emitTo(owner, json({ type: 'muteForced', active: true, streamId: stream.id }));
+    this.updateStream(session, stream, { hasAudio: false }, owner);
+  }
+
+  private muteAll(session: Session, excluded: string[], by?: Connection): void {
+    session.forceMuteActive = true;
+    session.forceMuteExcluded = new Set(excluded);
+    this.broadcast(session, json({ type: 'muteForced', active: true }), by ? { except: by } : {});
+    for (const stream of session.streams.values()) {
+      if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId));
+    }
+  }
+
+  private disableForceMute(session: Session, by?: Connection): void {
+    session.forceMuteActive = false;
+    session.forceMuteExcluded.clear();
+    this.broadcast(session, json({ type: 'muteForced', active: false }), by ? { except: by } : {});
+  }
+
+  /** Disconnects a connection on a moderator's or the REST API's order. */
+  private forceDisconnect(target: Connection): void {
+    this.emitTo(target, json({ type: 'sessionDisconnected', reason: 'forceDisconnected' }));
+    const transport = target.currentTransport;
+    this.destroy(target, 'forceDisconnected');
+    transport?.close(1000, 'forceDisconnected');
+  }
+
+  private emitTo(conn: Connection, body: string): void {
+    if (!conn.emit(body)) {
+      // Replay buffer overflow: the exactly-once promise cannot be kept for this connection.
+      const transport = conn.currentTransport;
+      this.destroy(conn, 'networkDisconnected');
+      if (transport) {
+        transport.send(json({ type: 'error', ...wireError(ErrorCode.CONNECTION_DROPPED, 'too many unacknowledged events: connection dropped'), fatal: true }));
+        transport.close(4022, 'replay buffer overflow');
+      }
+    }
+  }
+
+  private broadcast(session: Session, body: string, opts: { except?: Connection; connectionEvent?: boolean }): void {
+    for (const c of [...session.connections.values()]) {
+      if (c === opts.except) continue;
+      if (opts.connectionEvent && c.eventsSuppressed) continue;
+      this.emitTo(c, body);
+    }
+  }
+
+  // ---- REST API entry points (session ids are checked by the caller) ----
+
+  restSignal(sessionId: string, signalType: string, data: string, to?: string): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) {
+      if (to !== undefined) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
+      return; // nobody to deliver to
+    }
+    this.signal(session, null, signalType, data, to);
+  }
+
+  restForceDisconnect(sessionId: string, connectionId: string): void {
+    const target = this.findConnection(sessionId, connectionId);
+    if (!target) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${connectionId}' in this session`);
+    this.forceDisconnect(target);
+  }
+
+  listStreams(sessionId: string): WireStream[] {
+    return [...(this.sessions.get(sessionId)?.streams.values() ?? [])].map(copyStream);
+  }
+
+  getStream(sessionId: string, streamId: string): WireStream | undefined {
+    const s = this.sessions.get(sessionId)?.streams.get(streamId);
+    return s ? copyStream(s) : undefined;
+  }
+
+  restMuteStream(sessionId: string, streamId: string): void {
+    const session = this.sessions.get(sessionId);
+    const stream = session?.streams.get(streamId);
+    if (!session || !stream) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' in this session`);
+    this.muteStream(session, stream);
+  }
+
+  restMuteAll(sessionId: string, active: boolean, excluded: string[]): void {
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    if (active) this.muteAll(session, excluded);
+    else this.disableForceMute(session);
+  }
+}
+
+function copyStream(s: WireStream): WireStream {
+  return { ...s, videoDimensions: { ...s.videoDimensions } };
+}
+
+function sameDims(a: VideoDimensions, b: VideoDimensions): boolean {
+  return a.width === b.width && a.height === b.height;
+}

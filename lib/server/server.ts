@@ -1,0 +1,202 @@
+/**
+ * ConveneServer: one HTTP(S) port serving the WebSocket protocol and the REST API.
+ * Owns the registry, the sockets and the keepalive sweep.
+ */
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { ProjectStore, type Project } from './projects';
+import { MAX_CONNECTION_DATA_CHARS, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES } from './protocol';
+import { Registry, type RegistryLimits } from './registry';
+import { handleRest } from './rest';
+import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
+
+/** Hard cap enforced by the WebSocket layer itself (close 1009 above it). */
+const WS_MAX_PAYLOAD = 1024 * 1024;
+
+export interface ServerOptions {
+  /** Projects (api key / secret pairs) this server accepts. At least one. */
+  projects: Project[];
+  host?: string;
+  /** 0 picks a free port. Default 4100. */
+  port?: number;
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  graceWindowMs?: number;
+  handshakeTimeoutMs?: number;
+  keepaliveIntervalMs?: number;
+  keepaliveTimeoutMs?: number;
+  maxFrameBytes?: number;
+  maxConnectionsPerSession?: number;
+  signalsPerSecond?: number;
+  signalBurst?: number;
+  maxReplayEvents?: number;
+  maxReplayBytes?: number;
+}
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 4100,
+  graceWindowMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  keepaliveIntervalMs: 10_000,
+  keepaliveTimeoutMs: 15_000,
+  maxFrameBytes: 65_536,
+  maxConnectionsPerSession: 1000,
+  signalsPerSecond: 1000,
+  signalBurst: 2000,
+  maxReplayEvents: 10_000,
+  maxReplayBytes: 8 * 1024 * 1024,
+} as const;
+
+export class ConveneServer implements SocketHost {
+  readonly projects: ProjectStore;
+  readonly registry: Registry;
+  readonly config: SocketConfig;
+  accepting = true;
+  private readonly http: HttpServer;
+  private readonly wss: WebSocketServer;
+  private readonly sockets = new Set<ClientSocket>();
+  private sweep: NodeJS.Timeout | undefined;
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects'>> & Pick<ServerOptions, 'tls'>;
+  private stopped: Promise<void> | undefined;
+
+  constructor(options: ServerOptions) {
+    const o = { ...DEFAULTS, ...stripUndefined(options) };
+    for (const [k, v] of Object.entries(o)) {
+      if (typeof v === 'number' && (!Number.isFinite(v) || v < 0)) throw new RangeError(`option '${k}' must be a number >= 0`);
+    }
+    if (o.keepaliveIntervalMs <= 0 || o.keepaliveTimeoutMs <= 0) throw new RangeError('keepalive interval and timeout must be > 0');
+    this.opts = o;
+    this.projects = new ProjectStore(options.projects);
+    const limits: RegistryLimits = {
+      maxConnectionsPerSession: o.maxConnectionsPerSession,
+      signalsPerSecond: o.signalsPerSecond,
+      signalBurst: o.signalBurst,
+      maxReplayEvents: o.maxReplayEvents,
+      maxReplayBytes: o.maxReplayBytes,
+    };
+    this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs });
+    this.config = {
+      maxFrameBytes: Math.min(o.maxFrameBytes, WS_MAX_PAYLOAD),
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      keepaliveIntervalMs: o.keepaliveIntervalMs,
+      keepaliveTimeoutMs: o.keepaliveTimeoutMs,
+      maxFramesPerSecond: o.signalsPerSecond > 0 ? 5 * o.signalsPerSecond + 100 : 1_000_000,
+    };
+    const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
+      void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url });
+    };
+    this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createHttpServer(onRequest);
+    this.wss = new WebSocketServer({
+      server: this.http,
+      maxPayload: WS_MAX_PAYLOAD,
+      perMessageDeflate: false,
+      handleProtocols: (protocols) => (protocols.has('convene.v1') ? 'convene.v1' : false),
+    });
+    this.wss.on('connection', (ws) => {
+      const sock = new ClientSocket(ws, this);
+      this.sockets.add(sock);
+    });
+    this.wss.on('error', () => { /* errors of the listening socket surface through http */ });
+  }
+
+  /** Starts listening; resolves once the port is bound. */
+  async listen(): Promise<this> {
+    await new Promise<void>((resolve, reject) => {
+      const onError = (e: Error): void => reject(e);
+      this.http.once('error', onError);
+      this.http.listen(this.opts.port, this.opts.host, () => {
+        this.http.off('error', onError);
+        resolve();
+      });
+    });
+    const period = Math.max(50, Math.min(this.config.keepaliveIntervalMs, this.config.keepaliveTimeoutMs / 2));
+    this.sweep = setInterval(() => this.keepaliveSweep(), period);
+    return this;
+  }
+
+  get port(): number {
+    return (this.http.address() as AddressInfo | null)?.port ?? this.opts.port;
+  }
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  /** The URL clients use: ws://host:port or wss://host:port. */
+  get url(): string {
+    const host = this.opts.host.includes(':') ? `[${this.opts.host}]` : this.opts.host;
+    return `${this.opts.tls ? 'wss' : 'ws'}://${host}:${this.port}`;
+  }
+
+  /** The URL of the REST API (what the opentok SDK takes as apiUrl). */
+  get apiUrl(): string {
+    return this.url.replace(/^ws/, 'http');
+  }
+
+  limitsFrame(): Record<string, number> {
+    const o = this.opts;
+    return {
+      maxSignalTypeBytes: MAX_SIGNAL_TYPE_BYTES,
+      maxSignalDataBytes: MAX_SIGNAL_DATA_BYTES,
+      maxConnectionDataChars: MAX_CONNECTION_DATA_CHARS,
+      maxFrameBytes: this.config.maxFrameBytes,
+      maxConnectionsPerSession: o.maxConnectionsPerSession,
+      signalsPerSecond: o.signalsPerSecond,
+      signalBurst: o.signalBurst,
+      maxReplayEvents: o.maxReplayEvents,
+      maxReplayBytes: o.maxReplayBytes,
+    };
+  }
+
+  forget(sock: ClientSocket): void {
+    this.sockets.delete(sock);
+  }
+
+  private lastSweep = 0;
+  private keepaliveSweep(): void {
+    const now = Date.now();
+    const pingDue = now - this.lastSweep >= this.config.keepaliveIntervalMs - 25;
+    if (pingDue) this.lastSweep = now;
+    for (const sock of this.sockets) sock.keepalive(now, pingDue);
+  }
+
+  /**
+   * Graceful shutdown: refuse new handshakes, send serverRotation to every connected
+   * client, close every socket (1001) and the port. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.stopped) return this.stopped;
+    this.accepting = false;
+    if (this.sweep) clearInterval(this.sweep);
+    this.stopped = (async () => {
+      for (const sock of [...this.sockets]) sock.rotate();
+      for (const conn of [...this.registry.allConnections()]) conn.markClosed();
+      await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        this.http.close(() => resolve());
+        this.http.closeAllConnections?.();
+      });
+    })();
+    return this.stopped;
+  }
+
+  /** Like close() but drops every socket at once with no goodbye (tests: a crashed server). */
+  async kill(): Promise<void> {
+    this.accepting = false;
+    if (this.sweep) clearInterval(this.sweep);
+    for (const conn of [...this.registry.allConnections()]) conn.markClosed();
+    for (const client of this.wss.clients) client.terminate();
+    await this.close();
+  }
+}
+
+/** Creates a server and starts listening. */
+export async function startServer(options: ServerOptions): Promise<ConveneServer> {
+  return new ConveneServer(options).listen();
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,324 @@
+/**
+ * The socket layer: one ClientSocket per WebSocket. It enforces frame limits, the
+ * handshake order and timeout, request id order and keepalive bookkeeping, then hands
+ * decoded frames to the registry (docs/protocol.md, sections 1-7, 10).
+ */
+import type { WebSocket, RawData } from 'ws';
+import { authenticate } from './auth';
+import type { Connection, Transport } from './connection';
+import { closeCodeFor, ErrorCode, ErrorCodeValue, WireError, wireError } from './errors';
+import { decodeClientFrame, PROTOCOL_VERSION, type ClientFrame, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
+import type { ProjectStore } from './projects';
+import type { Registry } from './registry';
+
+export interface SocketConfig {
+  maxFrameBytes: number;
+  handshakeTimeoutMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveTimeoutMs: number;
+  /** frames per second per socket before the socket is closed as a flood */
+  maxFramesPerSecond: number;
+}
+
+/** What a socket needs from the server that owns it. */
+export interface SocketHost {
+  readonly registry: Registry;
+  readonly projects: ProjectStore;
+  readonly config: SocketConfig;
+  /** false while the server shuts down: new handshakes are refused with 1023 */
+  readonly accepting: boolean;
+  limitsFrame(): Record<string, number>;
+  forget(sock: ClientSocket): void;
+}
+
+type Phase = 'handshake' | 'authenticating' | 'open' | 'closed';
+
+const MAX_PENDING_FRAMES = 256;
+
+export class ClientSocket implements Transport {
+  private phase: Phase = 'handshake';
+  private conn: Connection | undefined;
+  private readonly handshakeTimer: NodeJS.Timeout;
+  private pending: string[] = [];
+  private windowStart = 0;
+  private framesInWindow = 0;
+  /** time anything was last received, for the keepalive sweep */
+  lastSeen = Date.now();
+
+  constructor(private readonly ws: WebSocket, private readonly host: SocketHost) {
+    this.handshakeTimer = setTimeout(() => {
+      if (this.phase === 'handshake' || this.phase === 'authenticating') {
+        this.fatal(wireError(ErrorCode.CONNECTION_TIMED_OUT, `no handshake within ${host.config.handshakeTimeoutMs} ms`));
+      }
+    }, host.config.handshakeTimeoutMs);
+    ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
+    ws.on('pong', () => { this.lastSeen = Date.now(); });
+    ws.on('ping', () => { this.lastSeen = Date.now(); });
+    ws.on('close', () => this.onClose());
+    ws.on('error', () => { /* 'close' follows; ws reports protocol errors (e.g. 1009) there */ });
+  }
+
+  get connection(): Connection | undefined {
+    return this.conn;
+  }
+
+  // ---- Transport (used by Connection) ----
+
+  send(text: string): void {
+    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+  }
+
+  close(code: number, reason: string): void {
+    this.phase = 'closed';
+    if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
+  }
+
+  /** Keepalive sweep: ping, or terminate when nothing was heard for the timeout. */
+  keepalive(now: number, pingDue: boolean): void {
+    if (now - this.lastSeen > this.host.config.keepaliveTimeoutMs) {
+      this.close(4002, 'keepalive timeout');
+      this.ws.terminate();
+      return;
+    }
+    if (pingDue && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+  }
+
+  /** Server shutdown: serverRotation to a connected client, then close 1001. */
+  rotate(): void {
+    if (this.phase === 'open' && this.conn) {
+      this.conn.emit(JSON.stringify({ type: 'sessionDisconnected', reason: 'serverRotation' }));
+    }
+    this.close(1001, 'serverRotation');
+  }
+
+  // ---- receiving ----
+
+  private onMessage(data: RawData, isBinary: boolean): void {
+    this.lastSeen = Date.now();
+    if (this.phase === 'closed') return;
+    if (this.flooded()) return;
+    if (isBinary) {
+      this.sendError(wireError(ErrorCode.BINARY_NOT_SUPPORTED, 'binary frames are reserved for media and not supported in protocol v1'));
+      return;
+    }
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
+    if (size > this.host.config.maxFrameBytes) {
+      this.sendError(wireError(ErrorCode.FRAME_TOO_LARGE, `frame of ${size} bytes is over the limit of ${this.host.config.maxFrameBytes}`));
+      return;
+    }
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    if (this.phase === 'authenticating') {
+      if (this.pending.length >= MAX_PENDING_FRAMES) {
+        this.fatal(wireError(ErrorCode.FLOOD, 'too many frames before the handshake completed'));
+        return;
+      }
+      this.pending.push(text);
+      return;
+    }
+    this.process(text);
+  }
+
+  private flooded(): boolean {
+    const now = Date.now();
+    if (now - this.windowStart >= 1000) {
+      this.windowStart = now;
+      this.framesInWindow = 0;
+    }
+    if (++this.framesInWindow > this.host.config.maxFramesPerSecond) {
+      this.fatal(wireError(ErrorCode.FLOOD, `more than ${this.host.config.maxFramesPerSecond} frames in one second`));
+      return true;
+    }
+    return false;
+  }
+
+  private process(text: string): void {
+    const r = decodeClientFrame(text);
+    if (r.kind === 'error') {
+      const fatal = r.error.code === ErrorCode.REQUEST_OUT_OF_ORDER;
+      if (fatal) this.fatal(r.error, r.ref);
+      else if (this.phase === 'handshake' && (r.ref === 'connect' || r.ref === 'resume')) this.fatal(r.error, r.ref);
+      else this.sendError(r.error, r.ref);
+      return;
+    }
+    if (r.kind === 'badRequest') {
+      if (this.phase !== 'open' || !this.conn) return this.notConnected(r.ref);
+      if (r.ack !== undefined) this.ack(r.ack);
+      if (this.takeRequestId(r.id)) this.host.registry.rejectRequest(this.conn, r.id, r.error);
+      return;
+    }
+    this.dispatch(r.frame);
+  }
+
+  private dispatch(frame: ClientFrame): void {
+    switch (frame.type) {
+      case 'ping':
+        this.send('{"type":"pong"}');
+        return;
+      case 'pong':
+        return;
+      case 'connect':
+      case 'resume':
+        if (this.phase !== 'handshake') {
+          this.sendError(wireError(ErrorCode.ILLEGAL_STATE, `'${frame.type}' on a socket that is already connected`), frame.type);
+          return;
+        }
+        if (!this.host.accepting) {
+          this.fatal(wireError(ErrorCode.CONNECTION_REFUSED, 'server is shutting down'), frame.type);
+          return;
+        }
+        if (frame.type === 'connect') void this.connect(frame);
+        else this.resume(frame);
+        return;
+      case 'ack':
+        if (this.phase !== 'open') return this.notConnected('ack');
+        this.ack(frame.seq);
+        return;
+      default:
+        this.request(frame);
+    }
+  }
+
+  private notConnected(ref: string): void {
+    this.fatal(wireError(ErrorCode.NOT_CONNECTED, `'${ref}' before the handshake: send 'connect' or 'resume' first`), ref);
+  }
+
+  private ack(seq: number): void {
+    if (this.conn && !this.conn.ack(seq)) {
+      this.sendError(wireError(ErrorCode.INVALID_PARAMETER, `ack ${seq} is beyond the last event sent (${this.conn.lastSeq})`), 'ack');
+    }
+  }
+
+  /** Applies the request id rules; true when the request must be processed. */
+  private takeRequestId(id: number): boolean {
+    const conn = this.conn as Connection;
+    if (id <= conn.lastRequestId) return false; // duplicate after a resume: its result is already in the stream
+    if (id !== conn.lastRequestId + 1) {
+      this.fatal(wireError(ErrorCode.REQUEST_OUT_OF_ORDER, `request id ${id} skips ids: expected ${conn.lastRequestId + 1}`));
+      return false;
+    }
+    conn.lastRequestId = id;
+    return true;
+  }
+
+  private request(frame: RequestFrame): void {
+    if (this.phase !== 'open' || !this.conn) return this.notConnected(frame.type);
+    const conn = this.conn;
+    if (frame.ack !== undefined) this.ack(frame.ack);
+    if (!this.takeRequestId(frame.id)) return;
+    this.host.registry.handle(conn, frame.id, frame);
+    if (frame.type === 'disconnect') {
+      this.host.registry.destroy(conn, 'clientDisconnected');
+      this.close(1000, 'clientDisconnected');
+    }
+  }
+
+  // ---- handshake ----
+
+  private async connect(frame: ConnectFrame): Promise<void> {
+    this.phase = 'authenticating';
+    let result;
+    try {
+      result = await authenticate(this.host.projects, frame);
+    } catch {
+      result = { ok: false as const, error: wireError(ErrorCode.INTERNAL, 'internal error while checking the token') };
+    }
+    if ((this.phase as Phase) === 'closed') return; // the socket went away while the token was checked
+    if (!result.ok) return this.fatal(result.error, 'connect');
+    if (!this.host.accepting) return this.fatal(wireError(ErrorCode.CONNECTION_REFUSED, 'server is shutting down'), 'connect');
+    const { registry } = this.host;
+    let joined;
+    try {
+      joined = registry.join({ sessionId: frame.sessionId, role: result.role, data: result.data, eventsSuppressed: frame.connectionEventsSuppressed });
+    } catch (e) {
+      return this.fatal(errorOf(e), 'connect');
+    }
+    const { conn, snapshot } = joined;
+    this.open(conn);
+    this.send(JSON.stringify({
+      type: 'connected', v: PROTOCOL_VERSION, sessionId: frame.sessionId, connection: conn.toWire(), role: conn.role,
+      capabilities: conn.capabilities, resumeToken: conn.resumeToken, connections: snapshot.connections,
+      streams: snapshot.streams, forceMute: snapshot.forceMute, ...this.sessionParams(), lastSeq: conn.lastSeq,
+    }));
+    conn.attach(this, conn.lastSeq);
+    this.drainPending();
+  }
+
+  private resume(frame: ResumeFrame): void {
+    const { registry } = this.host;
+    let conn: Connection;
+    try {
+      conn = registry.resume(frame.sessionId, frame.connectionId, frame.resumeToken, frame.lastSeq);
+    } catch (e) {
+      return this.fatal(errorOf(e), 'resume');
+    }
+    const previous = conn.currentTransport;
+    if (previous && previous !== this) {
+      conn.detach(previous);
+      previous.close(4001, 'superseded by resume');
+    }
+    this.open(conn);
+    this.send(JSON.stringify({
+      type: 'resumed', v: PROTOCOL_VERSION, sessionId: conn.sessionId, connection: conn.toWire(), role: conn.role,
+      capabilities: conn.capabilities, ...this.sessionParams(), lastRequestId: conn.lastRequestId, lastSeq: conn.lastSeq,
+    }));
+    conn.attach(this, frame.lastSeq);
+  }
+
+  private sessionParams(): Record<string, unknown> {
+    const { config, registry } = this.host;
+    return {
+      limits: this.host.limitsFrame(),
+      keepalive: { interval: config.keepaliveIntervalMs, timeout: config.keepaliveTimeoutMs },
+      graceWindow: registry.graceWindowMs,
+    };
+  }
+
+  private open(conn: Connection): void {
+    clearTimeout(this.handshakeTimer);
+    this.conn = conn;
+    this.phase = 'open';
+  }
+
+  private drainPending(): void {
+    const frames = this.pending;
+    this.pending = [];
+    for (const text of frames) {
+      if (this.phase !== 'open') return;
+      this.process(text);
+    }
+  }
+
+  // ---- errors and closing ----
+
+  private sendError(error: WireError, ref?: string, fatal = false): void {
+    this.send(JSON.stringify({ type: 'error', ...error, fatal, ...(ref !== undefined ? { ref } : {}) }));
+  }
+
+  private fatal(error: WireError, ref?: string): void {
+    if (this.phase === 'closed') return;
+    this.sendError(error, ref, true);
+    this.close(closeCodeFor(error.code as ErrorCodeValue), closeReason(error.message));
+  }
+
+  private onClose(): void {
+    this.phase = 'closed';
+    clearTimeout(this.handshakeTimer);
+    this.pending = [];
+    const conn = this.conn;
+    if (conn && conn.currentTransport === this) this.host.registry.detach(conn, this);
+    this.host.forget(this);
+  }
+}
+
+/** A WebSocket close reason must fit in 123 bytes of UTF-8. */
+function closeReason(message: string): string {
+  let r = message.slice(0, 123);
+  while (Buffer.byteLength(r) > 123) r = r.slice(0, -1);
+  return r;
+}
+
+function errorOf(e: unknown): WireError {
+  if (e instanceof Error && 'wire' in e) return (e as { wire: WireError }).wire;
+  console.error('convene: unexpected error', e);
+  return wireError(ErrorCode.INTERNAL, 'internal server error');
+}
