@@ -118,7 +118,7 @@ describe('resume refused', () => {
     const a = await fx.join(sid);
     const b = await fx.join(sid);
     const pub = await a.request('publish', { hasAudio: true, hasVideo: false });
-    await b.waitType('streamCreated').catch(() => undefined);
+    await b.waitFor((f) => f.type === 'streamCreated', 2000, true);
     a.drop();
     await sleep(100);
     expect(b.eventsOf('connectionDestroyed')).toEqual([]);

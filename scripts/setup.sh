@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs everything Convene needs on a fresh Debian bookworm machine (run as root, or
+# with sudo available), then the npm dependencies. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_node() {
+  command -v node >/dev/null 2>&1 && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'
+}
+
+if ! need_node; then
+  echo "setup: Node.js >= 20 is required (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+# System packages (used by the native core and its tests once they are built).
+APT_PACKAGES=()
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+npm ci --no-audit --no-fund
+npm run build
