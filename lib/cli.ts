@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConveneServer, type ServerOptions } from './server/server';
 import type { Project } from './server/projects';
+import { runDemo } from './demo/demo';
 
 const USAGE = `usage: convene <command> [options]
 
@@ -23,6 +24,8 @@ commands:
             --max-connections N connections per session (default 1000)
             --signal-rate N     signals per second per connection (default 1000, 0 = no limit)
             Without a project, a development project is created and printed.
+  demo      run an embedded server and three bots that join, publish, signal,
+            lose their network and come back; prints a timeline and a summary
   help      this text
 `;
 
@@ -120,6 +123,9 @@ async function main(): Promise<void> {
     switch (command) {
       case 'server':
         return await serverCommand(rest);
+      case 'demo':
+        process.exitCode = await runDemo();
+        return;
       case 'help': case '--help': case '-h': case undefined:
         process.stdout.write(USAGE);
         return;
