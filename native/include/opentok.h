@@ -1,0 +1,20 @@
+/*
+ * Convene C client: the session API of the Vonage Video (OpenTok) Linux SDK.
+ *
+ * Threading, said once: the library runs one service thread per process, started by
+ * otc_init() and joined by otc_destroy(). Every public function may be called from any
+ * thread, including from inside a callback: it enqueues a command and wakes the service
+ * thread. Exceptions are listed at the function. Every callback runs on the service
+ * thread; pointers it is handed (other than the session and user_data) are valid only
+ * during the call: copy what you keep (otc_connection_copy, otc_stream_copy).
+ */
+#ifndef CONVENE_OPENTOK_H
+#define CONVENE_OPENTOK_H
+
+#include "opentok/base.h"
+#include "opentok/connection.h"
+#include "opentok/stream.h"
+#include "opentok/publisher.h"
+#include "opentok/session.h"
+
+#endif

@@ -1,0 +1,180 @@
+#ifndef CONVENE_OPENTOK_SESSION_H
+#define CONVENE_OPENTOK_SESSION_H
+
+#include "base.h"
+#include "connection.h"
+#include "publisher.h"
+#include "stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A session object. Opaque. Created by otc_session_new(), freed by otc_session_delete(). */
+typedef struct otc_session otc_session;
+/** Subscribing to media arrives in a later version. */
+typedef struct otc_subscriber otc_subscriber;
+
+enum otc_session_error_code {
+  OTC_SESSION_AUTHORIZATION_FAILURE = 1004,
+  OTC_SESSION_INVALID_SESSION = 1005,
+  OTC_SESSION_CONNECTION_FAILED = 1006,
+  OTC_SESSION_NOT_CONNECTED = 1010,
+  OTC_SESSION_NULL_OR_INVALID_PARAMETER = 1011,
+  OTC_SESSION_ILLEGAL_STATE = 1015,
+  OTC_SESSION_STATE_FAILED = 1020,
+  OTC_SESSION_CONNECTION_TIMED_OUT = 1021,
+  OTC_SESSION_CONNECTION_DROPPED = 1022,
+  OTC_SESSION_CONNECTION_REFUSED = 1023,
+  OTC_SESSION_BLOCKED_COUNTRY = 1026,
+  OTC_SESSION_CONNECTION_LIMIT_EXCEEDED = 1027,
+  OTC_SESSION_SUBSCRIBER_NOT_FOUND = 1112,
+  OTC_SESSION_PUBLISHER_NOT_FOUND = 1113,
+  OTC_SESSION_SIGNAL_DATA_TOO_LONG = 1413,
+  OTC_SESSION_SIGNAL_TYPE_TOO_LONG = 1414,
+  OTC_SESSION_INVALID_SIGNAL_TYPE = 1461,
+  OTC_SESSION_NO_MESSAGING_SERVER = 1503,
+  OTC_SESSION_FORCE_UNPUBLISH_OR_INVALID_STREAM = 1535,
+  OTC_SESSION_UNABLE_TO_SEND_SIGNAL = 1550,
+  OTC_SESSION_INTERNAL_ERROR = 2000,
+  OTC_SESSION_UNEXPECTED_GET_SESSION_INFO_REPONSE = 2001,
+};
+
+/** What this client may do; valid after on_connected. */
+struct otc_session_capabilities {
+  otc_bool publish;
+  otc_bool force_mute;
+  otc_bool force_disconnect;
+};
+
+struct otc_signal_options {
+  /** Queue the signal while reconnecting (default true in the *_with_options defaults). */
+  otc_bool retry_after_reconnect;
+};
+
+typedef struct otc_on_mute_forced_info {
+  otc_bool active;
+} otc_on_mute_forced_info;
+
+/**
+ * Session callbacks. Each runs on the service thread with the session and user_data;
+ * any member may be NULL. Pointers handed in are valid only during the call.
+ */
+struct otc_session_callbacks {
+  void (*on_connected)(otc_session *session, void *user_data);
+  void (*on_disconnected)(otc_session *session, void *user_data);
+  void (*on_connection_created)(otc_session *session, void *user_data, const otc_connection *connection);
+  void (*on_connection_dropped)(otc_session *session, void *user_data, const otc_connection *connection);
+  void (*on_stream_received)(otc_session *session, void *user_data, const otc_stream *stream);
+  void (*on_stream_dropped)(otc_session *session, void *user_data, const otc_stream *stream);
+  void (*on_stream_has_audio_changed)(otc_session *session, void *user_data, const otc_stream *stream, otc_bool has_audio);
+  void (*on_stream_has_video_changed)(otc_session *session, void *user_data, const otc_stream *stream, otc_bool has_video);
+  void (*on_stream_video_dimensions_changed)(otc_session *session, void *user_data, const otc_stream *stream, int width, int height);
+  void (*on_stream_video_type_changed)(otc_session *session, void *user_data, const otc_stream *stream,
+                                       enum otc_stream_video_type type);
+  void (*on_signal_received)(otc_session *session, void *user_data, const char *type, const char *signal,
+                             const otc_connection *connection);
+  void (*on_reconnection_started)(otc_session *session, void *user_data);
+  void (*on_reconnected)(otc_session *session, void *user_data);
+  void (*on_archive_started)(otc_session *session, void *user_data, const char *archive_id, const char *name);
+  void (*on_archive_stopped)(otc_session *session, void *user_data, const char *archive_id);
+  void (*on_error)(otc_session *session, void *user_data, const char *error_string, enum otc_session_error_code error);
+  void *user_data;
+  void *reserved;
+  void (*on_mute_forced)(otc_session *session, void *user_data, otc_on_mute_forced_info *mute_forced_info);
+};
+
+/** Session settings. Created by otc_session_settings_new(), owned by the caller. */
+struct otc_session_settings;
+
+/** A new settings object the caller owns (free with otc_session_settings_delete()). */
+OTC_DECL(struct otc_session_settings *) otc_session_settings_new(void);
+OTC_DECL(otc_status) otc_session_settings_delete(struct otc_session_settings *settings);
+/** When true, on_connection_created / on_connection_dropped do not fire for other clients. */
+OTC_DECL(otc_status) otc_session_settings_set_connection_events_suppressed(struct otc_session_settings *settings,
+                                                                           otc_bool suppress);
+/** Accepted for source compatibility; proxies are not supported yet (logged). The string is copied. */
+OTC_DECL(otc_status) otc_session_settings_set_proxy_url(struct otc_session_settings *settings, const char *proxy_url);
+/**
+ * Convene addition: the server URL, `ws://HOST:PORT[/path]` or `wss://...` (copied).
+ * Default: the environment variable CONVENE_SERVER_URL, else ws://127.0.0.1:4100.
+ */
+OTC_DECL(otc_status) otc_session_settings_set_server_url(struct otc_session_settings *settings, const char *url);
+/** Convene addition: a PEM CA bundle to verify wss:// servers with (copied). Default: system CAs. */
+OTC_DECL(otc_status) otc_session_settings_set_ca_file(struct otc_session_settings *settings, const char *path);
+/** Convene addition: turn wss:// certificate verification off (default on). For testing only. */
+OTC_DECL(otc_status) otc_session_settings_set_tls_verify(struct otc_session_settings *settings, otc_bool verify);
+/** Convene addition: handshake timeout in ms (default 10000); on expiry on_error(1021). */
+OTC_DECL(otc_status) otc_session_settings_set_connect_timeout(struct otc_session_settings *settings, int timeout_ms);
+
+/**
+ * Creates a session object (does not connect). Strings and callbacks are copied.
+ * Returns NULL on bad input or before otc_init(). Free with otc_session_delete().
+ */
+OTC_DECL(otc_session *) otc_session_new(const char *apikey, const char *session_id,
+                                       const struct otc_session_callbacks *callbacks);
+/** Like otc_session_new() with settings (copied; the caller keeps ownership of `settings`). */
+OTC_DECL(otc_session *) otc_session_new_with_settings(const char *apikey, const char *session_id,
+                                                     const struct otc_session_callbacks *callbacks,
+                                                     const struct otc_session_settings *settings);
+
+/**
+ * Frees the session; disconnects it first if needed (on_disconnected fires then, if it had
+ * connected). No callback of this session fires after this returns. From inside one of the
+ * session's callbacks, the free happens when the callback returns.
+ */
+OTC_DECL(otc_status) otc_session_delete(otc_session *session);
+
+/** Starts connecting with `token` (copied). Result: on_connected, or on_error. */
+OTC_DECL(otc_status) otc_session_connect(otc_session *session, const char *token);
+/** Disconnects; on_disconnected fires once if the session had connected. Safe to call twice. */
+OTC_DECL(otc_status) otc_session_disconnect(otc_session *session);
+
+/**
+ * Signals. `type` and `signal` are copied. Checked at the call: a NULL session or
+ * connection gives OTC_SESSION_NULL_OR_INVALID_PARAMETER, a type over 128 bytes
+ * OTC_SESSION_SIGNAL_TYPE_TOO_LONG, a type with characters other than A-Za-z0-9-_~
+ * OTC_SESSION_INVALID_SIGNAL_TYPE, data over 8192 bytes OTC_SESSION_SIGNAL_DATA_TOO_LONG,
+ * and a session that is not connected OTC_SESSION_NOT_CONNECTED. A failure after
+ * sending (e.g. rate limit) is reported through on_error.
+ */
+OTC_DECL(otc_status) otc_session_send_signal(otc_session *session, const char *type, const char *signal);
+OTC_DECL(otc_status) otc_session_send_signal_to_connection(otc_session *session, const char *type, const char *signal,
+                                                          const otc_connection *connection);
+OTC_DECL(otc_status) otc_session_send_signal_with_options(otc_session *session, const char *type, const char *signal,
+                                                         struct otc_signal_options signal_options);
+OTC_DECL(otc_status) otc_session_send_signal_to_connection_with_options(otc_session *session, const char *type,
+                                                                       const char *signal,
+                                                                       const otc_connection *connection,
+                                                                       struct otc_signal_options signal_options);
+
+/** Publishes (metadata only in this version); the publisher's on_stream_created fires. */
+OTC_DECL(otc_status) otc_session_publish(otc_session *session, otc_publisher *publisher);
+OTC_DECL(otc_status) otc_session_unpublish(otc_session *session, otc_publisher *publisher);
+/** Media subscription arrives in a later version: returns OTC_SESSION_SUBSCRIBER_NOT_FOUND. */
+OTC_DECL(otc_status) otc_session_subscribe(otc_session *session, otc_subscriber *subscriber);
+OTC_DECL(otc_status) otc_session_unsubscribe(otc_session *session, otc_subscriber *subscriber);
+
+/** The session id: a new string the caller frees with free(). */
+OTC_DECL(char *) otc_session_get_id(const otc_session *session);
+/**
+ * This client's connection (NULL before on_connected): a copy the caller owns and frees
+ * with otc_connection_delete().
+ */
+OTC_DECL(otc_connection *) otc_session_get_connection(const otc_session *session);
+/** Capabilities; all false before on_connected. */
+OTC_DECL(struct otc_session_capabilities) otc_session_get_capabilities(const otc_session *session);
+OTC_DECL(void *) otc_session_get_user_data(const otc_session *session);
+
+/** Moderation (role moderator); failures are reported through on_error. */
+OTC_DECL(otc_status) otc_session_force_disconnect(otc_session *session, const otc_connection *connection);
+OTC_DECL(otc_status) otc_session_force_unpublish(otc_session *session, const otc_stream *stream);
+OTC_DECL(otc_status) otc_session_force_mute_stream(otc_session *session, const char *stream_id);
+OTC_DECL(otc_status) otc_session_force_mute_all(otc_session *session, char **excluded_stream_ids, size_t len);
+OTC_DECL(otc_status) otc_session_disable_force_mute(otc_session *session);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
