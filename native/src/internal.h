@@ -1,0 +1,278 @@
+/*
+ * Internal structures of the Convene C core, shared by its files. Not installed.
+ *
+ * Layers (each file calls only the one below it):
+ *   session.c / publisher.c (public API: validate, enqueue a command)
+ *     -> service.c (service thread: runs commands, owns the lws context)
+ *     -> state.c (session state: seq/ack, request ids, connections, streams, callbacks)
+ *     -> frame.c (protocol codec: JSON text <-> frames; pure)
+ *   transport.c (libwebsockets adapter) feeds received text to state.c and writes what
+ *   state.c queues.
+ */
+#ifndef CONVENE_INTERNAL_H
+#define CONVENE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <libwebsockets.h>
+
+#include "opentok.h"
+
+#define CV_MAX_SIGNAL_TYPE 128
+#define CV_MAX_SIGNAL_DATA 8192
+#define CV_SDK_NAME "convene-c"
+#define CV_SDK_VERSION "0.1.0"
+
+/* ---- log.c ---- */
+void cv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define CV_ERROR(...) cv_log(OTC_LOG_LEVEL_ERROR, __VA_ARGS__)
+#define CV_WARN(...) cv_log(OTC_LOG_LEVEL_WARN, __VA_ARGS__)
+#define CV_INFO(...) cv_log(OTC_LOG_LEVEL_INFO, __VA_ARGS__)
+#define CV_DEBUG(...) cv_log(OTC_LOG_LEVEL_DEBUG, __VA_ARGS__)
+
+/* ---- objects.c: connections and streams ---- */
+struct otc_connection {
+  char *id;
+  char *data;
+  char *session_id;
+  int64_t creation_time;
+};
+
+struct otc_stream {
+  char *id;
+  char *name;
+  otc_connection *connection; /* owned */
+  int64_t creation_time;
+  otc_bool has_audio;
+  otc_bool has_video;
+  int width;
+  int height;
+  enum otc_stream_video_type video_type;
+  /* media tracks attach here in a later version */
+};
+
+otc_connection *cv_connection_from_json(const json_t *obj, const char *session_id);
+otc_stream *cv_stream_from_json(const json_t *obj, const otc_connection *owner, const char *session_id);
+enum otc_stream_video_type cv_video_type_from_string(const char *s);
+const char *cv_video_type_to_string(enum otc_stream_video_type t);
+
+/* A growable array of owned pointers, looked up by id. */
+struct cv_table {
+  void **items;
+  size_t len;
+  size_t cap;
+};
+int cv_table_add(struct cv_table *t, void *item);
+void *cv_table_find(const struct cv_table *t, const char *id, const char *(*get_id)(const void *));
+void *cv_table_remove(struct cv_table *t, const char *id, const char *(*get_id)(const void *));
+const char *cv_connection_id_of(const void *c);
+const char *cv_stream_id_of(const void *s);
+
+/* ---- frame.c: protocol v1 codec (pure) ---- */
+enum cv_frame_type {
+  CV_FRAME_UNKNOWN = 0,
+  CV_FRAME_CONNECTED,
+  CV_FRAME_RESUMED,
+  CV_FRAME_ERROR,
+  CV_FRAME_PONG,
+  CV_FRAME_RESULT,
+  CV_FRAME_CONNECTION_CREATED,
+  CV_FRAME_CONNECTION_DESTROYED,
+  CV_FRAME_STREAM_CREATED,
+  CV_FRAME_STREAM_DESTROYED,
+  CV_FRAME_STREAM_PROPERTY_CHANGED,
+  CV_FRAME_SIGNAL,
+  CV_FRAME_MUTE_FORCED,
+  CV_FRAME_SESSION_DISCONNECTED,
+};
+
+struct cv_frame {
+  enum cv_frame_type type;
+  uint64_t seq; /* 0 for control frames */
+  json_t *root; /* owned: release with cv_frame_clear() */
+};
+
+/* Decodes one text frame. Returns 0, or -1 when it is not a JSON object with a string
+ * type or its seq is not a positive integer (frame left cleared). Never crashes. */
+int cv_frame_decode(const char *text, size_t len, struct cv_frame *out);
+void cv_frame_clear(struct cv_frame *f);
+/* Encoders return malloc'd text the caller frees, or NULL on no memory. */
+char *cv_frame_connect(const char *api_key, const char *session_id, const char *token, int suppressed);
+char *cv_frame_resume(const char *api_key, const char *session_id, const char *connection_id,
+                      const char *resume_token, uint64_t last_seq);
+/* `fields` (may be NULL) is consumed. */
+char *cv_frame_request(const char *type, uint64_t id, json_t *fields);
+char *cv_frame_ack(uint64_t seq);
+/* 0 when a signal type/data pair is valid, else the otc_session_error_code. */
+int cv_signal_check(const char *type, const char *data);
+/* Helpers reading fields of a decoded frame ("" / 0 when absent). */
+const char *cv_json_str(const json_t *obj, const char *key);
+int64_t cv_json_int(const json_t *obj, const char *key);
+int cv_json_bool(const json_t *obj, const char *key);
+
+/* ---- cmd_queue.c: commands from any thread to the service thread ---- */
+enum cv_cmd_type {
+  CV_CMD_CONNECT,
+  CV_CMD_DISCONNECT,
+  CV_CMD_DELETE,
+  CV_CMD_REQUEST,
+  CV_CMD_PUBLISH,
+  CV_CMD_UNPUBLISH,
+  CV_CMD_PUBLISHER_UPDATE,
+  CV_CMD_PUBLISHER_DELETE,
+  CV_CMD_STOP,
+};
+
+struct cv_cmd {
+  enum cv_cmd_type type;
+  otc_session *session;
+  otc_publisher *publisher;
+  char *text;       /* CONNECT: token */
+  char *req_type;   /* REQUEST: frame type */
+  json_t *fields;   /* REQUEST, PUBLISHER_UPDATE: owned */
+  int retry;        /* REQUEST signal: retry_after_reconnect */
+  atomic_int *done; /* when set, the service thread stores 1 and broadcasts */
+  struct cv_cmd *next;
+};
+
+struct cv_cmdq {
+  pthread_mutex_t lock;
+  struct cv_cmd *head;
+  struct cv_cmd *tail;
+};
+
+void cv_cmdq_init(struct cv_cmdq *q);
+void cv_cmdq_destroy(struct cv_cmdq *q);
+void cv_cmdq_push(struct cv_cmdq *q, struct cv_cmd *cmd);
+/* Takes every queued command, oldest first (a list the caller owns). */
+struct cv_cmd *cv_cmdq_take_all(struct cv_cmdq *q);
+void cv_cmd_free(struct cv_cmd *cmd);
+
+/* ---- the session ---- */
+enum cv_session_state {
+  CV_STATE_IDLE = 0,
+  CV_STATE_CONNECTING,
+  CV_STATE_CONNECTED,
+  CV_STATE_DISCONNECTING,
+  CV_STATE_DISCONNECTED,
+};
+
+struct cv_out {
+  struct cv_out *next;
+  size_t len;
+  unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
+};
+
+struct cv_pending {
+  struct cv_pending *next;
+  uint64_t id;
+  char *type;
+  char *text;
+  otc_publisher *publisher;
+};
+
+/* The wsi's user data: outlives a deleted session until the socket is gone. */
+struct cv_link {
+  otc_session *session; /* NULL once detached */
+  struct lws *wsi;
+  struct cv_out *out_head, *out_tail;
+  int closing; /* flush the queue, then close normally */
+  int failed;  /* CLIENT_CONNECTION_ERROR was reported */
+};
+
+struct otc_session {
+  /* immutable after creation */
+  char *api_key;
+  char *session_id;
+  struct otc_session_callbacks cb;
+  char *server_url;
+  char *ca_file;
+  int tls_verify;
+  int suppress_connection_events;
+  int connect_timeout_ms;
+
+  /* read by any thread */
+  atomic_int state; /* enum cv_session_state */
+  pthread_mutex_t info_lock; /* guards self and caps for the getters */
+  otc_connection *self;
+  struct otc_session_capabilities caps;
+
+  /* service thread only */
+  struct otc_session *next_live; /* list of sessions known to the service thread */
+  char *token;
+  char *resume_token;
+  struct cv_link *link; /* the socket, NULL when none */
+  char *rx;
+  size_t rx_len, rx_cap;
+  uint64_t last_seq, acked_seq, next_id;
+  struct cv_pending *pending_head, *pending_tail;
+  struct cv_table connections; /* otc_connection* of the others */
+  struct cv_table streams;     /* otc_stream* of everyone, mine included */
+  struct cv_table publishers;  /* otc_publisher* published or publishing here (not owned) */
+  int had_connected;
+  int disconnect_reported;
+  int reported_fatal; /* the server sent a fatal error: no second error on close */
+  int server_ended;   /* the server sent sessionDisconnected */
+  int peer_close_code;
+  int deleted;       /* otc_session_delete was called: no more callbacks */
+  int in_callback;
+  int ping_due;
+  int keepalive_interval_ms, keepalive_timeout_ms;
+  int64_t last_rx_ms;
+  lws_sorted_usec_list_t sul_handshake;
+  lws_sorted_usec_list_t sul_keepalive;
+  lws_sorted_usec_list_t sul_ack;
+  int ack_scheduled;
+};
+
+struct otc_publisher {
+  char *name;
+  struct otc_publisher_callbacks cb;
+  atomic_int publish_audio;
+  atomic_int publish_video;
+  pthread_mutex_t lock;      /* guards stream for otc_publisher_get_stream */
+  otc_stream *stream;        /* owned copy, NULL while unpublished */
+  otc_session *session;      /* service thread: where it is published */
+  int deleted;
+};
+
+/* ---- service.c ---- */
+int cv_service_running(void);
+int cv_on_service_thread(void);
+struct lws_context *cv_service_context(void);
+/* Enqueues a command and wakes the service thread. Takes ownership of cmd. If `wait`
+ * and the caller is not the service thread, blocks until the command has run. */
+otc_status cv_service_submit(struct cv_cmd *cmd, int wait);
+struct cv_cmd *cv_cmd_new(enum cv_cmd_type type, otc_session *session);
+int64_t cv_now_ms(void);
+
+/* ---- state.c: session state machine (service thread) ---- */
+void cv_state_start_connect(otc_session *s, char *token /* consumed */);
+void cv_state_disconnect(otc_session *s);
+void cv_state_request(otc_session *s, const char *type, json_t *fields /* consumed */, otc_publisher *pub);
+void cv_state_publish(otc_session *s, otc_publisher *p);
+void cv_state_unpublish(otc_session *s, otc_publisher *p);
+void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields);
+void cv_state_forget_publisher(otc_session *s, otc_publisher *p);
+/* transport events */
+void cv_state_on_open(otc_session *s);
+void cv_state_on_text(otc_session *s, const char *text, size_t len);
+void cv_state_on_transport_error(otc_session *s, const char *why);
+void cv_state_on_closed(otc_session *s, int close_code, const char *reason);
+void cv_state_free(otc_session *s);
+/* queues text to send (copied) */
+void cv_state_send(otc_session *s, const char *text);
+
+void cv_service_drain(void);
+
+/* ---- transport.c ---- */
+extern const struct lws_protocols cv_protocols[];
+int cv_transport_open(otc_session *s);
+/* asks the socket to close (normal close) and detaches it from the session */
+void cv_transport_close(otc_session *s);
+void cv_transport_want_write(otc_session *s);
+
+#endif

@@ -1,0 +1,81 @@
+/* Publishers (metadata-only streams for now): the public API. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+otc_publisher *otc_publisher_new(const char *name, const struct otc_video_capturer_callbacks *video_capturer,
+                                 const struct otc_publisher_callbacks *callbacks) {
+  if (video_capturer || !callbacks) return NULL;
+  otc_publisher *p = calloc(1, sizeof *p);
+  if (!p) return NULL;
+  p->name = strdup(name ? name : "");
+  if (!p->name) {
+    free(p);
+    return NULL;
+  }
+  p->cb = *callbacks;
+  atomic_store(&p->publish_audio, 1);
+  atomic_store(&p->publish_video, 1);
+  pthread_mutex_init(&p->lock, NULL);
+  return p;
+}
+
+void cv_publisher_free(otc_publisher *p) {
+  if (p->stream) otc_stream_delete(p->stream);
+  pthread_mutex_destroy(&p->lock);
+  free(p->name);
+  free(p);
+}
+
+otc_status otc_publisher_delete(otc_publisher *p) {
+  if (!p) return OTC_INVALID_PARAM;
+  if (!cv_service_running()) {
+    cv_publisher_free(p);
+    return OTC_SUCCESS;
+  }
+  struct cv_cmd *c = cv_cmd_new(CV_CMD_PUBLISHER_DELETE, NULL);
+  if (!c) return OTC_FATAL;
+  c->publisher = p;
+  return cv_service_submit(c, 1);
+}
+
+static otc_status update(otc_publisher *p, const char *key, otc_bool on) {
+  struct cv_cmd *c = cv_cmd_new(CV_CMD_PUBLISHER_UPDATE, NULL);
+  if (!c) return OTC_FATAL;
+  c->publisher = p;
+  c->fields = json_pack("{s:b}", key, on ? 1 : 0);
+  return cv_service_submit(c, 0);
+}
+
+otc_status otc_publisher_set_publish_audio(otc_publisher *p, otc_bool on) {
+  if (!p) return OTC_INVALID_PARAM;
+  atomic_store(&p->publish_audio, on ? 1 : 0);
+  return update(p, "hasAudio", on);
+}
+
+otc_status otc_publisher_set_publish_video(otc_publisher *p, otc_bool on) {
+  if (!p) return OTC_INVALID_PARAM;
+  atomic_store(&p->publish_video, on ? 1 : 0);
+  return update(p, "hasVideo", on);
+}
+
+otc_bool otc_publisher_get_publish_audio(const otc_publisher *p) {
+  return p ? (atomic_load(&((otc_publisher *)p)->publish_audio) ? OTC_TRUE : OTC_FALSE) : OTC_FALSE;
+}
+
+otc_bool otc_publisher_get_publish_video(const otc_publisher *p) {
+  return p ? (atomic_load(&((otc_publisher *)p)->publish_video) ? OTC_TRUE : OTC_FALSE) : OTC_FALSE;
+}
+
+const char *otc_publisher_get_name(const otc_publisher *p) { return p ? p->name : NULL; }
+
+otc_stream *otc_publisher_get_stream(otc_publisher *p) {
+  if (!p) return NULL;
+  pthread_mutex_lock(&p->lock);
+  otc_stream *copy = otc_stream_copy(p->stream);
+  pthread_mutex_unlock(&p->lock);
+  return copy;
+}
+
+void *otc_publisher_get_user_data(const otc_publisher *p) { return p ? p->cb.user_data : NULL; }

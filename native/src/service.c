@@ -1,0 +1,223 @@
+/*
+ * The service thread: owns the libwebsockets context, runs the commands that public
+ * functions enqueue (woken by lws_cancel_service), and frees deleted sessions.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+
+static struct {
+  pthread_mutex_t lock; /* guards running/ctx against init/destroy races */
+  pthread_cond_t done_cond;
+  pthread_mutex_t done_lock;
+  struct lws_context *ctx;
+  pthread_t thread;
+  atomic_int running;
+  atomic_int stopping;
+  struct cv_cmdq queue;
+  otc_session *live; /* sessions the service thread knows (not yet freed) */
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .done_cond = PTHREAD_COND_INITIALIZER, .done_lock = PTHREAD_MUTEX_INITIALIZER};
+
+static _Thread_local int t_on_service;
+
+int cv_service_running(void) { return atomic_load(&g.running) && !atomic_load(&g.stopping); }
+int cv_on_service_thread(void) { return t_on_service; }
+struct lws_context *cv_service_context(void) { return g.ctx; }
+
+int64_t cv_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct cv_cmd *cv_cmd_new(enum cv_cmd_type type, otc_session *session) {
+  struct cv_cmd *c = calloc(1, sizeof *c);
+  if (c) {
+    c->type = type;
+    c->session = session;
+  }
+  return c;
+}
+
+static void mark_done(struct cv_cmd *c) {
+  if (!c->done) return;
+  pthread_mutex_lock(&g.done_lock);
+  atomic_store(c->done, 1);
+  pthread_cond_broadcast(&g.done_cond);
+  pthread_mutex_unlock(&g.done_lock);
+}
+
+otc_status cv_service_submit(struct cv_cmd *cmd, int wait) {
+  if (!cmd) return OTC_FATAL;
+  if (!atomic_load(&g.running)) {
+    cv_cmd_free(cmd);
+    return OTC_ILLEGAL_STATE;
+  }
+  atomic_int done = 0;
+  int must_wait = wait && !t_on_service;
+  if (must_wait) cmd->done = &done;
+  cv_cmdq_push(&g.queue, cmd);
+  lws_cancel_service(g.ctx);
+  if (must_wait) {
+    pthread_mutex_lock(&g.done_lock);
+    while (!atomic_load(&done)) pthread_cond_wait(&g.done_cond, &g.done_lock);
+    pthread_mutex_unlock(&g.done_lock);
+  }
+  return OTC_SUCCESS;
+}
+
+static void unlink_live(otc_session *s) {
+  for (otc_session **pp = &g.live; *pp; pp = &(*pp)->next_live) {
+    if (*pp == s) {
+      *pp = s->next_live;
+      return;
+    }
+  }
+}
+
+static int is_live(otc_session *s) {
+  for (otc_session *x = g.live; x; x = x->next_live)
+    if (x == s) return 1;
+  return 0;
+}
+
+extern void cv_session_free(otc_session *s);
+extern void cv_publisher_free(otc_publisher *p);
+
+static void run(struct cv_cmd *c) {
+  otc_session *s = c->session;
+  if (s && !is_live(s)) {
+    s->next_live = g.live;
+    g.live = s;
+  }
+  switch (c->type) {
+    case CV_CMD_CONNECT:
+      cv_state_start_connect(s, c->text);
+      c->text = NULL;
+      break;
+    case CV_CMD_DISCONNECT:
+      cv_state_disconnect(s);
+      break;
+    case CV_CMD_DELETE:
+      s->deleted = 1;
+      cv_state_disconnect(s);
+      unlink_live(s);
+      cv_state_free(s);
+      cv_session_free(s);
+      break;
+    case CV_CMD_REQUEST:
+      cv_state_request(s, c->req_type, c->fields, NULL);
+      c->fields = NULL;
+      break;
+    case CV_CMD_PUBLISH:
+      cv_state_publish(s, c->publisher);
+      break;
+    case CV_CMD_UNPUBLISH:
+      cv_state_unpublish(s, c->publisher);
+      break;
+    case CV_CMD_PUBLISHER_UPDATE:
+      if (c->publisher->session) cv_state_publisher_update(c->publisher->session, c->publisher, c->fields);
+      else json_decref(c->fields);
+      c->fields = NULL;
+      break;
+    case CV_CMD_PUBLISHER_DELETE:
+      c->publisher->deleted = 1;
+      if (c->publisher->session) cv_state_forget_publisher(c->publisher->session, c->publisher);
+      for (otc_session *x = g.live; x; x = x->next_live) cv_state_forget_publisher(x, c->publisher);
+      cv_publisher_free(c->publisher);
+      break;
+    case CV_CMD_STOP:
+      atomic_store(&g.stopping, 1);
+      break;
+  }
+}
+
+void cv_service_drain(void) {
+  struct cv_cmd *c = cv_cmdq_take_all(&g.queue);
+  while (c) {
+    struct cv_cmd *next = c->next;
+    run(c);
+    mark_done(c);
+    cv_cmd_free(c);
+    c = next;
+  }
+}
+
+static void *service_main(void *arg) {
+  (void)arg;
+  t_on_service = 1;
+  while (!atomic_load(&g.stopping)) {
+    if (lws_service(g.ctx, 0) < 0) break;
+  }
+  /* otc_destroy: sessions still alive are disconnected and freed */
+  while (g.live) {
+    otc_session *s = g.live;
+    cv_state_disconnect(s);
+    s->deleted = 1;
+    g.live = s->next_live;
+    cv_state_free(s);
+    cv_session_free(s);
+  }
+  /* let queued closes go out */
+  for (int i = 0; i < 20; i++) lws_service(g.ctx, 0);
+  return NULL;
+}
+
+otc_status otc_init(void *reserved) {
+  if (reserved) return OTC_INVALID_PARAM;
+  pthread_mutex_lock(&g.lock);
+  if (atomic_load(&g.running)) {
+    pthread_mutex_unlock(&g.lock);
+    return OTC_ILLEGAL_STATE;
+  }
+  lws_set_log_level(LLL_ERR, NULL);
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = cv_protocols;
+  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.gid = (gid_t)-1;
+  info.uid = (uid_t)-1;
+  info.timeout_secs = 10;
+  g.ctx = lws_create_context(&info);
+  if (!g.ctx) {
+    pthread_mutex_unlock(&g.lock);
+    CV_ERROR("otc_init: cannot create the libwebsockets context");
+    return OTC_FATAL;
+  }
+  cv_cmdq_init(&g.queue);
+  g.live = NULL;
+  atomic_store(&g.stopping, 0);
+  atomic_store(&g.running, 1);
+  if (pthread_create(&g.thread, NULL, service_main, NULL) != 0) {
+    atomic_store(&g.running, 0);
+    lws_context_destroy(g.ctx);
+    g.ctx = NULL;
+    cv_cmdq_destroy(&g.queue);
+    pthread_mutex_unlock(&g.lock);
+    return OTC_FATAL;
+  }
+  pthread_mutex_unlock(&g.lock);
+  return OTC_SUCCESS;
+}
+
+otc_status otc_destroy(void) {
+  if (t_on_service) return OTC_ILLEGAL_STATE;
+  pthread_mutex_lock(&g.lock);
+  if (!atomic_load(&g.running)) {
+    pthread_mutex_unlock(&g.lock);
+    return OTC_ILLEGAL_STATE;
+  }
+  struct cv_cmd *stop = cv_cmd_new(CV_CMD_STOP, NULL);
+  cv_service_submit(stop, 0);
+  pthread_join(g.thread, NULL);
+  atomic_store(&g.running, 0);
+  cv_service_drain(); /* commands that raced with the stop */
+  lws_context_destroy(g.ctx);
+  g.ctx = NULL;
+  cv_cmdq_destroy(&g.queue);
+  pthread_mutex_unlock(&g.lock);
+  return OTC_SUCCESS;
+}

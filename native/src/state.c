@@ -1,0 +1,622 @@
+/*
+ * Session state (service thread only): the handshake, event sequence numbers and
+ * acknowledgements, request ids and the requests awaiting a result, the connections and
+ * streams of the session, and every session/publisher callback. It sends frames through
+ * the transport and never touches a socket itself.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define ACK_EVERY 32
+#define ACK_DELAY_US (100 * LWS_US_PER_MS)
+
+/* ---- callbacks: never after delete ---- */
+
+#define EMIT(s, name, ...)                                      \
+  do {                                                          \
+    if (!(s)->deleted && (s)->cb.name) {                        \
+      (s)->in_callback++;                                       \
+      (s)->cb.name((s), (s)->cb.user_data, ##__VA_ARGS__);      \
+      (s)->in_callback--;                                       \
+    }                                                           \
+  } while (0)
+
+#define EMIT0(s, name)                                          \
+  do {                                                          \
+    if (!(s)->deleted && (s)->cb.name) {                        \
+      (s)->in_callback++;                                       \
+      (s)->cb.name((s), (s)->cb.user_data);                     \
+      (s)->in_callback--;                                       \
+    }                                                           \
+  } while (0)
+
+#define PUB_EMIT(p, name, ...)                                  \
+  do {                                                          \
+    if (!(p)->deleted && (p)->cb.name) (p)->cb.name((p), (p)->cb.user_data, ##__VA_ARGS__); \
+  } while (0)
+
+static void report_error(otc_session *s, int code, const char *message) {
+  CV_WARN("session %.24s: error %d: %s", s->session_id, code, message);
+  EMIT(s, on_error, message, (enum otc_session_error_code)code);
+}
+
+/* ---- sending ---- */
+
+void cv_state_send(otc_session *s, const char *text) {
+  if (!s->link || !text) return;
+  size_t len = strlen(text);
+  struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
+  if (!o) return;
+  o->next = NULL;
+  o->len = len;
+  memcpy(o->buf + LWS_PRE, text, len);
+  if (s->link->out_tail)
+    s->link->out_tail->next = o;
+  else
+    s->link->out_head = o;
+  s->link->out_tail = o;
+  cv_transport_want_write(s);
+}
+
+static void send_owned(otc_session *s, char *text) {
+  cv_state_send(s, text);
+  free(text);
+}
+
+static void send_ack(otc_session *s) {
+  if (s->last_seq > s->acked_seq && s->link) {
+    s->acked_seq = s->last_seq;
+    send_owned(s, cv_frame_ack(s->last_seq));
+  }
+}
+
+static void ack_timer(lws_sorted_usec_list_t *sul) {
+  otc_session *s = lws_container_of(sul, otc_session, sul_ack);
+  s->ack_scheduled = 0;
+  send_ack(s);
+}
+
+/* ---- reset between connections ---- */
+
+static void free_pending(otc_session *s) {
+  struct cv_pending *p = s->pending_head;
+  while (p) {
+    struct cv_pending *next = p->next;
+    free(p->type);
+    free(p->text);
+    free(p);
+    p = next;
+  }
+  s->pending_head = s->pending_tail = NULL;
+}
+
+static void clear_tables(otc_session *s) {
+  for (size_t i = 0; i < s->connections.len; i++) otc_connection_delete(s->connections.items[i]);
+  s->connections.len = 0;
+  for (size_t i = 0; i < s->streams.len; i++) otc_stream_delete(s->streams.items[i]);
+  s->streams.len = 0;
+}
+
+static void cancel_timers(otc_session *s) {
+  lws_sul_cancel(&s->sul_handshake);
+  lws_sul_cancel(&s->sul_keepalive);
+  lws_sul_cancel(&s->sul_ack);
+  s->ack_scheduled = 0;
+}
+
+/* Publishers of this session lose their streams when the session ends. */
+static void end_publishers(otc_session *s) {
+  while (s->publishers.len) {
+    otc_publisher *p = s->publishers.items[--s->publishers.len];
+    pthread_mutex_lock(&p->lock);
+    otc_stream *stream = p->stream;
+    p->stream = NULL;
+    pthread_mutex_unlock(&p->lock);
+    p->session = NULL;
+    if (stream) {
+      PUB_EMIT(p, on_stream_destroyed, stream);
+      otc_stream_delete(stream);
+    }
+  }
+}
+
+/* The session is over: every state goes, on_disconnected fires once if it had connected. */
+static void finish(otc_session *s) {
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_DISCONNECTED || state == CV_STATE_IDLE) return;
+  atomic_store(&s->state, CV_STATE_DISCONNECTED);
+  cancel_timers(s);
+  cv_transport_close(s);
+  free_pending(s);
+  end_publishers(s);
+  clear_tables(s);
+  free(s->token);
+  s->token = NULL;
+  if (s->had_connected && !s->disconnect_reported) {
+    s->disconnect_reported = 1;
+    EMIT0(s, on_disconnected);
+  }
+}
+
+/* ---- connect / disconnect ---- */
+
+static void handshake_timeout(lws_sorted_usec_list_t *sul) {
+  otc_session *s = lws_container_of(sul, otc_session, sul_handshake);
+  if (atomic_load(&s->state) != CV_STATE_CONNECTING) return;
+  char msg[160];
+  snprintf(msg, sizeof msg, "no answer from %s within %d ms", s->server_url, s->connect_timeout_ms);
+  report_error(s, OTC_SESSION_CONNECTION_TIMED_OUT, msg);
+  finish(s);
+}
+
+void cv_state_start_connect(otc_session *s, char *token) {
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTING || state == CV_STATE_CONNECTED || state == CV_STATE_DISCONNECTING) {
+    free(token);
+    report_error(s, OTC_SESSION_ILLEGAL_STATE, "otc_session_connect: the session is already connecting or connected");
+    return;
+  }
+  free(s->token);
+  s->token = token;
+  s->last_seq = s->acked_seq = s->next_id = 0;
+  s->had_connected = 0;
+  s->disconnect_reported = 0;
+  atomic_store(&s->state, CV_STATE_CONNECTING);
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
+                   (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
+  if (cv_transport_open(s) != 0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "cannot connect to %s", s->server_url);
+    report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
+    finish(s);
+  }
+}
+
+void cv_state_disconnect(otc_session *s) {
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTED && s->link) {
+    atomic_store(&s->state, CV_STATE_DISCONNECTING);
+    send_owned(s, cv_frame_request("disconnect", ++s->next_id, NULL));
+  }
+  /* The transport flushes what is queued (the disconnect request), then closes cleanly. */
+  finish(s);
+}
+
+void cv_state_on_open(otc_session *s) {
+  s->last_rx_ms = cv_now_ms();
+  send_owned(s, cv_frame_connect(s->api_key, s->session_id, s->token ? s->token : "", s->suppress_connection_events));
+}
+
+void cv_state_on_transport_error(otc_session *s, const char *why) {
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTING) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "cannot connect to %s: %s", s->server_url, why ? why : "unknown error");
+    report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
+  } else if (state == CV_STATE_CONNECTED) {
+    report_error(s, OTC_SESSION_CONNECTION_DROPPED, why ? why : "connection dropped");
+  }
+  finish(s);
+}
+
+void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTING && !s->reported_fatal) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "server closed the connection during the handshake (%d %s)", close_code,
+             reason ? reason : "");
+    report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
+  } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && !s->server_ended) {
+    char msg[256];
+    snprintf(msg, sizeof msg, "connection dropped (%d %s)", close_code, reason ? reason : "");
+    report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
+  }
+  finish(s);
+}
+
+/* ---- keepalive ---- */
+
+static void keepalive_tick(lws_sorted_usec_list_t *sul) {
+  otc_session *s = lws_container_of(sul, otc_session, sul_keepalive);
+  if (atomic_load(&s->state) != CV_STATE_CONNECTED) return;
+  if (cv_now_ms() - s->last_rx_ms > s->keepalive_timeout_ms) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "keepalive timeout: nothing received for %d ms", s->keepalive_timeout_ms);
+    report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
+    finish(s);
+    return;
+  }
+  s->ping_due = 1;
+  cv_transport_want_write(s);
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
+                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+}
+
+/* ---- requests ---- */
+
+void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publisher *pub) {
+  if (atomic_load(&s->state) != CV_STATE_CONNECTED) {
+    if (fields) json_decref(fields);
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: the session is not connected", type);
+    if (pub)
+      PUB_EMIT(pub, on_error, msg, OTC_PUBLISHER_SESSION_DISCONNECTED);
+    else
+      report_error(s, OTC_SESSION_NOT_CONNECTED, msg);
+    return;
+  }
+  struct cv_pending *p = calloc(1, sizeof *p);
+  if (!p) {
+    if (fields) json_decref(fields);
+    return;
+  }
+  p->id = ++s->next_id;
+  p->type = strdup(type);
+  p->text = cv_frame_request(type, p->id, fields);
+  p->publisher = pub;
+  if (!p->type || !p->text) {
+    free(p->type);
+    free(p->text);
+    free(p);
+    return;
+  }
+  if (s->pending_tail)
+    s->pending_tail->next = p;
+  else
+    s->pending_head = p;
+  s->pending_tail = p;
+  cv_state_send(s, p->text);
+}
+
+static struct cv_pending *take_pending(otc_session *s, uint64_t id) {
+  struct cv_pending **pp = &s->pending_head, *prev = NULL;
+  while (*pp) {
+    struct cv_pending *p = *pp;
+    if (p->id == id) {
+      *pp = p->next;
+      if (s->pending_tail == p) s->pending_tail = prev;
+      return p;
+    }
+    prev = p;
+    pp = &p->next;
+  }
+  return NULL;
+}
+
+/* ---- publishers ---- */
+
+static otc_publisher *publisher_of_stream(otc_session *s, const char *stream_id) {
+  for (size_t i = 0; i < s->publishers.len; i++) {
+    otc_publisher *p = s->publishers.items[i];
+    if (p->stream && strcmp(p->stream->id, stream_id) == 0) return p;
+  }
+  return NULL;
+}
+
+static void drop_publisher(otc_session *s, otc_publisher *p) {
+  for (size_t i = 0; i < s->publishers.len; i++) {
+    if (s->publishers.items[i] == p) {
+      memmove(&s->publishers.items[i], &s->publishers.items[i + 1], (s->publishers.len - i - 1) * sizeof(void *));
+      s->publishers.len--;
+      break;
+    }
+  }
+  p->session = NULL;
+}
+
+static void publisher_stream_gone(otc_session *s, otc_publisher *p) {
+  pthread_mutex_lock(&p->lock);
+  otc_stream *stream = p->stream;
+  p->stream = NULL;
+  pthread_mutex_unlock(&p->lock);
+  drop_publisher(s, p);
+  if (stream) {
+    PUB_EMIT(p, on_stream_destroyed, stream);
+    otc_stream_delete(stream);
+  }
+}
+
+void cv_state_publish(otc_session *s, otc_publisher *p) {
+  if (p->session) {
+    PUB_EMIT(p, on_error, "the publisher is already published", OTC_PUBLISHER_UNABLE_TO_PUBLISH);
+    return;
+  }
+  if (atomic_load(&s->state) != CV_STATE_CONNECTED) {
+    PUB_EMIT(p, on_error, "publish: the session is not connected", OTC_PUBLISHER_SESSION_DISCONNECTED);
+    return;
+  }
+  json_t *fields = json_pack("{s:s, s:b, s:b, s:s, s:{s:i, s:i}}", "name", p->name, "hasAudio",
+                             atomic_load(&p->publish_audio), "hasVideo", atomic_load(&p->publish_video), "videoType",
+                             "camera", "videoDimensions", "width", 640, "height", 480);
+  if (cv_table_add(&s->publishers, p) != 0) {
+    json_decref(fields);
+    return;
+  }
+  p->session = s;
+  cv_state_request(s, "publish", fields, p);
+}
+
+void cv_state_unpublish(otc_session *s, otc_publisher *p) {
+  if (p->session != s) {
+    report_error(s, OTC_SESSION_PUBLISHER_NOT_FOUND, "otc_session_unpublish: the publisher is not published here");
+    return;
+  }
+  if (!p->stream) { /* the publish result has not come back: forget it; the stream is unpublished on arrival */
+    drop_publisher(s, p);
+    return;
+  }
+  cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", p->stream->id), NULL);
+  publisher_stream_gone(s, p);
+}
+
+void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields) {
+  if (p->session != s || !p->stream) {
+    json_decref(fields);
+    return; /* applied at the next publish */
+  }
+  json_object_set_new(fields, "streamId", json_string(p->stream->id));
+  cv_state_request(s, "updateStream", fields, p);
+}
+
+void cv_state_forget_publisher(otc_session *s, otc_publisher *p) {
+  for (struct cv_pending *q = s->pending_head; q; q = q->next)
+    if (q->publisher == p) q->publisher = NULL;
+  if (p->session == s) {
+    if (p->stream && atomic_load(&s->state) == CV_STATE_CONNECTED)
+      cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", p->stream->id), NULL);
+    drop_publisher(s, p);
+  }
+}
+
+static void on_result(otc_session *s, json_t *f) {
+  struct cv_pending *req = take_pending(s, (uint64_t)cv_json_int(f, "id"));
+  if (!req) return;
+  otc_publisher *pub = req->publisher;
+  if (!cv_json_bool(f, "ok")) {
+    json_t *err = json_object_get(f, "error");
+    int code = (int)cv_json_int(err, "code");
+    const char *message = cv_json_str(err, "message");
+    if (pub && strcmp(req->type, "publish") == 0) {
+      drop_publisher(s, pub);
+      PUB_EMIT(pub, on_error, message, (enum otc_publisher_error_code)(code ? code : OTC_PUBLISHER_UNABLE_TO_PUBLISH));
+    } else {
+      report_error(s, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
+    }
+  } else if (pub && strcmp(req->type, "publish") == 0) {
+    otc_stream *stream = cv_stream_from_json(json_object_get(f, "stream"), s->self, s->session_id);
+    if (stream && pub->session == s) {
+      pthread_mutex_lock(&pub->lock);
+      pub->stream = stream;
+      pthread_mutex_unlock(&pub->lock);
+      PUB_EMIT(pub, on_stream_created, stream);
+    } else if (stream) { /* unpublished or deleted before the result came */
+      cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", stream->id), NULL);
+      otc_stream_delete(stream);
+    }
+  }
+  free(req->type);
+  free(req->text);
+  free(req);
+}
+
+/* ---- events ---- */
+
+static void on_connected(otc_session *s, json_t *f) {
+  lws_sul_cancel(&s->sul_handshake);
+  otc_connection *self = cv_connection_from_json(json_object_get(f, "connection"), s->session_id);
+  if (!self) {
+    report_error(s, OTC_SESSION_UNEXPECTED_GET_SESSION_INFO_REPONSE, "server sent a connected frame without a connection");
+    finish(s);
+    return;
+  }
+  json_t *caps = json_object_get(f, "capabilities");
+  pthread_mutex_lock(&s->info_lock);
+  if (s->self) otc_connection_delete(s->self);
+  s->self = self;
+  s->caps.publish = (int)cv_json_int(caps, "publish") ? OTC_TRUE : OTC_FALSE;
+  s->caps.force_mute = (int)cv_json_int(caps, "forceMute") ? OTC_TRUE : OTC_FALSE;
+  s->caps.force_disconnect = (int)cv_json_int(caps, "forceDisconnect") ? OTC_TRUE : OTC_FALSE;
+  pthread_mutex_unlock(&s->info_lock);
+  free(s->resume_token);
+  s->resume_token = strdup(cv_json_str(f, "resumeToken"));
+  json_t *ka = json_object_get(f, "keepalive");
+  int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
+  s->keepalive_interval_ms = interval > 0 ? interval : 10000;
+  s->keepalive_timeout_ms = timeout > 0 ? timeout : 15000;
+  s->last_seq = s->acked_seq = (uint64_t)cv_json_int(f, "lastSeq");
+  s->had_connected = 1;
+  atomic_store(&s->state, CV_STATE_CONNECTED);
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
+                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+  EMIT0(s, on_connected);
+  size_t i;
+  json_t *item;
+  json_array_foreach(json_object_get(f, "connections"), i, item) {
+    otc_connection *c = cv_connection_from_json(item, s->session_id);
+    if (!c || cv_table_add(&s->connections, c) != 0) {
+      otc_connection_delete(c);
+      continue;
+    }
+    EMIT(s, on_connection_created, c);
+  }
+  json_array_foreach(json_object_get(f, "streams"), i, item) {
+    const otc_connection *owner = cv_table_find(&s->connections, cv_json_str(item, "connectionId"), cv_connection_id_of);
+    otc_stream *st = cv_stream_from_json(item, owner, s->session_id);
+    if (!st || cv_table_add(&s->streams, st) != 0) {
+      otc_stream_delete(st);
+      continue;
+    }
+    EMIT(s, on_stream_received, st);
+  }
+}
+
+static void on_property_changed(otc_session *s, json_t *f) {
+  otc_stream *st = cv_table_find(&s->streams, cv_json_str(f, "streamId"), cv_stream_id_of);
+  if (!st) return;
+  const char *prop = cv_json_str(f, "changedProperty");
+  json_t *nv = json_object_get(f, "newValue");
+  if (strcmp(prop, "hasAudio") == 0) {
+    st->has_audio = json_is_true(nv);
+    EMIT(s, on_stream_has_audio_changed, st, st->has_audio);
+  } else if (strcmp(prop, "hasVideo") == 0) {
+    st->has_video = json_is_true(nv);
+    EMIT(s, on_stream_has_video_changed, st, st->has_video);
+  } else if (strcmp(prop, "videoDimensions") == 0) {
+    st->width = (int)cv_json_int(nv, "width");
+    st->height = (int)cv_json_int(nv, "height");
+    EMIT(s, on_stream_video_dimensions_changed, st, st->width, st->height);
+  } else if (strcmp(prop, "videoType") == 0) {
+    st->video_type = cv_video_type_from_string(json_string_value(nv));
+    EMIT(s, on_stream_video_type_changed, st, st->video_type);
+  } else if (strcmp(prop, "name") == 0 && json_is_string(nv)) {
+    char *name = strdup(json_string_value(nv));
+    if (name) {
+      free(st->name);
+      st->name = name;
+    }
+  }
+}
+
+static void dispatch(otc_session *s, struct cv_frame *fr) {
+  json_t *f = fr->root;
+  switch (fr->type) {
+    case CV_FRAME_CONNECTED:
+      if (atomic_load(&s->state) == CV_STATE_CONNECTING) on_connected(s, f);
+      break;
+    case CV_FRAME_ERROR: {
+      int code = (int)cv_json_int(f, "code");
+      if (cv_json_bool(f, "fatal")) s->reported_fatal = 1;
+      report_error(s, code ? code : OTC_SESSION_INTERNAL_ERROR, cv_json_str(f, "message"));
+      if (s->reported_fatal && atomic_load(&s->state) == CV_STATE_CONNECTING) finish(s);
+      break;
+    }
+    case CV_FRAME_RESULT:
+      on_result(s, f);
+      break;
+    case CV_FRAME_CONNECTION_CREATED: {
+      otc_connection *c = cv_connection_from_json(json_object_get(f, "connection"), s->session_id);
+      if (!c || cv_table_add(&s->connections, c) != 0) {
+        otc_connection_delete(c);
+        break;
+      }
+      EMIT(s, on_connection_created, c);
+      break;
+    }
+    case CV_FRAME_CONNECTION_DESTROYED: {
+      otc_connection *c = cv_table_remove(&s->connections, cv_json_str(json_object_get(f, "connection"), "id"),
+                                          cv_connection_id_of);
+      if (!c) break;
+      EMIT(s, on_connection_dropped, c);
+      otc_connection_delete(c);
+      break;
+    }
+    case CV_FRAME_STREAM_CREATED: {
+      json_t *js = json_object_get(f, "stream");
+      const otc_connection *owner = cv_table_find(&s->connections, cv_json_str(js, "connectionId"), cv_connection_id_of);
+      otc_stream *st = cv_stream_from_json(js, owner, s->session_id);
+      if (!st || cv_table_add(&s->streams, st) != 0) {
+        otc_stream_delete(st);
+        break;
+      }
+      EMIT(s, on_stream_received, st);
+      break;
+    }
+    case CV_FRAME_STREAM_DESTROYED: {
+      const char *id = cv_json_str(json_object_get(f, "stream"), "id");
+      otc_publisher *mine = publisher_of_stream(s, id);
+      if (mine) {
+        publisher_stream_gone(s, mine);
+        break;
+      }
+      otc_stream *st = cv_table_remove(&s->streams, id, cv_stream_id_of);
+      if (!st) break;
+      EMIT(s, on_stream_dropped, st);
+      otc_stream_delete(st);
+      break;
+    }
+    case CV_FRAME_STREAM_PROPERTY_CHANGED:
+      on_property_changed(s, f);
+      break;
+    case CV_FRAME_SIGNAL: {
+      const char *from = json_string_value(json_object_get(f, "from"));
+      const otc_connection *c = NULL;
+      if (from) {
+        c = (s->self && strcmp(s->self->id, from) == 0) ? s->self
+                                                         : cv_table_find(&s->connections, from, cv_connection_id_of);
+      }
+      EMIT(s, on_signal_received, cv_json_str(f, "signalType"), cv_json_str(f, "data"), c);
+      break;
+    }
+    case CV_FRAME_MUTE_FORCED: {
+      int active = cv_json_bool(f, "active");
+      if (active) {
+        const char *sid = cv_json_str(f, "streamId");
+        for (size_t i = 0; i < s->publishers.len; i++) {
+          otc_publisher *p = s->publishers.items[i];
+          if (!*sid || (p->stream && strcmp(p->stream->id, sid) == 0)) atomic_store(&p->publish_audio, 0);
+        }
+      }
+      otc_on_mute_forced_info info = {.active = active ? OTC_TRUE : OTC_FALSE};
+      EMIT(s, on_mute_forced, &info);
+      break;
+    }
+    case CV_FRAME_SESSION_DISCONNECTED:
+      s->server_ended = 1;
+      if (strcmp(cv_json_str(f, "reason"), "serverRotation") == 0)
+        report_error(s, OTC_SESSION_CONNECTION_DROPPED, "the server is shutting down (serverRotation)");
+      break;
+    case CV_FRAME_PONG:
+    case CV_FRAME_RESUMED:
+    case CV_FRAME_UNKNOWN:
+      break;
+  }
+}
+
+void cv_state_on_text(otc_session *s, const char *text, size_t len) {
+  s->last_rx_ms = cv_now_ms();
+  struct cv_frame fr;
+  if (cv_frame_decode(text, len, &fr) != 0) {
+    CV_WARN("session %.24s: ignoring a frame that is not protocol v1 JSON", s->session_id);
+    return;
+  }
+  if (fr.seq) {
+    if (fr.seq <= s->last_seq) { /* replayed after a resume: processed already */
+      cv_frame_clear(&fr);
+      return;
+    }
+    if (fr.seq != s->last_seq + 1) {
+      char msg[128];
+      snprintf(msg, sizeof msg, "protocol error: event %llu after %llu", (unsigned long long)fr.seq,
+               (unsigned long long)s->last_seq);
+      cv_frame_clear(&fr);
+      report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
+      finish(s);
+      return;
+    }
+    s->last_seq = fr.seq;
+  }
+  dispatch(s, &fr);
+  cv_frame_clear(&fr);
+  if (atomic_load(&s->state) != CV_STATE_CONNECTED) return;
+  if (s->last_seq - s->acked_seq >= ACK_EVERY) {
+    send_ack(s);
+  } else if (s->last_seq > s->acked_seq && !s->ack_scheduled) {
+    s->ack_scheduled = 1;
+    lws_sul_schedule(cv_service_context(), 0, &s->sul_ack, ack_timer, ACK_DELAY_US);
+  }
+}
+
+void cv_state_free(otc_session *s) {
+  cancel_timers(s);
+  cv_transport_close(s);
+  free_pending(s);
+  end_publishers(s);
+  clear_tables(s);
+  free(s->connections.items);
+  free(s->streams.items);
+  free(s->publishers.items);
+  free(s->token);
+  free(s->resume_token);
+}
