@@ -13,8 +13,8 @@ if ! need_node; then
   exit 1
 fi
 
-# System packages (used by the native core and its tests once they are built).
-APT_PACKAGES=()
+# System packages: the native core's build and its checks (valgrind, clang for libFuzzer).
+APT_PACKAGES=(build-essential cmake pkg-config libwebsockets-dev libjansson-dev valgrind clang)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
