@@ -23,6 +23,8 @@ commands:
             --keepalive-interval MS --keepalive-timeout MS
             --max-connections N connections per session (default 1000)
             --signal-rate N     signals per second per connection (default 1000, 0 = no limit)
+            --shutdown-timeout MS  on SIGTERM/SIGINT, exit after this long even when clients
+                                do not finish closing (default 5000)
             Without a project, a development project is created and printed.
   demo      run an embedded server and three bots that join, publish, signal,
             lose their network and come back; prints a timeline and a summary
@@ -36,10 +38,20 @@ function fail(message: string): never {
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) fail(`--${name} must be a whole number >= 0, got '${v}'`);
+  // Plain decimal digits only: Number() would take '' and '  ' as 0, and '0x10', '1e3' as numbers.
+  const n = /^\d{1,15}$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n)) fail(`--${name} must be a whole number >= 0, got '${v}'`);
   return n;
 }
+
+/** An environment variable, with an empty value treated as unset. */
+function envVar(name: string): string | undefined {
+  const v = process.env[name];
+  return v === undefined || v === '' ? undefined : v;
+}
+
+/** How long SIGTERM waits for clients to finish their close handshakes before exiting anyway. */
+const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 
 async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -51,20 +63,26 @@ async function serverCommand(argv: string[]): Promise<void> {
       config: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'grace-window': { type: 'string' }, 'keepalive-interval': { type: 'string' }, 'keepalive-timeout': { type: 'string' },
       'max-connections': { type: 'string' }, 'signal-rate': { type: 'string' },
+      'shutdown-timeout': { type: 'string' },
     },
   });
-  const env = process.env;
   let fileOpts: Partial<ServerOptions> = {};
   if (values.config) {
+    let parsed: unknown;
     try {
-      fileOpts = JSON.parse(readFileSync(values.config, 'utf8')) as Partial<ServerOptions>;
+      parsed = JSON.parse(readFileSync(values.config, 'utf8'));
     } catch (e) {
       fail(`cannot read config file ${values.config}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      fail(`config file ${values.config} must hold a JSON object`);
+    }
+    fileOpts = parsed as Partial<ServerOptions>;
+    if (fileOpts.projects !== undefined && !Array.isArray(fileOpts.projects)) fail(`config file ${values.config}: 'projects' must be an array`);
   }
   const projects: Project[] = [...(fileOpts.projects ?? [])];
-  const apiKey = values['api-key'] ?? env['CONVENE_API_KEY'];
-  const apiSecret = values['api-secret'] ?? env['CONVENE_API_SECRET'];
+  const apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
+  const apiSecret = values['api-secret'] ?? envVar('CONVENE_API_SECRET');
   if ((apiKey === undefined) !== (apiSecret === undefined)) fail('--api-key and --api-secret go together');
   let dev = false;
   if (apiKey !== undefined && apiSecret !== undefined) projects.push({ apiKey, apiSecret });
@@ -84,8 +102,8 @@ async function serverCommand(argv: string[]): Promise<void> {
   const options: ServerOptions = {
     ...fileOpts,
     projects,
-    host: values.host ?? env['CONVENE_HOST'] ?? fileOpts.host,
-    port: num('port', values.port ?? env['CONVENE_PORT']) ?? fileOpts.port,
+    host: values.host ?? envVar('CONVENE_HOST') ?? fileOpts.host,
+    port: num('port', values.port ?? envVar('CONVENE_PORT')) ?? fileOpts.port,
     graceWindowMs: num('grace-window', values['grace-window']) ?? fileOpts.graceWindowMs,
     keepaliveIntervalMs: num('keepalive-interval', values['keepalive-interval']) ?? fileOpts.keepaliveIntervalMs,
     keepaliveTimeoutMs: num('keepalive-timeout', values['keepalive-timeout']) ?? fileOpts.keepaliveTimeoutMs,
@@ -93,6 +111,7 @@ async function serverCommand(argv: string[]): Promise<void> {
     signalsPerSecond: num('signal-rate', values['signal-rate']) ?? fileOpts.signalsPerSecond,
   };
   if (tls) options.tls = tls;
+  const shutdownTimeoutMs = num('shutdown-timeout', values['shutdown-timeout']) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   let server: ConveneServer;
   try {
     server = new ConveneServer(options);
@@ -111,6 +130,12 @@ async function serverCommand(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`convene: ${signal}: telling clients (serverRotation) and closing\n`);
+    // A client that never answers its close frame would hold the exit for ws' 30 s close
+    // timeout: everyone was told (serverRotation, 1001), so stop waiting after the deadline.
+    setTimeout(() => {
+      process.stderr.write(`convene: some clients did not finish closing within ${shutdownTimeoutMs} ms; exiting\n`);
+      process.exit(0);
+    }, shutdownTimeoutMs).unref();
     server.close().then(() => process.exit(0), () => process.exit(1));
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

@@ -39,10 +39,15 @@ function send(res: ServerResponse, status: number, body?: unknown, contentType =
 async function readBody(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body is over ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
+  try {
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body is over ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk as Buffer);
+    }
+  } catch (e) {
+    // A client that goes away mid-body is not a server failure (no 500, no error log).
+    throw e instanceof HttpError ? e : new HttpError(400, 'request body could not be read');
   }
   return Buffer.concat(chunks).toString('utf8');
 }
@@ -128,13 +133,22 @@ function streamJson(s: { id: string; videoType: string; name: string }): Record<
 
 const V2 = /^\/v2\/project\/([^/]+)\/session\/([^/]+)(\/.*)?$/;
 
+/** decodeURIComponent that answers 400 instead of throwing a URIError (a 500). */
+function decodePathSegment(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    throw new HttpError(400, 'the request path has a malformed percent-encoding');
+  }
+}
+
 async function projectRoute(req: IncomingMessage, res: ServerResponse, ctx: RestContext, m: RegExpMatchArray): Promise<void> {
-  const pathKey = decodeURIComponent(m[1] as string);
+  const pathKey = decodePathSegment(m[1] as string);
   const apiKey = await authenticate(req, ctx.projects, pathKey);
-  const sessionId = sessionOf(ctx, apiKey, decodeURIComponent(m[2] as string));
+  const sessionId = sessionOf(ctx, apiKey, decodePathSegment(m[2] as string));
   const rest = m[3] ?? '';
   const method = req.method ?? 'GET';
-  const seg = rest.split('/').slice(1).map(decodeURIComponent);
+  const seg = rest.split('/').slice(1).map(decodePathSegment);
   const { registry } = ctx;
   try {
     if (method === 'POST' && (rest === '/signal' || (seg.length === 3 && seg[0] === 'connection' && seg[2] === 'signal'))) {
@@ -182,11 +196,23 @@ async function projectRoute(req: IncomingMessage, res: ServerResponse, ctx: Rest
   throw new HttpError(404, `no route ${method} ${req.url ?? ''}`);
 }
 
+/**
+ * The path of a request target, without its query. Parsed by hand for the usual origin form
+ * (`new URL('//', base)` throws, and `//host/x` would lose its first segment as a host).
+ */
+function pathOf(target: string): string {
+  if (target.startsWith('/')) return target.split(/[?#]/, 1)[0] as string;
+  try {
+    return new URL(target).pathname; // absolute form, e.g. through a proxy
+  } catch {
+    throw new HttpError(400, 'malformed request target');
+  }
+}
+
 /** Handles one HTTP request. Never throws; answers JSON errors `{code, message}`. */
 export async function handleRest(req: IncomingMessage, res: ServerResponse, ctx: RestContext): Promise<void> {
   try {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const path = url.pathname.replace(/\/+$/, '') || '/';
+    const path = pathOf(req.url ?? '/').replace(/\/+$/, '') || '/';
     if (path === '/session/create' && req.method === 'POST') return await createSession(req, res, ctx);
     if (path === '/health' && req.method === 'GET') {
       return send(res, 200, { status: 'ok', sessions: ctx.registry.sessionCount, connections: ctx.registry.connectionCount() });

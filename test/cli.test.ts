@@ -1,0 +1,269 @@
+/**
+ * The `convene` command line, run as a real process from dist/ (built here when stale):
+ * start, serve REST and WebSocket, SIGTERM shutdown (docs/protocol.md section 12), the
+ * development project, and bad flags.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { Socket } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TestClient } from './helpers/client';
+import { OpenTok, call, type OpenTokSdk } from './helpers/server';
+
+const ROOT = join(__dirname, '..');
+const CLI = join(ROOT, 'dist', 'cli.js');
+
+/** True when some lib/**.ts has no dist/**.js or a newer one. */
+function distIsStale(): boolean {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  for (const src of walk(join(ROOT, 'lib')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))) {
+    const out = join(ROOT, 'dist', relative(join(ROOT, 'lib'), src).replace(/\.ts$/, '.js'));
+    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) return true;
+  }
+  return false;
+}
+
+beforeAll(async () => {
+  if (!distIsStale()) return;
+  await new Promise<void>((resolve, reject) => {
+    execFile('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`build failed:\n${stdout}${stderr}`));
+      else resolve();
+    });
+  });
+}, 90_000);
+
+/** The environment without CONVENE_* settings from the caller. */
+function cleanEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
+}
+
+interface Running {
+  proc: ChildProcess;
+  out: () => string;
+  err: () => string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const procs: ChildProcess[] = [];
+const clients: TestClient[] = [];
+const tmpDirs: string[] = [];
+afterEach(() => {
+  for (const c of clients.splice(0)) c.close();
+  for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const p of procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+});
+
+function run(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Running {
+  const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  procs.push(proc);
+  let out = '';
+  let err = '';
+  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    proc.on('exit', (code, signal) => resolve({ code, signal }));
+  });
+  return { proc, out: () => out, err: () => err, exited };
+}
+
+/** Waits for a stdout line matching re; fails early if the process exits. */
+async function waitLine(r: Running, re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
+  const started = Date.now();
+  for (;;) {
+    const m = r.out().match(re);
+    if (m) return m;
+    if (r.proc.exitCode !== null) throw new Error(`process exited ${r.proc.exitCode} before printing ${re}:\n${r.out()}\n${r.err()}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${re}:\n${r.out()}\n${r.err()}`);
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
+async function exitOf(r: Running, timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`process did not exit:\n${r.out()}\n${r.err()}`)), timeoutMs); });
+  try {
+    return await Promise.race([r.exited, timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
+
+async function joinClient(url: string, apiKey: string, ot: OpenTokSdk, sessionId: string): Promise<TestClient> {
+  const c = new TestClient(url, { apiKey, sessionId, token: ot.generateToken(sessionId) });
+  clients.push(c);
+  const hello = await c.connect();
+  expect(hello.type).toBe('connected');
+  return c;
+}
+
+describe('convene server', () => {
+  it('listens, serves REST and WebSocket, and on SIGTERM tells clients serverRotation, closes 1001 and exits 0', async () => {
+    const r = run(['server', '--port', '0', '--api-key', 'K', '--api-secret', 'S']);
+    const m = await waitLine(r, /^listening on (ws:\/\/127\.0\.0\.1:(\d+))$/m);
+    const url = m[1]!;
+    expect(Number(m[2])).toBeGreaterThan(0);
+    expect(r.out()).toContain(`REST API at http://127.0.0.1:${m[2]}`);
+    expect(r.out()).not.toMatch(/development project/);
+
+    const ot = new OpenTok('K', 'S', { apiUrl: `http://127.0.0.1:${m[2]}` });
+    const sid = (await call<{ sessionId: string }>((cb) => ot.createSession({ mediaMode: 'routed' }, cb))).sessionId;
+    const a = await joinClient(url, 'K', ot, sid);
+    const b = await joinClient(url, 'K', ot, sid);
+    await call((cb) => ot.signal(sid, null, { type: 'hi', data: 'from rest' }, cb));
+    for (const x of [a, b]) expect(await x.waitFor((f) => f.type === 'signal', 2000, true)).toMatchObject({ data: 'from rest', from: null });
+    // the secret matters
+    const wrong = new OpenTok('K', 'not-S', { apiUrl: `http://127.0.0.1:${m[2]}` });
+    await expect(call<{ sessionId: string }>((cb) => wrong.createSession({}, cb))).rejects.toThrow(/Invalid API key or secret/);
+
+    r.proc.kill('SIGTERM');
+    for (const x of [a, b]) {
+      expect(await x.waitFor((f) => f.type === 'sessionDisconnected', 5000, true)).toMatchObject({ reason: 'serverRotation' });
+      expect(await x.waitClose()).toBe(1001);
+      expect(x.eventsOf('connectionDestroyed')).toEqual([]);
+    }
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null });
+    expect(r.err()).toMatch(/SIGTERM/);
+    // the port is free again
+    const after = await fetch(`http://127.0.0.1:${m[2]}/health`).then(() => 'answered', () => 'refused');
+    expect(after).toBe('refused');
+  });
+
+  it('SIGTERM with no clients exits 0 too', async () => {
+    const r = run(['server', '--port', '0', '--api-key', 'K', '--api-secret', 'S']);
+    await waitLine(r, /^listening on ws:\/\/127\.0\.0\.1:\d+$/m);
+    r.proc.kill('SIGTERM');
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null });
+  });
+
+  it('without --api-key prints a development project that works', async () => {
+    const r = run(['server', '--port', '0']);
+    const m = await waitLine(r, /^listening on (ws:\/\/127\.0\.0\.1:(\d+))$/m);
+    const dev = r.out().match(/^development project: api key (\S+)\s+api secret (\S+)$/m);
+    expect(dev).not.toBeNull();
+    const [, key, secret] = dev!;
+    expect(secret!.length).toBeGreaterThanOrEqual(16);
+    const ot = new OpenTok(key!, secret!, { apiUrl: `http://127.0.0.1:${m[2]}` });
+    const sid = (await call<{ sessionId: string }>((cb) => ot.createSession({}, cb))).sessionId;
+    const c = await joinClient(m[1]!, key!, ot, sid);
+    expect(c.hello!['role']).toBe('publisher');
+    r.proc.kill('SIGTERM');
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null });
+
+    // a new secret each time
+    const r2 = run(['server', '--port', '0']);
+    await waitLine(r2, /^listening on /m);
+    const dev2 = r2.out().match(/^development project: api key (\S+)\s+api secret (\S+)$/m);
+    expect(dev2?.[2]).not.toBe(secret);
+    r2.proc.kill('SIGTERM');
+    expect((await exitOf(r2)).code).toBe(0);
+  });
+
+  it('on SIGTERM does not wait for a client that never answers its close frame past --shutdown-timeout', async () => {
+    const r = run(['server', '--port', '0', '--api-key', 'K', '--api-secret', 'S', '--shutdown-timeout', '300']);
+    const m = await waitLine(r, /^listening on (ws:\/\/127\.0\.0\.1:(\d+))$/m);
+    const ot = new OpenTok('K', 'S', { apiUrl: `http://127.0.0.1:${m[2]}` });
+    const sid = (await call<{ sessionId: string }>((cb) => ot.createSession({}, cb))).sessionId;
+    const stuck = await joinClient(m[1]!, 'K', ot, sid);
+    const fine = await joinClient(m[1]!, 'K', ot, sid);
+    const sock = (stuck.ws as unknown as { _socket: Socket })._socket;
+    sock.pause(); // reads nothing from now on, so never answers the server's close frame
+    const started = Date.now();
+    r.proc.kill('SIGTERM');
+    expect(await fine.waitClose()).toBe(1001);
+    expect(await exitOf(r, 5000)).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(r.err()).toMatch(/did not finish closing within 300 ms/);
+    // what the server sent before it went is all there
+    sock.resume();
+    expect(await stuck.waitFor((f) => f.type === 'sessionDisconnected', 2000, true)).toMatchObject({ reason: 'serverRotation' });
+    expect(await stuck.waitClose()).toBe(1001);
+  });
+
+  it('reads projects and the port from a config file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convene-cli-'));
+    tmpDirs.push(dir);
+    const file = join(dir, 'convene.json');
+    writeFileSync(file, JSON.stringify({ port: 0, projects: [{ apiKey: 'C1', apiSecret: 'S1' }, { apiKey: 'C2', apiSecret: 'S2' }] }));
+    const r = run(['server', '--config', file]);
+    const m = await waitLine(r, /^listening on (ws:\/\/127\.0\.0\.1:(\d+))$/m);
+    expect(r.out()).not.toMatch(/development project/);
+    for (const [key, secret] of [['C1', 'S1'], ['C2', 'S2']] as const) {
+      const ot = new OpenTok(key, secret, { apiUrl: `http://127.0.0.1:${m[2]}` });
+      const sid = (await call<{ sessionId: string }>((cb) => ot.createSession({}, cb))).sessionId;
+      await joinClient(m[1]!, key, ot, sid);
+    }
+    r.proc.kill('SIGTERM');
+    expect((await exitOf(r)).code).toBe(0);
+
+    for (const [content, re] of [['[1,2]', /must hold a JSON object/], ['null', /must hold a JSON object/], ['{"projects":{}}', /'projects' must be an array/], ['{', /cannot read config file/]] as const) {
+      writeFileSync(file, content);
+      const bad = run(['server', '--config', file]);
+      expect(await exitOf(bad), content).toEqual({ code: 2, signal: null });
+      expect(bad.err()).toMatch(re);
+    }
+  });
+
+  it('empty CONVENE_* variables count as unset', async () => {
+    const r = run(['server', '--port', '0'], { ...cleanEnv(), CONVENE_API_KEY: '', CONVENE_API_SECRET: '' });
+    await waitLine(r, /^listening on /m);
+    expect(r.out()).toMatch(/^development project: api key /m);
+    r.proc.kill('SIGTERM');
+    expect((await exitOf(r)).code).toBe(0);
+  });
+
+  it('takes the project and port from the environment', async () => {
+    const r = run(['server'], { ...cleanEnv(), CONVENE_API_KEY: 'EK', CONVENE_API_SECRET: 'ES', CONVENE_PORT: '0' });
+    const m = await waitLine(r, /^listening on (ws:\/\/127\.0\.0\.1:(\d+))$/m);
+    expect(r.out()).not.toMatch(/development project/);
+    const ot = new OpenTok('EK', 'ES', { apiUrl: `http://127.0.0.1:${m[2]}` });
+    const sid = (await call<{ sessionId: string }>((cb) => ot.createSession({}, cb))).sessionId;
+    await joinClient(m[1]!, 'EK', ot, sid);
+    r.proc.kill('SIGTERM');
+    expect((await exitOf(r)).code).toBe(0);
+  });
+});
+
+describe('bad command lines exit 2 with a message', () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    ['a port that is not a number', ['server', '--port', 'abc'], /--port must be a whole number >= 0, got 'abc'/],
+    ['a negative port', ['server', '--port', '-1'], /--port/],
+    ['an empty port', ['server', '--port', ''], /--port must be a whole number >= 0, got ''/],
+    ['a hex port', ['server', '--port', '0x10'], /--port must be a whole number/],
+    ['a port in exponent notation', ['server', '--port', '1e3'], /--port must be a whole number/],
+    ['a bad shutdown timeout', ['server', '--port', '0', '--shutdown-timeout', 'soon'], /--shutdown-timeout must be a whole number/],
+    ['a port out of range', ['server', '--port', '70000', '--api-key', 'K', '--api-secret', 'S'], /cannot start the server/],
+    ['an unknown flag', ['server', '--nope'], /nope/],
+    ['a key without a secret', ['server', '--port', '0', '--api-key', 'K'], /--api-key and --api-secret go together/],
+    ['a bad grace window', ['server', '--grace-window', '1.5'], /--grace-window/],
+    ['a missing config file', ['server', '--config', '/nonexistent/convene.json'], /cannot read config file/],
+    ['an unknown command', ['serve'], /unknown command 'serve'/],
+  ];
+  for (const [what, args, re] of cases) {
+    it(what, async () => {
+      const r = run(args);
+      expect(await exitOf(r)).toEqual({ code: 2, signal: null });
+      expect(r.err()).toMatch(re);
+      expect(r.out()).not.toMatch(/listening on/);
+    });
+  }
+
+  it('help prints the usage and exits 0', async () => {
+    const r = run(['help']);
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null });
+    expect(r.out()).toMatch(/usage: convene <command>/);
+  });
+
+  it('a port in use exits 2', async () => {
+    const first = run(['server', '--port', '0', '--api-key', 'K', '--api-secret', 'S']);
+    const m = await waitLine(first, /^listening on ws:\/\/127\.0\.0\.1:(\d+)$/m);
+    const second = run(['server', '--port', m[1]!, '--api-key', 'K', '--api-secret', 'S']);
+    expect(await exitOf(second)).toEqual({ code: 2, signal: null });
+    expect(second.err()).toMatch(/cannot start the server.*EADDRINUSE/);
+    first.proc.kill('SIGTERM');
+    expect((await exitOf(first)).code).toBe(0);
+  });
+});
