@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { ConveneServer, type ServerOptions } from './server/server';
+import { ConveneServer, DEFAULTS, type ServerOptions } from './server/server';
 import type { Project } from './server/projects';
 import { runDemo } from './demo/demo';
 
@@ -51,7 +51,6 @@ function envVar(name: string): string | undefined {
 }
 
 /** How long SIGTERM waits for clients to finish their close handshakes before exiting anyway. */
-const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5000;
 
 async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -109,9 +108,9 @@ async function serverCommand(argv: string[]): Promise<void> {
     keepaliveTimeoutMs: num('keepalive-timeout', values['keepalive-timeout']) ?? fileOpts.keepaliveTimeoutMs,
     maxConnectionsPerSession: num('max-connections', values['max-connections']) ?? fileOpts.maxConnectionsPerSession,
     signalsPerSecond: num('signal-rate', values['signal-rate']) ?? fileOpts.signalsPerSecond,
+    shutdownTimeoutMs: num('shutdown-timeout', values['shutdown-timeout']) ?? fileOpts.shutdownTimeoutMs,
   };
   if (tls) options.tls = tls;
-  const shutdownTimeoutMs = num('shutdown-timeout', values['shutdown-timeout']) ?? DEFAULT_SHUTDOWN_TIMEOUT_MS;
   let server: ConveneServer;
   try {
     server = new ConveneServer(options);
@@ -130,13 +129,13 @@ async function serverCommand(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stderr.write(`convene: ${signal}: telling clients (serverRotation) and closing\n`);
-    // A client that never answers its close frame would hold the exit for ws' 30 s close
-    // timeout: everyone was told (serverRotation, 1001), so stop waiting after the deadline.
-    setTimeout(() => {
-      process.stderr.write(`convene: some clients did not finish closing within ${shutdownTimeoutMs} ms; exiting\n`);
-      process.exit(0);
-    }, shutdownTimeoutMs).unref();
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().then(
+      (dropped) => {
+        if (dropped > 0) process.stderr.write(`convene: ${dropped} client(s) did not finish closing within ${options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs} ms; dropped\n`);
+        process.exit(0);
+      },
+      () => process.exit(1),
+    );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -8,7 +8,7 @@ import { checkSessionId } from './session-id';
 import { verifyToken, type Role } from './tokens';
 
 export type AuthResult =
-  | { ok: true; role: Role; data: string; expireTime: number }
+  | { ok: true; role: Role; data: string; expireTime: number; layoutClassList: string[] }
   | { ok: false; error: WireError };
 
 export async function authenticate(
@@ -22,5 +22,6 @@ export async function authenticate(
   if (!sid.ok) return { ok: false, error: wireError(ErrorCode.INVALID_SESSION_ID, sid.message) };
   const tok = await verifyToken(req.token, { apiKey: project.apiKey, apiSecret: project.apiSecret, sessionId: req.sessionId, now });
   if (!tok.ok) return { ok: false, error: wireError(ErrorCode.AUTHENTICATION, tok.message) };
-  return { ok: true, role: tok.claims.role, data: tok.claims.connectionData, expireTime: tok.claims.expireTime };
+  const { claims } = tok;
+  return { ok: true, role: claims.role, data: claims.connectionData, expireTime: claims.expireTime, layoutClassList: claims.initialLayoutClassList };
 }

@@ -86,6 +86,8 @@ export class Connection {
     readonly eventsSuppressed: boolean,
     readonly limiter: RateLimiter,
     private readonly limits: ReplayLimits,
+    /** the token's initial layout classes, given to the streams it publishes */
+    readonly layoutClassList: readonly string[] = [],
   ) {
     this.capabilities = capabilitiesFor(role);
   }

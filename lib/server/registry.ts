@@ -29,7 +29,14 @@ export interface RegistryOptions {
 }
 
 interface Stream extends WireStream {
-  /** the media attachment point of a later version: tracks will hang off the stream */
+  /** layout classes for archives and broadcasts (REST API), from the publisher's token */
+  layoutClassList: string[];
+  /* the media attachment point of a later version: tracks will hang off the stream */
+}
+
+/** A stream as the REST API shows it. */
+export interface RestStream extends WireStream {
+  layoutClassList: string[];
 }
 
 class Session {
@@ -45,6 +52,7 @@ export interface JoinOptions {
   role: Role;
   data: string;
   eventsSuppressed: boolean;
+  layoutClassList?: string[];
 }
 
 export interface SessionSnapshot {
@@ -110,7 +118,7 @@ export class Registry {
     const { limits } = this.opts;
     const conn = new Connection(
       opts.sessionId, now, opts.data, opts.role, opts.eventsSuppressed,
-      new RateLimiter(limits.signalsPerSecond, limits.signalBurst, now), limits,
+      new RateLimiter(limits.signalsPerSecond, limits.signalBurst, now), limits, opts.layoutClassList ?? [],
     );
     const snapshot: SessionSnapshot = {
       connections: opts.eventsSuppressed ? [] : [...session.connections.values()].map((c) => c.toWire()),
@@ -270,11 +278,13 @@ export class Registry {
       hasVideo: props.hasVideo ?? true,
       videoType: props.videoType ?? 'camera',
       videoDimensions: props.videoDimensions ?? { width: 640, height: 480 },
+      layoutClassList: [...conn.layoutClassList],
     };
     session.streams.set(stream.id, stream);
-    this.broadcast(session, json({ type: 'streamCreated', stream }), { except: conn });
+    const wire = copyStream(stream);
+    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn });
     if (muted) this.emitTo(conn, json({ type: 'muteForced', active: true, streamId: stream.id }));
-    return copyStream(stream);
+    return wire;
   }
 
   private ownStream(session: Session, conn: Connection, streamId: string): Stream {
@@ -292,7 +302,7 @@ export class Registry {
   private removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
     session.streams.delete(stream.id);
     session.forceMuteExcluded.delete(stream.id);
-    this.broadcast(session, json({ type: 'streamDestroyed', stream, reason }), except ? { except } : {});
+    this.broadcast(session, json({ type: 'streamDestroyed', stream: copyStream(stream), reason }), except ? { except } : {});
   }
 
   private updateStream(session: Session, stream: Stream, props: StreamProps, except?: Connection): void {
@@ -372,13 +382,13 @@ export class Registry {
     this.forceDisconnect(target);
   }
 
-  listStreams(sessionId: string): WireStream[] {
-    return [...(this.sessions.get(sessionId)?.streams.values() ?? [])].map(copyStream);
+  listStreams(sessionId: string): RestStream[] {
+    return [...(this.sessions.get(sessionId)?.streams.values() ?? [])].map(restStream);
   }
 
-  getStream(sessionId: string, streamId: string): WireStream | undefined {
+  getStream(sessionId: string, streamId: string): RestStream | undefined {
     const s = this.sessions.get(sessionId)?.streams.get(streamId);
-    return s ? copyStream(s) : undefined;
+    return s ? restStream(s) : undefined;
   }
 
   restMuteStream(sessionId: string, streamId: string): void {
@@ -389,15 +399,31 @@ export class Registry {
   }
 
   restMuteAll(sessionId: string, active: boolean, excluded: string[]): void {
-    const session = this.sessions.get(sessionId);
-    if (!session) return;
+    let session = this.sessions.get(sessionId);
+    if (!session) {
+      if (!active) return;
+      // Nobody is in the session yet: remember the force-mute state for those who join.
+      session = new Session(sessionId);
+      this.sessions.set(sessionId, session);
+    }
     if (active) this.muteAll(session, excluded);
-    else this.disableForceMute(session);
+    else {
+      this.disableForceMute(session);
+      if (session.connections.size === 0) this.sessions.delete(sessionId);
+    }
   }
 }
 
+/** The wire form of a stream: exactly the fields of docs/protocol.md, section 9. */
 function copyStream(s: WireStream): WireStream {
-  return { ...s, videoDimensions: { ...s.videoDimensions } };
+  return {
+    id: s.id, connectionId: s.connectionId, creationTime: s.creationTime, name: s.name, hasAudio: s.hasAudio,
+    hasVideo: s.hasVideo, videoType: s.videoType, videoDimensions: { ...s.videoDimensions },
+  };
+}
+
+function restStream(s: Stream): RestStream {
+  return { ...copyStream(s), layoutClassList: [...s.layoutClassList] };
 }
 
 function sameDims(a: VideoDimensions, b: VideoDimensions): boolean {

@@ -127,8 +127,8 @@ async function createSession(req: IncomingMessage, res: ServerResponse, ctx: Res
   }]);
 }
 
-function streamJson(s: { id: string; videoType: string; name: string }): Record<string, unknown> {
-  return { id: s.id, videoType: s.videoType, name: s.name, layoutClassList: [] };
+function streamJson(s: { id: string; videoType: string; name: string; layoutClassList: string[] }): Record<string, unknown> {
+  return { id: s.id, videoType: s.videoType, name: s.name, layoutClassList: s.layoutClassList };
 }
 
 const V2 = /^\/v2\/project\/([^/]+)\/session\/([^/]+)(\/.*)?$/;

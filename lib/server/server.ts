@@ -32,6 +32,8 @@ export interface ServerOptions {
   signalBurst?: number;
   maxReplayEvents?: number;
   maxReplayBytes?: number;
+  /** close(): sockets still open this long after serverRotation are dropped. Default 5000. */
+  shutdownTimeoutMs?: number;
 }
 
 export const DEFAULTS = {
@@ -47,6 +49,7 @@ export const DEFAULTS = {
   signalBurst: 2000,
   maxReplayEvents: 10_000,
   maxReplayBytes: 8 * 1024 * 1024,
+  shutdownTimeoutMs: 5000,
 } as const;
 
 export class ConveneServer implements SocketHost {
@@ -59,7 +62,7 @@ export class ConveneServer implements SocketHost {
   private readonly sockets = new Set<ClientSocket>();
   private sweep: NodeJS.Timeout | undefined;
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects'>> & Pick<ServerOptions, 'tls'>;
-  private stopped: Promise<void> | undefined;
+  private stopped: Promise<number> | undefined;
 
   constructor(options: ServerOptions) {
     const o = { ...DEFAULTS, ...stripUndefined(options) };
@@ -164,31 +167,39 @@ export class ConveneServer implements SocketHost {
 
   /**
    * Graceful shutdown: refuse new handshakes, send serverRotation to every connected
-   * client, close every socket (1001) and the port. Idempotent.
+   * client, close every socket (1001) and the port. Idempotent. Resolves with the number of
+   * sockets that had not finished closing by `shutdownTimeoutMs` and were dropped.
    */
-  close(): Promise<void> {
+  close(): Promise<number> {
     if (this.stopped) return this.stopped;
     this.accepting = false;
     if (this.sweep) clearInterval(this.sweep);
     this.stopped = (async () => {
       for (const sock of [...this.sockets]) sock.rotate();
       for (const conn of [...this.registry.allConnections()]) conn.markClosed();
+      // A client that never answers its close frame would hold the process for ws' 30 s close
+      // timeout: everyone was told (serverRotation, 1001), so drop what is left after the deadline.
+      const until = Date.now() + this.opts.shutdownTimeoutMs;
+      while (this.wss.clients.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const dropped = this.wss.clients.size;
+      for (const client of this.wss.clients) client.terminate();
       await new Promise<void>((resolve) => this.wss.close(() => resolve()));
       await new Promise<void>((resolve) => {
         this.http.close(() => resolve());
-        this.http.closeAllConnections?.();
+        this.http.closeAllConnections();
       });
+      return dropped;
     })();
     return this.stopped;
   }
 
   /** Like close() but drops every socket at once with no goodbye (tests: a crashed server). */
-  async kill(): Promise<void> {
+  async kill(): Promise<number> {
     this.accepting = false;
     if (this.sweep) clearInterval(this.sweep);
     for (const conn of [...this.registry.allConnections()]) conn.markClosed();
     for (const client of this.wss.clients) client.terminate();
-    await this.close();
+    return this.close();
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { WebSocket, RawData } from 'ws';
 import { authenticate } from './auth';
+import { checkSessionId } from './session-id';
 import type { Connection, Transport } from './connection';
 import { closeCodeFor, ErrorCode, ErrorCodeValue, WireError, wireError } from './errors';
 import { decodeClientFrame, PROTOCOL_VERSION, type ClientFrame, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
@@ -133,6 +134,13 @@ export class ClientSocket implements Transport {
 
   private process(text: string): void {
     const r = decodeClientFrame(text);
+    if (this.phase === 'handshake') {
+      const type = r.kind === 'frame' ? r.frame.type : r.ref;
+      if (type !== 'connect' && type !== 'resume' && type !== 'ping') {
+        const why = r.kind === 'error' && r.ref === undefined ? ` (${r.error.message})` : '';
+        return this.fatal(wireError(ErrorCode.NOT_CONNECTED, `'${type ?? 'frame'}' before the handshake${why}: send 'connect' or 'resume' first`), type);
+      }
+    }
     if (r.kind === 'error') {
       const fatal = r.error.code === ErrorCode.REQUEST_OUT_OF_ORDER;
       if (fatal) this.fatal(r.error, r.ref);
@@ -228,7 +236,10 @@ export class ClientSocket implements Transport {
     const { registry } = this.host;
     let joined;
     try {
-      joined = registry.join({ sessionId: frame.sessionId, role: result.role, data: result.data, eventsSuppressed: frame.connectionEventsSuppressed });
+      joined = registry.join({
+        sessionId: frame.sessionId, role: result.role, data: result.data,
+        eventsSuppressed: frame.connectionEventsSuppressed, layoutClassList: result.layoutClassList,
+      });
     } catch (e) {
       return this.fatal(errorOf(e), 'connect');
     }
@@ -244,7 +255,10 @@ export class ClientSocket implements Transport {
   }
 
   private resume(frame: ResumeFrame): void {
-    const { registry } = this.host;
+    const { registry, projects } = this.host;
+    if (!projects.get(frame.apiKey)) return this.fatal(wireError(ErrorCode.AUTHENTICATION, 'unknown api key'), 'resume');
+    const sid = checkSessionId(frame.sessionId, frame.apiKey, projects);
+    if (!sid.ok) return this.fatal(wireError(ErrorCode.INVALID_SESSION_ID, sid.message), 'resume');
     let conn: Connection;
     try {
       conn = registry.resume(frame.sessionId, frame.connectionId, frame.resumeToken, frame.lastSeq);

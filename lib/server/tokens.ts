@@ -57,6 +57,11 @@ function loadJose() {
 
 type Claims = Record<string, unknown>;
 
+/** Api keys are strings, but some SDKs send a numeric `iss`. */
+function issuer(iss: unknown): unknown {
+  return typeof iss === 'number' ? String(iss) : iss;
+}
+
 /**
  * Verifies an HS256 JWT: signature, nbf/iat (with tolerance), strict exp; `label` prefixes messages.
  * The `iss` is compared with `apiKey` before the signature: it selects the key, and a token of
@@ -71,7 +76,7 @@ async function verifyHs256(jwt: string, apiKey: string, secret: string, nowMs: n
   } catch {
     return reject(`${label} is malformed: the JWT payload is not a JSON object`);
   }
-  if (unverified.iss !== undefined && unverified.iss !== apiKey) reject(`${label} is for another api key`);
+  if (unverified.iss !== undefined && issuer(unverified.iss) !== apiKey) reject(`${label} is for another api key`);
   let payload: Claims;
   try {
     ({ payload } = await jose.jwtVerify(jwt, new TextEncoder().encode(secret), {
@@ -99,7 +104,7 @@ async function verifyHs256(jwt: string, apiKey: string, secret: string, nowMs: n
   if (typeof payload.iat === 'number' && payload.iat > nowS + CLOCK_TOLERANCE_SECONDS) reject(`${label} is not valid yet`);
   // jose allowed `exp` up to the tolerance in the past: expiry itself is strict.
   if (typeof payload.exp === 'number' && payload.exp <= nowS) reject(`${label} has expired`);
-  if (payload.iss !== apiKey) reject(`${label} is for another api key`);
+  if (issuer(payload.iss) !== apiKey) reject(`${label} is for another api key`);
   if (payload.ist !== 'project') reject(`${label} issuer type (ist) is not 'project'`);
   return payload;
 }
