@@ -1,7 +1,7 @@
 /**
- * `convene`: the client package entry point. The native-backed `Session` arrives with the
- * Node binding; the protocol constants and error codes it shares with the server are here.
+ * `convene`: the client package. `initSession` gives a Session with the shape of
+ * OpenTok.js, backed by the native core (loaded on first use).
  */
+export * from './client/index';
 export { ErrorCode, type WireError } from './server/errors';
 export { PROTOCOL_VERSION } from './server/protocol';
-export type { WireConnection, WireStream, VideoType, VideoDimensions } from './server/protocol';

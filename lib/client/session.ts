@@ -1,0 +1,390 @@
+/**
+ * Session: the OpenTok.js `Session` shape over the native core. Events arrive in batches
+ * from the core's service thread; this turns them into typed events with stable
+ * Connection and Stream objects.
+ */
+import { EventEmitter } from 'node:events';
+import { OTError, otError } from './errors';
+import { loadNative, type NativeConn, type NativeEvent, type NativeSession, type NativeStream } from './native';
+import type {
+  Capabilities, CompletionHandler, Connection, ConnectionStatus, PublishOptions, SessionEvents, SessionOptions,
+  SignalEvent, SignalOptions, Stream,
+} from './types';
+import { Publisher } from './publisher';
+
+const SIGNAL_TYPE_RE = /^[A-Za-z0-9\-_~]*$/;
+
+type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
+type SignalTypeEvent = `signal:${string}`;
+
+interface Pending {
+  resolve(): void;
+  reject(e: OTError): void;
+}
+
+export class Session extends EventEmitter {
+  readonly sessionId: string;
+  readonly apiKey: string;
+  /** this client's connection, once connected */
+  connection: Connection | undefined;
+  /** undefined before the session connects */
+  capabilities: Capabilities | undefined;
+  connectionStatus: ConnectionStatus = 'disconnected';
+  private readonly native: NativeSession;
+  private readonly connections = new Map<string, Connection>();
+  private readonly streams = new Map<string, Stream>();
+  private readonly pending = new Map<number, Pending>();
+  private readonly publishers = new Map<number, Publisher>();
+  private nextReq = 1;
+  private nextPub = 1;
+  private connectWaiter: Pending | undefined;
+
+  constructor(apiKey: string, sessionId: string, options: SessionOptions = {}) {
+    super();
+    if (typeof apiKey !== 'string' || apiKey === '') throw otError(1011, 'apiKey must be a non-empty string');
+    if (typeof sessionId !== 'string' || sessionId === '') throw otError(1011, 'sessionId must be a non-empty string');
+    if (options.serverUrl !== undefined && !/^wss?:\/\//.test(options.serverUrl)) throw otError(1011, 'serverUrl must be a ws:// or wss:// URL');
+    this.apiKey = apiKey;
+    this.sessionId = sessionId;
+    const { NativeSession } = loadNative();
+    this.native = new NativeSession(apiKey, sessionId, { ...options }, (batch) => this.onBatch(batch));
+  }
+
+  // ---- typed events ----
+  override on<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this;
+  override on(event: SignalTypeEvent, listener: (event: SignalEvent) => void): this;
+  override on(event: string, listener: (...args: never[]) => void): this {
+    return super.on(event, listener as (...a: unknown[]) => void);
+  }
+  override once<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this;
+  override once(event: SignalTypeEvent, listener: (event: SignalEvent) => void): this;
+  override once(event: string, listener: (...args: never[]) => void): this {
+    return super.once(event, listener as (...a: unknown[]) => void);
+  }
+  override off<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this;
+  override off(event: SignalTypeEvent, listener: (event: SignalEvent) => void): this;
+  override off(event: string, listener: (...args: never[]) => void): this {
+    return super.off(event, listener as (...a: unknown[]) => void);
+  }
+
+  // ---- connect / disconnect ----
+
+  /** Connects with a token; resolves once connected (sessionConnected has fired). */
+  connect(token: string, handlerOrOptions?: CompletionHandler | { signal?: AbortSignal }): Promise<void> {
+    const handler = typeof handlerOrOptions === 'function' ? handlerOrOptions : undefined;
+    const abort = typeof handlerOrOptions === 'object' ? handlerOrOptions.signal : undefined;
+    const p = new Promise<void>((resolve, reject) => {
+      if (typeof token !== 'string' || token === '') return reject(otError(1004, 'token must be a non-empty string'));
+      if (this.connectionStatus !== 'disconnected') return reject(otError(1015, `connect: the session is ${this.connectionStatus}`));
+      if (abort?.aborted) return reject(abortError(abort));
+      const st = this.native.connect(token);
+      if (st !== 0) return reject(otError(st === 1015 ? 1015 : 1006, `connect failed (status ${st})`));
+      this.connectionStatus = 'connecting';
+      this.connectWaiter = { resolve, reject };
+      abort?.addEventListener('abort', () => {
+        if (this.connectionStatus !== 'connecting' || !this.connectWaiter) return;
+        this.connectWaiter = undefined;
+        this.native.disconnect();
+        this.native.disconnect(true);
+        this.connectionStatus = 'disconnected';
+        reject(abortError(abort));
+      }, { once: true });
+    });
+    return complete(p, handler);
+  }
+
+  /** Disconnects; sessionDisconnected fires (reason clientDisconnected). */
+  disconnect(): void {
+    if (this.connectionStatus === 'disconnected') return;
+    this.native.disconnect();
+  }
+
+  // ---- signals ----
+
+  /** Sends a signal to everyone, or to `to`; resolves when the server accepted it. */
+  signal(options: SignalOptions = {}, handler?: CompletionHandler): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      const type = options.type ?? '';
+      const data = options.data ?? '';
+      if (typeof type !== 'string' || typeof data !== 'string') return reject(otError(1011, 'signal type and data must be strings'));
+      if (Buffer.byteLength(type) > 128) return reject(otError(1414, 'signal type is longer than 128 bytes'));
+      if (!SIGNAL_TYPE_RE.test(type)) return reject(otError(1461, 'signal type may only contain A-Z a-z 0-9 - _ ~'));
+      if (Buffer.byteLength(data) > 8192) return reject(otError(1413, 'signal data is longer than 8192 bytes'));
+      const to = options.to?.connectionId;
+      if (options.to !== undefined && typeof to !== 'string') return reject(otError(1011, "'to' must be a Connection or have a connectionId"));
+      const req = this.nextReq++;
+      const st = this.native.signal(req, type, data, to ?? null, options.retryAfterReconnect !== false);
+      if (st !== 0) return reject(otError(st === 1010 ? 1010 : st, st === 1010 ? 'the session is not connected' : `signal failed (status ${st})`));
+      this.pending.set(req, { resolve, reject });
+    });
+    return complete(p, handler);
+  }
+
+  /** Async iterator over signals (of one type, if given) until the session disconnects. */
+  signals(type?: string): AsyncIterableIterator<SignalEvent> {
+    const event = type === undefined ? 'signal' : `signal:${type}`;
+    const queue: SignalEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const onSignal = (e: SignalEvent): void => { queue.push(e); wake?.(); };
+    const onEnd = (): void => { done = true; wake?.(); };
+    super.on(event, onSignal);
+    super.once('sessionDisconnected', onEnd);
+    const stop = (): void => {
+      done = true;
+      super.off(event, onSignal);
+      super.off('sessionDisconnected', onEnd);
+    };
+    const it: AsyncIterableIterator<SignalEvent> = {
+      next: async () => {
+        while (queue.length === 0 && !done) await new Promise<void>((r) => { wake = r; });
+        wake = undefined;
+        const value = queue.shift();
+        if (value) return { value, done: false };
+        stop();
+        return { value: undefined, done: true };
+      },
+      return: async () => { stop(); return { value: undefined, done: true }; },
+      [Symbol.asyncIterator]() { return it; },
+    };
+    return it;
+  }
+
+  // ---- publishing ----
+
+  /** Publishes a stream (metadata only in this version); resolves once the stream exists. */
+  publish(options: PublishOptions = {}): Promise<Publisher> {
+    return new Promise((resolve, reject) => {
+      if (this.connectionStatus !== 'connected') return reject(otError(1010, 'publish: the session is not connected'));
+      const id = this.nextPub++;
+      const pub = new Publisher(this.native, id, options.name ?? '', options.hasAudio !== false, options.hasVideo !== false, resolve, reject);
+      const st = this.native.publish(id, pub.name, options.hasAudio !== false, options.hasVideo !== false);
+      if (st !== 0) return reject(otError(1500, `publish failed (status ${st})`));
+      this.publishers.set(id, pub);
+    });
+  }
+
+  unpublish(publisher: Publisher): void {
+    if (!this.publishers.has(publisher.id)) return;
+    this.publishers.delete(publisher.id);
+    publisher.destroyed('clientDisconnected');
+    this.native.unpublish(publisher.id);
+  }
+
+  // ---- moderation ----
+
+  forceDisconnect(connection: { connectionId: string }, handler?: CompletionHandler): Promise<void> {
+    return this.moderate('forceDisconnect', connection?.connectionId, [], handler);
+  }
+  forceUnpublish(stream: { streamId: string }, handler?: CompletionHandler): Promise<void> {
+    return this.moderate('forceUnpublish', stream?.streamId, [], handler);
+  }
+  forceMuteStream(stream: { streamId: string }, handler?: CompletionHandler): Promise<void> {
+    return this.moderate('forceMuteStream', stream?.streamId, [], handler);
+  }
+  forceMuteAll(excludedStreams: Array<{ streamId: string }> = [], handler?: CompletionHandler): Promise<void> {
+    return this.moderate('forceMuteAll', null, excludedStreams.map((s) => s.streamId), handler);
+  }
+  disableForceMute(handler?: CompletionHandler): Promise<void> {
+    return this.moderate('disableForceMute', null, [], handler);
+  }
+
+  private moderate(op: string, target: string | null | undefined, ids: string[], handler?: CompletionHandler): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => {
+      if (target === undefined || (target !== null && typeof target !== 'string')) return reject(otError(1011, `${op}: missing target`));
+      const req = this.nextReq++;
+      const st = this.native.moderate(req, op, target, ids);
+      if (st !== 0) return reject(otError(st === 1010 ? 1010 : 1011, `${op} failed (status ${st})`));
+      this.pending.set(req, { resolve, reject });
+    });
+    return complete(p, handler);
+  }
+
+  /** `await using session = initSession(...)`: disconnects and frees the native session. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (this.connectionStatus !== 'disconnected') {
+      const gone = new Promise<void>((r) => super.once('sessionDisconnected', () => r()));
+      this.disconnect();
+      await gone;
+    }
+    this.native.close();
+  }
+
+  // ---- events from the core ----
+
+  private intern(c: NativeConn): Connection {
+    let conn = this.connections.get(c.connectionId);
+    if (!conn) {
+      conn = Object.freeze({ connectionId: c.connectionId, creationTime: c.creationTime, data: c.data });
+      this.connections.set(c.connectionId, conn);
+    }
+    return conn;
+  }
+
+  private streamOf(s: NativeStream): Stream {
+    let stream = this.streams.get(s.streamId);
+    if (!stream) {
+      const owner = this.connections.get(s.connectionId) ?? this.intern({ connectionId: s.connectionId, creationTime: 0, data: '' });
+      stream = {
+        streamId: s.streamId, connection: owner, creationTime: s.creationTime, name: s.name, hasAudio: s.hasAudio,
+        hasVideo: s.hasVideo, videoType: s.videoType, videoDimensions: { ...s.videoDimensions }, frameRate: undefined,
+      };
+      this.streams.set(s.streamId, stream);
+    }
+    return stream;
+  }
+
+  private onBatch(batch: NativeEvent[]): void {
+    let first: unknown;
+    for (const ev of batch) {
+      try {
+        this.onEvent(ev);
+      } catch (e) {
+        first ??= e; // a listener threw: deliver the rest, then surface it as uncaught
+      }
+    }
+    if (first !== undefined) process.nextTick(() => { throw first; });
+  }
+
+  private onEvent(ev: NativeEvent): void {
+    switch (ev.t) {
+      case 'connected': {
+        this.connection = this.intern(ev.connection);
+        const mod = ev.forceDisconnect ? 1 : 0;
+        this.capabilities = {
+          forceDisconnect: mod, forceUnpublish: mod, forceMute: ev.forceMute ? 1 : 0, publish: ev.publish ? 1 : 0,
+          subscribe: ev.role === 'publisheronly' ? 0 : 1,
+        };
+        this.connectionStatus = 'connected';
+        const w = this.connectWaiter;
+        this.connectWaiter = undefined;
+        this.emit('sessionConnected', { target: this });
+        w?.resolve();
+        return;
+      }
+      case 'disconnected': {
+        const was = this.connectionStatus;
+        this.connectionStatus = 'disconnected';
+        for (const [, p] of this.pending) p.reject(otError(1010, 'the session disconnected before the request completed'));
+        this.pending.clear();
+        for (const [, pub] of this.publishers) pub.destroyed(ev.reason);
+        this.publishers.clear();
+        this.streams.clear();
+        this.connections.clear();
+        if (was !== 'disconnected') this.emit('sessionDisconnected', { reason: ev.reason as SessionEvents['sessionDisconnected'][0]['reason'] });
+        return;
+      }
+      case 'error': {
+        const err = otError(ev.code, ev.message);
+        if (this.connectionStatus === 'connecting' && this.connectWaiter) {
+          const w = this.connectWaiter;
+          this.connectWaiter = undefined;
+          this.connectionStatus = 'disconnected';
+          this.native.disconnect(true);
+          w.reject(err);
+        }
+        if (this.listenerCount('exception') > 0) this.emit('exception', { code: err.code, name: err.name, message: err.message, error: err });
+        return;
+      }
+      case 'connectionCreated':
+        this.emit('connectionCreated', { connection: this.intern(ev.connection) });
+        return;
+      case 'connectionDropped': {
+        const connection = this.intern(ev.connection);
+        this.connections.delete(connection.connectionId);
+        this.emit('connectionDestroyed', { connection, reason: ev.reason as SessionEvents['connectionDestroyed'][0]['reason'] });
+        return;
+      }
+      case 'streamReceived':
+        this.emit('streamCreated', { stream: this.streamOf(ev.stream) });
+        return;
+      case 'streamDropped': {
+        const stream = this.streamOf(ev.stream);
+        this.streams.delete(stream.streamId);
+        this.emit('streamDestroyed', { stream, reason: ev.reason as SessionEvents['streamDestroyed'][0]['reason'] });
+        return;
+      }
+      case 'streamAudio':
+      case 'streamVideo': {
+        const stream = this.streams.get(ev.streamId);
+        if (!stream) return;
+        const prop = ev.t === 'streamAudio' ? 'hasAudio' : 'hasVideo';
+        const oldValue = stream[prop];
+        stream[prop] = ev.value;
+        this.emit('streamPropertyChanged', { stream, changedProperty: prop, oldValue, newValue: ev.value });
+        return;
+      }
+      case 'streamDims': {
+        const stream = this.streams.get(ev.streamId);
+        if (!stream) return;
+        const oldValue = stream.videoDimensions;
+        stream.videoDimensions = { width: ev.width, height: ev.height };
+        this.emit('streamPropertyChanged', { stream, changedProperty: 'videoDimensions', oldValue, newValue: stream.videoDimensions });
+        return;
+      }
+      case 'streamVideoType': {
+        const stream = this.streams.get(ev.streamId);
+        if (stream) stream.videoType = ev.videoType;
+        return;
+      }
+      case 'signal': {
+        const event: SignalEvent = { type: ev.type, data: ev.data, from: ev.from ? this.intern(ev.from) : null };
+        this.emit('signal', event);
+        this.emit(`signal:${ev.type}`, event);
+        return;
+      }
+      case 'reconnecting':
+        this.connectionStatus = 'reconnecting';
+        this.emit('sessionReconnecting', {});
+        return;
+      case 'reconnected':
+        this.connectionStatus = 'connected';
+        this.emit('sessionReconnected', {});
+        return;
+      case 'muteForced':
+        this.emit('muteForced', { active: ev.active });
+        return;
+      case 'done': {
+        const p = this.pending.get(ev.req);
+        if (!p) return;
+        this.pending.delete(ev.req);
+        if (ev.code === 0) p.resolve();
+        else p.reject(otError(ev.code, ev.message));
+        return;
+      }
+      case 'pubCreated':
+        this.publishers.get(ev.pub)?.created(this.intern(ev.stream.connectionId === this.connection?.connectionId ? { connectionId: ev.stream.connectionId, creationTime: this.connection.creationTime, data: this.connection.data } : { connectionId: ev.stream.connectionId, creationTime: 0, data: '' }), ev.stream);
+        return;
+      case 'pubDestroyed': {
+        const pub = this.publishers.get(ev.pub);
+        if (!pub) return;
+        this.publishers.delete(ev.pub);
+        pub.destroyed(ev.reason);
+        this.native.unpublish(ev.pub);
+        return;
+      }
+      case 'pubError': {
+        const pub = this.publishers.get(ev.pub);
+        if (!pub) return;
+        this.publishers.delete(ev.pub);
+        pub.failed(otError(ev.code === 1010 ? 1010 : 1500, ev.message, ev.code === 1010 ? undefined : 'OT_PERMISSION_DENIED'));
+        this.native.unpublish(ev.pub);
+        return;
+      }
+    }
+  }
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : Object.assign(new Error('connect aborted'), { name: 'AbortError' });
+}
+
+/** Calls an OpenTok-style completion handler (never synchronously); the promise then never rejects. */
+function complete(p: Promise<void>, handler?: CompletionHandler): Promise<void> {
+  if (!handler) return p;
+  return p.then(
+    () => { process.nextTick(handler); },
+    (e: OTError) => { process.nextTick(handler, e); },
+  );
+}

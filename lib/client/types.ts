@@ -1,0 +1,91 @@
+/** Public types of the client API: the shapes of OpenTok.js (see ../shared reference, section 2). */
+import type { OTError } from './errors';
+
+export type VideoType = 'camera' | 'screen' | 'custom';
+export interface VideoDimensions { width: number; height: number }
+
+/** A client's connection. The same object is handed out each time for the same id. */
+export interface Connection {
+  readonly connectionId: string;
+  readonly creationTime: number;
+  readonly data: string;
+}
+
+/** A stream. The same object each time for the same id; its properties follow updates. */
+export interface Stream {
+  readonly streamId: string;
+  readonly connection: Connection;
+  readonly creationTime: number;
+  name: string;
+  hasAudio: boolean;
+  hasVideo: boolean;
+  videoType: VideoType;
+  videoDimensions: VideoDimensions;
+  /** media is not part of this version */
+  readonly frameRate: number | undefined;
+}
+
+/** 1 or 0, as in OpenTok.js. */
+export interface Capabilities {
+  forceDisconnect: 0 | 1;
+  forceUnpublish: 0 | 1;
+  forceMute: 0 | 1;
+  publish: 0 | 1;
+  subscribe: 0 | 1;
+}
+
+export type ConnectionStatus = 'disconnected' | 'connecting' | 'connected' | 'reconnecting';
+export type SessionDisconnectReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected' | 'serverRotation';
+export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
+export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
+
+export interface SignalEvent { type: string; data: string; from: Connection | null }
+
+export type StreamPropertyChangedEvent =
+  | { stream: Stream; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean }
+  | { stream: Stream; changedProperty: 'videoDimensions'; oldValue: VideoDimensions; newValue: VideoDimensions };
+
+/** Event map of Session: name → listener arguments. `signal:<type>` listeners get a SignalEvent too. */
+export interface SessionEvents {
+  sessionConnected: [event: { target: unknown }];
+  sessionDisconnected: [event: { reason: SessionDisconnectReason }];
+  sessionReconnecting: [event: Record<string, never>];
+  sessionReconnected: [event: Record<string, never>];
+  connectionCreated: [event: { connection: Connection }];
+  connectionDestroyed: [event: { connection: Connection; reason: ConnectionDestroyedReason }];
+  streamCreated: [event: { stream: Stream }];
+  streamDestroyed: [event: { stream: Stream; reason: StreamDestroyedReason }];
+  streamPropertyChanged: [event: StreamPropertyChangedEvent];
+  signal: [event: SignalEvent];
+  muteForced: [event: { active: boolean }];
+  exception: [event: { code: number; name: string; message: string; error: OTError }];
+}
+
+export interface SessionOptions {
+  /** ws:// or wss:// URL of the Convene server; default env CONVENE_SERVER_URL, else ws://127.0.0.1:4100 */
+  serverUrl?: string;
+  connectionEventsSuppressed?: boolean;
+  /** handshake timeout in ms (default 10000) */
+  connectTimeout?: number;
+  /** wss://: PEM CA bundle to verify the server with */
+  caFile?: string;
+  /** wss://: set false to skip certificate verification (testing only) */
+  tlsVerify?: boolean;
+}
+
+export interface SignalOptions {
+  type?: string;
+  data?: string;
+  /** a Connection, or any object with its connectionId */
+  to?: { connectionId: string };
+  retryAfterReconnect?: boolean;
+}
+
+export interface PublishOptions {
+  name?: string;
+  hasAudio?: boolean;
+  hasVideo?: boolean;
+  videoType?: VideoType;
+}
+
+export type CompletionHandler = (error?: OTError) => void;

@@ -1,0 +1,69 @@
+/*
+ * Convene additions to the otc_* API. Not part of the Vonage SDK: code that uses them
+ * does not compile against it. Same threading rules as opentok.h.
+ */
+#ifndef CONVENE_OPENTOK_CONVENE_H
+#define CONVENE_OPENTOK_CONVENE_H
+
+#include "base.h"
+#include "connection.h"
+#include "session.h"
+#include "stream.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/**
+ * Why a connection left: "clientDisconnected", "forceDisconnected" or
+ * "networkDisconnected". A static string; NULL outside on_connection_dropped.
+ */
+OTC_DECL(const char *) convene_connection_get_reason(const otc_connection *connection);
+
+/**
+ * Why a stream went: "clientDisconnected", "forceDisconnected", "forceUnpublished",
+ * "networkDisconnected" or "mediaStopped". A static string; NULL outside
+ * on_stream_dropped and the publisher's on_stream_destroyed.
+ */
+OTC_DECL(const char *) convene_stream_get_reason(const otc_stream *stream);
+
+/**
+ * Why the session ended: "clientDisconnected", "forceDisconnected",
+ * "networkDisconnected" or "serverRotation". A static string; meaningful in
+ * on_disconnected (NULL before any disconnection).
+ */
+OTC_DECL(const char *) convene_session_get_disconnect_reason(const otc_session *session);
+
+/** This client's role after on_connected: "subscriber", "publisher", "publisheronly" or "moderator" (static; "" before). */
+OTC_DECL(const char *) convene_session_get_role(const otc_session *session);
+
+/**
+ * Called once per request on the service thread: error_code 0 when the server processed
+ * it, else the OpenTok code (e.g. 1010 when the session ended first) and a message valid
+ * during the call. Never called when the submitting function returned an error.
+ */
+typedef void (*convene_completion_cb)(otc_session *session, void *user_data, void *request_data, int error_code,
+                                      const char *message);
+
+/**
+ * Sends a signal to everyone (to_connection_id NULL) or to one connection, and reports
+ * its fate through `done` (may be NULL). Checks as otc_session_send_signal. Strings copied.
+ */
+OTC_DECL(otc_status) convene_session_send_signal(otc_session *session, const char *type, const char *data,
+                                                 const char *to_connection_id, otc_bool retry_after_reconnect,
+                                                 convene_completion_cb done, void *request_data);
+
+/**
+ * Moderation by id, with completion: `op` is "forceDisconnect" (target: a connection id),
+ * "forceUnpublish" or "forceMuteStream" (target: a stream id), "forceMuteAll" (target:
+ * NULL; excluded ids in `ids`/`n_ids`) or "disableForceMute" (target NULL).
+ */
+OTC_DECL(otc_status) convene_session_moderate(otc_session *session, const char *op, const char *target,
+                                             const char *const *ids, size_t n_ids, convene_completion_cb done,
+                                             void *request_data);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
