@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { ConveneServer, DEFAULTS, type ServerOptions } from './server/server';
 import type { Project } from './server/projects';
 import { runDemo } from './demo/demo';
+import { createSessionViaRest, mintToken } from './mint';
+import { ROLES, type Role } from './server/tokens';
 
 const USAGE = `usage: convene <command> [options]
 
@@ -28,6 +30,15 @@ commands:
             Without a project, a development project is created and printed.
   demo      run an embedded server and three bots that join, publish, signal,
             lose their network and come back; prints a timeline and a summary
+  session   create a session on a running server (REST), print its id
+            --server-url U      ws:// or http:// URL of the server (env CONVENE_SERVER_URL, default ws://127.0.0.1:4100)
+            --api-key K --api-secret S   (env CONVENE_API_KEY, CONVENE_API_SECRET)
+            --media-mode relayed|routed  (default relayed)
+  token     mint a client token for a session (no server call), print it
+            --api-key K --api-secret S --session S
+            --role subscriber|publisher|publisheronly|moderator (default publisher)
+            --data D            connection data (at most 1000 characters)
+            --expire-in SECONDS (default 86400, at most 2592000)
   help      this text
 `;
 
@@ -50,7 +61,6 @@ function envVar(name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-/** How long SIGTERM waits for clients to finish their close handshakes before exiting anyway. */
 
 async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -141,6 +151,52 @@ async function serverCommand(argv: string[]): Promise<void> {
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
+function projectFrom(values: { 'api-key'?: string | undefined; 'api-secret'?: string | undefined }): Project {
+  const apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
+  const apiSecret = values['api-secret'] ?? envVar('CONVENE_API_SECRET');
+  if (!apiKey || !apiSecret) fail('--api-key and --api-secret are required (or CONVENE_API_KEY and CONVENE_API_SECRET)');
+  return { apiKey, apiSecret };
+}
+
+async function sessionCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { 'server-url': { type: 'string' }, 'api-key': { type: 'string' }, 'api-secret': { type: 'string' }, 'media-mode': { type: 'string' } },
+  });
+  const project = projectFrom(values);
+  const url = values['server-url'] ?? envVar('CONVENE_SERVER_URL') ?? 'ws://127.0.0.1:4100';
+  if (!/^(wss?|https?):\/\//.test(url)) fail(`--server-url must be a ws://, wss://, http:// or https:// URL, got '${url}'`);
+  const mode = values['media-mode'] ?? 'relayed';
+  if (mode !== 'relayed' && mode !== 'routed') fail(`--media-mode must be relayed or routed, got '${mode}'`);
+  const apiUrl = url.replace(/^ws/, 'http');
+  try {
+    process.stdout.write(`${await createSessionViaRest(apiUrl, project, mode)}\n`);
+  } catch (e) {
+    fail(`cannot create a session at ${apiUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`);
+  }
+}
+
+async function tokenCommand(argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      'api-key': { type: 'string' }, 'api-secret': { type: 'string' }, session: { type: 'string' },
+      role: { type: 'string' }, data: { type: 'string' }, 'expire-in': { type: 'string' },
+    },
+  });
+  const project = projectFrom(values);
+  if (!values.session) fail('--session is required');
+  const role = (values.role ?? 'publisher') as Role;
+  if (!ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}, got '${values.role}'`);
+  const data = values.data ?? '';
+  if (data.length > 1000) fail('--data is longer than 1000 characters');
+  const ttl = num('expire-in', values['expire-in']) ?? 86_400;
+  if (ttl < 1 || ttl > 30 * 86_400) fail('--expire-in must be between 1 and 2592000 seconds');
+  process.stdout.write(`${await mintToken(project, values.session, data, role, ttl)}\n`);
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   try {
@@ -150,6 +206,10 @@ async function main(): Promise<void> {
       case 'demo':
         process.exitCode = await runDemo();
         return;
+      case 'session':
+        return await sessionCommand(rest);
+      case 'token':
+        return await tokenCommand(rest);
       case 'help': case '--help': case '-h': case undefined:
         process.stdout.write(USAGE);
         return;

@@ -267,3 +267,31 @@ describe('bad command lines exit 2 with a message', () => {
     expect((await exitOf(first)).code).toBe(0);
   });
 });
+
+describe('convene session / convene token', () => {
+  it('create a session on a running server and mint tokens that connect with their role and data', async () => {
+    const srv = run(['server', '--port', '0', '--api-key', 'K9', '--api-secret', 'S9']);
+    const m = await waitLine(srv, /^listening on (ws:\/\/127\.0\.0\.1:(\d+))$/m);
+    const s = run(['session', '--server-url', m[1]!, '--api-key', 'K9', '--api-secret', 'S9', '--media-mode', 'routed']);
+    expect(await exitOf(s)).toEqual({ code: 0, signal: null });
+    const sid = s.out().trim();
+    expect(sid).toMatch(/^2_/);
+    const t = run(['token', '--api-key', 'K9', '--api-secret', 'S9', '--session', sid, '--role', 'moderator', '--data', 'who=cli']);
+    expect(await exitOf(t)).toEqual({ code: 0, signal: null });
+    const c = new TestClient(m[1]!, { apiKey: 'K9', sessionId: sid, token: t.out().trim() });
+    clients.push(c);
+    const hello = await c.connect();
+    expect(hello).toMatchObject({ type: 'connected', role: 'moderator', connection: { data: 'who=cli' } });
+
+    const bad = run(['session', '--server-url', m[1]!, '--api-key', 'K9', '--api-secret', 'wrong']);
+    expect((await exitOf(bad)).code).toBe(2);
+    expect(bad.err()).toMatch(/403/);
+    const noRole = run(['token', '--api-key', 'K9', '--api-secret', 'S9', '--session', sid, '--role', 'king']);
+    expect((await exitOf(noRole)).code).toBe(2);
+    expect(noRole.err()).toMatch(/--role must be one of/);
+    const noSession = run(['token', '--api-key', 'K9', '--api-secret', 'S9']);
+    expect((await exitOf(noSession)).code).toBe(2);
+    srv.proc.kill('SIGTERM');
+    expect((await exitOf(srv)).code).toBe(0);
+  });
+});

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { startServer } from '../server/server';
 import { mintSessionId } from '../server/session-id';
 import { WsBot, type Frame } from './ws-bot';
-import { mintToken } from './token';
+import { mintToken } from '../mint';
 
 const SIGNALS_PER_BOT = 20;
 

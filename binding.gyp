@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "convene",
+      "sources": [
+        "native/binding/addon.cc",
+        "native/src/log.c",
+        "native/src/cmd_queue.c",
+        "native/src/objects.c",
+        "native/src/frame.c",
+        "native/src/state.c",
+        "native/src/transport.c",
+        "native/src/service.c",
+        "native/src/session.c",
+        "native/src/publisher.c",
+        "native/src/convene.c"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "native/include",
+        "native/src"
+      ],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE"],
+      "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "cflags_c": ["-std=c11"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
+      "cflags!": ["-fno-exceptions"],
+      "libraries": ["<!@(pkg-config --libs libwebsockets jansson)", "-lpthread"]
+    }
+  ]
+}
