@@ -9,6 +9,7 @@ import { ConveneServer, DEFAULTS, type ServerOptions } from './server/server';
 import type { Project } from './server/projects';
 import { runDemo } from './demo/demo';
 import { createSessionViaRest, mintToken } from './mint';
+import { runJoin } from './join';
 import { ROLES, type Role } from './server/tokens';
 
 const USAGE = `usage: convene <command> [options]
@@ -30,6 +31,9 @@ commands:
             Without a project, a development project is created and printed.
   demo      run an embedded server and three bots that join, publish, signal,
             lose their network and come back; prints a timeline and a summary
+  join      join a session on the native core: every event is printed as one JSON line,
+            each line of standard input is sent as a signal ("type:data" or "data")
+            --server-url U --api-key K --session S --token T
   session   create a session on a running server (REST), print its id
             --server-url U      ws:// or http:// URL of the server (env CONVENE_SERVER_URL, default ws://127.0.0.1:4100)
             --api-key K --api-secret S   (env CONVENE_API_KEY, CONVENE_API_SECRET)
@@ -197,6 +201,19 @@ async function tokenCommand(argv: string[]): Promise<void> {
   process.stdout.write(`${await mintToken(project, values.session, data, role, ttl)}\n`);
 }
 
+async function joinCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { 'server-url': { type: 'string' }, 'api-key': { type: 'string' }, session: { type: 'string' }, token: { type: 'string' } },
+  });
+  const apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
+  if (!apiKey || !values.session || !values.token) fail('join needs --api-key, --session and --token');
+  const serverUrl = values['server-url'] ?? envVar('CONVENE_SERVER_URL');
+  if (serverUrl !== undefined && !/^wss?:\/\//.test(serverUrl)) fail(`--server-url must be a ws:// or wss:// URL, got '${serverUrl}'`);
+  return runJoin({ apiKey, sessionId: values.session, token: values.token, ...(serverUrl ? { serverUrl } : {}) });
+}
+
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
   try {
@@ -208,6 +225,9 @@ async function main(): Promise<void> {
         return;
       case 'session':
         return await sessionCommand(rest);
+      case 'join':
+        process.exitCode = await joinCommand(rest);
+        return;
       case 'token':
         return await tokenCommand(rest);
       case 'help': case '--help': case '-h': case undefined:
