@@ -61,6 +61,7 @@ enum class Kind {
 };
 
 struct Event {
+  explicit Event(Kind k) : kind(k) {}
   Kind kind;
   ConnData conn;
   StreamData stream;
@@ -160,7 +161,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
 Shared* W(void* user_data) { return static_cast<Shared*>(user_data); }
 
 void OnConnected(otc_session* s, void* u) {
-  Event e{Kind::Connected};
+  Event e(Kind::Connected);
   otc_connection* me = otc_session_get_connection(s);
   e.conn = CopyConn(me);
   otc_connection_delete(me);
@@ -170,62 +171,62 @@ void OnConnected(otc_session* s, void* u) {
   W(u)->Push(std::move(e));
 }
 void OnDisconnected(otc_session* s, void* u) {
-  Event e{Kind::Disconnected};
+  Event e(Kind::Disconnected);
   const char* r = convene_session_get_disconnect_reason(s);
   e.s1 = r ? r : "clientDisconnected";
   W(u)->Push(std::move(e));
 }
 void OnConnCreated(otc_session*, void* u, const otc_connection* c) {
-  Event e{Kind::ConnectionCreated};
+  Event e(Kind::ConnectionCreated);
   e.conn = CopyConn(c);
   W(u)->Push(std::move(e));
 }
 void OnConnDropped(otc_session*, void* u, const otc_connection* c) {
-  Event e{Kind::ConnectionDropped};
+  Event e(Kind::ConnectionDropped);
   e.conn = CopyConn(c);
   const char* r = convene_connection_get_reason(c);
   e.s1 = r ? r : "clientDisconnected";
   W(u)->Push(std::move(e));
 }
 void OnStreamReceived(otc_session*, void* u, const otc_stream* st) {
-  Event e{Kind::StreamReceived};
+  Event e(Kind::StreamReceived);
   e.stream = CopyStream(st);
   W(u)->Push(std::move(e));
 }
 void OnStreamDropped(otc_session*, void* u, const otc_stream* st) {
-  Event e{Kind::StreamDropped};
+  Event e(Kind::StreamDropped);
   e.stream = CopyStream(st);
   const char* r = convene_stream_get_reason(st);
   e.s1 = r ? r : "clientDisconnected";
   W(u)->Push(std::move(e));
 }
 void OnAudio(otc_session*, void* u, const otc_stream* st, otc_bool v) {
-  Event e{Kind::StreamAudio};
+  Event e(Kind::StreamAudio);
   e.stream.id = otc_stream_get_id(st);
   e.b = v;
   W(u)->Push(std::move(e));
 }
 void OnVideo(otc_session*, void* u, const otc_stream* st, otc_bool v) {
-  Event e{Kind::StreamVideo};
+  Event e(Kind::StreamVideo);
   e.stream.id = otc_stream_get_id(st);
   e.b = v;
   W(u)->Push(std::move(e));
 }
 void OnDims(otc_session*, void* u, const otc_stream* st, int w, int h) {
-  Event e{Kind::StreamDims};
+  Event e(Kind::StreamDims);
   e.stream.id = otc_stream_get_id(st);
   e.i1 = w;
   e.i2 = h;
   W(u)->Push(std::move(e));
 }
 void OnVideoType(otc_session*, void* u, const otc_stream* st, enum otc_stream_video_type t) {
-  Event e{Kind::StreamVideoType};
+  Event e(Kind::StreamVideoType);
   e.stream.id = otc_stream_get_id(st);
   e.i1 = t;
   W(u)->Push(std::move(e));
 }
 void OnSignal(otc_session*, void* u, const char* type, const char* data, const otc_connection* from) {
-  Event e{Kind::Signal};
+  Event e(Kind::Signal);
   e.s1 = type ? type : "";
   e.s2 = data ? data : "";
   if (from) {
@@ -234,21 +235,21 @@ void OnSignal(otc_session*, void* u, const char* type, const char* data, const o
   }
   W(u)->Push(std::move(e));
 }
-void OnReconnecting(otc_session*, void* u) { W(u)->Push(Event{Kind::Reconnecting}); }
-void OnReconnected(otc_session*, void* u) { W(u)->Push(Event{Kind::Reconnected}); }
+void OnReconnecting(otc_session*, void* u) { W(u)->Push(Event(Kind::Reconnecting)); }
+void OnReconnected(otc_session*, void* u) { W(u)->Push(Event(Kind::Reconnected)); }
 void OnError(otc_session*, void* u, const char* msg, enum otc_session_error_code code) {
-  Event e{Kind::Error};
+  Event e(Kind::Error);
   e.i1 = code;
   e.s1 = msg ? msg : "";
   W(u)->Push(std::move(e));
 }
 void OnMuteForced(otc_session*, void* u, otc_on_mute_forced_info* info) {
-  Event e{Kind::MuteForced};
+  Event e(Kind::MuteForced);
   e.b = info && info->active;
   W(u)->Push(std::move(e));
 }
 void OnDone(otc_session*, void* u, void* req, int code, const char* message) {
-  Event e{Kind::Done};
+  Event e(Kind::Done);
   e.i1 = static_cast<int64_t>(reinterpret_cast<intptr_t>(req));
   e.i2 = code;
   e.s1 = message ? message : "";
@@ -257,14 +258,14 @@ void OnDone(otc_session*, void* u, void* req, int code, const char* message) {
 
 void OnPubCreated(otc_publisher*, void* u, const otc_stream* st) {
   auto* p = static_cast<PubCtx*>(u);
-  Event e{Kind::PubCreated};
+  Event e(Kind::PubCreated);
   e.i1 = p->id;
   e.stream = CopyStream(st);
   p->shared->Push(std::move(e));
 }
 void OnPubDestroyed(otc_publisher*, void* u, const otc_stream* st) {
   auto* p = static_cast<PubCtx*>(u);
-  Event e{Kind::PubDestroyed};
+  Event e(Kind::PubDestroyed);
   e.i1 = p->id;
   e.stream = CopyStream(st);
   const char* r = convene_stream_get_reason(st);
@@ -273,7 +274,7 @@ void OnPubDestroyed(otc_publisher*, void* u, const otc_stream* st) {
 }
 void OnPubError(otc_publisher*, void* u, const char* msg, enum otc_publisher_error_code code) {
   auto* p = static_cast<PubCtx*>(u);
-  Event e{Kind::PubError};
+  Event e(Kind::PubError);
   e.i1 = p->id;
   e.i2 = code;
   e.s1 = msg ? msg : "";

@@ -16,5 +16,6 @@
 #include "opentok/stream.h"
 #include "opentok/publisher.h"
 #include "opentok/session.h"
+#include "opentok/convene.h"
 
 #endif

@@ -20,6 +20,7 @@
 #include <libwebsockets.h>
 
 #include "opentok.h"
+#include "opentok/convene.h"
 
 #define CV_MAX_SIGNAL_TYPE 128
 #define CV_MAX_SIGNAL_DATA 8192
@@ -39,6 +40,7 @@ struct otc_connection {
   char *data;
   char *session_id;
   int64_t creation_time;
+  const char *reason; /* static; set only while on_connection_dropped runs */
 };
 
 struct otc_stream {
@@ -51,6 +53,7 @@ struct otc_stream {
   int width;
   int height;
   enum otc_stream_video_type video_type;
+  const char *reason; /* static; set only while a stream-gone callback runs */
   /* media tracks attach here in a later version */
 };
 
@@ -134,6 +137,8 @@ struct cv_cmd {
   char *req_type;   /* REQUEST: frame type */
   json_t *fields;   /* REQUEST, PUBLISHER_UPDATE: owned */
   int retry;        /* REQUEST signal: retry_after_reconnect */
+  convene_completion_cb on_done; /* REQUEST: completion (may be NULL) */
+  void *done_data;
   atomic_int *done; /* when set, the service thread stores 1 and broadcasts */
   struct cv_cmd *next;
 };
@@ -172,6 +177,8 @@ struct cv_pending {
   char *type;
   char *text;
   otc_publisher *publisher;
+  convene_completion_cb done; /* called once with the result, or when the session ends */
+  void *done_data;
 };
 
 /* The wsi's user data: outlives a deleted session until the socket is gone. */
@@ -181,6 +188,7 @@ struct cv_link {
   struct cv_out *out_head, *out_tail;
   int closing; /* flush the queue, then close normally */
   int failed;  /* CLIENT_CONNECTION_ERROR was reported */
+  int await_server_close; /* a disconnect request is queued: after it, let the server close */
 };
 
 struct otc_session {
@@ -217,6 +225,8 @@ struct otc_session {
   int reported_fatal; /* the server sent a fatal error: no second error on close */
   int server_ended;   /* the server sent sessionDisconnected */
   int peer_close_code;
+  const char *disconnect_reason; /* static, for convene_session_get_disconnect_reason */
+  const char *role;              /* static, for convene_session_get_role */
   int deleted;       /* otc_session_delete was called: no more callbacks */
   int in_callback;
   int ping_due;
@@ -243,6 +253,8 @@ struct otc_publisher {
 int cv_service_running(void);
 int cv_on_service_thread(void);
 struct lws_context *cv_service_context(void);
+/* Test-only (testing.c): see cv_testing_begin(). */
+void cv_service_set_context_for_testing(struct lws_context *ctx);
 /* Enqueues a command and wakes the service thread. Takes ownership of cmd. If `wait`
  * and the caller is not the service thread, blocks until the command has run. */
 otc_status cv_service_submit(struct cv_cmd *cmd, int wait);
@@ -253,6 +265,11 @@ int64_t cv_now_ms(void);
 void cv_state_start_connect(otc_session *s, char *token /* consumed */);
 void cv_state_disconnect(otc_session *s);
 void cv_state_request(otc_session *s, const char *type, json_t *fields /* consumed */, otc_publisher *pub);
+/* Same, with a completion called once on the service thread (result, or session end). */
+void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
+                         convene_completion_cb done, void *done_data);
+/* The static string for a reason sent by the server ("clientDisconnected" if unknown). */
+const char *cv_static_reason(const char *reason);
 void cv_state_publish(otc_session *s, otc_publisher *p);
 void cv_state_unpublish(otc_session *s, otc_publisher *p);
 void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields);
@@ -274,5 +291,23 @@ int cv_transport_open(otc_session *s);
 /* asks the socket to close (normal close) and detaches it from the session */
 void cv_transport_close(otc_session *s);
 void cv_transport_want_write(otc_session *s);
+/* The disconnect request is queued on the link: once it is written, the server answers and
+ * closes the socket (protocol 4.1); the link waits for that (at most 5 s) instead of closing
+ * first, which would reset a socket with unread events and could lose the request. */
+void cv_transport_await_server_close(otc_session *s);
+/* Links still waiting for the server to close (otc_destroy waits for them, briefly). */
+int cv_transport_awaiting_close(void);
+
+/* ---- testing.c: test-only, compiled into the unit tests and the fuzzer, not the library ---- */
+/* Creates an lws context that nobody services and makes it the one timers go on, so the
+ * state machine can run without a socket or service thread. -1 when otc_init() is active. */
+int cv_testing_begin(void);
+void cv_testing_end(void);
+/* A session in CONNECTING state (as if the socket had just opened), on a fake link with no
+ * wsi: what state.c sends piles up in s->link->out_head (until finish() drops the link). */
+otc_session *cv_testing_session_new(const char *api_key, const char *session_id,
+                                    const struct otc_session_callbacks *callbacks);
+/* Frees it without callbacks (as the DELETE command does). */
+void cv_testing_session_free(otc_session *s);
 
 #endif

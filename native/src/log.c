@@ -5,7 +5,7 @@
 #include "internal.h"
 
 static atomic_int g_level = OTC_LOG_LEVEL_DISABLED;
-static _Atomic(otc_logger_callback) g_logger = NULL;
+static _Atomic(otc_logger_callback) g_logger; /* NULL; clang rejects "= NULL" on an _Atomic function pointer */
 
 void otc_log_set_logger_callback(otc_logger_callback callback) { atomic_store(&g_logger, callback); }
 

@@ -26,6 +26,10 @@ int cv_service_running(void) { return atomic_load(&g.running) && !atomic_load(&g
 int cv_on_service_thread(void) { return t_on_service; }
 struct lws_context *cv_service_context(void) { return g.ctx; }
 
+/* Test-only (native/src/testing.c): timers get scheduled on ctx, with no service thread
+ * running it. Never called by the library. */
+void cv_service_set_context_for_testing(struct lws_context *ctx) { g.ctx = ctx; }
+
 int64_t cv_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -101,14 +105,16 @@ static void run(struct cv_cmd *c) {
       cv_state_disconnect(s);
       break;
     case CV_CMD_DELETE:
-      s->deleted = 1;
+      /* on_disconnected fires here if it had connected (opentok/session.h), unless the delete
+       * came from inside a callback (otc_session_delete set `deleted` already); then no more. */
       cv_state_disconnect(s);
+      s->deleted = 1;
       unlink_live(s);
       cv_state_free(s);
       cv_session_free(s);
       break;
     case CV_CMD_REQUEST:
-      cv_state_request(s, c->req_type, c->fields, NULL);
+      cv_state_request_ex(s, c->req_type, c->fields, NULL, c->on_done, c->done_data);
       c->fields = NULL;
       break;
     case CV_CMD_PUBLISH:
@@ -160,8 +166,16 @@ static void *service_main(void *arg) {
     cv_state_free(s);
     cv_session_free(s);
   }
-  /* let queued closes go out */
-  for (int i = 0; i < 20; i++) lws_service(g.ctx, 0);
+  /* let queued closes go out, and give servers that were sent a disconnect request up to
+   * 2 s to close. lws 4 ignores the timeout argument: lws_service blocks until a socket event
+   * or the next timer (up to ~30 s when nothing is pending; -1 skips poll() altogether), so
+   * lws_cancel_service first makes each poll() return at once with what is ready. */
+  int64_t deadline = cv_now_ms() + 2000;
+  for (int i = 0; i < 20 || (cv_transport_awaiting_close() > 0 && cv_now_ms() < deadline); i++) {
+    lws_cancel_service(g.ctx);
+    lws_service(g.ctx, 0);
+    if (i >= 20) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+  }
   return NULL;
 }
 

@@ -42,6 +42,32 @@ static void report_error(otc_session *s, int code, const char *message) {
   EMIT(s, on_error, message, (enum otc_session_error_code)code);
 }
 
+/* ---- completions and reasons ---- */
+
+#define COMPLETE(s, done, data, code, msg)                           \
+  do {                                                               \
+    if ((done) && !(s)->deleted) {                                   \
+      (s)->in_callback++;                                            \
+      (done)((s), (s)->cb.user_data, (data), (code), (msg));         \
+      (s)->in_callback--;                                            \
+    }                                                                \
+  } while (0)
+
+const char *cv_static_reason(const char *reason) {
+  static const char *const known[] = {"clientDisconnected", "forceDisconnected", "networkDisconnected",
+                                      "forceUnpublished",   "mediaStopped",      "serverRotation"};
+  for (size_t i = 0; reason && i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(reason, known[i]) == 0) return known[i];
+  return "clientDisconnected";
+}
+
+static const char *static_role(const char *role) {
+  static const char *const known[] = {"subscriber", "publisher", "publisheronly", "moderator"};
+  for (size_t i = 0; role && i < sizeof known / sizeof known[0]; i++)
+    if (strcmp(role, known[i]) == 0) return known[i];
+  return "publisher";
+}
+
 /* ---- sending ---- */
 
 void cv_state_send(otc_session *s, const char *text) {
@@ -82,8 +108,10 @@ static void ack_timer(lws_sorted_usec_list_t *sul) {
 
 static void free_pending(otc_session *s) {
   struct cv_pending *p = s->pending_head;
+  s->pending_head = s->pending_tail = NULL;
   while (p) {
     struct cv_pending *next = p->next;
+    COMPLETE(s, p->done, p->done_data, OTC_SESSION_NOT_CONNECTED, "the session ended before the request completed");
     free(p->type);
     free(p->text);
     free(p);
@@ -116,6 +144,7 @@ static void end_publishers(otc_session *s) {
     pthread_mutex_unlock(&p->lock);
     p->session = NULL;
     if (stream) {
+      stream->reason = s->disconnect_reason ? s->disconnect_reason : "clientDisconnected";
       PUB_EMIT(p, on_stream_destroyed, stream);
       otc_stream_delete(stream);
     }
@@ -127,6 +156,7 @@ static void finish(otc_session *s) {
   int state = atomic_load(&s->state);
   if (state == CV_STATE_DISCONNECTED || state == CV_STATE_IDLE) return;
   atomic_store(&s->state, CV_STATE_DISCONNECTED);
+  if (!s->disconnect_reason) s->disconnect_reason = "networkDisconnected";
   cancel_timers(s);
   cv_transport_close(s);
   free_pending(s);
@@ -176,9 +206,11 @@ void cv_state_start_connect(otc_session *s, char *token) {
 
 void cv_state_disconnect(otc_session *s) {
   int state = atomic_load(&s->state);
+  if (!s->disconnect_reason) s->disconnect_reason = "clientDisconnected";
   if (state == CV_STATE_CONNECTED && s->link) {
     atomic_store(&s->state, CV_STATE_DISCONNECTING);
     send_owned(s, cv_frame_request("disconnect", ++s->next_id, NULL));
+    cv_transport_await_server_close(s);
   }
   /* The transport flushes what is queued (the disconnect request), then closes cleanly. */
   finish(s);
@@ -237,11 +269,18 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
 /* ---- requests ---- */
 
 void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publisher *pub) {
+  cv_state_request_ex(s, type, fields, pub, NULL, NULL);
+}
+
+void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
+                         convene_completion_cb done, void *done_data) {
   if (atomic_load(&s->state) != CV_STATE_CONNECTED) {
     if (fields) json_decref(fields);
     char msg[128];
     snprintf(msg, sizeof msg, "%s: the session is not connected", type);
-    if (pub)
+    if (done)
+      COMPLETE(s, done, done_data, OTC_SESSION_NOT_CONNECTED, msg);
+    else if (pub)
       PUB_EMIT(pub, on_error, msg, OTC_PUBLISHER_SESSION_DISCONNECTED);
     else
       report_error(s, OTC_SESSION_NOT_CONNECTED, msg);
@@ -250,16 +289,20 @@ void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publ
   struct cv_pending *p = calloc(1, sizeof *p);
   if (!p) {
     if (fields) json_decref(fields);
+    COMPLETE(s, done, done_data, OTC_SESSION_INTERNAL_ERROR, "out of memory");
     return;
   }
   p->id = ++s->next_id;
   p->type = strdup(type);
   p->text = cv_frame_request(type, p->id, fields);
   p->publisher = pub;
+  p->done = done;
+  p->done_data = done_data;
   if (!p->type || !p->text) {
     free(p->type);
     free(p->text);
     free(p);
+    COMPLETE(s, done, done_data, OTC_SESSION_NULL_OR_INVALID_PARAMETER, "the request could not be encoded");
     return;
   }
   if (s->pending_tail)
@@ -306,13 +349,14 @@ static void drop_publisher(otc_session *s, otc_publisher *p) {
   p->session = NULL;
 }
 
-static void publisher_stream_gone(otc_session *s, otc_publisher *p) {
+static void publisher_stream_gone(otc_session *s, otc_publisher *p, const char *reason) {
   pthread_mutex_lock(&p->lock);
   otc_stream *stream = p->stream;
   p->stream = NULL;
   pthread_mutex_unlock(&p->lock);
   drop_publisher(s, p);
   if (stream) {
+    stream->reason = reason;
     PUB_EMIT(p, on_stream_destroyed, stream);
     otc_stream_delete(stream);
   }
@@ -348,7 +392,7 @@ void cv_state_unpublish(otc_session *s, otc_publisher *p) {
     return;
   }
   cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", p->stream->id), NULL);
-  publisher_stream_gone(s, p);
+  publisher_stream_gone(s, p, "clientDisconnected");
 }
 
 void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields) {
@@ -378,15 +422,19 @@ static void on_result(otc_session *s, json_t *f) {
     json_t *err = json_object_get(f, "error");
     int code = (int)cv_json_int(err, "code");
     const char *message = cv_json_str(err, "message");
-    if (pub && strcmp(req->type, "publish") == 0) {
+    if (req->done) {
+      COMPLETE(s, req->done, req->done_data, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
+    } else if (pub && strcmp(req->type, "publish") == 0) {
       drop_publisher(s, pub);
       PUB_EMIT(pub, on_error, message, (enum otc_publisher_error_code)(code ? code : OTC_PUBLISHER_UNABLE_TO_PUBLISH));
     } else {
       report_error(s, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
     }
-  } else if (pub && strcmp(req->type, "publish") == 0) {
+  } else if (req->done) {
+    COMPLETE(s, req->done, req->done_data, 0, "");
+  } else if (strcmp(req->type, "publish") == 0) { /* pub is NULL when deleted meanwhile */
     otc_stream *stream = cv_stream_from_json(json_object_get(f, "stream"), s->self, s->session_id);
-    if (stream && pub->session == s) {
+    if (stream && pub && pub->session == s) {
       pthread_mutex_lock(&pub->lock);
       pub->stream = stream;
       pthread_mutex_unlock(&pub->lock);
@@ -421,6 +469,8 @@ static void on_connected(otc_session *s, json_t *f) {
   pthread_mutex_unlock(&s->info_lock);
   free(s->resume_token);
   s->resume_token = strdup(cv_json_str(f, "resumeToken"));
+  s->role = static_role(cv_json_str(f, "role"));
+  s->disconnect_reason = NULL;
   json_t *ka = json_object_get(f, "keepalive");
   int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
   s->keepalive_interval_ms = interval > 0 ? interval : 10000;
@@ -508,6 +558,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       otc_connection *c = cv_table_remove(&s->connections, cv_json_str(json_object_get(f, "connection"), "id"),
                                           cv_connection_id_of);
       if (!c) break;
+      c->reason = cv_static_reason(cv_json_str(f, "reason"));
       EMIT(s, on_connection_dropped, c);
       otc_connection_delete(c);
       break;
@@ -525,13 +576,15 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     }
     case CV_FRAME_STREAM_DESTROYED: {
       const char *id = cv_json_str(json_object_get(f, "stream"), "id");
+      const char *reason = cv_static_reason(cv_json_str(f, "reason"));
       otc_publisher *mine = publisher_of_stream(s, id);
       if (mine) {
-        publisher_stream_gone(s, mine);
+        publisher_stream_gone(s, mine, reason);
         break;
       }
       otc_stream *st = cv_table_remove(&s->streams, id, cv_stream_id_of);
       if (!st) break;
+      st->reason = reason;
       EMIT(s, on_stream_dropped, st);
       otc_stream_delete(st);
       break;
@@ -542,11 +595,18 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     case CV_FRAME_SIGNAL: {
       const char *from = json_string_value(json_object_get(f, "from"));
       const otc_connection *c = NULL;
+      otc_connection *unknown = NULL;
       if (from) {
         c = (s->self && strcmp(s->self->id, from) == 0) ? s->self
                                                          : cv_table_find(&s->connections, from, cv_connection_id_of);
+        if (!c) { /* a sender we were not told of (connection events suppressed): its id only */
+          json_t *o = json_pack("{s:s}", "id", from);
+          c = unknown = cv_connection_from_json(o, s->session_id);
+          json_decref(o);
+        }
       }
       EMIT(s, on_signal_received, cv_json_str(f, "signalType"), cv_json_str(f, "data"), c);
+      if (unknown) otc_connection_delete(unknown);
       break;
     }
     case CV_FRAME_MUTE_FORCED: {
@@ -564,6 +624,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     }
     case CV_FRAME_SESSION_DISCONNECTED:
       s->server_ended = 1;
+      s->disconnect_reason = cv_static_reason(cv_json_str(f, "reason"));
       if (strcmp(cv_json_str(f, "reason"), "serverRotation") == 0)
         report_error(s, OTC_SESSION_CONNECTION_DROPPED, "the server is shutting down (serverRotation)");
       break;

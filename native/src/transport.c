@@ -9,8 +9,20 @@
 #include "internal.h"
 
 #define MAX_MESSAGE (1024 * 1024)
+#define SERVER_CLOSE_WAIT_S 5
+
+static int g_awaiting_close; /* links with await_server_close, not yet freed */
+
+int cv_transport_awaiting_close(void) { return g_awaiting_close; }
+
+void cv_transport_await_server_close(otc_session *s) {
+  if (!s->link || s->link->await_server_close) return;
+  s->link->await_server_close = 1;
+  g_awaiting_close++;
+}
 
 static void link_free(struct cv_link *l) {
+  if (l->await_server_close) g_awaiting_close--;
   struct cv_out *o = l->out_head;
   while (o) {
     struct cv_out *next = o->next;
@@ -127,6 +139,14 @@ static int on_writeable(struct cv_link *l, struct lws *wsi) {
     free(o);
     if (n < 0) return -1;
     if (l->out_head || l->closing) lws_callback_on_writable(wsi);
+    return 0;
+  }
+  if (l->closing && l->await_server_close && l->wsi) {
+    /* the disconnect request is out: keep reading (and dropping) events until the server
+     * closes. Closing first with unread data would send a TCP reset, which can destroy the
+     * request before the server reads it (it would then keep the connection for its grace
+     * window). lws closes the socket if the server has not within SERVER_CLOSE_WAIT_S. */
+    lws_set_timeout(wsi, PENDING_TIMEOUT_CLOSE_ACK, SERVER_CLOSE_WAIT_S);
     return 0;
   }
   if (l->closing) {

@@ -1,0 +1,154 @@
+/**
+ * End to end through the native core: the TypeScript Session against the real server.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { initSession, OTError, type Session } from '../lib/index';
+import { API_KEY, startFixture, type Fixture } from './helpers/server';
+
+let fx: Fixture;
+const open: Session[] = [];
+beforeEach(async () => { fx = await startFixture(); });
+afterEach(async () => {
+  for (const s of open.splice(0)) s.disconnect();
+  await fx.close();
+});
+
+function session(sid: string, opts = {}): Session {
+  const s = initSession(API_KEY, sid, { serverUrl: fx.url, ...opts });
+  open.push(s);
+  return s;
+}
+
+function next<T>(s: Session, event: string): Promise<T> {
+  return new Promise((resolve) => s.once(event as 'signal', (e) => resolve(e as T)));
+}
+
+describe('Session over the native core', () => {
+  it('connects, sees others, signals, publishes and disconnects with OpenTok.js payloads', async () => {
+    const sid = await fx.newSession();
+    const a = session(sid);
+    const connected = next(a, 'sessionConnected');
+    await a.connect(fx.token(sid, { data: 'name=a' }));
+    await connected;
+    expect(a.connectionStatus).toBe('connected');
+    expect(a.connection).toMatchObject({ data: 'name=a' });
+    expect(a.capabilities).toEqual({ forceDisconnect: 0, forceUnpublish: 0, forceMute: 0, publish: 1, subscribe: 1 });
+
+    const b = session(sid);
+    const created = next<{ connection: { connectionId: string; data: string } }>(a, 'connectionCreated');
+    await b.connect(fx.token(sid, { data: 'name=b' }));
+    const cc = await created;
+    expect(cc.connection.data).toBe('name=b');
+    expect(cc.connection.connectionId).toBe(b.connection!.connectionId);
+
+    const gotAll = next<{ type: string; data: string; from: unknown }>(b, 'signal:chat');
+    await a.signal({ type: 'chat', data: 'hello' });
+    const s1 = await gotAll;
+    expect(s1).toMatchObject({ type: 'chat', data: 'hello' });
+    expect((s1.from as { connectionId: string }).connectionId).toBe(a.connection!.connectionId);
+    const dm = next<{ data: string; from: { connectionId: string } }>(a, 'signal');
+    await b.signal({ type: 'dm', data: 'psst', to: a.connection! });
+    const d = await dm;
+    expect(d.data).toBe('psst');
+    expect(d.from).toBe(cc.connection); // identity: the same Connection object as connectionCreated
+
+    const streamAtB = next<{ stream: { streamId: string; name: string; hasAudio: boolean } }>(b, 'streamCreated');
+    const pub = await a.publish({ name: 'cam', hasAudio: true, hasVideo: true });
+    expect(pub.stream?.name).toBe('cam');
+    const sc = await streamAtB;
+    expect(sc.stream).toMatchObject({ streamId: pub.stream!.streamId, name: 'cam', hasAudio: true });
+    const changed = next<{ changedProperty: string; oldValue: boolean; newValue: boolean; stream: unknown }>(b, 'streamPropertyChanged');
+    pub.publishAudio(false);
+    const ch = await changed;
+    expect(ch).toMatchObject({ changedProperty: 'hasAudio', oldValue: true, newValue: false });
+    expect(ch.stream).toBe(sc.stream);
+
+    const destroyed = next<{ connection: unknown; reason: string }>(b, 'connectionDestroyed');
+    const disc = next<{ reason: string }>(a, 'sessionDisconnected');
+    a.disconnect();
+    expect((await disc).reason).toBe('clientDisconnected');
+    const cd = await destroyed;
+    expect(cd.reason).toBe('clientDisconnected');
+  });
+
+  it('rejects bad input with coded errors', async () => {
+    const sid = await fx.newSession();
+    const a = session(sid);
+    await expect(a.signal({ data: 'x' })).rejects.toMatchObject({ code: 1010, name: 'OT_NOT_CONNECTED' });
+    await expect(a.connect('garbage-token')).rejects.toMatchObject({ code: 1004, name: 'OT_AUTHENTICATION_ERROR' });
+    expect(a.connectionStatus).toBe('disconnected');
+    await a.connect(fx.token(sid));
+    await expect(a.signal({ type: 'x'.repeat(129) })).rejects.toMatchObject({ code: 1414 });
+    await expect(a.signal({ type: 'bad type!' })).rejects.toMatchObject({ code: 1461 });
+    await expect(a.signal({ data: 'x'.repeat(8193) })).rejects.toMatchObject({ code: 1413 });
+    const sub = session(sid);
+    await sub.connect(fx.token(sid, { role: 'subscriber' }));
+    const e = await sub.publish({ name: 'no' }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(OTError);
+    expect(e).toMatchObject({ code: 1500 });
+    await expect(sub.signal({ data: 'no' })).rejects.toMatchObject({ code: 1550 });
+    await expect(a.forceDisconnect(sub.connection!)).rejects.toMatchObject({ code: 1520 });
+    const bad = session('2_garbage');
+    await expect(bad.connect(fx.token(sid))).rejects.toMatchObject({ code: 1005 });
+  });
+
+  it('completion handlers are called, never synchronously', async () => {
+    const sid = await fx.newSession();
+    const a = session(sid);
+    let sync = true;
+    const err = await new Promise<unknown>((resolve) => { a.signal({ data: 'x' }, resolve); sync = false; });
+    expect(sync).toBe(false);
+    expect(err).toMatchObject({ code: 1010 });
+    await new Promise<void>((resolve, reject) => a.connect(fx.token(sid), (e) => (e ? reject(e) : resolve())));
+  });
+
+  it('many sessions in one process', async () => {
+    const sid = await fx.newSession();
+    const N = 100;
+    const sessions = Array.from({ length: N }, () => session(sid, { connectionEventsSuppressed: true }));
+    await Promise.all(sessions.map((s) => s.connect(fx.token(sid))));
+    let got = 0;
+    const all = new Promise<void>((resolve) => sessions.forEach((s) => s.on('signal', () => { if (++got === N) resolve(); })));
+    await sessions[0]!.signal({ data: 'to everyone' });
+    await all;
+    expect(got).toBe(N);
+    await Promise.all(sessions.map((s) => { const p = next(s, 'sessionDisconnected'); s.disconnect(); return p; }));
+  });
+
+  it('moderation: forceDisconnect, forceMuteStream', async () => {
+    const sid = await fx.newSession();
+    const mod = session(sid);
+    await mod.connect(fx.token(sid, { role: 'moderator' }));
+    const a = session(sid);
+    await a.connect(fx.token(sid));
+    const pub = await a.publish({ name: 'a' });
+    const muted = next<{ active: boolean }>(a, 'muteForced');
+    await mod.forceMuteStream(pub.stream!);
+    expect((await muted).active).toBe(true);
+    const gone = next<{ reason: string }>(a, 'sessionDisconnected');
+    const dropped = next<{ reason: string }>(mod, 'connectionDestroyed');
+    await mod.forceDisconnect(a.connection!);
+    expect((await gone).reason).toBe('forceDisconnected');
+    expect((await dropped).reason).toBe('forceDisconnected');
+  });
+
+  it('a script that connects, signals and disconnects exits by itself', async () => {
+    const sid = await fx.newSession();
+    const script = `
+      const { initSession } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
+      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+      s.connect(${JSON.stringify(fx.token(sid))}).then(() => s.signal({ data: 'bye' })).then(() => { s.disconnect(); console.log('done'); });
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += String(d); });
+    const code = await new Promise<number | null>((resolve) => {
+      const t = setTimeout(() => { child.kill('SIGKILL'); resolve(-1); }, 8000);
+      child.on('exit', (c) => { clearTimeout(t); resolve(c); });
+    });
+    expect(out).toContain('done');
+    expect(code).toBe(0);
+  });
+});
