@@ -152,3 +152,76 @@ describe('Session over the native core', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('Session lifetime and threads', () => {
+  function runNode(script: string, timeoutMs = 10000): Promise<{ code: number | null; out: string; err: string }> {
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => { out += String(d); });
+    child.stderr.on('data', (d) => { err += String(d); });
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { child.kill('SIGKILL'); resolve({ code: -1, out, err }); }, timeoutMs);
+      child.on('exit', (code) => { clearTimeout(t); resolve({ code, out, err }); });
+    });
+  }
+  const DIST = JSON.stringify(join(__dirname, '..', 'dist', 'index.js'));
+
+  it('works in worker_threads, and a worker terminated with open sessions leaves the process healthy', async () => {
+    const sid = await fx.newSession();
+    const token = JSON.stringify(fx.token(sid));
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const code = \`
+        const { parentPort } = require('node:worker_threads');
+        const { initSession } = require(${DIST.replace(/\\/g, '\\\\')});
+        const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+        s.connect(${token}).then(() => parentPort.postMessage(s.connection.connectionId));
+      \`;
+      const workers = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
+      let n = 0;
+      for (const w of workers) w.on('message', async (id) => {
+        console.log('worker connected', id);
+        if (++n === 2) { await workers[0].terminate(); console.log('terminated one'); await workers[1].terminate(); console.log('terminated both'); }
+      });
+    `;
+    const r = await runNode(script);
+    expect(r.err).toBe('');
+    expect(r.out.match(/worker connected/g)).toHaveLength(2);
+    expect(r.out).toContain('terminated both');
+    expect(r.code).toBe(0);
+  });
+
+  it('an exception in an event handler is uncaught in the usual way; later events still arrive', async () => {
+    const sid = await fx.newSession();
+    const script = `
+      const { initSession } = require(${DIST});
+      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+      let seen = 0;
+      process.on('uncaughtException', (e) => { console.log('uncaught', e.message); });
+      s.on('signal', (e) => { seen++; if (e.data === 'boom') throw new Error('handler failed'); if (e.data === 'after') { console.log('seen', seen); s.disconnect(); } });
+      s.connect(${JSON.stringify(fx.token(sid))}).then(async () => { await s.signal({ data: 'boom' }); await s.signal({ data: 'after' }); });
+    `;
+    const r = await runNode(script);
+    expect(r.out).toContain('uncaught handler failed');
+    expect(r.out).toContain('seen 2');
+    expect(r.code).toBe(0);
+  });
+
+  it('a session that never connected does not keep the process alive; a connected one does until disconnect', async () => {
+    const sid = await fx.newSession();
+    const idle = await runNode(`
+      const { initSession } = require(${DIST});
+      initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+      console.log('created');
+    `);
+    expect(idle).toMatchObject({ code: 0 });
+    const failed = await runNode(`
+      const { initSession } = require(${DIST});
+      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: 'ws://127.0.0.1:1' });
+      s.connect('x').catch((e) => console.log('failed', e.code));
+    `);
+    expect(failed.out).toContain('failed 1006');
+    expect(failed.code).toBe(0);
+  });
+});
