@@ -1,0 +1,463 @@
+/*
+ * The session state machine (state.c), driven without a socket: frames go in through
+ * cv_state_on_text, callbacks are counted exactly, frames the session sends are read back
+ * from its (fake) link. See native/src/testing.c.
+ */
+#include "check.h"
+#include "internal.h"
+
+struct rec {
+  int connected, disconnected, conn_created, conn_dropped, stream_received, stream_dropped;
+  int audio_changed, video_changed, dims_changed, type_changed, signals, errors, mute_forced;
+  int last_error;
+  int last_bool;
+  int last_w, last_h;
+  char last_id[64];
+  char last_data[64];
+  char last_signal[128];
+  char last_from[64];
+  int pub_created, pub_destroyed, pub_errors, pub_last_error;
+};
+
+static struct rec R;
+
+static void copy(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : "(null)"); }
+
+static void on_connected(otc_session *s, void *u) { R.connected++; }
+static void on_disconnected(otc_session *s, void *u) { R.disconnected++; }
+static void on_connection_created(otc_session *s, void *u, const otc_connection *c) {
+  R.conn_created++;
+  copy(R.last_id, sizeof R.last_id, otc_connection_get_id(c));
+  copy(R.last_data, sizeof R.last_data, otc_connection_get_data(c));
+}
+static void on_connection_dropped(otc_session *s, void *u, const otc_connection *c) {
+  R.conn_dropped++;
+  copy(R.last_id, sizeof R.last_id, otc_connection_get_id(c));
+}
+static void on_stream_received(otc_session *s, void *u, const otc_stream *st) {
+  R.stream_received++;
+  copy(R.last_id, sizeof R.last_id, otc_stream_get_id(st));
+  copy(R.last_data, sizeof R.last_data, otc_connection_get_data(otc_stream_get_connection(st)));
+}
+static void on_stream_dropped(otc_session *s, void *u, const otc_stream *st) {
+  R.stream_dropped++;
+  copy(R.last_id, sizeof R.last_id, otc_stream_get_id(st));
+}
+static void on_audio(otc_session *s, void *u, const otc_stream *st, otc_bool v) {
+  R.audio_changed++;
+  R.last_bool = v;
+  CHECK_EQ(v, otc_stream_has_audio(st));
+}
+static void on_video(otc_session *s, void *u, const otc_stream *st, otc_bool v) {
+  R.video_changed++;
+  R.last_bool = v;
+}
+static void on_dims(otc_session *s, void *u, const otc_stream *st, int w, int h) {
+  R.dims_changed++;
+  R.last_w = w;
+  R.last_h = h;
+}
+static void on_type(otc_session *s, void *u, const otc_stream *st, enum otc_stream_video_type t) {
+  R.type_changed++;
+  R.last_w = (int)t;
+}
+static void on_signal(otc_session *s, void *u, const char *type, const char *data, const otc_connection *from) {
+  R.signals++;
+  snprintf(R.last_signal, sizeof R.last_signal, "%s:%s", type, data);
+  copy(R.last_from, sizeof R.last_from, from ? otc_connection_get_id(from) : NULL);
+}
+static void on_error(otc_session *s, void *u, const char *msg, enum otc_session_error_code code) {
+  R.errors++;
+  R.last_error = (int)code;
+  CHECK_NOT_NULL(msg);
+}
+static void on_mute_forced(otc_session *s, void *u, otc_on_mute_forced_info *info) {
+  R.mute_forced++;
+  R.last_bool = info->active;
+}
+
+static void pub_created(otc_publisher *p, void *u, const otc_stream *st) {
+  R.pub_created++;
+  copy(R.last_id, sizeof R.last_id, otc_stream_get_id(st));
+}
+static void pub_destroyed(otc_publisher *p, void *u, const otc_stream *st) { R.pub_destroyed++; }
+static void pub_error(otc_publisher *p, void *u, const char *m, enum otc_publisher_error_code c) {
+  R.pub_errors++;
+  R.pub_last_error = (int)c;
+}
+
+static const struct otc_session_callbacks k_cb = {
+    .on_connected = on_connected,
+    .on_disconnected = on_disconnected,
+    .on_connection_created = on_connection_created,
+    .on_connection_dropped = on_connection_dropped,
+    .on_stream_received = on_stream_received,
+    .on_stream_dropped = on_stream_dropped,
+    .on_stream_has_audio_changed = on_audio,
+    .on_stream_has_video_changed = on_video,
+    .on_stream_video_dimensions_changed = on_dims,
+    .on_stream_video_type_changed = on_type,
+    .on_signal_received = on_signal,
+    .on_error = on_error,
+    .on_mute_forced = on_mute_forced,
+};
+
+static void feed(otc_session *s, const char *text) { cv_state_on_text(s, text, strlen(text)); }
+
+/* The frames the session queued to send, oldest first, as one JSON array (caller decrefs). */
+static json_t *sent(otc_session *s) {
+  json_t *all = json_array();
+  if (!s->link) return all;
+  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
+    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
+    CHECK_NOT_NULL(f);
+    json_array_append_new(all, f);
+  }
+  return all;
+}
+
+/* The last frame sent of the given type (borrowed from `all`), or NULL. */
+static json_t *last_sent(json_t *all, const char *type) {
+  json_t *found = NULL, *f;
+  size_t i;
+  json_array_foreach(all, i, f) if (strcmp(cv_json_str(f, "type"), type) == 0) found = f;
+  return found;
+}
+
+#define CONNECTED_FRAME                                                                                        \
+  "{\"type\":\"connected\",\"v\":1,\"sessionId\":\"2_s\",\"connection\":{\"id\":\"c-me\",\"creationTime\":1,"     \
+  "\"data\":\"me=1\"},\"role\":\"moderator\",\"capabilities\":{\"publish\":1,\"subscribe\":1,\"signal\":1,"      \
+  "\"forceDisconnect\":1,\"forceUnpublish\":1,\"forceMute\":0},\"resumeToken\":\"rt\",\"connections\":["          \
+  "{\"id\":\"c-a\",\"creationTime\":0,\"data\":\"a=1\"},{\"id\":\"c-b\",\"creationTime\":0,\"data\":\"b=1\"}],"  \
+  "\"streams\":[{\"id\":\"s-a\",\"connectionId\":\"c-a\",\"creationTime\":0,\"name\":\"A\",\"hasAudio\":true,"   \
+  "\"hasVideo\":true,\"videoType\":\"camera\",\"videoDimensions\":{\"width\":640,\"height\":480}}],"             \
+  "\"forceMute\":{\"active\":false},\"limits\":{},\"keepalive\":{\"interval\":10000,\"timeout\":15000},"         \
+  "\"graceWindow\":30000,\"lastSeq\":0}"
+
+static otc_session *connected_session(void) {
+  memset(&R, 0, sizeof R);
+  otc_session *s = cv_testing_session_new("4700123", "2_s", &k_cb);
+  CHECK_NOT_NULL(s);
+  CHECK_NULL(otc_session_get_connection(s));
+  CHECK_EQ(0, otc_session_get_capabilities(s).publish);
+  feed(s, CONNECTED_FRAME);
+  CHECK_EQ(1, R.connected);
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  return s;
+}
+
+static void test_connected(void) {
+  otc_session *s = connected_session();
+  CHECK_EQ(2, R.conn_created);
+  CHECK_EQ(1, R.stream_received);
+  CHECK_STREQ("s-a", R.last_id);
+  CHECK_STREQ("a=1", R.last_data); /* the stream's connection is the known one */
+  CHECK_EQ(0, R.errors);
+  otc_connection *me = otc_session_get_connection(s);
+  CHECK_STREQ("c-me", otc_connection_get_id(me));
+  CHECK_STREQ("me=1", otc_connection_get_data(me));
+  CHECK_STREQ("2_s", otc_connection_get_session_id(me));
+  otc_connection_delete(me);
+  struct otc_session_capabilities caps = otc_session_get_capabilities(s);
+  CHECK_EQ(1, caps.publish);
+  CHECK_EQ(1, caps.force_disconnect);
+  CHECK_EQ(0, caps.force_mute);
+  /* a second connected frame is ignored */
+  feed(s, CONNECTED_FRAME);
+  CHECK_EQ(1, R.connected);
+  CHECK_EQ(2, R.conn_created);
+  cv_testing_session_free(s);
+  CHECK_EQ(0, R.disconnected); /* freed as deleted: no callback */
+}
+
+static void test_events(void) {
+  otc_session *s = connected_session();
+  feed(s, "{\"type\":\"signal\",\"seq\":1,\"signalType\":\"chat\",\"data\":\"hi\",\"from\":\"c-a\"}");
+  CHECK_EQ(1, R.signals);
+  CHECK_STREQ("chat:hi", R.last_signal);
+  CHECK_STREQ("c-a", R.last_from);
+  feed(s, "{\"type\":\"signal\",\"seq\":2,\"signalType\":\"\",\"data\":\"\",\"from\":\"c-me\"}");
+  CHECK_STREQ("c-me", R.last_from);
+  feed(s, "{\"type\":\"signal\",\"seq\":3,\"signalType\":\"rest\",\"data\":\"x\",\"from\":null}");
+  CHECK_STREQ("(null)", R.last_from);
+  /* a sender never announced (connection events suppressed): a connection with its id */
+  feed(s, "{\"type\":\"signal\",\"seq\":4,\"signalType\":\"t\",\"data\":\"x\",\"from\":\"c-unknown\"}");
+  CHECK_STREQ("c-unknown", R.last_from);
+  CHECK_EQ(4, R.signals);
+  /* replayed events are processed once */
+  feed(s, "{\"type\":\"signal\",\"seq\":3,\"signalType\":\"rest\",\"data\":\"x\",\"from\":null}");
+  feed(s, "{\"type\":\"signal\",\"seq\":1,\"signalType\":\"rest\",\"data\":\"x\",\"from\":null}");
+  CHECK_EQ(4, R.signals);
+  /* frames that are not protocol JSON are ignored */
+  feed(s, "garbage");
+  feed(s, "[1,2]");
+  feed(s, "{\"type\":\"signal\",\"seq\":0}");
+  feed(s, "{\"type\":\"brandNew\",\"seq\":5}"); /* unknown type: consumes its seq */
+  feed(s, "{\"type\":\"pong\"}");
+  CHECK_EQ(4, R.signals);
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(5, s->last_seq);
+
+  feed(s, "{\"type\":\"connectionCreated\",\"seq\":6,\"connection\":{\"id\":\"c-c\",\"data\":\"c=1\"}}");
+  CHECK_EQ(3, R.conn_created);
+  CHECK_STREQ("c=1", R.last_data);
+  feed(s, "{\"type\":\"connectionCreated\",\"seq\":7,\"connection\":{\"data\":\"no id\"}}");
+  CHECK_EQ(3, R.conn_created);
+  feed(s, "{\"type\":\"streamCreated\",\"seq\":8,\"stream\":{\"id\":\"s-c\",\"connectionId\":\"c-c\",\"hasAudio\":true}}");
+  CHECK_EQ(2, R.stream_received);
+  CHECK_STREQ("c=1", R.last_data);
+
+  feed(s, "{\"type\":\"streamPropertyChanged\",\"seq\":9,\"streamId\":\"s-c\",\"changedProperty\":\"hasAudio\","
+          "\"oldValue\":true,\"newValue\":false}");
+  CHECK_EQ(1, R.audio_changed);
+  CHECK_EQ(0, R.last_bool);
+  feed(s, "{\"type\":\"streamPropertyChanged\",\"seq\":10,\"streamId\":\"s-c\",\"changedProperty\":\"hasVideo\","
+          "\"newValue\":true}");
+  CHECK_EQ(1, R.video_changed);
+  CHECK_EQ(1, R.last_bool);
+  feed(s, "{\"type\":\"streamPropertyChanged\",\"seq\":11,\"streamId\":\"s-c\",\"changedProperty\":"
+          "\"videoDimensions\",\"newValue\":{\"width\":320,\"height\":240}}");
+  CHECK_EQ(1, R.dims_changed);
+  CHECK_EQ(320, R.last_w);
+  CHECK_EQ(240, R.last_h);
+  feed(s, "{\"type\":\"streamPropertyChanged\",\"seq\":12,\"streamId\":\"s-c\",\"changedProperty\":\"videoType\","
+          "\"newValue\":\"screen\"}");
+  CHECK_EQ(1, R.type_changed);
+  CHECK_EQ(OTC_STREAM_VIDEO_TYPE_SCREEN, R.last_w);
+  feed(s, "{\"type\":\"streamPropertyChanged\",\"seq\":13,\"streamId\":\"s-c\",\"changedProperty\":\"name\","
+          "\"newValue\":\"renamed\"}");
+  otc_stream *st = cv_table_find(&s->streams, "s-c", cv_stream_id_of);
+  CHECK_STREQ("renamed", otc_stream_get_name(st));
+  feed(s, "{\"type\":\"streamPropertyChanged\",\"seq\":14,\"streamId\":\"s-nope\",\"changedProperty\":\"hasAudio\","
+          "\"newValue\":true}");
+  CHECK_EQ(1, R.audio_changed);
+
+  feed(s, "{\"type\":\"streamDestroyed\",\"seq\":15,\"stream\":{\"id\":\"s-c\"},\"reason\":\"clientDisconnected\"}");
+  CHECK_EQ(1, R.stream_dropped);
+  CHECK_STREQ("s-c", R.last_id);
+  feed(s, "{\"type\":\"streamDestroyed\",\"seq\":16,\"stream\":{\"id\":\"s-c\"}}");
+  CHECK_EQ(1, R.stream_dropped);
+  feed(s, "{\"type\":\"connectionDestroyed\",\"seq\":17,\"connection\":{\"id\":\"c-c\"}}");
+  CHECK_EQ(1, R.conn_dropped);
+  CHECK_STREQ("c-c", R.last_id);
+  feed(s, "{\"type\":\"connectionDestroyed\",\"seq\":18,\"connection\":{\"id\":\"c-c\"}}");
+  CHECK_EQ(1, R.conn_dropped);
+  CHECK_EQ(0, R.errors);
+
+  /* a failed request result is reported with its code */
+  cv_state_request(s, "signal", json_pack("{s:s}", "signalType", "x"), NULL);
+  json_t *out = sent(s);
+  json_t *req = last_sent(out, "signal");
+  CHECK_NOT_NULL(req);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"type\":\"result\",\"seq\":19,\"id\":%lld,\"ok\":false,\"error\":{\"code\":1550,\"name\":\"x\","
+           "\"message\":\"denied\"}}",
+           (long long)cv_json_int(req, "id"));
+  json_decref(out);
+  feed(s, text);
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(1550, R.last_error);
+  feed(s, text); /* replay: ignored */
+  CHECK_EQ(1, R.errors);
+
+  /* a non-fatal error frame is reported and the session stays */
+  feed(s, "{\"type\":\"error\",\"code\":4405,\"name\":\"CONVENE_UNKNOWN_FRAME_TYPE\",\"message\":\"?\",\"fatal\":false}");
+  CHECK_EQ(2, R.errors);
+  CHECK_EQ(4405, R.last_error);
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+
+  /* a gap in seq ends the session: one error, one on_disconnected */
+  feed(s, "{\"type\":\"signal\",\"seq\":30,\"signalType\":\"x\",\"data\":\"\",\"from\":null}");
+  CHECK_EQ(3, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+  CHECK_EQ(4, R.signals);
+  cv_state_disconnect(s); /* disconnect after the end: nothing more */
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+}
+
+static void test_acks(void) {
+  otc_session *s = connected_session();
+  for (int i = 1; i <= 40; i++) {
+    char text[128];
+    snprintf(text, sizeof text, "{\"type\":\"signal\",\"seq\":%d,\"signalType\":\"n\",\"data\":\"%d\",\"from\":null}", i, i);
+    feed(s, text);
+  }
+  CHECK_EQ(40, R.signals);
+  json_t *out = sent(s);
+  json_t *ack = last_sent(out, "ack");
+  CHECK_NOT_NULL(ack); /* acked at least every 32 events */
+  CHECK_EQ(32, cv_json_int(ack, "seq"));
+  json_decref(out);
+  CHECK(s->ack_scheduled); /* the rest is acked by the timer */
+  struct cv_link *link = s->link;
+  cv_state_disconnect(s);
+  CHECK_EQ(1, R.disconnected);
+  CHECK_EQ(0, R.errors);
+  CHECK_NULL(s->link);
+  (void)link; /* freed: it had no socket, so nothing is left waiting for the server */
+  CHECK_EQ(0, cv_transport_awaiting_close());
+  cv_testing_session_free(s);
+}
+
+static void test_fatal_error_while_connecting(void) {
+  memset(&R, 0, sizeof R);
+  otc_session *s = cv_testing_session_new("4700123", "2_s", &k_cb);
+  cv_state_on_open(s);
+  json_t *out = sent(s);
+  json_t *connect = last_sent(out, "connect");
+  CHECK_NOT_NULL(connect);
+  CHECK_STREQ("testing-token", cv_json_str(connect, "token"));
+  CHECK_STREQ("2_s", cv_json_str(connect, "sessionId"));
+  json_decref(out);
+  feed(s, "{\"type\":\"error\",\"code\":1004,\"name\":\"OT_AUTHENTICATION_ERROR\",\"message\":\"token is malformed\","
+          "\"fatal\":true}");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(1004, R.last_error);
+  CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+  cv_state_on_closed(s, 4004, "");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(0, R.connected);
+  CHECK_EQ(0, R.disconnected);
+  feed(s, CONNECTED_FRAME); /* too late: ignored */
+  CHECK_EQ(0, R.connected);
+  cv_testing_session_free(s);
+}
+
+static void test_close_during_handshake(void) {
+  memset(&R, 0, sizeof R);
+  otc_session *s = cv_testing_session_new("4700123", "2_s", &k_cb);
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_FAILED, R.last_error);
+  CHECK_EQ(0, R.disconnected);
+  cv_testing_session_free(s);
+
+  memset(&R, 0, sizeof R);
+  s = connected_session();
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  cv_state_on_transport_error(s, "late");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+
+  /* sessionDisconnected then close: on_disconnected, no error (unless serverRotation) */
+  s = connected_session();
+  feed(s, "{\"type\":\"sessionDisconnected\",\"seq\":1,\"reason\":\"forceDisconnected\"}");
+  cv_state_on_closed(s, 1000, "");
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+
+  s = connected_session();
+  feed(s, "{\"type\":\"sessionDisconnected\",\"seq\":1,\"reason\":\"serverRotation\"}");
+  cv_state_on_closed(s, 1001, "");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+}
+
+static void test_publisher(void) {
+  otc_session *s = connected_session();
+  struct otc_publisher_callbacks pcb = {
+      .on_stream_created = pub_created, .on_stream_destroyed = pub_destroyed, .on_error = pub_error};
+  otc_publisher *p = otc_publisher_new("cam", NULL, &pcb);
+  cv_state_publish(s, p);
+  json_t *out = sent(s);
+  json_t *req = last_sent(out, "publish");
+  CHECK_NOT_NULL(req);
+  CHECK_STREQ("cam", cv_json_str(req, "name"));
+  CHECK_EQ(1, cv_json_bool(req, "hasAudio"));
+  long long id = cv_json_int(req, "id");
+  json_decref(out);
+  cv_state_publish(s, p); /* twice: refused */
+  CHECK_EQ(1, R.pub_errors);
+  CHECK_EQ(OTC_PUBLISHER_UNABLE_TO_PUBLISH, R.pub_last_error);
+
+  char text[512];
+  snprintf(text, sizeof text,
+           "{\"type\":\"result\",\"seq\":1,\"id\":%lld,\"ok\":true,\"stream\":{\"id\":\"s-me\",\"connectionId\":\"c-me\","
+           "\"name\":\"cam\",\"hasAudio\":true,\"hasVideo\":true}}",
+           id);
+  feed(s, text);
+  CHECK_EQ(1, R.pub_created);
+  CHECK_STREQ("s-me", R.last_id);
+  otc_stream *mine = otc_publisher_get_stream(p);
+  CHECK_NOT_NULL(mine);
+  CHECK_STREQ("me=1", otc_connection_get_data(otc_stream_get_connection(mine)));
+  otc_stream_delete(mine);
+
+  /* muteForced for my stream turns publish_audio off */
+  feed(s, "{\"type\":\"muteForced\",\"seq\":2,\"active\":true,\"streamId\":\"s-me\"}");
+  CHECK_EQ(1, R.mute_forced);
+  CHECK_EQ(1, R.last_bool);
+  CHECK_EQ(OTC_FALSE, otc_publisher_get_publish_audio(p));
+  feed(s, "{\"type\":\"muteForced\",\"seq\":3,\"active\":false}");
+  CHECK_EQ(2, R.mute_forced);
+  CHECK_EQ(0, R.last_bool);
+
+  /* force-unpublished: the publisher hears it, not on_stream_dropped */
+  feed(s, "{\"type\":\"streamDestroyed\",\"seq\":4,\"stream\":{\"id\":\"s-me\"},\"reason\":\"forceUnpublished\"}");
+  CHECK_EQ(1, R.pub_destroyed);
+  CHECK_EQ(0, R.stream_dropped);
+  CHECK_NULL(otc_publisher_get_stream(p));
+  CHECK_NULL(p->session);
+
+  /* publish again, then the session ends: on_stream_destroyed once */
+  cv_state_publish(s, p);
+  out = sent(s);
+  id = cv_json_int(last_sent(out, "publish"), "id");
+  json_decref(out);
+  snprintf(text, sizeof text,
+           "{\"type\":\"result\",\"seq\":5,\"id\":%lld,\"ok\":true,\"stream\":{\"id\":\"s-me2\",\"connectionId\":\"c-me\"}}",
+           id);
+  feed(s, text);
+  CHECK_EQ(2, R.pub_created);
+  cv_state_disconnect(s);
+  CHECK_EQ(2, R.pub_destroyed);
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+  CHECK_EQ(OTC_SUCCESS, otc_publisher_delete(p));
+}
+
+static void test_publish_refused(void) {
+  otc_session *s = connected_session();
+  struct otc_publisher_callbacks pcb = {.on_error = pub_error, .on_stream_created = pub_created};
+  otc_publisher *p = otc_publisher_new("cam", NULL, &pcb);
+  cv_state_publish(s, p);
+  json_t *out = sent(s);
+  long long id = cv_json_int(last_sent(out, "publish"), "id");
+  json_decref(out);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"type\":\"result\",\"seq\":1,\"id\":%lld,\"ok\":false,\"error\":{\"code\":1500,\"message\":\"no\"}}", id);
+  feed(s, text);
+  CHECK_EQ(1, R.pub_errors);
+  CHECK_EQ(1500, R.pub_last_error);
+  CHECK_EQ(0, R.pub_created);
+  CHECK_EQ(0, R.errors);
+  CHECK_NULL(p->session);
+  cv_testing_session_free(s);
+  otc_publisher_delete(p);
+}
+
+int main(void) {
+  CHECK_EQ(0, cv_testing_begin());
+  test_connected();
+  test_events();
+  test_acks();
+  test_fatal_error_while_connecting();
+  test_close_during_handshake();
+  test_publisher();
+  test_publish_refused();
+  CHECK_EQ(0, cv_transport_awaiting_close());
+  cv_testing_end();
+  return 0;
+}
