@@ -193,6 +193,19 @@ export class ConveneServer implements SocketHost {
     return this.stopped;
   }
 
+  /**
+   * Cuts every client socket with no close handshake, as a network failure would (demos and
+   * fault tests). Connections stay in their grace window and can be resumed.
+   */
+  dropAllSockets(): number {
+    let n = 0;
+    for (const client of this.wss.clients) {
+      client.terminate();
+      n++;
+    }
+    return n;
+  }
+
   /** Like close() but drops every socket at once with no goodbye (tests: a crashed server). */
   async kill(): Promise<number> {
     this.accepting = false;

@@ -613,13 +613,12 @@ Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, OTC_SUCCESS);
 }
 
-// unpublish(pubId): unpublishes and frees the publisher
+// unpublish(pubId): unpublishes (if still published) and frees the publisher
 Napi::Value SessionWrap::Unpublish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto it = publishers_.find(info[0].As<Napi::Number>().Int64Value());
   if (it == publishers_.end()) return Napi::Number::New(env, OTC_SESSION_PUBLISHER_NOT_FOUND);
-  otc_session_unpublish(session_, it->second->publisher);
-  otc_publisher_delete(it->second->publisher);  // waits: no callback of it after this
+  otc_publisher_delete(it->second->publisher);  // unpublishes if published; waits: no callback after this
   publishers_.erase(it);
   return Napi::Number::New(env, OTC_SUCCESS);
 }

@@ -242,7 +242,8 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
     report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
   } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && !s->server_ended) {
     char msg[256];
-    snprintf(msg, sizeof msg, "connection dropped (%d %s)", close_code, reason ? reason : "");
+    snprintf(msg, sizeof msg, "connection dropped (close code %d%s%s)", close_code, reason && *reason ? ": " : "",
+             reason ? reason : "");
     report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
   }
   finish(s);
