@@ -32,6 +32,24 @@ static void link_free(struct cv_link *l) {
   free(l);
 }
 
+/*
+ * The vhost whose TLS client context trusts `ca_file`, created on first use and named after
+ * the file (service thread only; vhosts live as long as the context).
+ */
+static struct lws_vhost *ca_vhost(const char *ca_file) {
+  struct lws_context *ctx = cv_service_context();
+  struct lws_vhost *vh = lws_get_vhost_by_name(ctx, ca_file);
+  if (vh) return vh;
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.port = CONTEXT_PORT_NO_LISTEN;
+  info.protocols = cv_protocols;
+  info.vhost_name = ca_file;
+  info.client_ssl_ca_filepath = ca_file;
+  info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  return lws_create_vhost(ctx, &info);
+}
+
 int cv_transport_open(otc_session *s) {
   char url[512];
   if (strlen(s->server_url) >= sizeof url) return -1;
@@ -65,6 +83,15 @@ int cv_transport_open(otc_session *s) {
   ci.pwsi = &l->wsi;
   if (tls) {
     ci.ssl_connection = LCCSCF_USE_SSL;
+    if (s->ca_file) {
+      ci.vhost = ca_vhost(s->ca_file);
+      if (!ci.vhost) {
+        CV_ERROR("cannot load the CA file %s", s->ca_file);
+        s->link = NULL;
+        link_free(l);
+        return -1;
+      }
+    }
     if (!s->tls_verify)
       ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED |
                            LCCSCF_ALLOW_INSECURE;
