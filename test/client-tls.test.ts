@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initSession } from '../lib/index';
-import { startServer, type ConveneServer } from '../lib/server';
+import { mintSessionId, startServer, type ConveneServer } from '../lib/server';
 import { API_KEY, API_SECRET, OpenTok } from './helpers/server';
 
 let server: ConveneServer;
@@ -24,7 +24,6 @@ describe.skipIf(!haveOpenssl())('native core over wss://', () => {
       '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
     server = await startServer({ projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port: 0, tls: { cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) } });
     const ot = new OpenTok(API_KEY, API_SECRET, { apiUrl: server.apiUrl });
-    const { mintSessionId } = await import('../lib/server/session-id');
     sid = mintSessionId({ apiKey: API_KEY, apiSecret: API_SECRET }).sessionId;
     token = ot.generateToken(sid);
   });

@@ -225,3 +225,99 @@ describe('Session lifetime and threads', () => {
     expect(failed.code).toBe(0);
   });
 });
+
+describe('modern extras and the rest of the API', () => {
+  it('await using, signals() iterator, AbortSignal on connect', async () => {
+    const sid = await fx.newSession();
+    const b = session(sid);
+    await b.connect(fx.token(sid));
+    {
+      await using a = session(sid);
+      await a.connect(fx.token(sid));
+      const it = b.signals('chat');
+      await a.signal({ type: 'chat', data: 'one' });
+      await a.signal({ type: 'other', data: 'skip' });
+      await a.signal({ type: 'chat', data: 'two' });
+      const got: string[] = [];
+      for await (const s of it) {
+        got.push(s.data);
+        if (got.length === 2) break;
+      }
+      expect(got).toEqual(['one', 'two']);
+      const left = next<{ reason: string }>(b, 'connectionDestroyed');
+      void left;
+    } // a disconnects here
+    const d = await new Promise<{ reason: string }>((resolve) => b.once('connectionDestroyed', (e) => resolve(e)));
+    expect(d.reason).toBe('clientDisconnected');
+
+    const ctl = new AbortController();
+    const c = initSession(API_KEY, sid, { serverUrl: 'ws://127.0.0.1:9', connectTimeout: 5000 });
+    const p = c.connect(fx.token(sid), { signal: ctl.signal });
+    ctl.abort();
+    await expect(p).rejects.toMatchObject({ name: 'AbortError' });
+    expect(c.connectionStatus).toBe('disconnected');
+  });
+
+  it('forceUnpublish, forceMuteAll and disableForceMute; streamDestroyed reasons', async () => {
+    const sid = await fx.newSession();
+    const mod = session(sid);
+    await mod.connect(fx.token(sid, { role: 'moderator' }));
+    const a = session(sid);
+    await a.connect(fx.token(sid));
+    const created = next<{ stream: { streamId: string } }>(mod, 'streamCreated');
+    const pub = await a.publish({ name: 'a' });
+    const st = (await created).stream;
+    const gone = next<{ stream: unknown; reason: string }>(mod, 'streamDestroyed');
+    const mine = new Promise<{ reason: string }>((r) => pub.once('streamDestroyed', r));
+    await mod.forceUnpublish(st);
+    expect((await mine).reason).toBe('forceUnpublished');
+    const g = await gone;
+    expect(g.reason).toBe('forceUnpublished');
+    expect(g.stream).toBe(st);
+    expect(pub.stream).toBeUndefined();
+    const muted = next<{ active: boolean }>(a, 'muteForced');
+    await mod.forceMuteAll();
+    expect((await muted).active).toBe(true);
+    const unmuted = next<{ active: boolean }>(a, 'muteForced');
+    await mod.disableForceMute();
+    expect((await unmuted).active).toBe(false);
+  });
+
+  it('loads as ESM with named exports', async () => {
+    const script = `import { initSession, OTError } from ${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))}; console.log(typeof initSession, typeof OTError);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += String(d); });
+    await new Promise((r) => child.on('exit', r));
+    expect(out.trim()).toBe('function function');
+  });
+
+  it('convene join prints events as JSON lines and sends stdin lines as signals', async () => {
+    const sid = await fx.newSession();
+    const peer = session(sid);
+    await peer.connect(fx.token(sid, { data: 'peer' }));
+    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), 'join', '--server-url', fx.url, '--api-key', API_KEY, '--session', sid, '--token', fx.token(sid, { data: 'cli' })], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const lines: Array<Record<string, unknown>> = [];
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += String(d);
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) { lines.push(JSON.parse(buf.slice(0, i)) as Record<string, unknown>); buf = buf.slice(i + 1); }
+    });
+    const got = next<{ type: string; data: string }>(peer, 'signal');
+    const waitLine = async (pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> => {
+      for (let k = 0; k < 100; k++) { const l = lines.find(pred); if (l) return l; await new Promise((r) => setTimeout(r, 50)); }
+      throw new Error(`no such line in ${JSON.stringify(lines)}`);
+    };
+    await waitLine((l) => l['event'] === 'sessionConnected');
+    expect(await waitLine((l) => l['event'] === 'connectionCreated')).toMatchObject({ connection: { data: 'peer' } });
+    child.stdin.write('chat:hello from stdin\n');
+    expect(await got).toMatchObject({ type: 'chat', data: 'hello from stdin' });
+    await peer.signal({ type: 'x', data: 'to cli' });
+    expect(await waitLine((l) => l['event'] === 'signal' && l['data'] === 'to cli')).toMatchObject({ type: 'x', from: { data: 'peer' } });
+    child.stdin.end();
+    const code = await new Promise((r) => child.on('exit', r));
+    expect(code).toBe(0);
+    expect(lines.at(-1)).toMatchObject({ event: 'sessionDisconnected', reason: 'clientDisconnected' });
+  });
+});

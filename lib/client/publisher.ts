@@ -1,9 +1,11 @@
 /** Publisher: the local side of a published stream (metadata only in this version). */
+import { EventEmitter } from 'node:events';
 import type { OTError } from './errors';
 import type { NativeSession, NativeStream } from './native';
 import type { Connection, Stream } from './types';
 
-export class Publisher {
+/** Events: `streamDestroyed` ({ reason }) when its stream goes (unpublished, forced, session ended). */
+export class Publisher extends EventEmitter<{ streamDestroyed: [event: { reason: string }] }> {
   /** the stream, once created; undefined after it is destroyed */
   stream: Stream | undefined;
   private settled = false;
@@ -17,7 +19,9 @@ export class Publisher {
     private video: boolean,
     private readonly onCreated: (p: Publisher) => void,
     private readonly onFailed: (e: OTError) => void,
-  ) {}
+  ) {
+    super();
+  }
 
   get publishingAudio(): boolean { return this.audio; }
   get publishingVideo(): boolean { return this.video; }
@@ -56,8 +60,10 @@ export class Publisher {
   }
 
   /** @internal the stream is gone (reason as in streamDestroyed) */
-  destroyed(_reason: string): void {
+  destroyed(reason: string): void {
+    const had = this.stream !== undefined;
     this.stream = undefined;
+    if (had) this.emit('streamDestroyed', { reason });
     this.failed(Object.assign(new Error('the publisher was destroyed before its stream was created'), { code: 1010, name: 'OT_NOT_CONNECTED' }) as OTError);
   }
 }
