@@ -55,10 +55,11 @@ describe('Session over the native core', () => {
     expect(d.from).toBe(cc.connection); // identity: the same Connection object as connectionCreated
 
     const streamAtB = next<{ stream: { streamId: string; name: string; hasAudio: boolean } }>(b, 'streamCreated');
-    const pub = await a.publish({ name: 'cam', hasAudio: true, hasVideo: true });
+    const pub = await a.publish({ name: 'cam', hasAudio: true, hasVideo: true, videoType: 'screen' });
     expect(pub.stream?.name).toBe('cam');
+    expect(pub.stream?.videoType).toBe('screen');
     const sc = await streamAtB;
-    expect(sc.stream).toMatchObject({ streamId: pub.stream!.streamId, name: 'cam', hasAudio: true });
+    expect(sc.stream).toMatchObject({ streamId: pub.stream!.streamId, name: 'cam', hasAudio: true, videoType: 'screen' });
     const changed = next<{ changedProperty: string; oldValue: boolean; newValue: boolean; stream: unknown }>(b, 'streamPropertyChanged');
     pub.publishAudio(false);
     const ch = await changed;

@@ -52,7 +52,7 @@ export interface NativeSession {
   disconnect(releaseOnly?: boolean): number;
   signal(req: number, type: string, data: string, to: string | null, retryAfterReconnect: boolean): number;
   moderate(req: number, op: string, target: string | null, ids: string[]): number;
-  publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean): number;
+  publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean, videoType: VideoType): number;
   unpublish(pub: number): number;
   setPublish(pub: number, what: 'audio' | 'video', on: boolean): number;
   close(): void;

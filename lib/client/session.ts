@@ -158,7 +158,9 @@ export class Session extends EventEmitter {
       if (this.connectionStatus !== 'connected') return reject(otError(1010, 'publish: the session is not connected'));
       const id = this.nextPub++;
       const pub = new Publisher(this.native, id, options.name ?? '', options.hasAudio !== false, options.hasVideo !== false, resolve, reject);
-      const st = this.native.publish(id, pub.name, options.hasAudio !== false, options.hasVideo !== false);
+      const videoType = options.videoType ?? 'camera';
+      if (videoType !== 'camera' && videoType !== 'screen' && videoType !== 'custom') return reject(otError(1011, "videoType must be 'camera', 'screen' or 'custom'"));
+      const st = this.native.publish(id, pub.name, options.hasAudio !== false, options.hasVideo !== false, videoType);
       if (st !== 0) return reject(otError(1500, `publish failed (status ${st})`));
       this.publishers.set(id, pub);
     });

@@ -587,7 +587,7 @@ Napi::Value SessionWrap::Moderate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, st);
 }
 
-// publish(pubId, name, hasAudio, hasVideo)
+// publish(pubId, name, hasAudio, hasVideo, videoType)
 Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (closed_) return Napi::Number::New(env, OTC_SESSION_NOT_CONNECTED);
@@ -602,6 +602,10 @@ Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
   cb.user_data = ctx.get();
   ctx->publisher = otc_publisher_new(Str(info[1]).c_str(), nullptr, &cb);
   if (!ctx->publisher) return Napi::Number::New(env, OTC_INVALID_PARAM);
+  std::string vt = Str(info[4]);
+  convene_publisher_set_video_type(ctx->publisher, vt == "screen"   ? OTC_STREAM_VIDEO_TYPE_SCREEN
+                                                   : vt == "custom" ? OTC_STREAM_VIDEO_TYPE_CUSTOM
+                                                                    : OTC_STREAM_VIDEO_TYPE_CAMERA);
   otc_publisher_set_publish_audio(ctx->publisher, info[2].ToBoolean());
   otc_publisher_set_publish_video(ctx->publisher, info[3].ToBoolean());
   otc_status st = otc_session_publish(session_, ctx->publisher);

@@ -240,6 +240,7 @@ struct otc_session {
 
 struct otc_publisher {
   char *name;
+  atomic_int video_type; /* enum otc_stream_video_type */
   struct otc_publisher_callbacks cb;
   atomic_int publish_audio;
   atomic_int publish_video;

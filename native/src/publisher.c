@@ -15,6 +15,7 @@ otc_publisher *otc_publisher_new(const char *name, const struct otc_video_captur
     return NULL;
   }
   p->cb = *callbacks;
+  atomic_store(&p->video_type, OTC_STREAM_VIDEO_TYPE_CAMERA);
   atomic_store(&p->publish_audio, 1);
   atomic_store(&p->publish_video, 1);
   pthread_mutex_init(&p->lock, NULL);
@@ -79,3 +80,9 @@ otc_stream *otc_publisher_get_stream(otc_publisher *p) {
 }
 
 void *otc_publisher_get_user_data(const otc_publisher *p) { return p ? p->cb.user_data : NULL; }
+
+otc_status convene_publisher_set_video_type(otc_publisher *p, enum otc_stream_video_type type) {
+  if (!p || type < OTC_STREAM_VIDEO_TYPE_CAMERA || type > OTC_STREAM_VIDEO_TYPE_CUSTOM) return OTC_INVALID_PARAM;
+  atomic_store(&p->video_type, (int)type);
+  return OTC_SUCCESS;
+}

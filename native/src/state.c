@@ -374,7 +374,8 @@ void cv_state_publish(otc_session *s, otc_publisher *p) {
   }
   json_t *fields = json_pack("{s:s, s:b, s:b, s:s, s:{s:i, s:i}}", "name", p->name, "hasAudio",
                              atomic_load(&p->publish_audio), "hasVideo", atomic_load(&p->publish_video), "videoType",
-                             "camera", "videoDimensions", "width", 640, "height", 480);
+                             cv_video_type_to_string((enum otc_stream_video_type)atomic_load(&p->video_type)), "videoDimensions", "width", 640,
+                             "height", 480);
   if (cv_table_add(&s->publishers, p) != 0) {
     json_decref(fields);
     return;

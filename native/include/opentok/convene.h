@@ -7,6 +7,7 @@
 
 #include "base.h"
 #include "connection.h"
+#include "publisher.h"
 #include "session.h"
 #include "stream.h"
 
@@ -61,6 +62,9 @@ OTC_DECL(otc_status) convene_session_send_signal(otc_session *session, const cha
 OTC_DECL(otc_status) convene_session_moderate(otc_session *session, const char *op, const char *target,
                                              const char *const *ids, size_t n_ids, convene_completion_cb done,
                                              void *request_data);
+
+/** The video type the publisher's stream announces (default camera). Call before publishing. */
+OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, enum otc_stream_video_type type);
 
 #ifdef __cplusplus
 }
