@@ -13,7 +13,8 @@
         "native/src/service.c",
         "native/src/session.c",
         "native/src/publisher.c",
-        "native/src/convene.c"
+        "native/src/convene.c",
+        "native/src/reconnect.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
@@ -25,7 +26,7 @@
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libwebsockets jansson)", "-lpthread"]
+      "libraries": ["<!@(pkg-config --libs libwebsockets jansson)", "-lpthread", "-lm"]
     }
   ]
 }

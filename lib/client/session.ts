@@ -114,6 +114,7 @@ export class Session extends EventEmitter {
       if (options.to !== undefined && typeof to !== 'string') return reject(otError(1011, "'to' must be a Connection or have a connectionId"));
       const req = this.nextReq++;
       const st = this.native.signal(req, type, data, to ?? null, options.retryAfterReconnect !== false);
+      if (st === 1550) return reject(otError(1010, 'the session is reconnecting and retryAfterReconnect is false: signal not sent', 'OT_NOT_CONNECTED'));
       if (st !== 0) return reject(otError(st === 1010 ? 1010 : st, st === 1010 ? 'the session is not connected' : `signal failed (status ${st})`));
       this.pending.set(req, { resolve, reject });
     });

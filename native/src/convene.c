@@ -12,7 +12,8 @@ const char *convene_session_get_disconnect_reason(const otc_session *s) { return
 
 const char *convene_session_get_role(const otc_session *s) { return s && s->role ? s->role : ""; }
 
-static otc_status submit(otc_session *s, const char *type, json_t *fields, convene_completion_cb done, void *data) {
+static otc_status submit(otc_session *s, const char *type, json_t *fields, int retry, convene_completion_cb done,
+                         void *data) {
   if (!fields) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
   struct cv_cmd *c = cv_cmd_new(CV_CMD_REQUEST, s);
   if (!c || !(c->req_type = strdup(type))) {
@@ -22,6 +23,7 @@ static otc_status submit(otc_session *s, const char *type, json_t *fields, conve
   }
   c->fields = fields;
   c->on_done = done;
+  c->retry = retry;
   c->done_data = data;
   return cv_service_submit(c, 0);
 }
@@ -31,11 +33,12 @@ otc_status convene_session_send_signal(otc_session *s, const char *type, const c
   if (!s) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
   int err = cv_signal_check(type, data);
   if (err) return err;
-  if (atomic_load(&s->state) != CV_STATE_CONNECTED) return OTC_SESSION_NOT_CONNECTED;
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_RECONNECTING && !retry) return OTC_SESSION_UNABLE_TO_SEND_SIGNAL;
+  if (state != CV_STATE_CONNECTED && state != CV_STATE_RECONNECTING) return OTC_SESSION_NOT_CONNECTED;
   json_t *fields = json_pack("{s:s, s:s}", "signalType", type ? type : "", "data", data ? data : "");
   if (fields && to) json_object_set_new(fields, "to", json_string(to));
-  (void)retry; /* queued while reconnecting: arrives with automatic reconnection */
-  return submit(s, "signal", fields, done, request_data);
+  return submit(s, "signal", fields, retry, done, request_data);
 }
 
 otc_status convene_session_moderate(otc_session *s, const char *op, const char *target, const char *const *ids,
@@ -59,5 +62,5 @@ otc_status convene_session_moderate(otc_session *s, const char *op, const char *
   } else {
     return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
   }
-  return submit(s, op, fields, done, request_data);
+  return submit(s, op, fields, 1, done, request_data);
 }

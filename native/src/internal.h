@@ -163,6 +163,7 @@ enum cv_session_state {
   CV_STATE_CONNECTED,
   CV_STATE_DISCONNECTING,
   CV_STATE_DISCONNECTED,
+  CV_STATE_RECONNECTING, /* dropped; retrying with backoff and resuming */
 };
 
 struct cv_out {
@@ -201,6 +202,10 @@ struct otc_session {
   int tls_verify;
   int suppress_connection_events;
   int connect_timeout_ms;
+  int backoff_base_ms;   /* reconnection: first delay */
+  double backoff_factor; /* growth per attempt */
+  int backoff_cap_ms;    /* largest delay */
+  int max_queued;        /* requests queued while reconnecting */
 
   /* read by any thread */
   atomic_int state; /* enum cv_session_state */
@@ -236,6 +241,12 @@ struct otc_session {
   lws_sorted_usec_list_t sul_keepalive;
   lws_sorted_usec_list_t sul_ack;
   int ack_scheduled;
+  /* reconnection (reconnect.c) */
+  lws_sorted_usec_list_t sul_retry;
+  int reconnect_attempt;
+  int64_t reconnect_deadline_ms;
+  int grace_window_ms;
+  int fail_queued; /* the session ends after a failed reconnection: queued signals fail one by one */
 };
 
 struct otc_publisher {
@@ -269,6 +280,9 @@ void cv_state_request(otc_session *s, const char *type, json_t *fields /* consum
 /* Same, with a completion called once on the service thread (result, or session end). */
 void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
                          convene_completion_cb done, void *done_data);
+/* A signal request: while reconnecting, queued if retry_after_reconnect, else failed (1550). */
+void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, convene_completion_cb done,
+                     void *done_data);
 /* The static string for a reason sent by the server ("clientDisconnected" if unknown). */
 const char *cv_static_reason(const char *reason);
 void cv_state_publish(otc_session *s, otc_publisher *p);
@@ -285,6 +299,25 @@ void cv_state_free(otc_session *s);
 void cv_state_send(otc_session *s, const char *text);
 
 void cv_service_drain(void);
+
+/* state.c helpers used by reconnect.c */
+void cv_state_report_error(otc_session *s, int code, const char *message);
+void cv_state_finish(otc_session *s);
+void cv_state_start_keepalive(otc_session *s);
+void cv_state_resend_after(otc_session *s, uint64_t last_request_id);
+
+/* ---- reconnect.c: automatic reconnection (service thread) ---- */
+/* Delay before attempt `attempt` (0-based): base * factor^attempt capped at cap, times a
+ * jitter in [0.5, 1.0) given by r01 in [0, 1). Pure. */
+int64_t cv_backoff_ms(int attempt, int base_ms, double factor, int cap_ms, double r01);
+/* The connection dropped while connected: start reconnecting (on_reconnection_started once). */
+void cv_reconnect_start(otc_session *s, const char *why);
+/* An attempt failed (socket error, close, timeout): schedule the next or give up. */
+void cv_reconnect_attempt_failed(otc_session *s, const char *why);
+/* The server answered `resumed`. */
+void cv_reconnect_resumed(otc_session *s, json_t *frame);
+/* Resuming is impossible: on_error(CONNECTION_DROPPED), then the session ends. */
+void cv_reconnect_give_up(otc_session *s, const char *why);
 
 /* ---- transport.c ---- */
 extern const struct lws_protocols cv_protocols[];

@@ -114,7 +114,10 @@ static void run(struct cv_cmd *c) {
       cv_session_free(s);
       break;
     case CV_CMD_REQUEST:
-      cv_state_request_ex(s, c->req_type, c->fields, NULL, c->on_done, c->done_data);
+      if (strcmp(c->req_type, "signal") == 0)
+        cv_state_signal(s, c->fields, c->retry, c->on_done, c->done_data);
+      else
+        cv_state_request_ex(s, c->req_type, c->fields, NULL, c->on_done, c->done_data);
       c->fields = NULL;
       break;
     case CV_CMD_PUBLISH:

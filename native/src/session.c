@@ -9,6 +9,10 @@
 
 #define DEFAULT_SERVER_URL "ws://127.0.0.1:4100"
 #define DEFAULT_CONNECT_TIMEOUT_MS 10000
+#define DEFAULT_BACKOFF_BASE_MS 250
+#define DEFAULT_BACKOFF_FACTOR 2.0
+#define DEFAULT_BACKOFF_CAP_MS 5000
+#define DEFAULT_MAX_QUEUED 1000
 
 struct otc_session_settings {
   int suppress;
@@ -17,6 +21,10 @@ struct otc_session_settings {
   char *ca_file;
   int tls_verify;
   int connect_timeout_ms;
+  int backoff_base_ms;
+  double backoff_factor;
+  int backoff_cap_ms;
+  int max_queued;
 };
 
 static int replace_str(char **dst, const char *src) {
@@ -32,6 +40,10 @@ struct otc_session_settings *otc_session_settings_new(void) {
   if (st) {
     st->tls_verify = 1;
     st->connect_timeout_ms = DEFAULT_CONNECT_TIMEOUT_MS;
+    st->backoff_base_ms = DEFAULT_BACKOFF_BASE_MS;
+    st->backoff_factor = DEFAULT_BACKOFF_FACTOR;
+    st->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
+    st->max_queued = DEFAULT_MAX_QUEUED;
   }
   return st;
 }
@@ -82,6 +94,21 @@ otc_status otc_session_settings_set_connect_timeout(struct otc_session_settings 
   return OTC_SUCCESS;
 }
 
+otc_status convene_session_settings_set_reconnect_backoff(struct otc_session_settings *st, int base_ms, double factor,
+                                                         int cap_ms) {
+  if (!st || base_ms < 1 || factor < 1.0 || cap_ms < base_ms) return OTC_INVALID_PARAM;
+  st->backoff_base_ms = base_ms;
+  st->backoff_factor = factor;
+  st->backoff_cap_ms = cap_ms;
+  return OTC_SUCCESS;
+}
+
+otc_status convene_session_settings_set_max_queued(struct otc_session_settings *st, int max_requests) {
+  if (!st || max_requests < 0) return OTC_INVALID_PARAM;
+  st->max_queued = max_requests;
+  return OTC_SUCCESS;
+}
+
 void cv_session_free(otc_session *s) {
   otc_connection_delete(s->self);
   free(s->api_key);
@@ -112,6 +139,10 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->tls_verify = settings ? settings->tls_verify : 1;
   s->suppress_connection_events = settings ? settings->suppress : 0;
   s->connect_timeout_ms = settings ? settings->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
+  s->backoff_base_ms = settings ? settings->backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
+  s->backoff_factor = settings ? settings->backoff_factor : DEFAULT_BACKOFF_FACTOR;
+  s->backoff_cap_ms = settings ? settings->backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
+  s->max_queued = settings ? settings->max_queued : DEFAULT_MAX_QUEUED;
   if (settings && settings->proxy_url) CV_WARN("proxy URL %s ignored: proxies are not supported yet", settings->proxy_url);
   atomic_store(&s->state, CV_STATE_IDLE);
   if (!s->api_key || !s->session_id || !s->server_url) {
@@ -148,7 +179,7 @@ otc_status otc_session_disconnect(otc_session *s) {
   return cv_service_submit(cv_cmd_new(CV_CMD_DISCONNECT, s), 0);
 }
 
-static otc_status submit_request(otc_session *s, const char *type, json_t *fields) {
+static otc_status submit_request(otc_session *s, const char *type, json_t *fields, int retry) {
   struct cv_cmd *c = cv_cmd_new(CV_CMD_REQUEST, s);
   if (!c || !(c->req_type = strdup(type))) {
     cv_cmd_free(c);
@@ -156,6 +187,7 @@ static otc_status submit_request(otc_session *s, const char *type, json_t *field
     return OTC_FATAL;
   }
   c->fields = fields;
+  c->retry = retry;
   return cv_service_submit(c, 0);
 }
 
@@ -163,12 +195,13 @@ static otc_status send_signal(otc_session *s, const char *type, const char *data
   if (!s) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
   int err = cv_signal_check(type, data);
   if (err) return err;
-  if (atomic_load(&s->state) != CV_STATE_CONNECTED) return OTC_SESSION_NOT_CONNECTED;
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_RECONNECTING && !retry) return OTC_SESSION_UNABLE_TO_SEND_SIGNAL;
+  if (state != CV_STATE_CONNECTED && state != CV_STATE_RECONNECTING) return OTC_SESSION_NOT_CONNECTED;
   json_t *fields = json_pack("{s:s, s:s}", "signalType", type ? type : "", "data", data ? data : "");
   if (!fields) return OTC_SESSION_NULL_OR_INVALID_PARAMETER; /* not UTF-8 */
   if (to) json_object_set_new(fields, "to", json_string(to->id));
-  (void)retry; /* queued while reconnecting: automatic reconnection arrives in a later version */
-  return submit_request(s, "signal", fields);
+  return submit_request(s, "signal", fields, retry);
 }
 
 otc_status otc_session_send_signal(otc_session *s, const char *type, const char *signal) {
@@ -241,17 +274,17 @@ void *otc_session_get_user_data(const otc_session *s) { return s ? s->cb.user_da
 
 otc_status otc_session_force_disconnect(otc_session *s, const otc_connection *c) {
   if (!s || !c) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "forceDisconnect", json_pack("{s:s}", "connectionId", c->id));
+  return submit_request(s, "forceDisconnect", json_pack("{s:s}", "connectionId", c->id), 1);
 }
 
 otc_status otc_session_force_unpublish(otc_session *s, const otc_stream *stream) {
   if (!s || !stream) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "forceUnpublish", json_pack("{s:s}", "streamId", stream->id));
+  return submit_request(s, "forceUnpublish", json_pack("{s:s}", "streamId", stream->id), 1);
 }
 
 otc_status otc_session_force_mute_stream(otc_session *s, const char *stream_id) {
   if (!s || !stream_id) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "forceMuteStream", json_pack("{s:s}", "streamId", stream_id));
+  return submit_request(s, "forceMuteStream", json_pack("{s:s}", "streamId", stream_id), 1);
 }
 
 otc_status otc_session_force_mute_all(otc_session *s, char **excluded, size_t len) {
@@ -259,10 +292,10 @@ otc_status otc_session_force_mute_all(otc_session *s, char **excluded, size_t le
   json_t *ids = json_array();
   for (size_t i = 0; i < len; i++)
     if (excluded[i]) json_array_append_new(ids, json_string(excluded[i]));
-  return submit_request(s, "forceMuteAll", json_pack("{s:o}", "excludedStreamIds", ids));
+  return submit_request(s, "forceMuteAll", json_pack("{s:o}", "excludedStreamIds", ids), 1);
 }
 
 otc_status otc_session_disable_force_mute(otc_session *s) {
   if (!s) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "disableForceMute", NULL);
+  return submit_request(s, "disableForceMute", NULL, 1);
 }

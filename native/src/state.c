@@ -92,7 +92,7 @@ static void send_owned(otc_session *s, char *text) {
 }
 
 static void send_ack(otc_session *s) {
-  if (s->last_seq > s->acked_seq && s->link) {
+  if (s->last_seq > s->acked_seq && s->link && atomic_load(&s->state) == CV_STATE_CONNECTED) {
     s->acked_seq = s->last_seq;
     send_owned(s, cv_frame_ack(s->last_seq));
   }
@@ -111,7 +111,13 @@ static void free_pending(otc_session *s) {
   s->pending_head = s->pending_tail = NULL;
   while (p) {
     struct cv_pending *next = p->next;
-    COMPLETE(s, p->done, p->done_data, OTC_SESSION_NOT_CONNECTED, "the session ended before the request completed");
+    if (p->done) {
+      COMPLETE(s, p->done, p->done_data, OTC_SESSION_NOT_CONNECTED, "the session ended before the request completed");
+    } else if (s->fail_queued && strcmp(p->type, "signal") == 0) {
+      char msg[96];
+      snprintf(msg, sizeof msg, "signal #%llu was not sent: the connection could not be resumed", (unsigned long long)p->id);
+      report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+    }
     free(p->type);
     free(p->text);
     free(p);
@@ -128,6 +134,7 @@ static void clear_tables(otc_session *s) {
 }
 
 static void cancel_timers(otc_session *s) {
+  lws_sul_cancel(&s->sul_retry);
   lws_sul_cancel(&s->sul_handshake);
   lws_sul_cancel(&s->sul_keepalive);
   lws_sul_cancel(&s->sul_ack);
@@ -162,12 +169,21 @@ static void finish(otc_session *s) {
   free_pending(s);
   end_publishers(s);
   clear_tables(s);
+  s->fail_queued = 0;
   free(s->token);
   s->token = NULL;
   if (s->had_connected && !s->disconnect_reported) {
     s->disconnect_reported = 1;
     EMIT0(s, on_disconnected);
   }
+}
+
+void cv_state_report_error(otc_session *s, int code, const char *message) { report_error(s, code, message); }
+void cv_state_finish(otc_session *s) { finish(s); }
+
+void cv_state_resend_after(otc_session *s, uint64_t last_request_id) {
+  for (struct cv_pending *p = s->pending_head; p; p = p->next)
+    if (p->id > last_request_id) cv_state_send(s, p->text);
 }
 
 /* ---- connect / disconnect ---- */
@@ -218,7 +234,18 @@ void cv_state_disconnect(otc_session *s) {
 
 void cv_state_on_open(otc_session *s) {
   s->last_rx_ms = cv_now_ms();
+  if (atomic_load(&s->state) == CV_STATE_RECONNECTING) {
+    const char *me = s->self ? s->self->id : "";
+    send_owned(s, cv_frame_resume(s->api_key, s->session_id, me, s->resume_token ? s->resume_token : "", s->last_seq));
+    return;
+  }
   send_owned(s, cv_frame_connect(s->api_key, s->session_id, s->token ? s->token : "", s->suppress_connection_events));
+}
+
+/* A drop can be resumed unless the server ended the session (force disconnect). */
+static int can_resume(otc_session *s) {
+  return s->resume_token && *s->resume_token && s->self &&
+         !(s->server_ended && s->disconnect_reason && strcmp(s->disconnect_reason, "forceDisconnected") == 0);
 }
 
 void cv_state_on_transport_error(otc_session *s, const char *why) {
@@ -227,6 +254,12 @@ void cv_state_on_transport_error(otc_session *s, const char *why) {
     char msg[256];
     snprintf(msg, sizeof msg, "cannot connect to %s: %s", s->server_url, why ? why : "unknown error");
     report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
+  } else if (state == CV_STATE_RECONNECTING) {
+    cv_reconnect_attempt_failed(s, why);
+    return;
+  } else if (state == CV_STATE_CONNECTED && can_resume(s)) {
+    cv_reconnect_start(s, why);
+    return;
   } else if (state == CV_STATE_CONNECTED) {
     report_error(s, OTC_SESSION_CONNECTION_DROPPED, why ? why : "connection dropped");
   }
@@ -240,6 +273,14 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
     snprintf(msg, sizeof msg, "server closed the connection during the handshake (%d %s)", close_code,
              reason ? reason : "");
     report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
+  } else if (state == CV_STATE_RECONNECTING) {
+    cv_reconnect_attempt_failed(s, "socket closed");
+    return;
+  } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && can_resume(s)) {
+    char why[96];
+    snprintf(why, sizeof why, "close code %d", close_code);
+    cv_reconnect_start(s, why);
+    return;
   } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && !s->server_ended) {
     char msg[256];
     snprintf(msg, sizeof msg, "connection dropped (close code %d%s%s)", close_code, reason && *reason ? ": " : "",
@@ -257,8 +298,12 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
   if (cv_now_ms() - s->last_rx_ms > s->keepalive_timeout_ms) {
     char msg[128];
     snprintf(msg, sizeof msg, "keepalive timeout: nothing received for %d ms", s->keepalive_timeout_ms);
-    report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
-    finish(s);
+    if (can_resume(s)) {
+      cv_reconnect_start(s, msg);
+    } else {
+      report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
+      finish(s);
+    }
     return;
   }
   s->ping_due = 1;
@@ -267,7 +312,18 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
                    (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
 }
 
+void cv_state_start_keepalive(otc_session *s) {
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
+                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+}
+
 /* ---- requests ---- */
+
+static int count_pending(const otc_session *s) {
+  int n = 0;
+  for (const struct cv_pending *p = s->pending_head; p; p = p->next) n++;
+  return n;
+}
 
 void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publisher *pub) {
   cv_state_request_ex(s, type, fields, pub, NULL, NULL);
@@ -275,7 +331,18 @@ void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publ
 
 void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
                          convene_completion_cb done, void *done_data) {
-  if (atomic_load(&s->state) != CV_STATE_CONNECTED) {
+  int state = atomic_load(&s->state);
+  if (state == CV_STATE_RECONNECTING && count_pending(s) >= s->max_queued) {
+    if (fields) json_decref(fields);
+    char msg[128];
+    snprintf(msg, sizeof msg, "%s: %d requests already wait for the reconnection", type, s->max_queued);
+    if (done)
+      COMPLETE(s, done, done_data, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+    else
+      report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+    return;
+  }
+  if (state != CV_STATE_CONNECTED && state != CV_STATE_RECONNECTING) {
     if (fields) json_decref(fields);
     char msg[128];
     snprintf(msg, sizeof msg, "%s: the session is not connected", type);
@@ -311,7 +378,22 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
   else
     s->pending_head = p;
   s->pending_tail = p;
-  cv_state_send(s, p->text);
+  /* while reconnecting it waits: cv_state_resend_after() sends it after the resume */
+  if (atomic_load(&s->state) == CV_STATE_CONNECTED) cv_state_send(s, p->text);
+}
+
+void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, convene_completion_cb done,
+                     void *done_data) {
+  if (!retry_after_reconnect && atomic_load(&s->state) == CV_STATE_RECONNECTING) {
+    json_decref(fields);
+    const char *msg = "signal not sent: the session is reconnecting and retry_after_reconnect is false";
+    if (done)
+      COMPLETE(s, done, done_data, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+    else
+      report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+    return;
+  }
+  cv_state_request_ex(s, "signal", fields, NULL, done, done_data);
 }
 
 static struct cv_pending *take_pending(otc_session *s, uint64_t id) {
@@ -478,10 +560,11 @@ static void on_connected(otc_session *s, json_t *f) {
   s->keepalive_interval_ms = interval > 0 ? interval : 10000;
   s->keepalive_timeout_ms = timeout > 0 ? timeout : 15000;
   s->last_seq = s->acked_seq = (uint64_t)cv_json_int(f, "lastSeq");
+  int grace = (int)cv_json_int(f, "graceWindow");
+  s->grace_window_ms = grace > 0 ? grace : 30000;
   s->had_connected = 1;
   atomic_store(&s->state, CV_STATE_CONNECTED);
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
-                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+  cv_state_start_keepalive(s);
   EMIT0(s, on_connected);
   size_t i;
   json_t *item;
@@ -539,6 +622,12 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       break;
     case CV_FRAME_ERROR: {
       int code = (int)cv_json_int(f, "code");
+      if (atomic_load(&s->state) == CV_STATE_RECONNECTING && cv_json_bool(f, "fatal")) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "the connection could not be resumed: %s", cv_json_str(f, "message"));
+        cv_reconnect_give_up(s, msg);
+        break;
+      }
       if (cv_json_bool(f, "fatal")) s->reported_fatal = 1;
       report_error(s, code ? code : OTC_SESSION_INTERNAL_ERROR, cv_json_str(f, "message"));
       if (s->reported_fatal && atomic_load(&s->state) == CV_STATE_CONNECTING) finish(s);
@@ -627,11 +716,12 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     case CV_FRAME_SESSION_DISCONNECTED:
       s->server_ended = 1;
       s->disconnect_reason = cv_static_reason(cv_json_str(f, "reason"));
-      if (strcmp(cv_json_str(f, "reason"), "serverRotation") == 0)
-        report_error(s, OTC_SESSION_CONNECTION_DROPPED, "the server is shutting down (serverRotation)");
+      /* serverRotation: the close that follows starts a reconnection, without an error */
+      break;
+    case CV_FRAME_RESUMED:
+      if (atomic_load(&s->state) == CV_STATE_RECONNECTING) cv_reconnect_resumed(s, f);
       break;
     case CV_FRAME_PONG:
-    case CV_FRAME_RESUMED:
     case CV_FRAME_UNKNOWN:
       break;
   }

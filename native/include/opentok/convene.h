@@ -63,6 +63,18 @@ OTC_DECL(otc_status) convene_session_moderate(otc_session *session, const char *
                                              const char *const *ids, size_t n_ids, convene_completion_cb done,
                                              void *request_data);
 
+/**
+ * Automatic reconnection: after a drop the core retries after base_ms, then base_ms*factor,
+ * ... up to cap_ms, each delay with a random jitter (50-100 % of it), until the server's
+ * grace window would have passed. Defaults 250 ms, 2.0, 5000 ms. OTC_INVALID_PARAM when
+ * base_ms < 1, factor < 1 or cap_ms < base_ms.
+ */
+OTC_DECL(otc_status) convene_session_settings_set_reconnect_backoff(struct otc_session_settings *settings, int base_ms,
+                                                                   double factor, int cap_ms);
+
+/** How many signals/requests may wait while reconnecting (default 1000); past it a send fails (1550). */
+OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
+
 /** The video type the publisher's stream announces (default camera). Call before publishing. */
 OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, enum otc_stream_video_type type);
 

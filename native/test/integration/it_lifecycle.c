@@ -133,9 +133,13 @@ static void delete_connected(void) {
 }
 
 /* The server process dies (SIGKILL): one on_error(1022), one on_disconnected. */
+/* The server dies: the client reconnects, finds nothing, and after the grace window
+ * (500 ms here) reports 1022 then on_disconnected; the publisher's stream goes. */
+static const char *const k_short_grace[] = {"--grace-window", "500", NULL};
+
 static void server_killed(void) {
   struct child_server cs;
-  child_server_start(&cs, NULL);
+  child_server_start(&cs, k_short_grace);
   struct rec r;
   rec_init(&r);
   it_session_new(&r, cs.url, fx_session());
@@ -146,6 +150,8 @@ static void server_killed(void) {
   WAIT_UNTIL(atomic_load(&pub.created) == 1, WAIT_MS);
   child_server_kill(&cs);
   WAIT_UNTIL(atomic_load(&r.disconnected) == 1, WAIT_MS);
+  CHECK_EQ(1, atomic_load(&r.reconnecting));
+  CHECK_EQ(0, atomic_load(&r.reconnected));
   CHECK_EQ(1, atomic_load(&r.errors));
   CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, rec_error_code(&r, 0));
   CHECK_EQ(1, atomic_load(&pub.destroyed));
@@ -194,15 +200,18 @@ static void delete_server_hung(void) {
   rec_free(&r);
 }
 
-/* SIGTERM: the server says serverRotation and closes. One error (1022), one on_disconnected. */
+/* SIGTERM: the server says serverRotation and closes: the client reconnects without an
+ * error; nothing comes back, so after the grace window one error (1022), one on_disconnected. */
 static void server_shutdown(void) {
   struct child_server cs;
-  child_server_start(&cs, NULL);
+  child_server_start(&cs, k_short_grace);
   struct rec r;
   rec_init(&r);
   it_session_new(&r, cs.url, fx_session());
   it_connect(&r, fx_token("publisher"));
   child_server_signal(&cs, SIGTERM);
+  WAIT_UNTIL(atomic_load(&r.reconnecting) == 1, WAIT_MS);
+  CHECK_EQ(0, atomic_load(&r.errors));
   WAIT_UNTIL(atomic_load(&r.disconnected) == 1, WAIT_MS);
   it_quiet(200);
   CHECK_EQ(1, atomic_load(&r.errors));

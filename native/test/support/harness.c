@@ -217,10 +217,16 @@ static void on_mute_forced(otc_session *s, void *u, otc_on_mute_forced_info *inf
   atomic_fetch_add(&r->mute_forced, 1);
 }
 
-static void on_unused(otc_session *s, void *u) {
+static void on_reconnecting(otc_session *s, void *u) {
   struct rec *r = REC(u);
   LATE_CHECK(r);
-  CHECK_FAIL_("reconnection callback fired (no automatic reconnection in this version)");
+  atomic_fetch_add(&r->reconnecting, 1);
+}
+
+static void on_reconnected(otc_session *s, void *u) {
+  struct rec *r = REC(u);
+  LATE_CHECK(r);
+  atomic_fetch_add(&r->reconnected, 1);
 }
 
 void rec_init(struct rec *r) {
@@ -255,8 +261,8 @@ struct otc_session_callbacks rec_callbacks(struct rec *r) {
       .on_stream_video_dimensions_changed = on_dims,
       .on_stream_video_type_changed = on_vtype,
       .on_signal_received = on_signal,
-      .on_reconnection_started = on_unused,
-      .on_reconnected = on_unused,
+      .on_reconnection_started = on_reconnecting,
+      .on_reconnected = on_reconnected,
       .on_error = on_error,
       .user_data = r,
       .on_mute_forced = on_mute_forced,

@@ -57,6 +57,7 @@ struct rec {
   otc_session *session;
   atomic_int connected, disconnected, conn_created, conn_dropped, stream_received, stream_dropped;
   atomic_int audio_changed, video_changed, dims_changed, type_changed, signals, errors, mute_forced;
+  atomic_int reconnecting, reconnected;
   atomic_int late; /* callbacks after the session was deleted: must stay 0 */
   atomic_int deleted;
   atomic_int delete_in; /* behaviour: otc_session_delete from these callbacks (REC_IN_*) */

@@ -336,9 +336,14 @@ static void test_close_during_handshake(void) {
   CHECK_EQ(0, R.disconnected);
   cv_testing_session_free(s);
 
+  /* a drop while connected starts a reconnection: no error yet; giving up reports 1022 */
   memset(&R, 0, sizeof R);
   s = connected_session();
   cv_state_on_closed(s, 1006, "gone");
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(0, R.disconnected);
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  cv_reconnect_give_up(s, "test: grace window over");
   CHECK_EQ(1, R.errors);
   CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
   CHECK_EQ(1, R.disconnected);
@@ -358,6 +363,9 @@ static void test_close_during_handshake(void) {
   s = connected_session();
   feed(s, "{\"type\":\"sessionDisconnected\",\"seq\":1,\"reason\":\"serverRotation\"}");
   cv_state_on_closed(s, 1001, "");
+  CHECK_EQ(0, R.errors); /* serverRotation: reconnect without an error */
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  cv_reconnect_give_up(s, "test: nothing came back");
   CHECK_EQ(1, R.errors);
   CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
   CHECK_EQ(1, R.disconnected);
@@ -448,7 +456,24 @@ static void test_publish_refused(void) {
   otc_publisher_delete(p);
 }
 
+/* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
+static void test_backoff(void) {
+  CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
+  CHECK_EQ(99, cv_backoff_ms(0, 100, 2.0, 1000, 0.999));
+  CHECK_EQ(100, cv_backoff_ms(1, 100, 2.0, 1000, 0.0));
+  CHECK_EQ(400, cv_backoff_ms(3, 100, 2.0, 1000, 0.0));
+  CHECK_EQ(500, cv_backoff_ms(4, 100, 2.0, 1000, 0.0)); /* 1600 capped at 1000, times 0.5 */
+  CHECK_EQ(500, cv_backoff_ms(60, 100, 2.0, 1000, 0.0));
+  CHECK_EQ(500, cv_backoff_ms(1000, 100, 2.0, 1000, 0.0)); /* no overflow */
+  CHECK_EQ(50, cv_backoff_ms(5, 100, 1.0, 1000, 0.0));      /* factor 1: constant */
+  for (int a = 0; a < 20; a++) {
+    int64_t lo = cv_backoff_ms(a, 250, 2.0, 5000, 0.0), hi = cv_backoff_ms(a, 250, 2.0, 5000, 0.9999);
+    CHECK(lo >= 125 && hi <= 5000 && lo <= hi);
+  }
+}
+
 int main(void) {
+  test_backoff();
   CHECK_EQ(0, cv_testing_begin());
   test_connected();
   test_events();

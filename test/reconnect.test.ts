@@ -1,0 +1,117 @@
+/** Automatic reconnection of the native core: drops inside the grace window are invisible to peers and lose nothing. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { initSession, type Session } from '../lib/index';
+import { startServer } from '../lib/server';
+import { API_KEY, API_SECRET, sleep, startFixture, type Fixture } from './helpers/server';
+
+let fx: Fixture | undefined;
+const open: Session[] = [];
+afterEach(async () => {
+  for (const s of open.splice(0)) s.disconnect();
+  await fx?.close();
+  fx = undefined;
+});
+
+function session(f: Fixture, sid: string): Session {
+  const s = initSession(API_KEY, sid, { serverUrl: f.url });
+  open.push(s);
+  return s;
+}
+
+function counter(s: Session): Record<string, number> {
+  const c: Record<string, number> = {};
+  for (const e of ['sessionReconnecting', 'sessionReconnected', 'sessionDisconnected', 'connectionDestroyed', 'streamDestroyed', 'exception'] as const) {
+    s.on(e as 'sessionReconnecting', () => { c[e] = (c[e] ?? 0) + 1; });
+  }
+  return c;
+}
+
+describe('automatic reconnection', () => {
+  it('a cut socket: reconnecting then reconnected, peers see nothing, queued signals arrive once', async () => {
+    fx = await startFixture();
+    const sid = await fx.newSession();
+    const a = session(fx, sid);
+    const b = session(fx, sid);
+    await a.connect(fx.token(sid));
+    await b.connect(fx.token(sid));
+    await a.publish({ name: 'a' });
+    const ca = counter(a);
+    const cb = counter(b);
+    const got: string[] = [];
+    b.on('signal', (e) => { if (e.from?.connectionId === a.connection?.connectionId) got.push(e.data); });
+
+    const reconnecting = new Promise((r) => a.once('sessionReconnecting', r));
+    fx.server.dropAllSockets();
+    await reconnecting;
+    expect(a.connectionStatus).toBe('reconnecting');
+    const queued = [a.signal({ data: 'q1' }), a.signal({ data: 'q2' })];
+    await expect(a.signal({ data: 'never', retryAfterReconnect: false })).rejects.toMatchObject({ code: 1010, name: 'OT_NOT_CONNECTED' });
+    await new Promise((r) => a.once('sessionReconnected', r));
+    await Promise.all(queued);
+    await a.signal({ data: 'after' });
+    for (let i = 0; i < 100 && got.length < 3; i++) await sleep(20);
+    expect(got).toEqual(['q1', 'q2', 'after']);
+    expect(a.connectionStatus).toBe('connected');
+    expect(ca).toEqual({ sessionReconnecting: 1, sessionReconnected: 1 });
+    expect(cb['connectionDestroyed'] ?? 0).toBe(0);
+    expect(cb['streamDestroyed'] ?? 0).toBe(0);
+    expect(cb['sessionDisconnected'] ?? 0).toBe(0);
+  });
+
+  it('signals through repeated cuts: 0 lost, 0 duplicated, order per sender kept', async () => {
+    fx = await startFixture();
+    const sid = await fx.newSession();
+    const senders = [session(fx, sid), session(fx, sid)];
+    const rx = session(fx, sid);
+    for (const s of [...senders, rx]) await s.connect(fx.token(sid));
+    const got = new Map<string, string[]>();
+    rx.on('signal', (e) => {
+      const k = e.from?.connectionId ?? '?';
+      got.set(k, [...(got.get(k) ?? []), e.data]);
+    });
+    const N = 300;
+    let cutting = true;
+    let cuts = 0;
+    const cutter = (async () => { while (cutting) { await sleep(150); fx!.server.dropAllSockets(); cuts++; } })();
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      for (const s of senders) sends.push(s.signal({ data: String(i) }));
+      if (i % 10 === 0) await sleep(10);
+    }
+    await Promise.all(sends);
+    cutting = false;
+    await cutter;
+    expect(cuts).toBeGreaterThanOrEqual(3);
+    const expected = Array.from({ length: N }, (_, i) => String(i));
+    for (let k = 0; k < 300; k++) {
+      if (senders.every((s) => (got.get(s.connection!.connectionId) ?? []).length >= N)) break;
+      await sleep(20);
+    }
+    for (const s of senders) expect(got.get(s.connection!.connectionId)).toEqual(expected);
+  }, 60_000);
+
+  it('when the server forgot the connection: error 1022, then sessionDisconnected (networkDisconnected); queued signals fail', async () => {
+    const first = await startServer({ projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port: 0 });
+    const port = first.port;
+    fx = await startFixture({ port: 0 });
+    const sid = await fx.newSession();
+    const a = initSession(API_KEY, sid, { serverUrl: first.url });
+    open.push(a);
+    await a.connect(fx.token(sid));
+    const errors: number[] = [];
+    a.on('exception', (e) => errors.push(e.code));
+    const reconnecting = new Promise((r) => a.once('sessionReconnecting', r));
+    await first.kill();
+    await reconnecting;
+    const queued = a.signal({ data: 'lost' });
+    const restarted = await startServer({ projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port });
+    try {
+      const ended = await new Promise<{ reason: string }>((r) => a.once('sessionDisconnected', r));
+      expect(ended.reason).toBe('networkDisconnected');
+      expect(errors).toContain(1022);
+      await expect(queued).rejects.toMatchObject({ code: 1010 });
+    } finally {
+      await restarted.close();
+    }
+  }, 30_000);
+});
