@@ -103,15 +103,55 @@ describe('automatic reconnection', () => {
     const reconnecting = new Promise((r) => a.once('sessionReconnecting', r));
     await first.kill();
     await reconnecting;
-    const queued = a.signal({ data: 'lost' });
+    const queued = a.signal({ data: 'lost' }).then(() => 'sent', (e: unknown) => e);
     const restarted = await startServer({ projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port });
     try {
       const ended = await new Promise<{ reason: string }>((r) => a.once('sessionDisconnected', r));
       expect(ended.reason).toBe('networkDisconnected');
       expect(errors).toContain(1022);
-      await expect(queued).rejects.toMatchObject({ code: 1010 });
+      expect(await queued).toMatchObject({ code: 1010 });
     } finally {
       await restarted.close();
     }
   }, 30_000);
+});
+
+describe('rejoin option', () => {
+  it('server killed and restarted on the same port: with rejoin, the client comes back as a new connection', async () => {
+    const first = await startServer({ projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port: 0 });
+    const port = first.port;
+    fx = await startFixture({ port: 0 });
+    const sid = await fx.newSession();
+    const a = initSession(API_KEY, sid, { serverUrl: first.url, rejoin: true, reconnectBackoff: { base: 50, factor: 2, cap: 400 } });
+    open.push(a);
+    await a.connect(fx.token(sid));
+    const oldId = a.connection!.connectionId;
+    const errors: number[] = [];
+    a.on('exception', (e) => errors.push(e.code));
+    let disconnected = 0;
+    a.on('sessionDisconnected', () => { disconnected++; });
+    const reconnecting = new Promise((r) => a.once('sessionReconnecting', r));
+    await first.kill();
+    await reconnecting;
+    const queued = a.signal({ data: 'lost with the old connection' }).then(() => 'sent', (e: unknown) => e);
+    const rejoined = new Promise((r) => a.once('sessionConnected', r));
+    const restarted = await startServer({ projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port });
+    try {
+      await rejoined;
+      expect(a.connectionStatus).toBe('connected');
+      expect(a.connection!.connectionId).not.toBe(oldId);
+      expect(errors).toContain(1022);
+      expect(disconnected).toBe(0);
+      expect(await queued).toMatchObject({ code: 1010 });
+      await a.signal({ data: 'works again' });
+    } finally {
+      a.disconnect();
+      await new Promise((r) => a.once('sessionDisconnected', r));
+      await restarted.close();
+    }
+  }, 30_000);
+
+  it('rejects a bad backoff setting', () => {
+    expect(() => initSession(API_KEY, '2_x', { reconnectBackoff: { base: 0 } })).toThrow(/reconnectBackoff/);
+  });
 });

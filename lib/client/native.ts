@@ -44,6 +44,8 @@ export interface NativeSessionOptions {
   connectTimeout?: number;
   caFile?: string;
   tlsVerify?: boolean;
+  rejoin?: boolean;
+  reconnectBackoff?: { base?: number; factor?: number; cap?: number };
 }
 
 /** The native session handle; every method returns an otc status (0 = OK). */

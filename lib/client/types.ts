@@ -71,6 +71,10 @@ export interface SessionOptions {
   caFile?: string;
   /** wss://: set false to skip certificate verification (testing only) */
   tlsVerify?: boolean;
+  /** when resuming after a drop is impossible, join again as a new connection (default false) */
+  rejoin?: boolean;
+  /** reconnection delays in ms: base, growth factor, cap (default 250, 2, 5000), each with 50-100 % jitter */
+  reconnectBackoff?: { base?: number; factor?: number; cap?: number };
 }
 
 export interface SignalOptions {

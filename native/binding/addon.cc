@@ -321,6 +321,19 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
   if (timeout.IsNumber()) otc_session_settings_set_connect_timeout(st, timeout.As<Napi::Number>().Int32Value());
   std::string ca = Str(opts.Get("caFile"));
   if (!ca.empty()) otc_session_settings_set_ca_file(st, ca.c_str());
+  if (opts.Get("rejoin").ToBoolean()) convene_session_settings_set_rejoin(st, 1);
+  Napi::Value backoff = opts.Get("reconnectBackoff");
+  if (backoff.IsObject()) {
+    Napi::Object b = backoff.As<Napi::Object>();
+    int base = b.Get("base").IsNumber() ? b.Get("base").As<Napi::Number>().Int32Value() : 250;
+    double factor = b.Get("factor").IsNumber() ? b.Get("factor").As<Napi::Number>().DoubleValue() : 2.0;
+    int cap = b.Get("cap").IsNumber() ? b.Get("cap").As<Napi::Number>().Int32Value() : 5000;
+    if (convene_session_settings_set_reconnect_backoff(st, base, factor, cap) != OTC_SUCCESS) {
+      otc_session_settings_delete(st);
+      Napi::TypeError::New(env, "reconnectBackoff: base >= 1, factor >= 1, cap >= base").ThrowAsJavaScriptException();
+      return;
+    }
+  }
   Napi::Value verify = opts.Get("tlsVerify");
   if (verify.IsBoolean() && !verify.As<Napi::Boolean>().Value()) otc_session_settings_set_tls_verify(st, 0);
 

@@ -206,6 +206,8 @@ struct otc_session {
   double backoff_factor; /* growth per attempt */
   int backoff_cap_ms;    /* largest delay */
   int max_queued;        /* requests queued while reconnecting */
+  int rejoin;            /* when resuming fails, connect again as a new connection */
+  int rejoining;         /* a rejoin connect is under way */
 
   /* read by any thread */
   atomic_int state; /* enum cv_session_state */

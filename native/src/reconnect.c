@@ -109,6 +109,22 @@ void cv_reconnect_give_up(otc_session *s, const char *why) {
   lws_sul_cancel(&s->sul_handshake);
   s->disconnect_reason = "networkDisconnected";
   s->fail_queued = 1;
+  if (s->rejoin && s->token) {
+    /* rejoin as a new connection: the error, then on_connected again (no on_disconnected) */
+    char *token = strdup(s->token);
+    char msg[320];
+    snprintf(msg, sizeof msg, "%s; rejoining as a new connection", why);
+    cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
+    s->disconnect_reported = 1;
+    cv_state_finish(s);
+    if (token && !s->deleted) {
+      s->rejoining = 1; /* if this connect fails, on_disconnected ends the session */
+      cv_state_start_connect(s, token);
+    } else {
+      free(token);
+    }
+    return;
+  }
   cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, why);
   cv_state_finish(s);
 }

@@ -25,6 +25,7 @@ struct otc_session_settings {
   double backoff_factor;
   int backoff_cap_ms;
   int max_queued;
+  int rejoin;
 };
 
 static int replace_str(char **dst, const char *src) {
@@ -103,6 +104,12 @@ otc_status convene_session_settings_set_reconnect_backoff(struct otc_session_set
   return OTC_SUCCESS;
 }
 
+otc_status convene_session_settings_set_rejoin(struct otc_session_settings *st, otc_bool rejoin) {
+  if (!st) return OTC_INVALID_PARAM;
+  st->rejoin = rejoin ? 1 : 0;
+  return OTC_SUCCESS;
+}
+
 otc_status convene_session_settings_set_max_queued(struct otc_session_settings *st, int max_requests) {
   if (!st || max_requests < 0) return OTC_INVALID_PARAM;
   st->max_queued = max_requests;
@@ -143,6 +150,7 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->backoff_factor = settings ? settings->backoff_factor : DEFAULT_BACKOFF_FACTOR;
   s->backoff_cap_ms = settings ? settings->backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
   s->max_queued = settings ? settings->max_queued : DEFAULT_MAX_QUEUED;
+  s->rejoin = settings ? settings->rejoin : 0;
   if (settings && settings->proxy_url) CV_WARN("proxy URL %s ignored: proxies are not supported yet", settings->proxy_url);
   atomic_store(&s->state, CV_STATE_IDLE);
   if (!s->api_key || !s->session_id || !s->server_url) {

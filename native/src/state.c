@@ -172,10 +172,11 @@ static void finish(otc_session *s) {
   s->fail_queued = 0;
   free(s->token);
   s->token = NULL;
-  if (s->had_connected && !s->disconnect_reported) {
+  if ((s->had_connected || s->rejoining) && !s->disconnect_reported) {
     s->disconnect_reported = 1;
     EMIT0(s, on_disconnected);
   }
+  s->rejoining = 0;
 }
 
 void cv_state_report_error(otc_session *s, int code, const char *message) { report_error(s, code, message); }
@@ -563,6 +564,7 @@ static void on_connected(otc_session *s, json_t *f) {
   int grace = (int)cv_json_int(f, "graceWindow");
   s->grace_window_ms = grace > 0 ? grace : 30000;
   s->had_connected = 1;
+  s->rejoining = 0;
   atomic_store(&s->state, CV_STATE_CONNECTED);
   cv_state_start_keepalive(s);
   EMIT0(s, on_connected);

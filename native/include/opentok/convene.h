@@ -72,6 +72,14 @@ OTC_DECL(otc_status) convene_session_moderate(otc_session *session, const char *
 OTC_DECL(otc_status) convene_session_settings_set_reconnect_backoff(struct otc_session_settings *settings, int base_ms,
                                                                    double factor, int cap_ms);
 
+/**
+ * When resuming is impossible (grace window over, server restarted, token expired), connect
+ * again as a new connection instead of ending the session (default off): on_error
+ * (OTC_SESSION_CONNECTION_DROPPED, queued signals fail one by one), then on_connected again
+ * with a new connection; no on_disconnected in between.
+ */
+OTC_DECL(otc_status) convene_session_settings_set_rejoin(struct otc_session_settings *settings, otc_bool rejoin);
+
 /** How many signals/requests may wait while reconnecting (default 1000); past it a send fails (1550). */
 OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
 
