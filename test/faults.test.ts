@@ -1,7 +1,7 @@
 /** Fault injection between the native core and the real server (issue 6). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
-import { FaultProxy } from './helpers/fault-proxy';
+import { FaultProxy } from '../lib/tools/fault-proxy';
 import { API_KEY, sleep, startFixture, type Fixture } from './helpers/server';
 
 let fx: Fixture | undefined;
