@@ -155,3 +155,24 @@ describe('rejoin option', () => {
     expect(() => initSession(API_KEY, '2_x', { reconnectBackoff: { base: 0 } })).toThrow(/reconnectBackoff/);
   });
 });
+
+describe('disconnect while reconnecting', () => {
+  it('ends the session cleanly: one sessionDisconnected (clientDisconnected), queued signals fail', async () => {
+    fx = await startFixture();
+    const sid = await fx.newSession();
+    const a = initSession(API_KEY, sid, { serverUrl: fx.url, reconnectBackoff: { base: 2000, factor: 2, cap: 4000 } });
+    await a.connect(fx.token(sid));
+    const reasons: string[] = [];
+    a.on('sessionDisconnected', (e) => reasons.push(e.reason));
+    const reconnecting = new Promise((r) => a.once('sessionReconnecting', r));
+    fx.server.dropAllSockets();
+    await reconnecting;
+    const queued = a.signal({ data: 'never' }).then(() => 'sent', (e: unknown) => e);
+    a.disconnect();
+    await new Promise((r) => a.once('sessionDisconnected', r));
+    await sleep(100);
+    expect(reasons).toEqual(['clientDisconnected']);
+    expect(await queued).toMatchObject({ code: 1010 });
+    expect(a.connectionStatus).toBe('disconnected');
+  });
+});

@@ -17,6 +17,7 @@ struct rec {
   char last_signal[128];
   char last_from[64];
   int pub_created, pub_destroyed, pub_errors, pub_last_error;
+  int reconnecting, reconnected;
 };
 
 static struct rec R;
@@ -24,6 +25,8 @@ static struct rec R;
 static void copy(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : "(null)"); }
 
 static void on_connected(otc_session *s, void *u) { R.connected++; }
+static void on_reconnecting(otc_session *s, void *u) { R.reconnecting++; }
+static void on_reconnected(otc_session *s, void *u) { R.reconnected++; }
 static void on_disconnected(otc_session *s, void *u) { R.disconnected++; }
 static void on_connection_created(otc_session *s, void *u, const otc_connection *c) {
   R.conn_created++;
@@ -89,6 +92,8 @@ static void pub_error(otc_publisher *p, void *u, const char *m, enum otc_publish
 static const struct otc_session_callbacks k_cb = {
     .on_connected = on_connected,
     .on_disconnected = on_disconnected,
+    .on_reconnection_started = on_reconnecting,
+    .on_reconnected = on_reconnected,
     .on_connection_created = on_connection_created,
     .on_connection_dropped = on_connection_dropped,
     .on_stream_received = on_stream_received,
@@ -456,6 +461,43 @@ static void test_publish_refused(void) {
   otc_publisher_delete(p);
 }
 
+/* Resume: a request sent before the drop and one queued during it; the server processed
+ * the first, so only the second is sent again, after `resumed`. */
+static void test_resume(void) {
+  otc_session *s = connected_session();
+  s->max_queued = 10; /* the testing session skips the settings defaults */
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "before"), NULL); /* id 1, on the wire */
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  CHECK_EQ(1, R.reconnecting);
+  CHECK_EQ(0, R.errors);
+  CHECK_NULL(s->link);
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued"), NULL); /* id 2, waits */
+  CHECK_EQ(0, R.errors);
+  /* a new socket (fake link) answered `resumed`: the server had processed id 1 */
+  s->link = calloc(1, sizeof *s->link);
+  CHECK_NOT_NULL(s->link);
+  s->link->session = s;
+  json_t *f = json_pack("{s:s, s:I, s:I}", "type", "resumed", "lastRequestId", (json_int_t)1, "lastSeq",
+                        (json_int_t)s->last_seq);
+  cv_reconnect_resumed(s, f);
+  json_decref(f);
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  CHECK_EQ(1, R.reconnected);
+  int frames = 0;
+  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
+    frames++;
+    char text[256];
+    size_t n = o->len < sizeof text - 1 ? o->len : sizeof text - 1;
+    memcpy(text, o->buf + LWS_PRE, n);
+    text[n] = 0;
+    CHECK(strstr(text, "\"id\":2") != NULL);
+    CHECK(strstr(text, "queued") != NULL);
+  }
+  CHECK_EQ(1, frames);
+  cv_testing_session_free(s);
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -480,6 +522,7 @@ int main(void) {
   test_acks();
   test_fatal_error_while_connecting();
   test_close_during_handshake();
+  test_resume();
   test_publisher();
   test_publish_refused();
   CHECK_EQ(0, cv_transport_awaiting_close());
