@@ -474,6 +474,11 @@ static void test_resume(void) {
   CHECK_NULL(s->link);
   cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued"), NULL); /* id 2, waits */
   CHECK_EQ(0, R.errors);
+  s->max_queued = 2; /* ids 1 and 2 wait: the bound is reached, a third send fails with a clear error */
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "over"), NULL);
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
+  R.errors = 0;
   /* a new socket (fake link) answered `resumed`: the server had processed id 1 */
   s->link = calloc(1, sizeof *s->link);
   CHECK_NOT_NULL(s->link);
