@@ -321,6 +321,31 @@ void cv_reconnect_resumed(otc_session *s, json_t *frame);
 /* Resuming is impossible: on_error(CONNECTION_DROPPED), then the session ends. */
 void cv_reconnect_give_up(otc_session *s, const char *why);
 
+/* ---- callbacks (service thread): never after delete ---- */
+
+#define EMIT(s, name, ...)                                      \
+  do {                                                          \
+    if (!(s)->deleted && (s)->cb.name) {                        \
+      (s)->in_callback++;                                       \
+      (s)->cb.name((s), (s)->cb.user_data, ##__VA_ARGS__);      \
+      (s)->in_callback--;                                       \
+    }                                                           \
+  } while (0)
+
+#define EMIT0(s, name)                                          \
+  do {                                                          \
+    if (!(s)->deleted && (s)->cb.name) {                        \
+      (s)->in_callback++;                                       \
+      (s)->cb.name((s), (s)->cb.user_data);                     \
+      (s)->in_callback--;                                       \
+    }                                                           \
+  } while (0)
+
+#define PUB_EMIT(p, name, ...)                                  \
+  do {                                                          \
+    if (!(p)->deleted && (p)->cb.name) (p)->cb.name((p), (p)->cb.user_data, ##__VA_ARGS__); \
+  } while (0)
+
 /* ---- transport.c ---- */
 extern const struct lws_protocols cv_protocols[];
 int cv_transport_open(otc_session *s);

@@ -10,15 +10,6 @@
 
 #include "internal.h"
 
-#define EMIT0(s, name)                              \
-  do {                                              \
-    if (!(s)->deleted && (s)->cb.name) {            \
-      (s)->in_callback++;                           \
-      (s)->cb.name((s), (s)->cb.user_data);         \
-      (s)->in_callback--;                           \
-    }                                               \
-  } while (0)
-
 int64_t cv_backoff_ms(int attempt, int base_ms, double factor, int cap_ms, double r01) {
   if (base_ms < 1) base_ms = 1;
   if (factor < 1.0) factor = 1.0;

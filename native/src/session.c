@@ -200,16 +200,7 @@ static otc_status submit_request(otc_session *s, const char *type, json_t *field
 }
 
 static otc_status send_signal(otc_session *s, const char *type, const char *data, const otc_connection *to, int retry) {
-  if (!s) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  int err = cv_signal_check(type, data);
-  if (err) return err;
-  int state = atomic_load(&s->state);
-  if (state == CV_STATE_RECONNECTING && !retry) return OTC_SESSION_UNABLE_TO_SEND_SIGNAL;
-  if (state != CV_STATE_CONNECTED && state != CV_STATE_RECONNECTING) return OTC_SESSION_NOT_CONNECTED;
-  json_t *fields = json_pack("{s:s, s:s}", "signalType", type ? type : "", "data", data ? data : "");
-  if (!fields) return OTC_SESSION_NULL_OR_INVALID_PARAMETER; /* not UTF-8 */
-  if (to) json_object_set_new(fields, "to", json_string(to->id));
-  return submit_request(s, "signal", fields, retry);
+  return convene_session_send_signal(s, type, data, to ? to->id : NULL, retry, NULL, NULL);
 }
 
 otc_status otc_session_send_signal(otc_session *s, const char *type, const char *signal) {

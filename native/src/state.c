@@ -12,31 +12,6 @@
 #define ACK_EVERY 32
 #define ACK_DELAY_US (100 * LWS_US_PER_MS)
 
-/* ---- callbacks: never after delete ---- */
-
-#define EMIT(s, name, ...)                                      \
-  do {                                                          \
-    if (!(s)->deleted && (s)->cb.name) {                        \
-      (s)->in_callback++;                                       \
-      (s)->cb.name((s), (s)->cb.user_data, ##__VA_ARGS__);      \
-      (s)->in_callback--;                                       \
-    }                                                           \
-  } while (0)
-
-#define EMIT0(s, name)                                          \
-  do {                                                          \
-    if (!(s)->deleted && (s)->cb.name) {                        \
-      (s)->in_callback++;                                       \
-      (s)->cb.name((s), (s)->cb.user_data);                     \
-      (s)->in_callback--;                                       \
-    }                                                           \
-  } while (0)
-
-#define PUB_EMIT(p, name, ...)                                  \
-  do {                                                          \
-    if (!(p)->deleted && (p)->cb.name) (p)->cb.name((p), (p)->cb.user_data, ##__VA_ARGS__); \
-  } while (0)
-
 static void report_error(otc_session *s, int code, const char *message) {
   CV_WARN("session %.24s: error %d: %s", s->session_id, code, message);
   EMIT(s, on_error, message, (enum otc_session_error_code)code);
