@@ -222,6 +222,7 @@ struct otc_session {
   struct cv_link *link; /* the socket, NULL when none */
   char *rx;
   size_t rx_len, rx_cap;
+  int rx_skip; /* skipping the fragments of a message that was dropped */
   uint64_t last_seq, acked_seq, next_id;
   struct cv_pending *pending_head, *pending_tail;
   struct cv_table connections; /* otc_connection* of the others */

@@ -68,6 +68,7 @@ int cv_transport_open(otc_session *s) {
   l->session = s;
   s->link = l;
   s->rx_len = 0;
+  s->rx_skip = 0;
 
   struct lws_client_connect_info ci;
   memset(&ci, 0, sizeof ci);
@@ -129,17 +130,27 @@ static void on_receive(struct cv_link *l, struct lws *wsi, const void *in, size_
   otc_session *s = l->session;
   if (!s) return;
   if (lws_frame_is_binary(wsi)) return; /* reserved for media */
-  if (s->rx_len + len > MAX_MESSAGE) {
-    s->rx_len = 0;
+  if (s->rx_skip) { /* the rest of a message we could not keep */
+    if (lws_is_final_fragment(wsi)) s->rx_skip = 0;
     return;
   }
-  if (s->rx_len + len > s->rx_cap) {
+  int too_big = s->rx_len + len > MAX_MESSAGE;
+  if (!too_big && s->rx_len + len > s->rx_cap) {
     size_t cap = s->rx_cap ? s->rx_cap : 4096;
     while (cap < s->rx_len + len) cap *= 2;
     char *rx = realloc(s->rx, cap);
-    if (!rx) return;
-    s->rx = rx;
-    s->rx_cap = cap;
+    if (rx) {
+      s->rx = rx;
+      s->rx_cap = cap;
+    } else {
+      too_big = 1;
+    }
+  }
+  if (too_big) { /* drop the whole message, not just this fragment */
+    CV_WARN("session %.24s: dropping a message over %d bytes (or out of memory)", s->session_id, MAX_MESSAGE);
+    s->rx_len = 0;
+    s->rx_skip = !lws_is_final_fragment(wsi);
+    return;
   }
   memcpy(s->rx + s->rx_len, in, len);
   s->rx_len += len;
