@@ -3,7 +3,7 @@
  * what it exports. If libwebsockets is missing at load time, the error says what to install.
  */
 import { join } from 'node:path';
-import type { VideoType } from './types';
+import type { SessionOptions, VideoType } from './types';
 
 export interface NativeConn { connectionId: string; creationTime: number; data: string }
 export interface NativeStream {
@@ -38,15 +38,8 @@ export type NativeEvent =
   | { t: 'pubDestroyed'; pub: number; stream: NativeStream; reason: string }
   | { t: 'pubError'; pub: number; code: number; message: string };
 
-export interface NativeSessionOptions {
-  serverUrl?: string;
-  connectionEventsSuppressed?: boolean;
-  connectTimeout?: number;
-  caFile?: string;
-  tlsVerify?: boolean;
-  rejoin?: boolean;
-  reconnectBackoff?: { base?: number; factor?: number; cap?: number };
-}
+/** The addon reads the public options as they are. */
+export type NativeSessionOptions = SessionOptions;
 
 /** The native session handle; every method returns an otc status (0 = OK). */
 export interface NativeSession {
