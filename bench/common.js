@@ -1,0 +1,54 @@
+/* bench/common: what the benchmark processes share. */
+'use strict';
+const fs = require('node:fs');
+const { performance } = require('node:perf_hooks');
+
+const BENCH_PROJECT = { apiKey: 'bench', apiSecret: 'bench-secret-0123456789abcdef' };
+
+/** Nearest-rank percentile of a sorted array. */
+function pct(sorted, p) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+const TICK_MS = 1000 / 100; // USER_HZ on Linux
+
+/** CPU time (ms) of this process's main thread (the JavaScript thread), from /proc. */
+function mainThreadCpuMs() {
+  const stat = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * TICK_MS; // utime, stime
+}
+
+/** CPU time (ms) of the whole process (every thread). */
+function processCpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Wall clock in ms with sub-millisecond precision, comparable across processes. */
+function wallMs() {
+  return performance.timeOrigin + performance.now();
+}
+
+function rssBytes() {
+  return process.memoryUsage.rss();
+}
+
+async function settle(ms = 300) {
+  for (let i = 0; i < 3; i++) {
+    if (global.gc) global.gc();
+    await new Promise((r) => setTimeout(r, ms / 3));
+  }
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+module.exports = { BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep };

@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/*
+ * bench/run: `npm run bench`. Starts the server once (its own process), runs every scenario
+ * against Convene (native core) and the pure-JavaScript `ws` baseline, each run in a fresh
+ * process, and writes bench/results.json, docs/benchmarks.md (the generated section) and
+ * docs/benchmarks.svg.
+ *
+ *   node bench/run.js [--quick] [--runs N] [--only rtt,fanin] [--clients convene,baseline] [--no-write]
+ */
+'use strict';
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, execFileSync } = require('node:child_process');
+const { parseArgs } = require('node:util');
+const { median } = require('./common.js');
+const { writeReport } = require('./report.js');
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    clients: { type: 'string', default: 'convene,baseline' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const quick = values.quick;
+const runs = Number(values.runs ?? (quick ? 1 : 3));
+const clients = values.clients.split(',');
+const ALL = ['rtt', 'tput1', 'tput100', 'fanin', 'storm', 'idle', 'rttSelf', 'tcpEcho'];
+const scenarios = values.only ? values.only.split(',') : ALL;
+
+function startServer() {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'server-proc.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve({ child, ...JSON.parse(buf.slice(0, nl)) });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+  });
+}
+
+function runScenario(name, client, config) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'scenario.js'), name, client, JSON.stringify(config)],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      if (code !== 0 || !line) return reject(new Error(`${name}/${client}: exit ${code ?? signal}`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
+function machine() {
+  const cpus = os.cpus();
+  let lws = 'unknown';
+  let jansson = 'unknown';
+  try { lws = execFileSync('pkg-config', ['--modversion', 'libwebsockets'], { encoding: 'utf8' }).trim(); } catch {}
+  try { jansson = execFileSync('pkg-config', ['--modversion', 'jansson'], { encoding: 'utf8' }).trim(); } catch {}
+  const pkg = (name) => { try { return require(`${name}/package.json`).version; } catch { return 'unknown'; } };
+  let commit = 'unknown';
+  try { commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: __dirname, encoding: 'utf8' }).trim(); } catch {}
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    libwebsockets: lws,
+    jansson,
+    ws: pkg('ws'),
+    commit,
+  };
+}
+
+async function main() {
+  const started = Date.now();
+  const server = await startServer();
+  const config = { url: server.url, echoPort: server.echoPort, quick };
+  const raw = {};
+  try {
+    for (const name of scenarios) {
+      raw[name] = {};
+      const who = name === 'tcpEcho' ? ['none'] : clients;
+      for (const c of who) raw[name][c] = [];
+      for (let r = 0; r < runs; r++) {
+        const order = r % 2 === 0 ? who : [...who].reverse(); // alternate to cancel drift
+        for (const c of order) {
+          const res = await runScenario(name, c, config);
+          raw[name][c].push(res);
+          process.stderr.write(`${name} ${c} run ${r + 1}/${runs}: ${JSON.stringify(res)}\n`);
+        }
+      }
+    }
+  } finally {
+    server.child.stdin.end();
+  }
+  const results = {
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    runs,
+    seconds: Math.round((Date.now() - started) / 1000),
+    machine: machine(),
+    raw,
+  };
+  if (!values['no-write']) {
+    const root = path.join(__dirname, '..');
+    const summary = writeReport(results, root);
+    process.stderr.write(`\n${summary}\n`);
+  }
+  process.stderr.write(`bench: ${results.seconds} s\n`);
+}
+
+main().catch((e) => { console.error(e); process.exit(1); });
+module.exports = { median };

@@ -1,0 +1,289 @@
+#!/usr/bin/env node
+/*
+ * bench/scenario: runs one scenario with one client in this (fresh) process and prints one
+ * JSON line of raw figures. Started by bench/run.js:
+ *
+ *   node --expose-gc bench/scenario.js <scenario> <convene|baseline> '<json config>'
+ *
+ * config: { url, echoPort, quick }. Scenarios: rtt, rttSelf, tcpEcho, tput1, tput100, fanin,
+ * storm, idle. See docs/benchmarks.md for what each measures.
+ */
+'use strict';
+const net = require('node:net');
+const { spawn } = require('node:child_process');
+const { performance } = require('node:perf_hooks');
+const { mintSessionId } = require('../dist/server/index.js');
+const { mintToken } = require('../dist/mint.js');
+const C = require('./common.js');
+
+const [scenarioName, clientName, configJson] = process.argv.slice(2);
+const config = JSON.parse(configJson || '{}');
+const quick = Boolean(config.quick);
+const P = C.BENCH_PROJECT;
+
+function loadClient(name) {
+  if (name === 'convene') return require('./convene-client.js');
+  if (name === 'baseline') return require('./baseline-client.js');
+  throw new Error(`unknown client ${name}`);
+}
+
+const client = clientName === 'none' ? null : loadClient(clientName);
+
+function newSession() {
+  return mintSessionId(P).sessionId;
+}
+
+async function join(sessionId, data = '') {
+  const token = await mintToken(P, sessionId, data);
+  return client.connect({ url: config.url, apiKey: P.apiKey, sessionId, token });
+}
+
+/** Connects one client per (sessionId, token), at most `concurrency` connecting at once. */
+async function connectMany(specs, concurrency) {
+  const out = new Array(specs.length);
+  let next = 0;
+  async function worker() {
+    while (next < specs.length) {
+      const i = next++;
+      out[i] = await client.connect({ url: config.url, apiKey: P.apiKey, sessionId: specs[i].sessionId, token: specs[i].token });
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
+  return out;
+}
+
+async function mintMany(sessionIds) {
+  return Promise.all(sessionIds.map(async (sessionId) => ({ sessionId, token: await mintToken(P, sessionId) })));
+}
+
+function latencyStats(samples) {
+  const s = Float64Array.from(samples).sort();
+  let sum = 0;
+  for (const x of s) sum += x;
+  return { n: s.length, p50: C.pct(s, 50), p99: C.pct(s, 99), mean: sum / s.length, max: s[s.length - 1] };
+}
+
+// ---- 1. round trip: A signals B, B answers ----
+async function rtt() {
+  const n = quick ? 2000 : 10000;
+  const warm = 200;
+  const sid = newSession();
+  const a = await join(sid);
+  const b = await join(sid);
+  b.onSignal = (type, data, from) => { if (type === 'ping') b.signalNoAck('pong', data, from); };
+  let wake = null;
+  a.onSignal = (type) => { if (type === 'pong' && wake) { const w = wake; wake = null; w(); } };
+  const samples = [];
+  for (let i = 0; i < warm + n; i++) {
+    const t0 = performance.now();
+    const got = new Promise((r) => { wake = r; });
+    a.signalNoAck('ping', 'x', b.connectionId);
+    await got;
+    if (i >= warm) samples.push(performance.now() - t0);
+  }
+  await Promise.all([a.disconnect(), b.disconnect()]);
+  return latencyStats(samples);
+}
+
+// ---- 6a. the server answers directly: a signal to oneself ----
+async function rttSelf() {
+  const n = quick ? 2000 : 10000;
+  const warm = 200;
+  const a = await join(newSession());
+  let wake = null;
+  a.onSignal = (type) => { if (type === 'echo' && wake) { const w = wake; wake = null; w(); } };
+  const samples = [];
+  for (let i = 0; i < warm + n; i++) {
+    const t0 = performance.now();
+    const got = new Promise((r) => { wake = r; });
+    a.signalNoAck('echo', 'x', a.connectionId);
+    await got;
+    if (i >= warm) samples.push(performance.now() - t0);
+  }
+  await a.disconnect();
+  return latencyStats(samples);
+}
+
+// ---- 6b. raw TCP echo (64 bytes) against an echo server in the server process ----
+async function tcpEcho() {
+  const n = quick ? 2000 : 10000;
+  const warm = 200;
+  const sock = net.connect(config.echoPort, '127.0.0.1');
+  sock.setNoDelay(true);
+  await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+  const payload = Buffer.alloc(64, 0x61);
+  let wake = null;
+  let got = 0;
+  sock.on('data', (d) => { got += d.length; if (got >= 64 && wake) { got -= 64; const w = wake; wake = null; w(); } });
+  const samples = [];
+  for (let i = 0; i < warm + n; i++) {
+    const t0 = performance.now();
+    const p = new Promise((r) => { wake = r; });
+    sock.write(payload);
+    await p;
+    if (i >= warm) samples.push(performance.now() - t0);
+  }
+  sock.destroy();
+  return latencyStats(samples);
+}
+
+// ---- 2. throughput: senders keep a window of unacknowledged signals in flight ----
+async function throughput(pairs, window) {
+  const seconds = quick ? 1.5 : 5;
+  const warmMs = 500;
+  const duos = [];
+  for (let i = 0; i < pairs; i++) {
+    const sid = newSession();
+    const [a, b] = await Promise.all([join(sid), join(sid)]);
+    duos.push({ a, b });
+  }
+  let received = 0;
+  let counting = false;
+  let stopped = false;
+  const data = 'd'.repeat(100);
+  for (const { b } of duos) b.onSignal = () => { if (counting) received++; };
+  const pumps = duos.map(({ a, b }) => new Promise((resolve) => {
+    let inflight = 0;
+    const done = () => { inflight--; if (stopped) { if (inflight === 0) resolve(); } else fill(); };
+    const fill = () => {
+      while (inflight < window && !stopped) {
+        inflight++;
+        a.signal('t', data, b.connectionId).then(done, done);
+      }
+    };
+    fill();
+  }));
+  await C.sleep(warmMs);
+  const cpu0 = C.processCpuMs();
+  const main0 = C.mainThreadCpuMs();
+  const t0 = performance.now();
+  counting = true;
+  await C.sleep(seconds * 1000);
+  counting = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = C.processCpuMs() - cpu0;
+  const main = C.mainThreadCpuMs() - main0;
+  stopped = true;
+  await Promise.all(pumps);
+  await Promise.all(duos.flatMap(({ a, b }) => [a.disconnect(), b.disconnect()]));
+  return {
+    rate: received / elapsed,
+    received,
+    procCpuPer1k: (cpu / received) * 1000,
+    mainCpuPer1k: (main / received) * 1000,
+  };
+}
+
+// ---- 3. fan-in: 1,000 sessions each receiving 10 signals a second from another process ----
+async function fanin() {
+  const sessions = 1000;
+  const groups = 10;
+  const rate = 10; // signals per second per receiving session
+  const warmMs = 2000;
+  const seconds = quick ? 5 : 20;
+  const sids = Array.from({ length: groups }, newSession);
+  const specs = await mintMany(Array.from({ length: sessions }, (_, i) => sids[i % groups]));
+  await C.settle();
+  const rss0 = C.rssBytes();
+  const clients = await connectMany(specs, 100);
+  let counting = false;
+  let received = 0;
+  const lat = [];
+  for (const c of clients) {
+    c.onSignal = (type, data) => {
+      if (type !== 'f' || !counting) return;
+      received++;
+      lat.push(C.wallMs() - Number(data));
+    };
+  }
+  const sender = spawn(process.execPath, [require.resolve('./sender.js'), JSON.stringify({ url: config.url, sessionIds: sids, rate })],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    sender.stdout.once('data', resolve);
+    sender.once('exit', (code) => reject(new Error(`sender exited (${code})`)));
+  });
+  await C.sleep(warmMs);
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = C.processCpuMs();
+  const main0 = C.mainThreadCpuMs();
+  const t0 = performance.now();
+  counting = true;
+  await C.sleep(seconds * 1000);
+  counting = false;
+  const elapsed = (performance.now() - t0) / 1000;
+  const cpu = C.processCpuMs() - cpu0;
+  const main = C.mainThreadCpuMs() - main0;
+  const elu = performance.eventLoopUtilization(elu0).utilization;
+  sender.stdin.end();
+  await new Promise((r) => sender.once('exit', r));
+  await C.settle();
+  const rss = C.rssBytes();
+  await Promise.all(clients.map((c) => c.disconnect()));
+  const l = latencyStats(lat);
+  return {
+    received,
+    rate: received / elapsed,
+    expectedRate: sessions * rate,
+    mainCpuPer1k: (main / received) * 1000,
+    procCpuPer1k: (cpu / received) * 1000,
+    elu,
+    p50: l.p50,
+    p99: l.p99,
+    rssPerSessionKB: (rss - rss0) / sessions / 1024,
+  };
+}
+
+// ---- 4. connect storm: 1,000 sessions connecting at once ----
+async function storm() {
+  const n = 1000;
+  const specs = await mintMany(Array.from({ length: n }, newSession));
+  await C.settle();
+  const t0 = performance.now();
+  const clients = await Promise.all(specs.map((s) => client.connect({ url: config.url, apiKey: P.apiKey, sessionId: s.sessionId, token: s.token })));
+  const ms = performance.now() - t0;
+  await Promise.all(clients.map((c) => c.disconnect()));
+  return { sessions: clients.length, ms };
+}
+
+// ---- 5. idle: 1,000 connected sessions doing nothing ----
+async function idle() {
+  const n = 1000;
+  const seconds = quick ? 5 : 60;
+  const specs = await mintMany(Array.from({ length: n }, newSession));
+  await C.settle();
+  const rss0 = C.rssBytes();
+  const clients = await connectMany(specs, 200);
+  await C.settle();
+  const rss1 = C.rssBytes();
+  const cpu0 = C.processCpuMs();
+  const main0 = C.mainThreadCpuMs();
+  await C.sleep(seconds * 1000);
+  const cpu = C.processCpuMs() - cpu0;
+  const main = C.mainThreadCpuMs() - main0;
+  await C.settle();
+  const rss2 = C.rssBytes();
+  await Promise.all(clients.map((c) => c.disconnect()));
+  return {
+    sessions: n,
+    seconds,
+    rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024,
+    procCpuPct: (cpu / (seconds * 1000)) * 100,
+    mainCpuPct: (main / (seconds * 1000)) * 100,
+  };
+}
+
+const scenarios = {
+  rtt, rttSelf, tcpEcho, fanin, storm, idle,
+  tput1: () => throughput(1, 64),
+  tput100: () => throughput(100, 8),
+};
+
+async function main() {
+  const fn = scenarios[scenarioName];
+  if (!fn) throw new Error(`unknown scenario ${scenarioName}`);
+  const result = await fn();
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  // Let a client that holds the loop open show itself: exit explicitly after a grace period.
+  setTimeout(() => process.exit(0), 2000).unref();
+}
+main().catch((e) => { console.error(e && e.stack || e); process.exit(1); });
