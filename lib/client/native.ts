@@ -17,32 +17,47 @@ export interface NativeStream {
   videoDimensions: { width: number; height: number };
 }
 
-/** One event of a batch delivered by the native core. */
-export type NativeEvent =
-  | { t: 'connected'; connection: NativeConn; publish: boolean; forceMute: boolean; forceDisconnect: boolean; role: string }
-  | { t: 'disconnected'; reason: string }
-  | { t: 'error'; code: number; message: string }
-  | { t: 'connectionCreated'; connection: NativeConn }
-  | { t: 'connectionDropped'; connection: NativeConn; reason: string }
-  | { t: 'streamReceived'; stream: NativeStream }
-  | { t: 'streamDropped'; stream: NativeStream; reason: string }
-  | { t: 'streamAudio' | 'streamVideo'; streamId: string; value: boolean }
-  | { t: 'streamDims'; streamId: string; width: number; height: number }
-  | { t: 'streamVideoType'; streamId: string; videoType: VideoType }
-  | { t: 'signal'; type: string; data: string; from: NativeConn | null }
-  | { t: 'reconnecting' }
-  | { t: 'reconnected' }
-  | { t: 'muteForced'; active: boolean }
-  | { t: 'done'; req: number; code: number; message: string }
-  | { t: 'pubCreated'; pub: number; stream: NativeStream }
-  | { t: 'pubDestroyed'; pub: number; stream: NativeStream; reason: string }
-  | { t: 'pubError'; pub: number; code: number; message: string };
+/**
+ * Event kinds, as the addon numbers them (native/binding/addon.cc, enum Kind). Each event of a
+ * batch takes EVENT_STRIDE slots of one flat array: [target, kind, a, b, c, d, e], where target
+ * is the NativeSession it belongs to. Fields by kind:
+ *
+ *   Connected          a id, b creationTime, c data, d capability bits (1 publish, 2 forceMute, 4 forceDisconnect), e role
+ *   Disconnected       a reason
+ *   Error              a code, b message
+ *   ConnectionCreated  a id, b creationTime, c data
+ *   ConnectionDropped  a id, b creationTime, c data, d reason
+ *   StreamReceived     a NativeStream
+ *   StreamDropped      a NativeStream, b reason
+ *   StreamAudio/Video  a streamId, b value
+ *   StreamDims         a streamId, b width, c height
+ *   StreamVideoType    a streamId, b videoType
+ *   Signal             a type, b data, c from connection id | null, d from creationTime, e from data
+ *                      (d and e only when connection events are suppressed; otherwise the sender is known)
+ *   Reconnecting, Reconnected
+ *   MuteForced         a active
+ *   Done               a request id, b code (0 = ok), c message
+ *   PubCreated         a publisher id, b NativeStream
+ *   PubDestroyed       a publisher id, b NativeStream, c reason
+ *   PubError           a publisher id, b code, c message
+ */
+export const K = {
+  Connected: 0, Disconnected: 1, Error: 2, ConnectionCreated: 3, ConnectionDropped: 4, StreamReceived: 5,
+  StreamDropped: 6, StreamAudio: 7, StreamVideo: 8, StreamDims: 9, StreamVideoType: 10, Signal: 11,
+  Reconnecting: 12, Reconnected: 13, MuteForced: 14, Done: 15, PubCreated: 16, PubDestroyed: 17, PubError: 18,
+} as const;
+export const EVENT_STRIDE = 7;
+
+/** What a session does with one event of a batch (see K for the fields). */
+export type NativeEventHandler = (kind: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => void;
 
 /** The addon reads the public options as they are. */
 export type NativeSessionOptions = SessionOptions;
 
 /** The native session handle; every method returns an otc status (0 = OK). */
 export interface NativeSession {
+  /** set by the owner: receives this session's events */
+  onEvent: NativeEventHandler;
   connect(token: string): number;
   disconnect(releaseOnly?: boolean): number;
   signal(req: number, type: string, data: string, to: string | null, retryAfterReconnect: boolean): number;
@@ -54,8 +69,27 @@ export interface NativeSession {
 }
 
 export interface NativeModule {
-  NativeSession: new (apiKey: string, sessionId: string, options: NativeSessionOptions, onEvents: (batch: NativeEvent[]) => void) => NativeSession;
+  NativeSession: new (apiKey: string, sessionId: string, options: NativeSessionOptions) => NativeSession;
+  setDispatcher(fn: (batch: unknown[], count: number) => void): void;
   version: string;
+}
+
+/**
+ * Delivers one batch: every event to its session's handler. A throwing listener does not
+ * stop the others; the first error is rethrown as an uncaught exception afterwards.
+ */
+function dispatch(batch: unknown[], count: number): void {
+  let first: unknown;
+  let failed = false;
+  for (let i = 0, at = 0; i < count; i++, at += EVENT_STRIDE) {
+    const target = batch[at] as NativeSession;
+    try {
+      target.onEvent(batch[at + 1] as number, batch[at + 2], batch[at + 3], batch[at + 4], batch[at + 5], batch[at + 6]);
+    } catch (e) {
+      if (!failed) { failed = true; first = e; }
+    }
+  }
+  if (failed) process.nextTick(() => { throw first; });
 }
 
 let cached: NativeModule | undefined;
@@ -67,8 +101,10 @@ export function loadNative(): NativeModule {
   try {
     // node-gyp-build picks prebuilds/<platform>-<arch>/ or build/Release/.
     const load = require('node-gyp-build') as (dir: string) => NativeModule;
-    cached = load(root);
-    return cached;
+    const mod = load(root);
+    mod.setDispatcher(dispatch);
+    cached = mod;
+    return mod;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     if (/libwebsockets\.so/.test(msg)) {

@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { OTError, otError } from './errors';
-import { loadNative, type NativeConn, type NativeEvent, type NativeSession, type NativeStream } from './native';
+import { K, loadNative, type NativeConn, type NativeSession, type NativeStream } from './native';
 import type {
   Capabilities, CompletionHandler, Connection, ConnectionStatus, PublishOptions, SessionEvents, SessionOptions,
   SignalEvent, SignalOptions, Stream,
@@ -47,7 +47,8 @@ export class Session extends EventEmitter {
     this.apiKey = apiKey;
     this.sessionId = sessionId;
     const { NativeSession } = loadNative();
-    this.native = new NativeSession(apiKey, sessionId, { ...options }, (batch) => this.onBatch(batch));
+    this.native = new NativeSession(apiKey, sessionId, { ...options });
+    this.native.onEvent = (kind, a, b, c, d, e) => this.onNative(kind, a, b, c, d, e);
   }
 
   // ---- typed events ----
@@ -237,26 +238,37 @@ export class Session extends EventEmitter {
     return stream;
   }
 
-  private onBatch(batch: NativeEvent[]): void {
-    let first: unknown;
-    for (const ev of batch) {
-      try {
-        this.onEvent(ev);
-      } catch (e) {
-        first ??= e; // a listener threw: deliver the rest, then surface it as uncaught
+  /** One event from the native core (layout: K in ./native). */
+  private onNative(kind: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): void {
+    switch (kind) {
+      case K.Signal: {
+        // the hot path: the sender is known from its connectionCreated unless those are suppressed
+        const fromId = c as string | null;
+        let from: Connection | null = null;
+        if (fromId !== null) {
+          from = this.connections.get(fromId)
+            ?? this.intern({ connectionId: fromId, creationTime: (d as number | undefined) ?? 0, data: (e as string | undefined) ?? '' });
+        }
+        const event: SignalEvent = { type: a as string, data: b as string, from };
+        this.emit('signal', event);
+        this.emit(`signal:${event.type}`, event);
+        return;
       }
-    }
-    if (first !== undefined) process.nextTick(() => { throw first; });
-  }
-
-  private onEvent(ev: NativeEvent): void {
-    switch (ev.t) {
-      case 'connected': {
-        this.connection = this.intern(ev.connection);
-        const mod = ev.forceDisconnect ? 1 : 0;
+      case K.Done: {
+        const p = this.pending.get(a as number);
+        if (!p) return;
+        this.pending.delete(a as number);
+        if (b === 0) p.resolve();
+        else p.reject(otError(b as number, c as string));
+        return;
+      }
+      case K.Connected: {
+        this.connection = this.intern({ connectionId: a as string, creationTime: b as number, data: c as string });
+        const bits = d as number;
+        const mod = bits & 4 ? 1 : 0;
         this.capabilities = {
-          forceDisconnect: mod, forceUnpublish: mod, forceMute: ev.forceMute ? 1 : 0, publish: ev.publish ? 1 : 0,
-          subscribe: ev.role === 'publisheronly' ? 0 : 1,
+          forceDisconnect: mod, forceUnpublish: mod, forceMute: bits & 2 ? 1 : 0, publish: bits & 1 ? 1 : 0,
+          subscribe: e === 'publisheronly' ? 0 : 1,
         };
         this.connectionStatus = 'connected';
         const w = this.connectWaiter;
@@ -265,20 +277,21 @@ export class Session extends EventEmitter {
         w?.resolve();
         return;
       }
-      case 'disconnected': {
+      case K.Disconnected: {
+        const reason = a as string;
         const was = this.connectionStatus;
         this.connectionStatus = 'disconnected';
         for (const [, p] of this.pending) p.reject(otError(1010, 'the session disconnected before the request completed'));
         this.pending.clear();
-        for (const [, pub] of this.publishers) pub.destroyed(ev.reason);
+        for (const [, pub] of this.publishers) pub.destroyed(reason);
         this.publishers.clear();
         this.streams.clear();
         this.connections.clear();
-        if (was !== 'disconnected') this.emit('sessionDisconnected', { reason: ev.reason as SessionEvents['sessionDisconnected'][0]['reason'] });
+        if (was !== 'disconnected') this.emit('sessionDisconnected', { reason: reason as SessionEvents['sessionDisconnected'][0]['reason'] });
         return;
       }
-      case 'error': {
-        const err = otError(ev.code, ev.message);
+      case K.Error: {
+        const err = otError(a as number, b as string);
         if (this.connectionStatus === 'connecting' && this.connectWaiter) {
           const w = this.connectWaiter;
           this.connectWaiter = undefined;
@@ -289,89 +302,81 @@ export class Session extends EventEmitter {
         if (this.listenerCount('exception') > 0) this.emit('exception', { code: err.code, name: err.name, message: err.message, error: err });
         return;
       }
-      case 'connectionCreated':
-        this.emit('connectionCreated', { connection: this.intern(ev.connection) });
+      case K.ConnectionCreated:
+        this.emit('connectionCreated', { connection: this.intern({ connectionId: a as string, creationTime: b as number, data: c as string }) });
         return;
-      case 'connectionDropped': {
-        const connection = this.intern(ev.connection);
+      case K.ConnectionDropped: {
+        const connection = this.intern({ connectionId: a as string, creationTime: b as number, data: c as string });
         this.connections.delete(connection.connectionId);
-        this.emit('connectionDestroyed', { connection, reason: ev.reason as SessionEvents['connectionDestroyed'][0]['reason'] });
+        this.emit('connectionDestroyed', { connection, reason: d as SessionEvents['connectionDestroyed'][0]['reason'] });
         return;
       }
-      case 'streamReceived':
-        this.emit('streamCreated', { stream: this.streamOf(ev.stream) });
+      case K.StreamReceived:
+        this.emit('streamCreated', { stream: this.streamOf(a as NativeStream) });
         return;
-      case 'streamDropped': {
-        const stream = this.streamOf(ev.stream);
+      case K.StreamDropped: {
+        const stream = this.streamOf(a as NativeStream);
         this.streams.delete(stream.streamId);
-        this.emit('streamDestroyed', { stream, reason: ev.reason as SessionEvents['streamDestroyed'][0]['reason'] });
+        this.emit('streamDestroyed', { stream, reason: b as SessionEvents['streamDestroyed'][0]['reason'] });
         return;
       }
-      case 'streamAudio':
-      case 'streamVideo': {
-        const stream = this.streams.get(ev.streamId);
+      case K.StreamAudio:
+      case K.StreamVideo: {
+        const stream = this.streams.get(a as string);
         if (!stream) return;
-        const prop = ev.t === 'streamAudio' ? 'hasAudio' : 'hasVideo';
+        const prop = kind === K.StreamAudio ? 'hasAudio' : 'hasVideo';
         const oldValue = stream[prop];
-        stream[prop] = ev.value;
-        this.emit('streamPropertyChanged', { stream, changedProperty: prop, oldValue, newValue: ev.value });
+        stream[prop] = b as boolean;
+        this.emit('streamPropertyChanged', { stream, changedProperty: prop, oldValue, newValue: b as boolean });
         return;
       }
-      case 'streamDims': {
-        const stream = this.streams.get(ev.streamId);
+      case K.StreamDims: {
+        const stream = this.streams.get(a as string);
         if (!stream) return;
         const oldValue = stream.videoDimensions;
-        stream.videoDimensions = { width: ev.width, height: ev.height };
+        stream.videoDimensions = { width: b as number, height: c as number };
         this.emit('streamPropertyChanged', { stream, changedProperty: 'videoDimensions', oldValue, newValue: stream.videoDimensions });
         return;
       }
-      case 'streamVideoType': {
-        const stream = this.streams.get(ev.streamId);
-        if (stream) stream.videoType = ev.videoType;
+      case K.StreamVideoType: {
+        const stream = this.streams.get(a as string);
+        if (stream) stream.videoType = b as Stream['videoType'];
         return;
       }
-      case 'signal': {
-        const event: SignalEvent = { type: ev.type, data: ev.data, from: ev.from ? this.intern(ev.from) : null };
-        this.emit('signal', event);
-        this.emit(`signal:${ev.type}`, event);
-        return;
-      }
-      case 'reconnecting':
+      case K.Reconnecting:
         this.connectionStatus = 'reconnecting';
         this.emit('sessionReconnecting', {});
         return;
-      case 'reconnected':
+      case K.Reconnected:
         this.connectionStatus = 'connected';
         this.emit('sessionReconnected', {});
         return;
-      case 'muteForced':
-        this.emit('muteForced', { active: ev.active });
+      case K.MuteForced:
+        this.emit('muteForced', { active: a as boolean });
         return;
-      case 'done': {
-        const p = this.pending.get(ev.req);
-        if (!p) return;
-        this.pending.delete(ev.req);
-        if (ev.code === 0) p.resolve();
-        else p.reject(otError(ev.code, ev.message));
-        return;
-      }
-      case 'pubCreated':
-        this.publishers.get(ev.pub)?.created(this.intern(ev.stream.connectionId === this.connection?.connectionId ? { connectionId: ev.stream.connectionId, creationTime: this.connection.creationTime, data: this.connection.data } : { connectionId: ev.stream.connectionId, creationTime: 0, data: '' }), ev.stream);
-        return;
-      case 'pubDestroyed': {
-        const pub = this.publishers.get(ev.pub);
-        if (!pub) return;
-        this.publishers.delete(ev.pub);
-        pub.destroyed(ev.reason);
-        this.native.unpublish(ev.pub);
+      case K.PubCreated: {
+        const s = b as NativeStream;
+        const mine = s.connectionId === this.connection?.connectionId && this.connection;
+        this.publishers.get(a as number)?.created(this.intern(mine
+          ? { connectionId: s.connectionId, creationTime: mine.creationTime, data: mine.data }
+          : { connectionId: s.connectionId, creationTime: 0, data: '' }), s);
         return;
       }
-      case 'pubError': {
-        const pub = this.publishers.get(ev.pub);
+      case K.PubDestroyed: {
+        const pub = this.publishers.get(a as number);
         if (!pub) return;
-        this.publishers.delete(ev.pub);
-        pub.failed(otError(ev.code === 1010 ? 1010 : 1500, ev.message, ev.code === 1010 ? undefined : 'OT_PERMISSION_DENIED'));
-        this.native.unpublish(ev.pub);
+        this.publishers.delete(a as number);
+        pub.destroyed(c as string);
+        this.native.unpublish(a as number);
+        return;
+      }
+      case K.PubError: {
+        const pub = this.publishers.get(a as number);
+        if (!pub) return;
+        this.publishers.delete(a as number);
+        const code = b as number;
+        pub.failed(otError(code === 1010 ? 1010 : 1500, c as string, code === 1010 ? undefined : 'OT_PERMISSION_DENIED'));
+        this.native.unpublish(a as number);
         return;
       }
     }

@@ -1,10 +1,13 @@
 // The Node binding of the Convene C core (node-addon-api, NAPI_VERSION 8).
 //
 // Callbacks of the C core run on its service thread: they copy what they are handed into
-// an Event and queue it; one ThreadSafeFunction call per batch carries every queued event
-// to JavaScript. A session keeps the process alive (tsfn ref'd) only while it is
-// connecting or connected. Every reference is released when the session is closed, is
-// garbage collected, or its environment is torn down.
+// an Event and queue it on the environment's one event pump. One ThreadSafeFunction call
+// per batch carries every queued event, of every session of the environment, to a single
+// JavaScript dispatcher as a flat array (kEventStride slots per event: the NativeSession
+// object, the kind, then up to five fields; no per-event objects for the frequent kinds).
+// The pump keeps the process alive (tsfn ref'd) only while some session is connecting or
+// connected. Every reference is released when the session is closed, is garbage
+// collected, or its environment is torn down.
 #include <napi.h>
 
 #include <atomic>
@@ -63,6 +66,7 @@ enum class Kind {
 struct Event {
   explicit Event(Kind k) : kind(k) {}
   Kind kind;
+  uint32_t sid = 0;  // the session it belongs to (SessionWrap::id_)
   ConnData conn;
   StreamData stream;
   std::string s1, s2;  // reason / message / signal type+data / from
@@ -99,30 +103,27 @@ StreamData CopyStream(const otc_stream* s) {
 const char* VideoTypeName(int t) { return t == 2 ? "screen" : t == 3 ? "custom" : "camera"; }
 
 class SessionWrap;
+struct Pump;
 
-// What the service thread and the tsfn share. Owned by the tsfn: freed by its finalizer,
-// which runs after the last queued call, so a callback never sees it freed.
-struct Shared {
-  std::mutex mu;
-  std::vector<Event> queue;
-  bool scheduled = false;
-  bool closed = false;
-  SessionWrap* wrap = nullptr;  // JS thread only; nullptr once the wrap is closed
-  void Push(Event&& ev);
-  std::function<napi_status()> call;
+// Per session, what its C callbacks need: where to queue, and under which id.
+struct SessCtx {
+  Pump* pump;
+  uint32_t sid;
+  bool suppressed;  // connection events suppressed: signals carry their sender's details
 };
 
 struct EnvData {
-  std::set<SessionWrap*> sessions;
-  Napi::FunctionReference ctor;
+  std::unordered_map<uint32_t, SessionWrap*> sessions;  // open sessions by id
+  uint32_t next_id = 1;
+  int alive = 0;  // sessions connecting/connected/reconnecting: the pump is ref'd while > 0
+  Pump* pump = nullptr;
 };
 
 struct PubCtx {
-  Shared* shared;
+  SessCtx* sess;
   int64_t id;
   otc_publisher* publisher;
 };
-
 class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
  public:
   static Napi::Function Init(Napi::Env env);
@@ -130,11 +131,10 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   ~SessionWrap() override { Close(); }
 
   void Close();
-  static void CallJs(Napi::Env env, Napi::Function cb, Shared* shared, void* unused);
-  using Tsfn = Napi::TypedThreadSafeFunction<Shared, void, &SessionWrap::CallJs>;
+  // The pump ended the session (its disconnected event is in the batch being delivered).
+  void Ended(Napi::Env env) { Alive(env, false); }
 
  private:
-  void Deliver(Napi::Env env, Napi::Function cb, std::vector<Event>& batch);
 
   Napi::Value Connect(const Napi::CallbackInfo& info);
   Napi::Value Disconnect(const Napi::CallbackInfo& info);
@@ -148,17 +148,17 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   void Alive(Napi::Env env, bool on);
 
   otc_session* session_ = nullptr;
-  Tsfn tsfn_;
-  Shared* shared_ = nullptr;
+  SessCtx* ctx_ = nullptr;
+  uint32_t id_ = 0;
   bool closed_ = false;
-  bool alive_ = false;  // tsfn ref'd: keeps the event loop running
+  bool alive_ = false;  // counted in EnvData::alive; this object is kept from GC
   bool core_ = false;
   EnvData* env_data_ = nullptr;
   std::unordered_map<int64_t, std::unique_ptr<PubCtx>> publishers_;
 };
 
 // ---- C callbacks (service thread) ----
-Shared* W(void* user_data) { return static_cast<Shared*>(user_data); }
+void Q(void* user_data, Event&& e);
 
 void OnConnected(otc_session* s, void* u) {
   Event e(Kind::Connected);
@@ -168,62 +168,62 @@ void OnConnected(otc_session* s, void* u) {
   struct otc_session_capabilities caps = otc_session_get_capabilities(s);
   e.i1 = (caps.publish ? 1 : 0) | (caps.force_mute ? 2 : 0) | (caps.force_disconnect ? 4 : 0);
   e.s1 = convene_session_get_role(s);
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnDisconnected(otc_session* s, void* u) {
   Event e(Kind::Disconnected);
   const char* r = convene_session_get_disconnect_reason(s);
   e.s1 = r ? r : "clientDisconnected";
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnConnCreated(otc_session*, void* u, const otc_connection* c) {
   Event e(Kind::ConnectionCreated);
   e.conn = CopyConn(c);
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnConnDropped(otc_session*, void* u, const otc_connection* c) {
   Event e(Kind::ConnectionDropped);
   e.conn = CopyConn(c);
   const char* r = convene_connection_get_reason(c);
   e.s1 = r ? r : "clientDisconnected";
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnStreamReceived(otc_session*, void* u, const otc_stream* st) {
   Event e(Kind::StreamReceived);
   e.stream = CopyStream(st);
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnStreamDropped(otc_session*, void* u, const otc_stream* st) {
   Event e(Kind::StreamDropped);
   e.stream = CopyStream(st);
   const char* r = convene_stream_get_reason(st);
   e.s1 = r ? r : "clientDisconnected";
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnAudio(otc_session*, void* u, const otc_stream* st, otc_bool v) {
   Event e(Kind::StreamAudio);
   e.stream.id = otc_stream_get_id(st);
   e.b = v;
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnVideo(otc_session*, void* u, const otc_stream* st, otc_bool v) {
   Event e(Kind::StreamVideo);
   e.stream.id = otc_stream_get_id(st);
   e.b = v;
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnDims(otc_session*, void* u, const otc_stream* st, int w, int h) {
   Event e(Kind::StreamDims);
   e.stream.id = otc_stream_get_id(st);
   e.i1 = w;
   e.i2 = h;
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnVideoType(otc_session*, void* u, const otc_stream* st, enum otc_stream_video_type t) {
   Event e(Kind::StreamVideoType);
   e.stream.id = otc_stream_get_id(st);
   e.i1 = t;
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnSignal(otc_session*, void* u, const char* type, const char* data, const otc_connection* from) {
   Event e(Kind::Signal);
@@ -231,29 +231,32 @@ void OnSignal(otc_session*, void* u, const char* type, const char* data, const o
   e.s2 = data ? data : "";
   if (from) {
     e.has_from = true;
-    e.conn = CopyConn(from);
+    // The sender is known to JavaScript from its connectionCreated, unless those are suppressed.
+    if (static_cast<SessCtx*>(u)->suppressed) e.conn = CopyConn(from);
+    else e.conn.id = otc_connection_get_id(from);
+    e.b = static_cast<SessCtx*>(u)->suppressed;
   }
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
-void OnReconnecting(otc_session*, void* u) { W(u)->Push(Event(Kind::Reconnecting)); }
-void OnReconnected(otc_session*, void* u) { W(u)->Push(Event(Kind::Reconnected)); }
+void OnReconnecting(otc_session*, void* u) { Q(u, Event(Kind::Reconnecting)); }
+void OnReconnected(otc_session*, void* u) { Q(u, Event(Kind::Reconnected)); }
 void OnError(otc_session*, void* u, const char* msg, enum otc_session_error_code code) {
   Event e(Kind::Error);
   e.i1 = code;
   e.s1 = msg ? msg : "";
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnMuteForced(otc_session*, void* u, otc_on_mute_forced_info* info) {
   Event e(Kind::MuteForced);
   e.b = info && info->active;
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 void OnDone(otc_session*, void* u, void* req, int code, const char* message) {
   Event e(Kind::Done);
   e.i1 = static_cast<int64_t>(reinterpret_cast<intptr_t>(req));
   e.i2 = code;
   e.s1 = message ? message : "";
-  W(u)->Push(std::move(e));
+  Q(u, std::move(e));
 }
 
 void OnPubCreated(otc_publisher*, void* u, const otc_stream* st) {
@@ -261,7 +264,7 @@ void OnPubCreated(otc_publisher*, void* u, const otc_stream* st) {
   Event e(Kind::PubCreated);
   e.i1 = p->id;
   e.stream = CopyStream(st);
-  p->shared->Push(std::move(e));
+  Q(p->sess, std::move(e));
 }
 void OnPubDestroyed(otc_publisher*, void* u, const otc_stream* st) {
   auto* p = static_cast<PubCtx*>(u);
@@ -270,7 +273,7 @@ void OnPubDestroyed(otc_publisher*, void* u, const otc_stream* st) {
   e.stream = CopyStream(st);
   const char* r = convene_stream_get_reason(st);
   e.s1 = r ? r : "clientDisconnected";
-  p->shared->Push(std::move(e));
+  Q(p->sess, std::move(e));
 }
 void OnPubError(otc_publisher*, void* u, const char* msg, enum otc_publisher_error_code code) {
   auto* p = static_cast<PubCtx*>(u);
@@ -278,7 +281,169 @@ void OnPubError(otc_publisher*, void* u, const char* msg, enum otc_publisher_err
   e.i1 = p->id;
   e.i2 = code;
   e.s1 = msg ? msg : "";
-  p->shared->Push(std::move(e));
+  Q(p->sess, std::move(e));
+}
+
+// ---- the event pump: one per environment ----
+struct Pump;
+void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, void* unused);
+using PumpTsfn = Napi::TypedThreadSafeFunction<Pump, void, &PumpCallJs>;
+
+// Shared by the service thread (Push) and the JS thread. Owned by its tsfn: freed by the
+// finalizer, which runs after the last queued call, so a callback never sees it freed.
+struct Pump {
+  std::mutex mu;
+  std::vector<Event> queue;
+  bool scheduled = false;  // a tsfn call is on its way: later events ride along
+  bool closed = false;
+  EnvData* env_data = nullptr;  // JS thread only; nullptr once the environment is going
+  PumpTsfn tsfn;
+
+  // Any thread (the service thread, in practice). At most one tsfn call in flight.
+  void Push(uint32_t sid, Event&& ev) {
+    ev.sid = sid;
+    std::lock_guard<std::mutex> lock(mu);
+    if (closed) return;
+    queue.push_back(std::move(ev));
+    if (scheduled) return;
+    scheduled = true;
+    if (tsfn.NonBlockingCall() != napi_ok) scheduled = false;  // closing: the events go with it
+  }
+};
+
+void Q(void* user_data, Event&& e) {
+  auto* c = static_cast<SessCtx*>(user_data);
+  c->pump->Push(c->sid, std::move(e));
+}
+
+constexpr uint32_t kEventStride = 7;  // target, kind, a, b, c, d, e
+
+Napi::Object StreamToJs(Napi::Env env, const StreamData& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("streamId", s.id);
+  o.Set("connectionId", s.connection_id);
+  o.Set("creationTime", Napi::Number::New(env, static_cast<double>(s.creation_time)));
+  o.Set("name", s.name);
+  o.Set("hasAudio", s.has_audio);
+  o.Set("hasVideo", s.has_video);
+  o.Set("videoType", VideoTypeName(s.video_type));
+  Napi::Object d = Napi::Object::New(env);
+  d.Set("width", s.width);
+  d.Set("height", s.height);
+  o.Set("videoDimensions", d);
+  return o;
+}
+
+// Writes one event's slots into the flat batch array (see lib/client/native.ts for the layout).
+void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, const Event& e) {
+  napi_value v[kEventStride];
+  napi_value undef = env.Undefined();
+  for (uint32_t i = 0; i < kEventStride; i++) v[i] = undef;
+  auto str = [&](const std::string& x) { return Napi::String::New(env, x).operator napi_value(); };
+  auto num = [&](double x) { return Napi::Number::New(env, x).operator napi_value(); };
+  auto boo = [&](bool x) { return Napi::Boolean::New(env, x).operator napi_value(); };
+  v[0] = target;
+  v[1] = num(static_cast<double>(e.kind));
+  switch (e.kind) {
+    case Kind::Connected:
+      v[2] = str(e.conn.id), v[3] = num(static_cast<double>(e.conn.creation_time)), v[4] = str(e.conn.data);
+      v[5] = num(static_cast<double>(e.i1)), v[6] = str(e.s1);
+      break;
+    case Kind::Disconnected:
+      v[2] = str(e.s1);
+      break;
+    case Kind::Error:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = str(e.s1);
+      break;
+    case Kind::ConnectionCreated:
+      v[2] = str(e.conn.id), v[3] = num(static_cast<double>(e.conn.creation_time)), v[4] = str(e.conn.data);
+      break;
+    case Kind::ConnectionDropped:
+      v[2] = str(e.conn.id), v[3] = num(static_cast<double>(e.conn.creation_time)), v[4] = str(e.conn.data);
+      v[5] = str(e.s1);
+      break;
+    case Kind::StreamReceived:
+      v[2] = StreamToJs(env, e.stream);
+      break;
+    case Kind::StreamDropped:
+      v[2] = StreamToJs(env, e.stream), v[3] = str(e.s1);
+      break;
+    case Kind::StreamAudio:
+    case Kind::StreamVideo:
+      v[2] = str(e.stream.id), v[3] = boo(e.b);
+      break;
+    case Kind::StreamDims:
+      v[2] = str(e.stream.id), v[3] = num(static_cast<double>(e.i1)), v[4] = num(static_cast<double>(e.i2));
+      break;
+    case Kind::StreamVideoType:
+      v[2] = str(e.stream.id), v[3] = Napi::String::New(env, VideoTypeName(static_cast<int>(e.i1)));
+      break;
+    case Kind::Signal:
+      v[2] = str(e.s1), v[3] = str(e.s2);
+      if (e.has_from) {
+        v[4] = str(e.conn.id);
+        if (e.b) v[5] = num(static_cast<double>(e.conn.creation_time)), v[6] = str(e.conn.data);
+      } else {
+        v[4] = env.Null();
+      }
+      break;
+    case Kind::Reconnecting:
+    case Kind::Reconnected:
+      break;
+    case Kind::MuteForced:
+      v[2] = boo(e.b);
+      break;
+    case Kind::Done:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
+      break;
+    case Kind::PubCreated:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = StreamToJs(env, e.stream);
+      break;
+    case Kind::PubDestroyed:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = StreamToJs(env, e.stream), v[4] = str(e.s1);
+      break;
+    case Kind::PubError:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
+      break;
+  }
+  for (uint32_t i = 0; i < kEventStride; i++) napi_set_element(env, arr, base + i, v[i]);
+}
+
+// JS thread: one call carries every event queued since the last one, for every session.
+void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, void*) {
+  if (pump == nullptr) return;
+  std::vector<Event> batch;
+  {
+    std::lock_guard<std::mutex> lock(pump->mu);
+    batch.swap(pump->queue);
+    pump->scheduled = false;
+  }
+  // env is null while the environment is torn down: the events are dropped, memory freed.
+  EnvData* ed = pump->env_data;
+  if (env == nullptr || ed == nullptr || batch.empty()) return;
+  Napi::HandleScope scope(env);
+  Napi::Array arr = Napi::Array::New(env, batch.size() * kEventStride);
+  uint32_t n = 0;
+  std::vector<SessionWrap*> ended;
+  uint32_t last_sid = 0;
+  SessionWrap* last = nullptr;
+  napi_value target = nullptr;
+  for (const Event& e : batch) {
+    if (e.sid != last_sid || last == nullptr) {
+      auto it = ed->sessions.find(e.sid);
+      last_sid = e.sid;
+      last = it == ed->sessions.end() ? nullptr : it->second;
+      target = last ? last->Value().operator napi_value() : nullptr;
+    }
+    if (last == nullptr || target == nullptr) continue;  // closed or collected: its events go with it
+    PutEvent(env, arr, n * kEventStride, target, e);
+    n++;
+    if (e.kind == Kind::Disconnected) ended.push_back(last);
+  }
+  if (n == 0) return;
+  // After a session ended, nothing of it keeps the process alive.
+  for (SessionWrap* w : ended) w->Ended(env);
+  dispatch.Call({arr, Napi::Number::New(env, n)});  // the dispatcher surfaces a throwing listener as uncaught
 }
 
 // ---- SessionWrap ----
@@ -296,11 +461,16 @@ Napi::Function SessionWrap::Init(Napi::Env env) {
 
 std::string Str(const Napi::Value& v) { return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string(); }
 
-// new NativeSession(apiKey, sessionId, options, onEvents)
+// new NativeSession(apiKey, sessionId, options); events go to the dispatcher (setDispatcher)
 SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<SessionWrap>(info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject() || !info[3].IsFunction()) {
-    Napi::TypeError::New(env, "NativeSession(apiKey, sessionId, options, onEvents)").ThrowAsJavaScriptException();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsObject()) {
+    Napi::TypeError::New(env, "NativeSession(apiKey, sessionId, options)").ThrowAsJavaScriptException();
+    return;
+  }
+  EnvData* ed = env.GetInstanceData<EnvData>();
+  if (ed == nullptr || ed->pump == nullptr) {
+    Napi::Error::New(env, "convene: setDispatcher() must be called before a NativeSession is created").ThrowAsJavaScriptException();
     return;
   }
   if (!AcquireCore()) {
@@ -316,7 +486,8 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
     Napi::TypeError::New(env, "serverUrl must be a ws:// or wss:// URL").ThrowAsJavaScriptException();
     return;
   }
-  if (opts.Get("connectionEventsSuppressed").ToBoolean()) otc_session_settings_set_connection_events_suppressed(st, 1);
+  bool suppressed = opts.Get("connectionEventsSuppressed").ToBoolean();
+  if (suppressed) otc_session_settings_set_connection_events_suppressed(st, 1);
   Napi::Value timeout = opts.Get("connectTimeout");
   if (timeout.IsNumber()) otc_session_settings_set_connect_timeout(st, timeout.As<Napi::Number>().Int32Value());
   std::string ca = Str(opts.Get("caFile"));
@@ -353,199 +524,34 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
   cb.on_reconnected = OnReconnected;
   cb.on_error = OnError;
   cb.on_mute_forced = OnMuteForced;
-  shared_ = new Shared();
-  cb.user_data = shared_;
+  id_ = ed->next_id++;
+  if (ed->next_id == 0) ed->next_id = 1;
+  ctx_ = new SessCtx{ed->pump, id_, suppressed};
+  cb.user_data = ctx_;
   session_ = otc_session_new_with_settings(Str(info[0]).c_str(), Str(info[1]).c_str(), &cb, st);
   otc_session_settings_delete(st);
   if (!session_) {
-    delete shared_;
-    shared_ = nullptr;
+    delete ctx_;
+    ctx_ = nullptr;
     Napi::TypeError::New(env, "cannot create the session: apiKey and sessionId must be non-empty strings")
         .ThrowAsJavaScriptException();
     return;
   }
-  shared_->wrap = this;
-  tsfn_ = Tsfn::New(env, info[3].As<Napi::Function>(), "convene-session", 0, 1, shared_,
-                    [](Napi::Env, void*, Shared* sh) { delete sh; });
-  Tsfn* t = &tsfn_;
-  shared_->call = [t]() { return t->NonBlockingCall(); };
-  tsfn_.Unref(env);
-  env_data_ = env.GetInstanceData<EnvData>();
-  if (env_data_) env_data_->sessions.insert(this);
+  env_data_ = ed;
+  ed->sessions[id_] = this;
 }
 
-// Any thread (the service thread, in practice). One tsfn call per batch.
-void Shared::Push(Event&& ev) {
-  std::lock_guard<std::mutex> lock(mu);
-  if (closed) return;
-  queue.push_back(std::move(ev));
-  if (scheduled) return;
-  scheduled = true;
-  if (call() != napi_ok) scheduled = false;  // closing: the events go with the session
-}
-
-void SessionWrap::CallJs(Napi::Env env, Napi::Function cb, Shared* sh, void*) {
-  if (sh == nullptr) return;
-  std::vector<Event> batch;
-  {
-    std::lock_guard<std::mutex> lock(sh->mu);
-    batch.swap(sh->queue);
-    sh->scheduled = false;
-  }
-  // env is null while the environment is torn down: the events are dropped, memory freed.
-  if (env == nullptr || sh->wrap == nullptr || batch.empty()) return;
-  sh->wrap->Deliver(env, cb, batch);
-}
-
-Napi::Object ConnToJs(Napi::Env env, const ConnData& c) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("connectionId", c.id);
-  o.Set("creationTime", Napi::Number::New(env, static_cast<double>(c.creation_time)));
-  o.Set("data", c.data);
-  return o;
-}
-
-Napi::Object StreamToJs(Napi::Env env, const StreamData& s) {
-  Napi::Object o = Napi::Object::New(env);
-  o.Set("streamId", s.id);
-  o.Set("connectionId", s.connection_id);
-  o.Set("creationTime", Napi::Number::New(env, static_cast<double>(s.creation_time)));
-  o.Set("name", s.name);
-  o.Set("hasAudio", s.has_audio);
-  o.Set("hasVideo", s.has_video);
-  o.Set("videoType", VideoTypeName(s.video_type));
-  Napi::Object d = Napi::Object::New(env);
-  d.Set("width", s.width);
-  d.Set("height", s.height);
-  o.Set("videoDimensions", d);
-  return o;
-}
-
-const char* KindName(Kind k) {
-  switch (k) {
-    case Kind::Connected: return "connected";
-    case Kind::Disconnected: return "disconnected";
-    case Kind::Error: return "error";
-    case Kind::ConnectionCreated: return "connectionCreated";
-    case Kind::ConnectionDropped: return "connectionDropped";
-    case Kind::StreamReceived: return "streamReceived";
-    case Kind::StreamDropped: return "streamDropped";
-    case Kind::StreamAudio: return "streamAudio";
-    case Kind::StreamVideo: return "streamVideo";
-    case Kind::StreamDims: return "streamDims";
-    case Kind::StreamVideoType: return "streamVideoType";
-    case Kind::Signal: return "signal";
-    case Kind::Reconnecting: return "reconnecting";
-    case Kind::Reconnected: return "reconnected";
-    case Kind::MuteForced: return "muteForced";
-    case Kind::Done: return "done";
-    case Kind::PubCreated: return "pubCreated";
-    case Kind::PubDestroyed: return "pubDestroyed";
-    case Kind::PubError: return "pubError";
-  }
-  return "unknown";
-}
-
-void SessionWrap::Deliver(Napi::Env env, Napi::Function cb, std::vector<Event>& batch) {
-  Napi::HandleScope scope(env);
-  Napi::Array arr = Napi::Array::New(env, batch.size());
-  bool ended = false;
-  for (size_t i = 0; i < batch.size(); i++) {
-    const Event& e = batch[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("t", KindName(e.kind));
-    switch (e.kind) {
-      case Kind::Connected:
-        o.Set("connection", ConnToJs(env, e.conn));
-        o.Set("publish", (e.i1 & 1) != 0);
-        o.Set("forceMute", (e.i1 & 2) != 0);
-        o.Set("forceDisconnect", (e.i1 & 4) != 0);
-        o.Set("role", e.s1);
-        break;
-      case Kind::Disconnected:
-        o.Set("reason", e.s1);
-        ended = true;
-        break;
-      case Kind::Error:
-        o.Set("code", Napi::Number::New(env, static_cast<double>(e.i1)));
-        o.Set("message", e.s1);
-        break;
-      case Kind::ConnectionCreated:
-        o.Set("connection", ConnToJs(env, e.conn));
-        break;
-      case Kind::ConnectionDropped:
-        o.Set("connection", ConnToJs(env, e.conn));
-        o.Set("reason", e.s1);
-        break;
-      case Kind::StreamReceived:
-        o.Set("stream", StreamToJs(env, e.stream));
-        break;
-      case Kind::StreamDropped:
-        o.Set("stream", StreamToJs(env, e.stream));
-        o.Set("reason", e.s1);
-        break;
-      case Kind::StreamAudio:
-      case Kind::StreamVideo:
-        o.Set("streamId", e.stream.id);
-        o.Set("value", e.b);
-        break;
-      case Kind::StreamDims:
-        o.Set("streamId", e.stream.id);
-        o.Set("width", Napi::Number::New(env, static_cast<double>(e.i1)));
-        o.Set("height", Napi::Number::New(env, static_cast<double>(e.i2)));
-        break;
-      case Kind::StreamVideoType:
-        o.Set("streamId", e.stream.id);
-        o.Set("videoType", VideoTypeName(static_cast<int>(e.i1)));
-        break;
-      case Kind::Signal:
-        o.Set("type", e.s1);
-        o.Set("data", e.s2);
-        o.Set("from", e.has_from ? Napi::Value(ConnToJs(env, e.conn)) : env.Null());
-        break;
-      case Kind::Reconnecting:
-      case Kind::Reconnected:
-        break;
-      case Kind::MuteForced:
-        o.Set("active", e.b);
-        break;
-      case Kind::Done:
-        o.Set("req", Napi::Number::New(env, static_cast<double>(e.i1)));
-        o.Set("code", Napi::Number::New(env, static_cast<double>(e.i2)));
-        o.Set("message", e.s1);
-        break;
-      case Kind::PubCreated:
-        o.Set("pub", Napi::Number::New(env, static_cast<double>(e.i1)));
-        o.Set("stream", StreamToJs(env, e.stream));
-        break;
-      case Kind::PubDestroyed:
-        o.Set("pub", Napi::Number::New(env, static_cast<double>(e.i1)));
-        o.Set("stream", StreamToJs(env, e.stream));
-        o.Set("reason", e.s1);
-        break;
-      case Kind::PubError:
-        o.Set("pub", Napi::Number::New(env, static_cast<double>(e.i1)));
-        o.Set("code", Napi::Number::New(env, static_cast<double>(e.i2)));
-        o.Set("message", e.s1);
-        break;
-    }
-    arr[i] = o;
-  }
-  // After the session ended, nothing of it keeps the process alive.
-  if (ended) Alive(env, false);
-  cb.Call({arr});  // a throwing handler surfaces as an uncaught exception; state stays intact
-}
-
-// While alive, the tsfn keeps the loop running and a reference keeps this object from GC.
+// While alive, the pump keeps the loop running and a reference keeps this object from GC.
 void SessionWrap::Alive(Napi::Env env, bool on) {
   if (on == alive_ || closed_) return;
   alive_ = on;
+  EnvData* ed = env_data_;
   if (on) {
-    tsfn_.Ref(env);
     Ref();
+    if (ed && ed->pump && ed->alive++ == 0) ed->pump->tsfn.Ref(env);
   } else {
-    tsfn_.Unref(env);
     Unref();
+    if (ed && ed->pump && --ed->alive == 0) ed->pump->tsfn.Unref(env);
   }
 }
 
@@ -606,7 +612,7 @@ Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
   if (closed_) return Napi::Number::New(env, OTC_SESSION_NOT_CONNECTED);
   int64_t id = info[0].As<Napi::Number>().Int64Value();
   auto ctx = std::make_unique<PubCtx>();
-  ctx->shared = shared_;
+  ctx->sess = ctx_;
   ctx->id = id;
   struct otc_publisher_callbacks cb = {};
   cb.on_stream_created = OnPubCreated;
@@ -657,6 +663,7 @@ Napi::Value SessionWrap::CloseJs(const Napi::CallbackInfo& info) {
 }
 
 // Frees the native session: no callback after this; releases every reference. Idempotent.
+// Events of this session still queued in the pump are dropped at delivery (unknown id).
 void SessionWrap::Close() {
   if (closed_) return;
   if (session_) {
@@ -668,24 +675,40 @@ void SessionWrap::Close() {
   if (alive_) {
     alive_ = false;
     Unref();
+    // The loop reference is dropped with the last alive session. When the environment is
+    // being torn down (pump already gone), there is nothing left to unref.
+    if (env_data_ && env_data_->pump && --env_data_->alive == 0) env_data_->pump->tsfn.Unref(Env());
   }
   closed_ = true;
-  if (shared_) {
-    {
-      std::lock_guard<std::mutex> lock(shared_->mu);
-      shared_->closed = true;
-      shared_->queue.clear();
-    }
-    shared_->wrap = nullptr;
-    shared_ = nullptr;  // the tsfn finalizer frees it
-    tsfn_.Release();
-  }
-  if (env_data_) env_data_->sessions.erase(this);
+  delete ctx_;
+  ctx_ = nullptr;
+  if (env_data_) env_data_->sessions.erase(id_);
   env_data_ = nullptr;
   if (core_) {
     core_ = false;
     ReleaseCore();
   }
+}
+
+// setDispatcher(fn(batch, count)): once per environment, before any session.
+Napi::Value SetDispatcher(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnvData* ed = env.GetInstanceData<EnvData>();
+  if (info.Length() < 1 || !info[0].IsFunction()) {
+    Napi::TypeError::New(env, "setDispatcher(fn)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (ed->pump) {
+    Napi::Error::New(env, "convene: setDispatcher() was already called").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  auto* pump = new Pump();
+  pump->env_data = ed;
+  pump->tsfn = PumpTsfn::New(env, info[0].As<Napi::Function>(), "convene-events", 0, 1, pump,
+                             [](Napi::Env, void*, Pump* p) { delete p; });
+  pump->tsfn.Unref(env);
+  ed->pump = pump;
+  return env.Undefined();
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -695,13 +718,27 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       env,
       [](void* arg) {
         auto* d = static_cast<EnvData*>(arg);
-        // The environment goes away with sessions still open: close them all.
-        std::set<SessionWrap*> open;
-        open.swap(d->sessions);
+        // The environment goes away with sessions still open: close them all (each waits for
+        // the service thread, so no callback pushes after this), then let the pump go.
+        std::vector<SessionWrap*> open;
+        for (auto& kv : d->sessions) open.push_back(kv.second);
+        Pump* pump = d->pump;
+        d->pump = nullptr;  // Close() must not touch the tsfn's loop reference any more
         for (SessionWrap* w : open) w->Close();
+        d->sessions.clear();
+        if (pump) {
+          {
+            std::lock_guard<std::mutex> lock(pump->mu);
+            pump->closed = true;
+            pump->queue.clear();
+          }
+          pump->env_data = nullptr;
+          pump->tsfn.Release();  // its finalizer frees the pump
+        }
       },
       data);
   exports.Set("NativeSession", SessionWrap::Init(env));
+  exports.Set("setDispatcher", Napi::Function::New(env, SetDispatcher, "setDispatcher"));
   exports.Set("version", Napi::String::New(env, "0.1.0"));
   return exports;
 }

@@ -18,15 +18,17 @@ void cv_cmdq_destroy(struct cv_cmdq *q) {
   pthread_mutex_destroy(&q->lock);
 }
 
-void cv_cmdq_push(struct cv_cmdq *q, struct cv_cmd *cmd) {
+int cv_cmdq_push(struct cv_cmdq *q, struct cv_cmd *cmd) {
   cmd->next = NULL;
   pthread_mutex_lock(&q->lock);
+  int was_empty = q->head == NULL;
   if (q->tail)
     q->tail->next = cmd;
   else
     q->head = cmd;
   q->tail = cmd;
   pthread_mutex_unlock(&q->lock);
+  return was_empty;
 }
 
 struct cv_cmd *cv_cmdq_take_all(struct cv_cmdq *q) {

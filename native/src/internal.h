@@ -151,7 +151,9 @@ struct cv_cmdq {
 
 void cv_cmdq_init(struct cv_cmdq *q);
 void cv_cmdq_destroy(struct cv_cmdq *q);
-void cv_cmdq_push(struct cv_cmdq *q, struct cv_cmd *cmd);
+/* Returns 1 when the queue was empty: only then does the service thread need waking (it
+ * takes everything queued when it wakes). */
+int cv_cmdq_push(struct cv_cmdq *q, struct cv_cmd *cmd);
 /* Takes every queued command, oldest first (a list the caller owns). */
 struct cv_cmd *cv_cmdq_take_all(struct cv_cmdq *q);
 void cv_cmd_free(struct cv_cmd *cmd);
@@ -217,6 +219,8 @@ struct otc_session {
 
   /* service thread only */
   struct otc_session *next_live; /* list of sessions known to the service thread */
+  struct otc_session *prev_live;
+  int on_live;                   /* linked into that list */
   char *token;
   char *resume_token;
   struct cv_link *link; /* the socket, NULL when none */

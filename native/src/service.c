@@ -62,8 +62,9 @@ otc_status cv_service_submit(struct cv_cmd *cmd, int wait) {
   atomic_int done = 0;
   int must_wait = wait && !t_on_service;
   if (must_wait) cmd->done = &done;
-  cv_cmdq_push(&g.queue, cmd);
-  lws_cancel_service(g.ctx);
+  /* One wake-up per burst: a non-empty queue means a wake-up is already on its way and the
+   * service thread has not taken the queue yet (it takes it all after waking). */
+  if (cv_cmdq_push(&g.queue, cmd)) lws_cancel_service(g.ctx);
   if (must_wait) {
     pthread_mutex_lock(&g.done_lock);
     while (!atomic_load(&done)) pthread_cond_wait(&g.done_cond, &g.done_lock);
@@ -72,19 +73,22 @@ otc_status cv_service_submit(struct cv_cmd *cmd, int wait) {
   return OTC_SUCCESS;
 }
 
-static void unlink_live(otc_session *s) {
-  for (otc_session **pp = &g.live; *pp; pp = &(*pp)->next_live) {
-    if (*pp == s) {
-      *pp = s->next_live;
-      return;
-    }
-  }
+/* The live list is doubly linked: O(1) per command, whatever the number of sessions. */
+static void link_live(otc_session *s) {
+  s->prev_live = NULL;
+  s->next_live = g.live;
+  if (g.live) g.live->prev_live = s;
+  g.live = s;
+  s->on_live = 1;
 }
 
-static int is_live(otc_session *s) {
-  for (otc_session *x = g.live; x; x = x->next_live)
-    if (x == s) return 1;
-  return 0;
+static void unlink_live(otc_session *s) {
+  if (!s->on_live) return;
+  if (s->prev_live) s->prev_live->next_live = s->next_live;
+  else g.live = s->next_live;
+  if (s->next_live) s->next_live->prev_live = s->prev_live;
+  s->next_live = s->prev_live = NULL;
+  s->on_live = 0;
 }
 
 extern void cv_session_free(otc_session *s);
@@ -92,10 +96,7 @@ extern void cv_publisher_free(otc_publisher *p);
 
 static void run(struct cv_cmd *c) {
   otc_session *s = c->session;
-  if (s && !is_live(s)) {
-    s->next_live = g.live;
-    g.live = s;
-  }
+  if (s && !s->on_live) link_live(s);
   switch (c->type) {
     case CV_CMD_CONNECT:
       cv_state_start_connect(s, c->text);
@@ -165,7 +166,7 @@ static void *service_main(void *arg) {
     otc_session *s = g.live;
     cv_state_disconnect(s);
     s->deleted = 1;
-    g.live = s->next_live;
+    unlink_live(s);
     cv_state_free(s);
     cv_session_free(s);
   }
