@@ -15,9 +15,9 @@
  *    streamPropertyChanged.
  *  - events (5): every event must carry seq = last + 1 (a duplicate is skipped, a gap is a
  *    protocol error that closes the socket). Acks are cumulative and batched like the
- *    native client's: an `ack` frame once 32 events are unacknowledged, or 100 ms after
+ *    native client's: an `ack` frame once 32 events are unacknowledged, or 1 s after
  *    the first unacknowledged event, whichever comes first (the spec asks for at least
- *    every 64 events or 100 ms). A pending ack also rides along on the next request
+ *    every 64 events or 1 s). A pending ack also rides along on the next request
  *    (its optional `ack` field, section 4), which saves a frame when the client sends.
  *  - requests (4): ids from 1 in steps of 1; the `result` with the same id settles the
  *    request. `signal()` returns a Promise; `signalNoAck()` sends the same frame and
@@ -60,7 +60,7 @@ const SDK = { name: 'convene-bench-js', version: '0.1.0' };
 /** send an ack once this many events are unacknowledged */
 const ACK_EVERY = 32;
 /** ...or this long after the first unacknowledged event */
-const ACK_DELAY_MS = 100;
+const ACK_DELAY_MS = 1000;
 /** disconnect(): terminate the socket if the server has not closed it by then */
 const DISCONNECT_TIMEOUT_MS = 5000;
 /** used until `connected` tells the server's values */

@@ -299,17 +299,39 @@ struct Pump {
   EnvData* env_data = nullptr;  // JS thread only; nullptr once the environment is going
   PumpTsfn tsfn;
 
-  // Any thread (the service thread, in practice). At most one tsfn call in flight.
-  void Push(uint32_t sid, Event&& ev) {
-    ev.sid = sid;
+  // Queues one event. On the service thread the batch goes out at the end of the pass
+  // (Flush, from the pass hook); from any other thread, at once.
+  void Push(uint32_t sid, Event&& ev);
+  // Hands what is queued to the JS thread: at most one tsfn call in flight.
+  void Flush() {
     std::lock_guard<std::mutex> lock(mu);
-    if (closed) return;
-    queue.push_back(std::move(ev));
-    if (scheduled) return;
+    FlushLocked();
+  }
+  void FlushLocked() {
+    if (closed || scheduled || queue.empty()) return;
     scheduled = true;
     if (tsfn.NonBlockingCall() != napi_ok) scheduled = false;  // closing: the events go with it
   }
 };
+
+// Every environment's pump, for the service thread's end-of-pass hook.
+std::mutex g_pumps_mu;
+std::set<Pump*> g_pumps;
+thread_local bool t_service_thread = false;
+
+void OnServicePass(void*) {
+  t_service_thread = true;
+  std::lock_guard<std::mutex> lock(g_pumps_mu);
+  for (Pump* p : g_pumps) p->Flush();
+}
+
+void Pump::Push(uint32_t sid, Event&& ev) {
+  ev.sid = sid;
+  std::lock_guard<std::mutex> lock(mu);
+  if (closed) return;
+  queue.push_back(std::move(ev));
+  if (!t_service_thread) FlushLocked();
+}
 
 void Q(void* user_data, Event&& e) {
   auto* c = static_cast<SessCtx*>(user_data);
@@ -708,6 +730,11 @@ Napi::Value SetDispatcher(const Napi::CallbackInfo& info) {
                              [](Napi::Env, void*, Pump* p) { delete p; });
   pump->tsfn.Unref(env);
   ed->pump = pump;
+  {
+    std::lock_guard<std::mutex> lock(g_pumps_mu);
+    g_pumps.insert(pump);
+  }
+  convene_set_pass_hook(OnServicePass, nullptr);
   return env.Undefined();
 }
 
@@ -727,6 +754,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
         for (SessionWrap* w : open) w->Close();
         d->sessions.clear();
         if (pump) {
+          {
+            std::lock_guard<std::mutex> lock(g_pumps_mu);
+            g_pumps.erase(pump);
+          }
           {
             std::lock_guard<std::mutex> lock(pump->mu);
             pump->closed = true;

@@ -36,9 +36,10 @@ void cv_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 
 /* ---- objects.c: connections and streams ---- */
 struct otc_connection {
-  char *id;
-  char *data;
-  char *session_id;
+  /* One allocation: id and data (and session_id when owned) are stored after the struct. */
+  const char *id;
+  const char *data;
+  const char *session_id; /* borrowed from the session for the session's own table entries */
   int64_t creation_time;
   const char *reason; /* static; set only while on_connection_dropped runs */
 };
@@ -58,19 +59,29 @@ struct otc_stream {
 };
 
 otc_connection *cv_connection_from_json(const json_t *obj, const char *session_id);
+/* The same, borrowing session_id: only for connections freed before their session's id. */
+otc_connection *cv_connection_from_json_in(const json_t *obj, const char *session_id);
 otc_stream *cv_stream_from_json(const json_t *obj, const otc_connection *owner, const char *session_id);
 enum otc_stream_video_type cv_video_type_from_string(const char *s);
 const char *cv_video_type_to_string(enum otc_stream_video_type t);
 
-/* A growable array of owned pointers, looked up by id. */
+/* A growable array of owned pointers in insertion order, looked up by id: linearly while
+ * small, through an open-addressing hash index (item index + 1 per slot) from 16 items on. */
 struct cv_table {
   void **items;
   size_t len;
   size_t cap;
+  uint32_t *idx;
+  size_t idx_cap; /* a power of two, or 0 without an index */
 };
-int cv_table_add(struct cv_table *t, void *item);
+/* get_id may be NULL for a table never looked up by id (no index is kept). */
+int cv_table_add(struct cv_table *t, void *item, const char *(*get_id)(const void *));
 void *cv_table_find(const struct cv_table *t, const char *id, const char *(*get_id)(const void *));
 void *cv_table_remove(struct cv_table *t, const char *id, const char *(*get_id)(const void *));
+/* Forgets every item (not freed) and the index. */
+void cv_table_clear(struct cv_table *t);
+/* Frees the table's own memory (not the items). */
+void cv_table_free(struct cv_table *t);
 const char *cv_connection_id_of(const void *c);
 const char *cv_stream_id_of(const void *s);
 

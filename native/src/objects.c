@@ -4,21 +4,21 @@
 
 #include "internal.h"
 
-static char *dup_or_empty(const char *s) { return strdup(s ? s : ""); }
 
 /* ---- otc_connection ---- */
 
-static otc_connection *connection_new(const char *id, const char *data, const char *session_id, int64_t t) {
-  otc_connection *c = calloc(1, sizeof *c);
+static otc_connection *connection_new(const char *id, const char *data, const char *session_id, int64_t t, int borrow) {
+  if (!id) id = "";
+  if (!data) data = "";
+  if (!session_id) session_id = "";
+  size_t li = strlen(id) + 1, ld = strlen(data) + 1, ls = borrow ? 0 : strlen(session_id) + 1;
+  otc_connection *c = calloc(1, sizeof *c + li + ld + ls);
   if (!c) return NULL;
-  c->id = dup_or_empty(id);
-  c->data = dup_or_empty(data);
-  c->session_id = dup_or_empty(session_id);
+  char *p = (char *)(c + 1);
+  c->id = memcpy(p, id, li);
+  c->data = memcpy(p + li, data, ld);
+  c->session_id = borrow ? session_id : memcpy(p + li + ld, session_id, ls);
   c->creation_time = t;
-  if (!c->id || !c->data || !c->session_id) {
-    otc_connection_delete(c);
-    return NULL;
-  }
   return c;
 }
 
@@ -26,7 +26,14 @@ otc_connection *cv_connection_from_json(const json_t *obj, const char *session_i
   if (!json_is_object(obj)) return NULL;
   const char *id = cv_json_str(obj, "id");
   if (!*id) return NULL;
-  return connection_new(id, cv_json_str(obj, "data"), session_id, cv_json_int(obj, "creationTime"));
+  return connection_new(id, cv_json_str(obj, "data"), session_id, cv_json_int(obj, "creationTime"), 0);
+}
+
+otc_connection *cv_connection_from_json_in(const json_t *obj, const char *session_id) {
+  if (!json_is_object(obj)) return NULL;
+  const char *id = cv_json_str(obj, "id");
+  if (!*id) return NULL;
+  return connection_new(id, cv_json_str(obj, "data"), session_id, cv_json_int(obj, "creationTime"), 1);
 }
 
 const char *otc_connection_get_id(const otc_connection *c) { return c ? c->id : NULL; }
@@ -35,14 +42,11 @@ const char *otc_connection_get_data(const otc_connection *c) { return c ? c->dat
 const char *otc_connection_get_session_id(const otc_connection *c) { return c ? c->session_id : NULL; }
 
 otc_connection *otc_connection_copy(const otc_connection *c) {
-  return c ? connection_new(c->id, c->data, c->session_id, c->creation_time) : NULL;
+  return c ? connection_new(c->id, c->data, c->session_id, c->creation_time, 0) : NULL;
 }
 
 otc_status otc_connection_delete(otc_connection *c) {
   if (!c) return OTC_INVALID_PARAM;
-  free(c->id);
-  free(c->data);
-  free(c->session_id);
   free(c);
   return OTC_SUCCESS;
 }
@@ -72,7 +76,7 @@ otc_stream *cv_stream_from_json(const json_t *obj, const otc_connection *owner, 
   s->id = strdup(id);
   s->name = strdup(cv_json_str(obj, "name"));
   s->connection = owner ? otc_connection_copy(owner)
-                        : connection_new(cv_json_str(obj, "connectionId"), "", session_id, 0);
+                        : connection_new(cv_json_str(obj, "connectionId"), "", session_id, 0, 0);
   s->creation_time = cv_json_int(obj, "creationTime");
   s->has_audio = cv_json_bool(obj, "hasAudio");
   s->has_video = cv_json_bool(obj, "hasVideo");
@@ -130,7 +134,36 @@ otc_status otc_stream_delete(otc_stream *s) {
 const char *cv_connection_id_of(const void *c) { return ((const otc_connection *)c)->id; }
 const char *cv_stream_id_of(const void *s) { return ((const otc_stream *)s)->id; }
 
-int cv_table_add(struct cv_table *t, void *item) {
+#define CV_INDEX_FROM 16
+
+static uint32_t hash_id(const char *s) {
+  uint32_t h = 2166136261u; /* FNV-1a */
+  for (; *s; s++) h = (h ^ (uint8_t)*s) * 16777619u;
+  return h;
+}
+
+static void index_put(struct cv_table *t, size_t i, const char *(*get_id)(const void *)) {
+  size_t mask = t->idx_cap - 1;
+  size_t h = hash_id(get_id(t->items[i])) & mask;
+  while (t->idx[h]) h = (h + 1) & mask;
+  t->idx[h] = (uint32_t)(i + 1);
+}
+
+/* Rebuilds the index for the current items (or drops it when the table is small). */
+static void index_rebuild(struct cv_table *t, const char *(*get_id)(const void *)) {
+  free(t->idx);
+  t->idx = NULL;
+  t->idx_cap = 0;
+  if (!get_id || t->len < CV_INDEX_FROM) return;
+  size_t cap = 32;
+  while (cap < t->len * 2) cap <<= 1;
+  t->idx = calloc(cap, sizeof *t->idx);
+  if (!t->idx) return; /* out of memory: lookups stay linear */
+  t->idx_cap = cap;
+  for (size_t i = 0; i < t->len; i++) index_put(t, i, get_id);
+}
+
+int cv_table_add(struct cv_table *t, void *item, const char *(*get_id)(const void *)) {
   if (t->len == t->cap) {
     size_t cap = t->cap ? t->cap * 2 : 8;
     void **items = realloc(t->items, cap * sizeof *items);
@@ -139,11 +172,24 @@ int cv_table_add(struct cv_table *t, void *item) {
     t->cap = cap;
   }
   t->items[t->len++] = item;
+  if (!get_id) return 0;
+  if (t->idx && t->len * 2 <= t->idx_cap)
+    index_put(t, t->len - 1, get_id);
+  else if (t->len >= CV_INDEX_FROM)
+    index_rebuild(t, get_id);
   return 0;
 }
 
 static long table_index(const struct cv_table *t, const char *id, const char *(*get_id)(const void *)) {
   if (!id) return -1;
+  if (t->idx) {
+    size_t mask = t->idx_cap - 1;
+    for (size_t h = hash_id(id) & mask; t->idx[h]; h = (h + 1) & mask) {
+      size_t i = t->idx[h] - 1;
+      if (strcmp(get_id(t->items[i]), id) == 0) return (long)i;
+    }
+    return -1;
+  }
   for (size_t i = 0; i < t->len; i++)
     if (strcmp(get_id(t->items[i]), id) == 0) return (long)i;
   return -1;
@@ -160,5 +206,20 @@ void *cv_table_remove(struct cv_table *t, const char *id, const char *(*get_id)(
   void *item = t->items[i];
   memmove(&t->items[i], &t->items[i + 1], (t->len - (size_t)i - 1) * sizeof *t->items);
   t->len--;
+  if (t->idx) index_rebuild(t, get_id); /* indices moved: O(n), as the memmove */
   return item;
+}
+
+void cv_table_clear(struct cv_table *t) {
+  t->len = 0;
+  free(t->idx);
+  t->idx = NULL;
+  t->idx_cap = 0;
+}
+
+void cv_table_free(struct cv_table *t) {
+  cv_table_clear(t);
+  free(t->items);
+  t->items = NULL;
+  t->cap = 0;
 }

@@ -22,6 +22,28 @@ static struct {
 
 static _Thread_local int t_on_service;
 
+static struct {
+  pthread_mutex_t lock;
+  convene_pass_hook fn;
+  void *user_data;
+} hook = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+void convene_set_pass_hook(convene_pass_hook fn, void *user_data) {
+  pthread_mutex_lock(&hook.lock);
+  hook.fn = fn;
+  hook.user_data = user_data;
+  pthread_mutex_unlock(&hook.lock);
+}
+
+/* Service thread, after each pass. */
+static void end_of_pass(void) {
+  pthread_mutex_lock(&hook.lock);
+  convene_pass_hook fn = hook.fn;
+  void *user_data = hook.user_data;
+  pthread_mutex_unlock(&hook.lock);
+  if (fn) fn(user_data);
+}
+
 int cv_service_running(void) { return atomic_load(&g.running) && !atomic_load(&g.stopping); }
 int cv_on_service_thread(void) { return t_on_service; }
 struct lws_context *cv_service_context(void) { return g.ctx; }
@@ -160,6 +182,7 @@ static void *service_main(void *arg) {
   t_on_service = 1;
   while (!atomic_load(&g.stopping)) {
     if (lws_service(g.ctx, 0) < 0) break;
+    end_of_pass();
   }
   /* otc_destroy: sessions still alive are disconnected and freed */
   while (g.live) {
@@ -170,6 +193,7 @@ static void *service_main(void *arg) {
     cv_state_free(s);
     cv_session_free(s);
   }
+  end_of_pass();
   /* let queued closes go out, and give servers that were sent a disconnect request up to
    * 2 s to close. lws 4 ignores the timeout argument: lws_service blocks until a socket event
    * or the next timer (up to ~30 s when nothing is pending; -1 skips poll() altogether), so
@@ -178,6 +202,7 @@ static void *service_main(void *arg) {
   for (int i = 0; i < 20 || (cv_transport_awaiting_close() > 0 && cv_now_ms() < deadline); i++) {
     lws_cancel_service(g.ctx);
     lws_service(g.ctx, 0);
+    end_of_pass();
     if (i >= 20) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
   }
   return NULL;

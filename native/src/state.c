@@ -10,7 +10,7 @@
 #include "internal.h"
 
 #define ACK_EVERY 32
-#define ACK_DELAY_US (100 * LWS_US_PER_MS)
+#define ACK_DELAY_US (1000 * LWS_US_PER_MS)
 
 static void report_error(otc_session *s, int code, const char *message) {
   CV_WARN("session %.24s: error %d: %s", s->session_id, code, message);
@@ -103,9 +103,9 @@ static void free_pending(otc_session *s) {
 
 static void clear_tables(otc_session *s) {
   for (size_t i = 0; i < s->connections.len; i++) otc_connection_delete(s->connections.items[i]);
-  s->connections.len = 0;
+  cv_table_clear(&s->connections);
   for (size_t i = 0; i < s->streams.len; i++) otc_stream_delete(s->streams.items[i]);
-  s->streams.len = 0;
+  cv_table_clear(&s->streams);
 }
 
 static void cancel_timers(otc_session *s) {
@@ -434,7 +434,7 @@ void cv_state_publish(otc_session *s, otc_publisher *p) {
                              atomic_load(&p->publish_audio), "hasVideo", atomic_load(&p->publish_video), "videoType",
                              cv_video_type_to_string((enum otc_stream_video_type)atomic_load(&p->video_type)), "videoDimensions", "width", 640,
                              "height", 480);
-  if (cv_table_add(&s->publishers, p) != 0) {
+  if (cv_table_add(&s->publishers, p, NULL) != 0) {
     json_decref(fields);
     return;
   }
@@ -546,8 +546,8 @@ static void on_connected(otc_session *s, json_t *f) {
   size_t i;
   json_t *item;
   json_array_foreach(json_object_get(f, "connections"), i, item) {
-    otc_connection *c = cv_connection_from_json(item, s->session_id);
-    if (!c || cv_table_add(&s->connections, c) != 0) {
+    otc_connection *c = cv_connection_from_json_in(item, s->session_id);
+    if (!c || cv_table_add(&s->connections, c, cv_connection_id_of) != 0) {
       otc_connection_delete(c);
       continue;
     }
@@ -556,7 +556,7 @@ static void on_connected(otc_session *s, json_t *f) {
   json_array_foreach(json_object_get(f, "streams"), i, item) {
     const otc_connection *owner = cv_table_find(&s->connections, cv_json_str(item, "connectionId"), cv_connection_id_of);
     otc_stream *st = cv_stream_from_json(item, owner, s->session_id);
-    if (!st || cv_table_add(&s->streams, st) != 0) {
+    if (!st || cv_table_add(&s->streams, st, cv_stream_id_of) != 0) {
       otc_stream_delete(st);
       continue;
     }
@@ -614,8 +614,8 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       on_result(s, f);
       break;
     case CV_FRAME_CONNECTION_CREATED: {
-      otc_connection *c = cv_connection_from_json(json_object_get(f, "connection"), s->session_id);
-      if (!c || cv_table_add(&s->connections, c) != 0) {
+      otc_connection *c = cv_connection_from_json_in(json_object_get(f, "connection"), s->session_id);
+      if (!c || cv_table_add(&s->connections, c, cv_connection_id_of) != 0) {
         otc_connection_delete(c);
         break;
       }
@@ -635,7 +635,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       json_t *js = json_object_get(f, "stream");
       const otc_connection *owner = cv_table_find(&s->connections, cv_json_str(js, "connectionId"), cv_connection_id_of);
       otc_stream *st = cv_stream_from_json(js, owner, s->session_id);
-      if (!st || cv_table_add(&s->streams, st) != 0) {
+      if (!st || cv_table_add(&s->streams, st, cv_stream_id_of) != 0) {
         otc_stream_delete(st);
         break;
       }
@@ -744,9 +744,9 @@ void cv_state_free(otc_session *s) {
   free_pending(s);
   end_publishers(s);
   clear_tables(s);
-  free(s->connections.items);
-  free(s->streams.items);
-  free(s->publishers.items);
+  cv_table_free(&s->connections);
+  cv_table_free(&s->streams);
+  cv_table_free(&s->publishers);
   free(s->token);
   free(s->resume_token);
 }

@@ -83,6 +83,16 @@ OTC_DECL(otc_status) convene_session_settings_set_rejoin(struct otc_session_sett
 /** How many signals/requests may wait while reconnecting (default 1000); past it a send fails (1550). */
 OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
 
+/**
+ * A hook the service thread calls at the end of each pass over its sockets and commands,
+ * after every callback of that pass. A binding that queues events in callbacks hands them
+ * over to its own thread here, once per pass, instead of once per event. Process-wide;
+ * NULL removes it. Any thread may set it; it takes effect from the next pass. The hook must
+ * not block and must not call otc_* functions that wait for the service thread.
+ */
+typedef void (*convene_pass_hook)(void *user_data);
+OTC_DECL(void) convene_set_pass_hook(convene_pass_hook hook, void *user_data);
+
 /** The video type the publisher's stream announces (default camera). Call before publishing. */
 OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, enum otc_stream_video_type type);
 

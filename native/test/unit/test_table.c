@@ -1,4 +1,4 @@
-/* cv_table (objects.c): add, find, remove, growth, order. */
+/* cv_table (objects.c): add, find, remove, growth, order, the hash index from 16 items on. */
 #include "check.h"
 #include "internal.h"
 
@@ -20,10 +20,12 @@ int main(void) {
   for (int i = 0; i < N; i++) {
     char id[16];
     snprintf(id, sizeof id, "c-%d", i);
-    CHECK_EQ(0, cv_table_add(&t, conn(id)));
+    CHECK_EQ(0, cv_table_add(&t, conn(id), cv_connection_id_of));
   }
   CHECK_EQ(N, t.len);
   CHECK(t.cap >= N);
+  CHECK_NOT_NULL(t.idx); /* indexed past 16 items */
+  CHECK(t.idx_cap >= 2 * N);
   for (int i = 0; i < N; i++) {
     char id[16];
     snprintf(id, sizeof id, "c-%d", i);
@@ -54,8 +56,8 @@ int main(void) {
     prev = n;
   }
   /* the same id twice: find returns the first, remove takes them one at a time */
-  CHECK_EQ(0, cv_table_add(&t, conn("dup")));
-  CHECK_EQ(0, cv_table_add(&t, conn("dup")));
+  CHECK_EQ(0, cv_table_add(&t, conn("dup"), cv_connection_id_of));
+  CHECK_EQ(0, cv_table_add(&t, conn("dup"), cv_connection_id_of));
   otc_connection *first = cv_table_find(&t, "dup", cv_connection_id_of);
   otc_connection *d1 = cv_table_remove(&t, "dup", cv_connection_id_of);
   CHECK(d1 == first);
@@ -73,20 +75,21 @@ int main(void) {
     otc_connection_delete(c);
   }
   CHECK_EQ(0, t.len);
-  CHECK_EQ(0, cv_table_add(&t, conn("again")));
+  CHECK_NULL(t.idx); /* small again: linear */
+  CHECK_EQ(0, cv_table_add(&t, conn("again"), cv_connection_id_of));
   otc_connection_delete(cv_table_remove(&t, "again", cv_connection_id_of));
-  free(t.items);
+  cv_table_free(&t);
 
   /* streams are looked up by stream id */
   struct cv_table st = {0};
   json_t *js = json_pack("{s:s, s:s}", "id", "s-1", "connectionId", "c-1");
   otc_stream *s = cv_stream_from_json(js, NULL, "2_s");
   json_decref(js);
-  CHECK_EQ(0, cv_table_add(&st, s));
+  CHECK_EQ(0, cv_table_add(&st, s, cv_stream_id_of));
   CHECK(cv_table_find(&st, "s-1", cv_stream_id_of) == s);
   CHECK_NULL(cv_table_find(&st, "c-1", cv_stream_id_of));
   CHECK(cv_table_remove(&st, "s-1", cv_stream_id_of) == s);
   otc_stream_delete(s);
-  free(st.items);
+  cv_table_free(&st);
   return 0;
 }
