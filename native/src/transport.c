@@ -126,12 +126,18 @@ void cv_transport_want_write(otc_session *s) {
   if (s->link && s->link->wsi) lws_callback_on_writable(s->link->wsi);
 }
 
+#define RX_CHUNK 4096
+
 static void on_receive(struct cv_link *l, struct lws *wsi, const void *in, size_t len) {
   otc_session *s = l->session;
   if (!s) return;
   if (lws_frame_is_binary(wsi)) return; /* reserved for media */
   if (s->rx_skip) { /* the rest of a message we could not keep */
     if (lws_is_final_fragment(wsi)) s->rx_skip = 0;
+    return;
+  }
+  if (s->rx_len == 0 && lws_is_final_fragment(wsi)) {
+    cv_state_on_text(s, in, len); /* the usual case: a whole message in one piece, no copy */
     return;
   }
   int too_big = s->rx_len + len > MAX_MESSAGE;
@@ -156,8 +162,12 @@ static void on_receive(struct cv_link *l, struct lws *wsi, const void *in, size_
   s->rx_len += len;
   if (!lws_is_final_fragment(wsi)) return;
   size_t n = s->rx_len;
-  s->rx_len = 0;
-  cv_state_on_text(s, s->rx, n);
+  char *rx = s->rx;
+  /* A message in pieces is rare (over RX_CHUNK bytes): its buffer is not kept. */
+  s->rx = NULL;
+  s->rx_len = s->rx_cap = 0;
+  cv_state_on_text(s, rx, n);
+  free(rx);
 }
 
 static int on_writeable(struct cv_link *l, struct lws *wsi) {
@@ -255,6 +265,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 }
 
 const struct lws_protocols cv_protocols[] = {
-    {"convene", callback, 0, 65536, 0, NULL, 0},
+    /* lws gives each connection an rx buffer of this size: messages over it arrive in
+     * pieces that on_receive joins. Small, as most frames are: memory per session. */
+    {"convene", callback, 0, RX_CHUNK, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
