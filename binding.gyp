@@ -21,12 +21,12 @@
         "native/include",
         "native/src"
       ],
-      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE"],
+      "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE", "CONVENE_WITH_LIBEV"],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libwebsockets jansson)", "-lpthread", "-lm"]
+      "libraries": ["<!@(pkg-config --libs libwebsockets jansson)", "-lev", "-lpthread", "-lm"]
     }
   ]
 }

@@ -110,6 +110,9 @@ export function loadNative(): NativeModule {
     if (/libwebsockets\.so/.test(msg)) {
       throw new Error(`convene: the native core needs libwebsockets 4.1 (libwebsockets.so.17): install it with 'apt-get install libwebsockets17' (Debian/Ubuntu). (${msg})`);
     }
+    if (/libev\.so/.test(msg)) {
+      throw new Error(`convene: the native core needs libev: install it with 'apt-get install libev4 libwebsockets-evlib-ev'. (${msg})`);
+    }
     if (/libjansson\.so/.test(msg)) {
       throw new Error(`convene: the native core needs jansson: install it with 'apt-get install libjansson4'. (${msg})`);
     }

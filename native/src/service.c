@@ -1,12 +1,21 @@
 /*
  * The service thread: owns the libwebsockets context, runs the commands that public
  * functions enqueue (woken by lws_cancel_service), and frees deleted sessions.
+ *
+ * Its loop is libev over epoll when the core is built with libev and libwebsockets' libev
+ * plugin (libwebsockets-evlib-ev) is installed: each pass costs what is ready, not what is
+ * open. Otherwise lws's own poll() loop, whose every pass scans every socket. Setting
+ * CONVENE_EVENT_LOOP=poll in the environment forces the latter (for comparison).
  */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "internal.h"
+
+#if defined(CONVENE_WITH_LIBEV)
+#include <ev.h>
+#endif
 
 static struct {
   pthread_mutex_t lock; /* guards running/ctx against init/destroy races */
@@ -18,6 +27,9 @@ static struct {
   atomic_int stopping;
   struct cv_cmdq queue;
   otc_session *live; /* sessions the service thread knows (not yet freed) */
+  void *ev_loop;     /* the libev loop lws runs on, or NULL with lws's poll() loop */
+  void *foreign[1];  /* what lws is handed as its foreign loops */
+  lws_sorted_usec_list_t sul_tick; /* libev only: see timer_tick */
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .done_cond = PTHREAD_COND_INITIALIZER, .done_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static _Thread_local int t_on_service;
@@ -177,11 +189,72 @@ void cv_service_drain(void) {
   }
 }
 
+/* One pass: block until something is ready (or do only what is ready now), serve it. */
+static int service_pass(int block) {
+#if defined(CONVENE_WITH_LIBEV)
+  if (g.ev_loop) {
+    ev_run((struct ev_loop *)g.ev_loop, block ? EVRUN_ONCE : EVRUN_NOWAIT);
+    return 0;
+  }
+#endif
+  (void)block; /* lws 4 ignores the timeout: callers wake it with lws_cancel_service */
+  return lws_service(g.ctx, 0);
+}
+
+const char *convene_event_loop_name(void) { return g.ev_loop ? "libev" : "poll"; }
+
+/* The lws context, on libev when possible (see the top of this file). */
+static struct lws_context *create_context(struct lws_context_creation_info *info) {
+#if defined(CONVENE_WITH_LIBEV)
+  const char *want = getenv("CONVENE_EVENT_LOOP");
+  if (!want || strcmp(want, "poll") != 0) {
+    struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (loop) {
+      struct lws_context_creation_info ev_info = *info;
+      g.foreign[0] = loop;
+      ev_info.options |= LWS_SERVER_OPTION_LIBEV;
+      ev_info.foreign_loops = g.foreign;
+      struct lws_context *ctx = lws_create_context(&ev_info);
+      if (ctx) {
+        g.ev_loop = loop;
+        return ctx;
+      }
+      ev_loop_destroy(loop);
+      CV_WARN("otc_init: no libev plugin for libwebsockets (apt-get install libwebsockets-evlib-ev): "
+              "using poll(), whose cost grows with the number of sessions");
+    }
+  }
+#endif
+  return lws_create_context(info);
+}
+
+static void destroy_context(void) {
+  lws_context_destroy(g.ctx);
+  g.ctx = NULL;
+#if defined(CONVENE_WITH_LIBEV)
+  if (g.ev_loop) ev_loop_destroy((struct ev_loop *)g.ev_loop);
+#endif
+  g.ev_loop = NULL;
+}
+
+/*
+ * libwebsockets 4.1's libev plugin re-arms its one timer with ev_timer_set while the timer
+ * is still running, which libev ignores: a timer scheduled earlier than the one pending
+ * fires late (we saw a 250 ms reconnection timer fire after 30 s). A tick every
+ * TICK_MS keeps that timer never further than TICK_MS away, so no timer is later than
+ * that. Costs 100 wake-ups a second of the service thread, a few microseconds each.
+ */
+#define TICK_MS 10
+static void timer_tick(lws_sorted_usec_list_t *sul) {
+  lws_sul_schedule(g.ctx, 0, sul, timer_tick, (lws_usec_t)TICK_MS * LWS_US_PER_MS);
+}
+
 static void *service_main(void *arg) {
   (void)arg;
   t_on_service = 1;
+  if (g.ev_loop) timer_tick(&g.sul_tick);
   while (!atomic_load(&g.stopping)) {
-    if (lws_service(g.ctx, 0) < 0) break;
+    if (service_pass(1) < 0) break;
     end_of_pass();
   }
   /* otc_destroy: sessions still alive are disconnected and freed */
@@ -194,6 +267,7 @@ static void *service_main(void *arg) {
     cv_session_free(s);
   }
   end_of_pass();
+  lws_sul_cancel(&g.sul_tick);
   /* let queued closes go out, and give servers that were sent a disconnect request up to
    * 2 s to close. lws 4 ignores the timeout argument: lws_service blocks until a socket event
    * or the next timer (up to ~30 s when nothing is pending; -1 skips poll() altogether), so
@@ -201,7 +275,7 @@ static void *service_main(void *arg) {
   int64_t deadline = cv_now_ms() + 2000;
   for (int i = 0; i < 20 || (cv_transport_awaiting_close() > 0 && cv_now_ms() < deadline); i++) {
     lws_cancel_service(g.ctx);
-    lws_service(g.ctx, 0);
+    service_pass(0);
     end_of_pass();
     if (i >= 20) nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
   }
@@ -224,7 +298,7 @@ otc_status otc_init(void *reserved) {
   info.gid = (gid_t)-1;
   info.uid = (uid_t)-1;
   info.timeout_secs = 10;
-  g.ctx = lws_create_context(&info);
+  g.ctx = create_context(&info);
   if (!g.ctx) {
     pthread_mutex_unlock(&g.lock);
     CV_ERROR("otc_init: cannot create the libwebsockets context");
@@ -236,8 +310,7 @@ otc_status otc_init(void *reserved) {
   atomic_store(&g.running, 1);
   if (pthread_create(&g.thread, NULL, service_main, NULL) != 0) {
     atomic_store(&g.running, 0);
-    lws_context_destroy(g.ctx);
-    g.ctx = NULL;
+    destroy_context();
     cv_cmdq_destroy(&g.queue);
     pthread_mutex_unlock(&g.lock);
     return OTC_FATAL;
@@ -258,8 +331,7 @@ otc_status otc_destroy(void) {
   pthread_join(g.thread, NULL);
   atomic_store(&g.running, 0);
   cv_service_drain(); /* commands that raced with the stop */
-  lws_context_destroy(g.ctx);
-  g.ctx = NULL;
+  destroy_context();
   cv_cmdq_destroy(&g.queue);
   pthread_mutex_unlock(&g.lock);
   return OTC_SUCCESS;

@@ -93,6 +93,13 @@ OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_
 typedef void (*convene_pass_hook)(void *user_data);
 OTC_DECL(void) convene_set_pass_hook(convene_pass_hook hook, void *user_data);
 
+/**
+ * The service thread's event loop: "libev" (epoll; needs libwebsockets-evlib-ev at run time)
+ * or "poll" (lws's own loop, whose passes cost more with every open session). A static
+ * string; meaningful between otc_init and otc_destroy. Any thread.
+ */
+OTC_DECL(const char *) convene_event_loop_name(void);
+
 /** The video type the publisher's stream announces (default camera). Call before publishing. */
 OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, enum otc_stream_video_type type);
 

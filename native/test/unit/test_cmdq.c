@@ -32,10 +32,13 @@ static void test_single_thread_order(void) {
   for (int i = 0; i < 5; i++) {
     struct cv_cmd *c = cv_cmd_new(CV_CMD_DISCONNECT, NULL);
     c->retry = i;
-    cv_cmdq_push(&q, c);
+    CHECK_EQ(i == 0, cv_cmdq_push(&q, c)); /* only the first push of a burst needs a wake-up */
   }
   struct cv_cmd *all = cv_cmdq_take_all(&q);
   CHECK_NULL(cv_cmdq_take_all(&q)); /* emptied */
+  struct cv_cmd *wake = cv_cmd_new(CV_CMD_DISCONNECT, NULL);
+  CHECK_EQ(1, cv_cmdq_push(&q, wake)); /* empty again: wake */
+  cv_cmd_free(cv_cmdq_take_all(&q));
   int n = 0;
   for (struct cv_cmd *c = all; c; c = c->next) CHECK_EQ(n++, c->retry);
   CHECK_EQ(5, n);
