@@ -244,7 +244,7 @@ static void destroy_context(void) {
  * TICK_MS keeps that timer never further than TICK_MS away, so no timer is later than
  * that. Costs 100 wake-ups a second of the service thread, a few microseconds each.
  */
-#define TICK_MS 10
+#define TICK_MS 20
 static void timer_tick(lws_sorted_usec_list_t *sul) {
   lws_sul_schedule(g.ctx, 0, sul, timer_tick, (lws_usec_t)TICK_MS * LWS_US_PER_MS);
 }
