@@ -57,8 +57,8 @@ function summarize(raw) {
   }
   if (raw.tcpEcho?.none) {
     const s = (k) => stats(raw.tcpEcho.none.map((x) => x[k]));
-    out.push({ id: 'tcpEcho.p50', label: 'Floor: raw TCP echo (64 B, Node on both ends), p50', unit: 'ms', better: 'lower', goal: null, convene: null, baseline: null, machine: s('p50'), ratio: null, met: null });
-    out.push({ id: 'tcpEcho.p99', label: 'Floor: raw TCP echo (64 B, Node on both ends), p99', unit: 'ms', better: 'lower', goal: null, convene: null, baseline: null, machine: s('p99'), ratio: null, met: null });
+    out.push({ id: 'tcpEcho.p50', label: 'Floor: raw TCP echo (64 B, Node on both ends, no client), p50', unit: 'ms', better: 'lower', goal: null, convene: null, baseline: null, machine: s('p50'), ratio: null, met: null });
+    out.push({ id: 'tcpEcho.p99', label: 'Floor: raw TCP echo (64 B, Node on both ends, no client), p99', unit: 'ms', better: 'lower', goal: null, convene: null, baseline: null, machine: s('p99'), ratio: null, met: null });
   }
   return out;
 }
@@ -88,8 +88,10 @@ function markdown(results, summary) {
   lines.push('|---|---|---|---|---|---|---|---|');
   for (const s of summary) {
     const d = digitsOf(s.id);
+    // a floor figure belongs to no client: it is shown in both columns
     const conv = s.machine ? cell(s.machine, d) : cell(s.convene, d);
-    lines.push(`| ${s.label} | ${s.unit} | ${s.better} | ${conv} | ${cell(s.baseline, d)} | ${s.ratio === null ? '–' : fmt(s.ratio, 2)} | ${s.goal ?? ''} | ${s.met === null ? '' : s.met ? 'yes' : '**no**'} |`);
+    const base = s.machine ? cell(s.machine, d) : cell(s.baseline, d);
+    lines.push(`| ${s.label} | ${s.unit} | ${s.better} | ${conv} | ${base} | ${s.ratio === null ? '–' : fmt(s.ratio, 2)} | ${s.goal ?? ''} | ${s.met === null ? '' : s.met ? 'yes' : '**no**'} |`);
   }
   lines.push('');
   lines.push('![Convene ÷ baseline](benchmarks.svg)');

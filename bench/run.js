@@ -6,6 +6,7 @@
  * docs/benchmarks.svg.
  *
  *   node bench/run.js [--quick] [--runs N] [--only rtt,fanin] [--clients convene,baseline] [--no-write]
+ *   node bench/run.js --report-only   (rewrites the report from bench/results.json's raw runs)
  */
 'use strict';
 const fs = require('node:fs');
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     only: { type: 'string' },
     clients: { type: 'string', default: 'convene,baseline' },
     'no-write': { type: 'boolean', default: false },
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const quick = values.quick;
@@ -64,7 +66,7 @@ function machine() {
   const cpus = os.cpus();
   let lws = 'unknown';
   let jansson = 'unknown';
-  try { lws = execFileSync('pkg-config', ['--modversion', 'libwebsockets'], { encoding: 'utf8' }).trim(); } catch {}
+  try { lws = execFileSync('pkg-config', ['--modversion', 'libwebsockets'], { encoding: 'utf8' }).trim().replace(/-$/, ''); } catch {}
   try { jansson = execFileSync('pkg-config', ['--modversion', 'jansson'], { encoding: 'utf8' }).trim(); } catch {}
   const pkg = (name) => { try { return require(`${name}/package.json`).version; } catch { return 'unknown'; } };
   let commit = 'unknown';
@@ -83,6 +85,13 @@ function machine() {
 }
 
 async function main() {
+  if (values['report-only']) {
+    const root = path.join(__dirname, '..');
+    const previous = JSON.parse(fs.readFileSync(path.join(__dirname, 'results.json'), 'utf8'));
+    delete previous.summary;
+    process.stderr.write(`${writeReport(previous, root)}\n`);
+    return;
+  }
   const started = Date.now();
   const server = await startServer();
   const config = { url: server.url, echoPort: server.echoPort, quick };

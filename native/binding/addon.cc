@@ -314,6 +314,8 @@ struct Pump {
   }
 };
 
+constexpr size_t kEarlyBatch = 32;
+
 // Every environment's pump, for the service thread's end-of-pass hook.
 std::mutex g_pumps_mu;
 std::set<Pump*> g_pumps;
@@ -330,7 +332,10 @@ void Pump::Push(uint32_t sid, Event&& ev) {
   std::lock_guard<std::mutex> lock(mu);
   if (closed) return;
   queue.push_back(std::move(ev));
-  if (!t_service_thread) FlushLocked();
+  // Off the service thread: now. On it: at the end of the pass, or as soon as a batch is big
+  // enough to be worth a wake-up (a pass over many sockets would otherwise hold the first
+  // events back until it has read them all).
+  if (!t_service_thread || queue.size() >= kEarlyBatch) FlushLocked();
 }
 
 void Q(void* user_data, Event&& e) {

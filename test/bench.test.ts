@@ -1,0 +1,138 @@
+/**
+ * The benchmark harness (bench/): its pure-JavaScript baseline client speaks protocol v1
+ * correctly against the real server and the native client, a scenario runs end to end in its
+ * own process for both clients, and the report computes ratios and targets from raw runs.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initSession } from '../lib/index';
+import { mintToken } from '../lib/mint';
+import { mintSessionId, startServer, type ConveneServer } from '../lib/server/index';
+
+const requireJs = createRequire(__filename);
+const root = join(__dirname, '..');
+
+interface BaselineClient {
+  connectionId: string;
+  onSignal: (type: string, data: string, from: string | null) => void;
+  connections: Map<string, { connectionId: string; data: string }>;
+  signal(type: string, data: string, to?: string): Promise<void>;
+  signalNoAck(type: string, data: string, to?: string): void;
+  disconnect(): Promise<void>;
+}
+const baseline = requireJs('../bench/baseline-client.js') as {
+  connect(o: { url: string; apiKey: string; sessionId: string; token: string }): Promise<BaselineClient>;
+};
+const { BENCH_PROJECT } = requireJs('../bench/common.js') as { BENCH_PROJECT: { apiKey: string; apiSecret: string } };
+const report = requireJs('../bench/report.js') as {
+  summarize(raw: unknown): Array<{ id: string; ratio: number | null; met: boolean | null; convene: { median: number; min: number; max: number } | null }>;
+  writeReport(results: unknown, root: string): string;
+};
+
+let server: ConveneServer;
+beforeAll(async () => {
+  server = await startServer({ projects: [BENCH_PROJECT], port: 0, maxConnectionsPerSession: 5000, signalsPerSecond: 0 });
+});
+afterAll(async () => { await server.close(); });
+
+async function joinBaseline(sessionId: string, data = ''): Promise<BaselineClient> {
+  return baseline.connect({ url: server.url, apiKey: BENCH_PROJECT.apiKey, sessionId, token: await mintToken(BENCH_PROJECT, sessionId, data) });
+}
+
+describe('bench: the ws baseline client', () => {
+  it('exchanges signals with the native client in one session, in order, with the right senders', async () => {
+    const sid = mintSessionId(BENCH_PROJECT).sessionId;
+    const js = await joinBaseline(sid, 'js');
+    const native = initSession(BENCH_PROJECT.apiKey, sid, { serverUrl: server.url });
+    await native.connect(await mintToken(BENCH_PROJECT, sid, 'native'));
+    const nativeId = native.connection!.connectionId;
+    for (let i = 0; i < 100 && !js.connections.has(nativeId); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(js.connections.get(nativeId)?.data).toBe('native');
+
+    const atJs: string[] = [];
+    js.onSignal = (type, data, from) => { if (type === 'n2j') { expect(from).toBe(nativeId); atJs.push(data); } };
+    const atNative: string[] = [];
+    native.on('signal:j2n', (e) => { expect(e.from?.connectionId).toBe(js.connectionId); atNative.push(e.data); });
+    const N = 300;
+    const sends: Promise<void>[] = [];
+    for (let i = 0; i < N; i++) {
+      sends.push(js.signal('j2n', String(i), nativeId));
+      sends.push(native.signal({ type: 'n2j', data: String(i), to: { connectionId: js.connectionId } }));
+    }
+    await Promise.all(sends);
+    for (let i = 0; i < 200 && (atJs.length < N || atNative.length < N); i++) await new Promise((r) => setTimeout(r, 10));
+    const expected = Array.from({ length: N }, (_, i) => String(i));
+    expect(atJs).toEqual(expected);
+    expect(atNative).toEqual(expected);
+
+    // an invalid signal type is refused by the server with its code
+    await expect(js.signal('bad type!', 'x')).rejects.toMatchObject({ code: 1461 });
+
+    const gone = new Promise<void>((r) => native.once('connectionDestroyed', () => r()));
+    await js.disconnect();
+    await gone;
+    await native[Symbol.asyncDispose]();
+  });
+});
+
+function runScenario(name: string, client: string): Promise<Record<string, number>> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, ['--expose-gc', join(root, 'bench', 'scenario.js'), name, client, JSON.stringify({ url: server.url, quick: true })],
+      { timeout: 60_000 }, (err, stdout, stderr) => {
+        if (err) return reject(new Error(`${name}/${client}: ${err.message}\n${stderr}`));
+        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>);
+      });
+  });
+}
+
+describe('bench: scenarios', () => {
+  it.each(['convene', 'baseline'])('the round trip to oneself runs 2,000 times with %s', async (client) => {
+    const r = await runScenario('rttSelf', client);
+    expect(r.n).toBe(2000);
+    expect(r.p50).toBeGreaterThan(0);
+    expect(r.p99).toBeGreaterThanOrEqual(r.p50);
+  });
+});
+
+describe('bench: report', () => {
+  const raw = {
+    rtt: { convene: [{ p50: 0.1, p99: 1 }, { p50: 0.3, p99: 2 }, { p50: 0.2, p99: 3 }], baseline: [{ p50: 0.1, p99: 4 }] },
+    fanin: { convene: [{ mainCpuPer1k: 4 }], baseline: [{ mainCpuPer1k: 10 }] },
+    storm: { convene: [{ ms: 2500 }], baseline: [{ ms: 100 }] },
+    idle: { convene: [{ rssPerSessionKB: 12 }], baseline: [{ rssPerSessionKB: 11 }] },
+  };
+
+  it('takes medians with min–max, the ratio Convene ÷ baseline, and says whether each target is met', () => {
+    const s = Object.fromEntries(report.summarize(raw).map((x) => [x.id, x]));
+    expect(s['rtt.p50'].convene).toEqual({ median: 0.2, min: 0.1, max: 0.3, runs: 3 });
+    expect(s['rtt.p50'].ratio).toBeCloseTo(2);
+    expect(s['rtt.p50'].met).toBe(false); // 0.2 > 0.1
+    expect(s['rtt.p99'].met).toBe(true); // 2 <= 4
+    expect(s['fanin.mainCpuPer1k'].met).toBe(true); // 4 <= 10 / 2
+    expect(s['storm.ms'].met).toBe(false); // 2,500 ms is not under 2 s, whatever the baseline
+    expect(s['idle.rssPerSessionKB'].met).toBe(false); // under 30 KB but above the baseline
+    expect(s['tput1.rate']).toBeUndefined(); // no runs, no row
+  });
+
+  it('writes results.json, the svg and only the generated part of benchmarks.md', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convene-bench-'));
+    mkdirSync(join(dir, 'bench'));
+    mkdirSync(join(dir, 'docs'));
+    writeFileSync(join(dir, 'docs', 'benchmarks.md'), '# Benchmarks\n\nhand-written intro\n');
+    const results = { date: '2026-11-23T00:00:00.000Z', mode: 'quick', runs: 1, seconds: 1, machine: { cpu: 'x', cores: 2, memoryGiB: 1, os: 'Linux', node: 'v20', libwebsockets: '4.1.6', jansson: '2.14', ws: '8', commit: 'abc' }, raw };
+    report.writeReport(results, dir);
+    report.writeReport(results, dir); // a second run replaces the block, it does not add one
+    const md = readFileSync(join(dir, 'docs', 'benchmarks.md'), 'utf8');
+    expect(md).toContain('hand-written intro');
+    expect(md.match(/bench:start/g)).toHaveLength(1);
+    expect(md).toContain('| Round trip A→B→A, p50 | ms | lower | 0.200 (0.100–0.300) | 0.100 | 2.00 | ≤ baseline | **no** |');
+    const json = JSON.parse(readFileSync(join(dir, 'bench', 'results.json'), 'utf8')) as { summary: unknown[]; raw: unknown };
+    expect(json.raw).toEqual(raw);
+    expect(json.summary.length).toBeGreaterThan(0);
+    expect(readFileSync(join(dir, 'docs', 'benchmarks.svg'), 'utf8')).toMatch(/^<svg[\s\S]*2\.00×[\s\S]*<\/svg>\n$/);
+  });
+});
