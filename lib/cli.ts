@@ -28,6 +28,8 @@ commands:
             --signal-rate N     signals per second per connection (default 1000, 0 = no limit)
             --shutdown-timeout MS  on SIGTERM/SIGINT, exit after this long even when clients
                                 do not finish closing (default 5000)
+            --redis URL         redis://HOST:PORT: run as one node of a cluster sharing its
+                                sessions through Redis (env CONVENE_REDIS_URL; docs/cluster.md)
             Without a project, a development project is created and printed.
   demo      run an embedded server and three bots that join, publish, signal,
             lose their network and come back; prints a timeline and a summary
@@ -76,7 +78,7 @@ async function serverCommand(argv: string[]): Promise<void> {
       config: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'grace-window': { type: 'string' }, 'keepalive-interval': { type: 'string' }, 'keepalive-timeout': { type: 'string' },
       'max-connections': { type: 'string' }, 'signal-rate': { type: 'string' },
-      'shutdown-timeout': { type: 'string' },
+      'shutdown-timeout': { type: 'string' }, redis: { type: 'string' },
     },
   });
   let fileOpts: Partial<ServerOptions> = {};
@@ -123,7 +125,9 @@ async function serverCommand(argv: string[]): Promise<void> {
     maxConnectionsPerSession: num('max-connections', values['max-connections']) ?? fileOpts.maxConnectionsPerSession,
     signalsPerSecond: num('signal-rate', values['signal-rate']) ?? fileOpts.signalsPerSecond,
     shutdownTimeoutMs: num('shutdown-timeout', values['shutdown-timeout']) ?? fileOpts.shutdownTimeoutMs,
+    redis: values.redis ?? envVar('CONVENE_REDIS_URL') ?? fileOpts.redis,
   };
+  if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) fail(`--redis must be a redis:// URL, not '${options.redis}'`);
   if (tls) options.tls = tls;
   let server: ConveneServer;
   try {
@@ -136,6 +140,7 @@ async function serverCommand(argv: string[]): Promise<void> {
     const p = projects[0] as Project;
     process.stdout.write(`development project: api key ${p.apiKey}  api secret ${p.apiSecret}\n`);
   }
+  if (server.cluster) process.stdout.write(`cluster node ${server.cluster.nodeId} on ${options.redis}\n`);
   process.stdout.write(`REST API at ${server.apiUrl}\n`);
   process.stdout.write(`listening on ${server.url}\n`);
   let stopping = false;

@@ -8,6 +8,7 @@ import { Connection, RateLimiter, Transport } from './connection';
 import { ErrorCode, fail, wireError, WireError } from './errors';
 import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStream } from './protocol';
 import type { Role } from './tokens';
+import type { ClusterMessage, ClusterOp, ClusterPort, RemoteSnapshot, StoredStream } from './cluster';
 
 export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
 export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
@@ -26,6 +27,8 @@ export interface RegistryOptions {
   now?: () => number;
   /** Called when a connection's grace window ends or it is destroyed (for logs/metrics). */
   onConnectionGone?: (conn: Connection, reason: ConnectionDestroyedReason) => void;
+  /** Set when this node is one of several sharing their sessions through Redis. */
+  cluster?: ClusterPort;
 }
 
 interface Stream extends WireStream {
@@ -40,7 +43,10 @@ export interface RestStream extends WireStream {
 }
 
 class Session {
+  /** this node's connections */
   readonly connections = new Map<string, Connection>();
+  /** the session's connections on other nodes (cluster only): a mirror kept by their events */
+  readonly remote = new Map<string, WireConnection>();
   readonly streams = new Map<string, Stream>();
   forceMuteActive = false;
   forceMuteExcluded = new Set<string>();
@@ -69,6 +75,15 @@ export class Registry {
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
+  }
+
+  /** Makes this registry a cluster node's (server.listen, once Redis is reached). */
+  attachCluster(cluster: ClusterPort): void {
+    this.opts.cluster = cluster;
+  }
+
+  get cluster(): ClusterPort | undefined {
+    return this.opts.cluster;
   }
 
   get graceWindowMs(): number {
@@ -107,7 +122,8 @@ export class Registry {
   join(opts: JoinOptions): { conn: Connection; snapshot: SessionSnapshot } {
     let session = this.sessions.get(opts.sessionId);
     const max = this.opts.limits.maxConnectionsPerSession;
-    if (session && max > 0 && session.connections.size >= max) {
+    // In a cluster the place was taken in Redis before (Cluster.admit): that count is the one.
+    if (session && !this.opts.cluster && max > 0 && session.connections.size >= max) {
       fail(ErrorCode.CONNECTION_LIMIT_EXCEEDED, `session is full (${max} connections)`);
     }
     if (!session) {
@@ -121,14 +137,73 @@ export class Registry {
       new RateLimiter(limits.signalsPerSecond, limits.signalBurst, now), limits, opts.layoutClassList ?? [],
     );
     const snapshot: SessionSnapshot = {
-      connections: opts.eventsSuppressed ? [] : [...session.connections.values()].map((c) => c.toWire()),
+      connections: opts.eventsSuppressed ? [] : [...[...session.connections.values()].map((c) => c.toWire()), ...session.remote.values()],
       streams: [...session.streams.values()].map(copyStream),
       forceMute: { active: session.forceMuteActive },
     };
-    const created = json({ type: 'connectionCreated', connection: conn.toWire() });
+    const wire = conn.toWire();
+    const created = json({ type: 'connectionCreated', connection: wire });
     session.connections.set(conn.id, conn);
-    this.broadcast(session, created, { except: conn, connectionEvent: true });
+    this.opts.cluster?.enter(session.id);
+    this.opts.cluster?.putConnection(session.id, wire);
+    this.broadcast(session, created, { except: conn, connectionEvent: true, op: { t: 'connAdd', conn: wire } });
     return { conn, snapshot };
+  }
+
+  /**
+   * Cluster: what the other nodes have in a session this node is about to join (from
+   * Cluster.admit). Merged into the mirror; entries already known are kept.
+   */
+  seed(sessionId: string, remote: RemoteSnapshot): void {
+    let session = this.sessions.get(sessionId);
+    if (!session) {
+      session = new Session(sessionId);
+      this.sessions.set(sessionId, session);
+    }
+    for (const c of remote.connections) {
+      if (!session.connections.has(c.id) && !session.remote.has(c.id)) session.remote.set(c.id, wireConnection(c));
+    }
+    for (const st of remote.streams) if (!session.streams.has(st.id)) session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
+  }
+
+  /** Cluster: applies what another node did in a session this node has clients in. */
+  applyRemote(msg: ClusterMessage): void {
+    const session = this.sessions.get(msg.s);
+    if (!session) return;
+    if (msg.op) this.applyOp(session, msg.op);
+    if (msg.force !== undefined) {
+      const target = session.connections.get(msg.force);
+      if (target) this.forceDisconnect(target);
+    }
+    if (msg.body === undefined) return;
+    if (msg.to !== undefined) {
+      const target = session.connections.get(msg.to);
+      if (target) this.emitTo(target, msg.body);
+      return;
+    }
+    for (const c of [...session.connections.values()]) {
+      if (c.id === msg.except) continue;
+      if (msg.ce && c.eventsSuppressed) continue;
+      this.emitTo(c, msg.body);
+    }
+  }
+
+  private applyOp(session: Session, op: ClusterOp): void {
+    switch (op.t) {
+      case 'connAdd':
+        if (!session.connections.has(op.conn.id)) session.remote.set(op.conn.id, wireConnection(op.conn));
+        return;
+      case 'connDel':
+        session.remote.delete(op.id);
+        return;
+      case 'streamPut':
+        session.streams.set(op.stream.id, { ...op.stream, layoutClassList: [...(op.stream.layoutClassList ?? [])] });
+        return;
+      case 'streamDel':
+        session.streams.delete(op.id);
+        session.forceMuteExcluded.delete(op.id);
+        return;
+    }
   }
 
   /** A connection's socket dropped without a disconnect request: start its grace window. */
@@ -171,8 +246,12 @@ export class Registry {
     for (const stream of [...session.streams.values()]) {
       if (stream.connectionId === conn.id) this.removeStream(session, stream, reason, conn);
     }
-    this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true });
-    if (session.connections.size === 0) this.sessions.delete(session.id);
+    this.opts.cluster?.removeConnection(session.id, conn.id);
+    this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true, op: { t: 'connDel', id: conn.id } });
+    if (session.connections.size === 0) {
+      this.sessions.delete(session.id);
+      this.opts.cluster?.leave(session.id);
+    }
     this.opts.onConnectionGone?.(conn, reason);
   }
 
@@ -226,8 +305,9 @@ export class Registry {
       case 'forceDisconnect': {
         if (!caps.forceDisconnect) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `role '${conn.role}' may not force a disconnect`, 'OT_PERMISSION_DENIED');
         const target = session.connections.get(req.connectionId);
-        if (!target) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${req.connectionId}' in this session`);
-        this.forceDisconnect(target);
+        if (target) this.forceDisconnect(target);
+        else if (session.remote.has(req.connectionId)) this.opts.cluster?.publish({ s: session.id, force: req.connectionId });
+        else fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${req.connectionId}' in this session`);
         return undefined;
       }
       case 'forceUnpublish': {
@@ -260,8 +340,9 @@ export class Registry {
     const body = json({ type: 'signal', signalType, data, from });
     if (to !== undefined) {
       const target = session.connections.get(to);
-      if (!target) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
-      this.emitTo(target, body);
+      if (target) this.emitTo(target, body);
+      else if (session.remote.has(to)) this.opts.cluster?.publish({ s: session.id, body, to });
+      else fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
       return;
     }
     this.broadcast(session, body, {});
@@ -282,7 +363,8 @@ export class Registry {
     };
     session.streams.set(stream.id, stream);
     const wire = copyStream(stream);
-    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn });
+    this.opts.cluster?.putStream(session.id, restStream(stream));
+    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn, op: { t: 'streamPut', stream: restStream(stream) } });
     if (muted) this.emitTo(conn, json({ type: 'muteForced', active: true, streamId: stream.id }));
     return wire;
   }
@@ -302,24 +384,28 @@ export class Registry {
   private removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
     session.streams.delete(stream.id);
     session.forceMuteExcluded.delete(stream.id);
-    this.broadcast(session, json({ type: 'streamDestroyed', stream: copyStream(stream), reason }), except ? { except } : {});
+    this.opts.cluster?.removeStream(session.id, stream.id);
+    this.broadcast(session, json({ type: 'streamDestroyed', stream: copyStream(stream), reason }), { except, op: { t: 'streamDel', id: stream.id } });
   }
 
-  private updateStream(session: Session, stream: Stream, props: StreamProps, except?: Connection): void {
+  private updateStream(session: Session, stream: Stream, props: StreamProps, except?: Connection, exceptId?: string): void {
     for (const key of ['hasAudio', 'hasVideo', 'videoDimensions', 'videoType', 'name'] as const) {
       const newValue = props[key];
       if (newValue === undefined) continue;
       const oldValue = stream[key];
       if (key === 'videoDimensions' ? sameDims(oldValue as VideoDimensions, newValue as VideoDimensions) : oldValue === newValue) continue;
       (stream as unknown as Record<string, unknown>)[key] = newValue;
-      this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), except ? { except } : {});
+      this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), { except, exceptId, op: { t: 'streamPut', stream: restStream(stream) } });
+      this.opts.cluster?.putStream(session.id, restStream(stream));
     }
   }
 
   private muteStream(session: Session, stream: Stream): void {
     const owner = session.connections.get(stream.connectionId);
-    if (owner) this.emitTo(owner, json({ type: 'muteForced', active: true, streamId: stream.id }));
-    this.updateStream(session, stream, { hasAudio: false }, owner);
+    const forced = json({ type: 'muteForced', active: true, streamId: stream.id });
+    if (owner) this.emitTo(owner, forced);
+    else if (session.remote.has(stream.connectionId)) this.opts.cluster?.publish({ s: session.id, body: forced, to: stream.connectionId });
+    this.updateStream(session, stream, { hasAudio: false }, owner, stream.connectionId);
   }
 
   private muteAll(session: Session, excluded: string[], by?: Connection): void {
@@ -327,7 +413,7 @@ export class Registry {
     session.forceMuteExcluded = new Set(excluded);
     this.broadcast(session, json({ type: 'muteForced', active: true }), by ? { except: by } : {});
     for (const stream of session.streams.values()) {
-      if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId));
+      if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId), stream.connectionId);
     }
   }
 
@@ -357,38 +443,56 @@ export class Registry {
     }
   }
 
-  private broadcast(session: Session, body: string, opts: { except?: Connection; connectionEvent?: boolean }): void {
+  /**
+   * Emits an event to every connection of the session (but `except`), here and, in a
+   * cluster, on the other nodes, with the mirror change `op` that goes with it.
+   */
+  private broadcast(session: Session, body: string, opts: { except?: Connection; exceptId?: string; connectionEvent?: boolean; op?: ClusterOp }): void {
+    const exceptId = opts.except?.id ?? opts.exceptId;
     for (const c of [...session.connections.values()]) {
-      if (c === opts.except) continue;
+      if (c === opts.except || c.id === exceptId) continue;
       if (opts.connectionEvent && c.eventsSuppressed) continue;
       this.emitTo(c, body);
     }
+    this.opts.cluster?.publish({ s: session.id, body, except: exceptId, ce: opts.connectionEvent, op: opts.op });
   }
 
   // ---- REST API entry points (session ids are checked by the caller) ----
 
-  restSignal(sessionId: string, signalType: string, data: string, to?: string): void {
+  async restSignal(sessionId: string, signalType: string, data: string, to?: string): Promise<void> {
     const session = this.sessions.get(sessionId);
-    if (!session) {
-      if (to !== undefined) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
-      return; // nobody to deliver to
+    if (session) return this.signal(session, null, signalType, data, to);
+    const { cluster } = this.opts;
+    if (cluster) { // no client here: the session may have some on other nodes
+      if (to !== undefined && !(await this.clusterHas(sessionId, to))) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
+      const body = json({ type: 'signal', signalType, data, from: null });
+      cluster.publish(to === undefined ? { s: sessionId, body } : { s: sessionId, body, to });
+      return;
     }
-    this.signal(session, null, signalType, data, to);
+    if (to !== undefined) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
+    // nobody to deliver to
   }
 
-  restForceDisconnect(sessionId: string, connectionId: string): void {
+  async restForceDisconnect(sessionId: string, connectionId: string): Promise<void> {
     const target = this.findConnection(sessionId, connectionId);
-    if (!target) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${connectionId}' in this session`);
-    this.forceDisconnect(target);
+    if (target) return this.forceDisconnect(target);
+    const { cluster } = this.opts;
+    if (cluster && (await this.clusterHas(sessionId, connectionId))) return cluster.publish({ s: sessionId, force: connectionId });
+    fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${connectionId}' in this session`);
   }
 
-  listStreams(sessionId: string): RestStream[] {
-    return [...(this.sessions.get(sessionId)?.streams.values() ?? [])].map(restStream);
+  async listStreams(sessionId: string): Promise<RestStream[]> {
+    const session = this.sessions.get(sessionId);
+    if (!session && this.opts.cluster?.streams) return (await this.opts.cluster.streams(sessionId)).map(restStream);
+    return [...(session?.streams.values() ?? [])].map(restStream);
   }
 
-  getStream(sessionId: string, streamId: string): RestStream | undefined {
-    const s = this.sessions.get(sessionId)?.streams.get(streamId);
-    return s ? restStream(s) : undefined;
+  async getStream(sessionId: string, streamId: string): Promise<RestStream | undefined> {
+    return (await this.listStreams(sessionId)).find((s) => s.id === streamId);
+  }
+
+  private async clusterHas(sessionId: string, connectionId: string): Promise<boolean> {
+    return this.opts.cluster?.hasConnection ? this.opts.cluster.hasConnection(sessionId, connectionId) : false;
   }
 
   restMuteStream(sessionId: string, streamId: string): void {
@@ -422,7 +526,11 @@ function copyStream(s: WireStream): WireStream {
   };
 }
 
-function restStream(s: Stream): RestStream {
+function wireConnection(c: WireConnection): WireConnection {
+  return { id: c.id, creationTime: c.creationTime, data: c.data };
+}
+
+function restStream(s: Stream | StoredStream): RestStream {
   return { ...copyStream(s), layoutClassList: [...s.layoutClassList] };
 }
 

@@ -158,19 +158,19 @@ async function projectRoute(req: IncomingMessage, res: ServerResponse, ctx: Rest
       if (typeof type !== 'string' || typeof data !== 'string') throw new HttpError(400, "'type' and 'data' must be strings");
       const err = checkSignal(type, data);
       if (err) throw new HttpError(err.code === ErrorCode.SIGNAL_DATA_TOO_LONG ? 413 : 400, err.message);
-      registry.restSignal(sessionId, type, data, seg.length === 3 ? seg[1] : undefined);
+      await registry.restSignal(sessionId, type, data, seg.length === 3 ? seg[1] : undefined);
       return send(res, 204);
     }
     if (method === 'DELETE' && seg.length === 2 && seg[0] === 'connection') {
-      registry.restForceDisconnect(sessionId, seg[1] as string);
+      await registry.restForceDisconnect(sessionId, seg[1] as string);
       return send(res, 204);
     }
     if (method === 'GET' && rest === '/stream') {
-      const items = registry.listStreams(sessionId).map(streamJson);
+      const items = (await registry.listStreams(sessionId)).map(streamJson);
       return send(res, 200, { count: items.length, items });
     }
     if (method === 'GET' && seg.length === 2 && seg[0] === 'stream') {
-      const stream = registry.getStream(sessionId, seg[1] as string);
+      const stream = await registry.getStream(sessionId, seg[1] as string);
       if (!stream) throw new HttpError(404, `stream not found: ${seg[1]}`);
       // The SDK parses this body itself and fails if it was already parsed: not application/json.
       return send(res, 200, streamJson(stream), 'text/plain; charset=utf-8');
@@ -215,7 +215,11 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, ctx:
     const path = pathOf(req.url ?? '/').replace(/\/+$/, '') || '/';
     if (path === '/session/create' && req.method === 'POST') return await createSession(req, res, ctx);
     if (path === '/health' && req.method === 'GET') {
-      return send(res, 200, { status: 'ok', sessions: ctx.registry.sessionCount, connections: ctx.registry.connectionCount() });
+      const cluster = ctx.registry.cluster as { available?: boolean; nodeId?: string } | undefined;
+      return send(res, 200, {
+        status: cluster && cluster.available === false ? 'degraded' : 'ok', sessions: ctx.registry.sessionCount, connections: ctx.registry.connectionCount(),
+        ...(cluster ? { cluster: { node: cluster.nodeId, redis: cluster.available ? 'up' : 'down' } } : {}),
+      });
     }
     const m = path.match(V2);
     if (m) return await projectRoute(req, res, ctx, m);

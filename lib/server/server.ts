@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ProjectStore, type Project } from './projects';
 import { MAX_CONNECTION_DATA_CHARS, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES } from './protocol';
+import { Cluster } from './cluster';
 import { Registry, type RegistryLimits } from './registry';
 import { handleRest } from './rest';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
@@ -34,6 +35,11 @@ export interface ServerOptions {
   maxReplayBytes?: number;
   /** close(): sockets still open this long after serverRotation are dropped. Default 5000. */
   shutdownTimeoutMs?: number;
+  /**
+   * redis://HOST:PORT: join a cluster of nodes sharing their sessions through this Redis
+   * (docs/cluster.md). Without it everything stays in this process.
+   */
+  redis?: string;
 }
 
 export const DEFAULTS = {
@@ -61,7 +67,9 @@ export class ConveneServer implements SocketHost {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<ClientSocket>();
   private sweep: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects'>> & Pick<ServerOptions, 'tls'>;
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis'>> & Pick<ServerOptions, 'tls' | 'redis'>;
+  /** set by listen() when the server is a cluster node */
+  cluster: Cluster | undefined;
   private stopped: Promise<number> | undefined;
 
   constructor(options: ServerOptions) {
@@ -106,6 +114,10 @@ export class ConveneServer implements SocketHost {
 
   /** Starts listening; resolves once the port is bound. */
   async listen(): Promise<this> {
+    if (this.opts.redis && !this.cluster) {
+      this.cluster = await Cluster.connect({ url: this.opts.redis, onMessage: (m) => this.registry.applyRemote(m) });
+      this.registry.attachCluster(this.cluster);
+    }
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
       this.http.once('error', onError);
@@ -176,6 +188,9 @@ export class ConveneServer implements SocketHost {
     if (this.sweep) clearInterval(this.sweep);
     this.stopped = (async () => {
       for (const sock of [...this.sockets]) sock.rotate();
+      // In a cluster the other nodes' clients see this node's leave (they cannot resume
+      // elsewhere yet); alone, nobody is left to tell.
+      if (this.cluster) for (const conn of [...this.registry.allConnections()]) this.registry.destroy(conn, 'networkDisconnected');
       for (const conn of [...this.registry.allConnections()]) conn.markClosed();
       // A client that never answers its close frame would hold the process for ws' 30 s close
       // timeout: everyone was told (serverRotation, 1001), so drop what is left after the deadline.
@@ -188,6 +203,7 @@ export class ConveneServer implements SocketHost {
         this.http.close(() => resolve());
         this.http.closeAllConnections();
       });
+      this.cluster?.close();
       return dropped;
     })();
     return this.stopped;

@@ -1,0 +1,232 @@
+/**
+ * Scale-out on Redis (first part of issue 8): several server nodes share their sessions.
+ *
+ * Each node keeps, for every session it has clients in, a mirror of the connections and
+ * streams that live on other nodes. Redis holds the truth (one hash of connections and one of
+ * streams per session, and a connection counter for the per-session limit) and carries the
+ * events: every node publishes what happens in a session on the session's channel
+ * (`cv:s:<sessionId>`), and the nodes with clients in that session apply it to their mirror
+ * and emit it to their own clients, which number it in their own event sequence.
+ *
+ * Not yet here (see docs/cluster.md): resuming on another node, node heartbeats and the
+ * sweeping of a dead node's connections, force-mute state across nodes.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { WireConnection, WireStream } from './protocol';
+
+/** A stream as the cluster stores it: the wire form plus its layout classes. */
+export interface StoredStream extends WireStream {
+  layoutClassList: string[];
+}
+
+/** A change to the mirror that rides along with an event. */
+export type ClusterOp =
+  | { t: 'connAdd'; conn: WireConnection }
+  | { t: 'connDel'; id: string }
+  | { t: 'streamPut'; stream: StoredStream }
+  | { t: 'streamDel'; id: string };
+
+/** What a node publishes on a session's channel. */
+export interface ClusterMessage {
+  /** the publishing node */
+  n: string;
+  s: string;
+  /** an event to emit to the receiving node's clients of the session */
+  body?: string;
+  /** ...except this connection */
+  except?: string;
+  /** ...only to this connection */
+  to?: string;
+  /** a connection event: not for connections that suppress them */
+  ce?: boolean;
+  /** force-disconnect this connection, wherever it is */
+  force?: string;
+  op?: ClusterOp;
+}
+
+export interface RemoteSnapshot {
+  connections: WireConnection[];
+  streams: StoredStream[];
+}
+
+/** What the registry needs of the cluster: fire-and-forget writes, in order per session. */
+export interface ClusterPort {
+  readonly nodeId: string;
+  publish(msg: Omit<ClusterMessage, 'n'>): void;
+  putConnection(sessionId: string, conn: WireConnection): void;
+  /** Removes a connection of this node and frees its place in the session's count. */
+  removeConnection(sessionId: string, connectionId: string): void;
+  putStream(sessionId: string, stream: StoredStream): void;
+  removeStream(sessionId: string, streamId: string): void;
+  /** This node has clients in the session: listen to it (idempotent). */
+  enter(sessionId: string): void;
+  /** This node has no client left in the session: stop listening to it. */
+  leave(sessionId: string): void;
+  /** REST on a node without clients in the session. */
+  hasConnection?(sessionId: string, connectionId: string): Promise<boolean>;
+  streams?(sessionId: string): Promise<StoredStream[]>;
+}
+
+export class ClusterUnavailableError extends Error {}
+
+const CH = (sid: string): string => `cv:s:${sid}`;
+const CONNS = (sid: string): string => `cv:s:${sid}:conns`;
+const STREAMS = (sid: string): string => `cv:s:${sid}:streams`;
+const COUNT = (sid: string): string => `cv:s:${sid}:n`;
+
+/** Takes a place in a session if it has fewer than max (0 = no limit); 1 if taken. */
+const RESERVE = `
+local n = redis.call('INCR', KEYS[1])
+local max = tonumber(ARGV[1])
+if max > 0 and n > max then redis.call('DECR', KEYS[1]) return 0 end
+return 1`;
+
+export interface ClusterOptions {
+  url: string;
+  /** receives every message of another node for a session this node listens to */
+  onMessage: (msg: ClusterMessage) => void;
+  log?: (line: string) => void;
+}
+
+export class Cluster implements ClusterPort {
+  readonly nodeId = randomUUID();
+  private readonly cmd: Redis;
+  private readonly sub: Redis;
+  private readonly listening = new Map<string, Promise<unknown>>();
+  private readonly log: (line: string) => void;
+  private up = false;
+
+  private constructor(private readonly opts: ClusterOptions) {
+    this.log = opts.log ?? ((line) => console.error(line));
+    const common = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
+    this.cmd = new Redis(opts.url, common);
+    this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
+    for (const [name, client] of [['commands', this.cmd], ['events', this.sub]] as const) {
+      client.on('error', (e: Error) => this.note(`convene: redis (${name}): ${e.message}`));
+      client.on('ready', () => { if (client === this.cmd) this.up = true; });
+      client.on('end', () => { if (client === this.cmd) this.up = false; });
+      client.on('close', () => { if (client === this.cmd) this.up = false; });
+    }
+    this.sub.on('message', (_channel: string, text: string) => {
+      let msg: ClusterMessage;
+      try {
+        msg = JSON.parse(text) as ClusterMessage;
+      } catch {
+        return;
+      }
+      if (msg.n === this.nodeId) return; // our own, already applied
+      this.opts.onMessage(msg);
+    });
+  }
+
+  private lastNote = '';
+  private note(line: string): void {
+    if (line === this.lastNote) return; // one line per outage, not one per retry
+    this.lastNote = line;
+    this.log(line);
+  }
+
+  /** Connects to Redis; rejects when it cannot be reached. */
+  static async connect(opts: ClusterOptions): Promise<Cluster> {
+    const c = new Cluster(opts);
+    try {
+      await Promise.all([c.cmd.connect(), c.sub.connect()]);
+    } catch (e) {
+      c.close();
+      throw new ClusterUnavailableError(`cannot reach Redis at ${opts.url}: ${(e as Error).message}`);
+    }
+    c.up = true;
+    return c;
+  }
+
+  get available(): boolean {
+    return this.up;
+  }
+
+  /**
+   * Before a client joins a session on this node: takes its place in the session's count
+   * (false when the session is full), listens to the session, and returns what the other
+   * nodes have in it. Throws ClusterUnavailableError when Redis cannot be reached.
+   */
+  async admit(sessionId: string, maxConnections: number): Promise<{ ok: true; remote: RemoteSnapshot } | { ok: false }> {
+    try {
+      const taken = await this.cmd.eval(RESERVE, 1, COUNT(sessionId), String(maxConnections));
+      if (taken !== 1) return { ok: false };
+      await this.listen(sessionId);
+      const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId))]);
+      return {
+        ok: true,
+        remote: {
+          connections: Object.values(conns).map((v) => JSON.parse(v) as WireConnection),
+          streams: Object.values(streams).map((v) => JSON.parse(v) as StoredStream),
+        },
+      };
+    } catch (e) {
+      throw new ClusterUnavailableError(`the cluster store (Redis) is unavailable: ${(e as Error).message}`);
+    }
+  }
+
+  /** Gives back a place taken by admit() when the join did not happen. */
+  release(sessionId: string): void {
+    this.cmd.decr(COUNT(sessionId)).catch((e: Error) => this.note(`convene: redis: ${e.message}`));
+  }
+
+  /** Whether a connection exists anywhere in the cluster (for the REST API). */
+  async hasConnection(sessionId: string, connectionId: string): Promise<boolean> {
+    return (await this.cmd.hexists(CONNS(sessionId), connectionId)) === 1;
+  }
+
+  async streams(sessionId: string): Promise<StoredStream[]> {
+    return Object.values(await this.cmd.hgetall(STREAMS(sessionId))).map((v) => JSON.parse(v) as StoredStream);
+  }
+
+  private listen(sessionId: string): Promise<unknown> {
+    let p = this.listening.get(sessionId);
+    if (!p) {
+      p = this.sub.subscribe(CH(sessionId));
+      this.listening.set(sessionId, p);
+      p.catch(() => this.listening.delete(sessionId));
+    }
+    return p;
+  }
+
+  enter(sessionId: string): void {
+    this.listen(sessionId).catch(() => {});
+  }
+
+  leave(sessionId: string): void {
+    if (!this.listening.delete(sessionId)) return;
+    this.sub.unsubscribe(CH(sessionId)).catch(() => {});
+  }
+
+  publish(msg: Omit<ClusterMessage, 'n'>): void {
+    this.write(this.cmd.publish(CH(msg.s), JSON.stringify({ n: this.nodeId, ...msg })));
+  }
+
+  putConnection(sessionId: string, conn: WireConnection): void {
+    this.write(this.cmd.hset(CONNS(sessionId), conn.id, JSON.stringify({ ...conn, node: this.nodeId })));
+  }
+
+  removeConnection(sessionId: string, connectionId: string): void {
+    this.write(this.cmd.hdel(CONNS(sessionId), connectionId));
+    this.write(this.cmd.decr(COUNT(sessionId)));
+  }
+
+  putStream(sessionId: string, stream: StoredStream): void {
+    this.write(this.cmd.hset(STREAMS(sessionId), stream.id, JSON.stringify(stream)));
+  }
+
+  removeStream(sessionId: string, streamId: string): void {
+    this.write(this.cmd.hdel(STREAMS(sessionId), streamId));
+  }
+
+  private write(p: Promise<unknown>): void {
+    p.catch((e: Error) => this.note(`convene: redis: a write was lost: ${e.message}`));
+  }
+
+  close(): void {
+    this.cmd.disconnect();
+    this.sub.disconnect();
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * Server nodes sharing their sessions through a real Redis (issue 8, first part): 3 nodes
+ * behind a round-robin TCP proxy; clients on different nodes see each other, signal each
+ * other and see each other's streams; the connection limit holds across nodes; REST works on
+ * a node without clients in the session; without Redis, new connections are refused with a
+ * clear error while connected clients keep going, and the cluster recovers when Redis returns.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initSession, type Session } from '../lib/index';
+import { mintProjectJwt, mintToken } from '../lib/mint';
+import { mintSessionId, startServer, type ConveneServer } from '../lib/server/index';
+
+const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
+const PROJECT = { apiKey: 'cluster', apiSecret: 'cluster-secret-0123456789abcdef' };
+
+class RedisProcess {
+  proc: ChildProcess | undefined;
+  constructor(readonly port: number) {}
+  get url(): string { return `redis://127.0.0.1:${this.port}`; }
+  async start(): Promise<void> {
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      this.proc!.stdout!.on('data', (d: Buffer) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
+      this.proc!.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
+    });
+  }
+  async stop(): Promise<void> {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((r) => { p.once('exit', () => r()); p.kill('SIGKILL'); });
+  }
+}
+
+/** Each new TCP connection goes to the next node, in turn. */
+class RoundRobinProxy {
+  private server: Server | undefined;
+  private next = 0;
+  private readonly sockets = new Set<Socket>();
+  constructor(private readonly ports: number[]) {}
+  async start(): Promise<number> {
+    this.server = createServer((client) => {
+      const upstream = tcpConnect(this.ports[this.next++ % this.ports.length] as number, '127.0.0.1');
+      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => {}); }
+      client.pipe(upstream).pipe(client);
+      client.on('close', () => upstream.destroy());
+      upstream.on('close', () => client.destroy());
+    });
+    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
+    return (this.server.address() as { port: number }).port;
+  }
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server?.close(() => r()));
+  }
+}
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const { port } = s.address() as { port: number };
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+const until = async (what: string, cond: () => boolean, ms = 5000): Promise<void> => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not installed: apt-get install redis-server)', () => {
+  let redis: RedisProcess;
+  let nodes: ConveneServer[] = [];
+  let proxy: RoundRobinProxy;
+  let proxyUrl = '';
+  const open: Session[] = [];
+
+  async function startCluster(maxConnectionsPerSession = 1000): Promise<void> {
+    nodes = [];
+    for (let i = 0; i < 3; i++) nodes.push(await startServer({ projects: [PROJECT], port: 0, redis: redis.url, maxConnectionsPerSession }));
+    proxy = new RoundRobinProxy(nodes.map((n) => n.port));
+    proxyUrl = `ws://127.0.0.1:${await proxy.start()}`;
+  }
+
+  async function stopCluster(): Promise<void> {
+    for (const s of open.splice(0)) s.disconnect();
+    await proxy?.stop();
+    await Promise.all(nodes.map((n) => n.kill()));
+  }
+
+  async function join(sid: string, data: string, url = proxyUrl): Promise<Session> {
+    const s = initSession(PROJECT.apiKey, sid, { serverUrl: url });
+    open.push(s);
+    await s.connect(await mintToken(PROJECT, sid, data));
+    return s;
+  }
+
+  beforeAll(async () => {
+    redis = new RedisProcess(await freePort());
+    await redis.start();
+  });
+  afterAll(async () => { await redis.stop(); });
+  afterEach(async () => { await stopCluster(); });
+
+  it('clients on three nodes see each other, signal each other and see each other\'s streams', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await join(sid, 'a');
+    const b = await join(sid, 'b');
+    const c = await join(sid, 'c');
+    // round robin: one client per node
+    expect(nodes.map((n) => n.registry.connectionCount(sid))).toEqual([1, 1, 1]);
+    // those who were there first see the others arrive; the last knows them from its snapshot
+    await until('a to see b and c', () => (a as unknown as { connections: Map<string, unknown> }).connections.size === 3);
+    await until('c to know a and b', () => (c as unknown as { connections: Map<string, unknown> }).connections.size === 3);
+
+    // signals: direct across nodes, and broadcast
+    const got = new Map<string, string[]>([['a', []], ['b', []], ['c', []]]);
+    for (const [name, s] of [['a', a], ['b', b], ['c', c]] as const) s.on('signal', (e) => got.get(name)!.push(`${e.type}:${e.data}:${e.from?.data}`));
+    for (let i = 0; i < 50; i++) await a.signal({ type: 'direct', data: String(i), to: c.connection! });
+    await b.signal({ type: 'all', data: 'hello' });
+    await until('c to get 50 direct signals and the broadcast', () => got.get('c')!.length === 51);
+    await until('a and b to get the broadcast', () => got.get('a')!.length === 1 && got.get('b')!.length === 1);
+    expect(got.get('c')!.slice(0, 50)).toEqual(Array.from({ length: 50 }, (_, i) => `direct:${i}:a`));
+    expect(got.get('c')![50]).toBe('all:hello:b');
+    expect(got.get('a')).toEqual(['all:hello:b']);
+    expect(got.get('b')).toEqual(['all:hello:b']); // the sender gets its broadcast too, once
+
+    // a stream published on one node is seen on the others, and goes with its publisher
+    const created = new Promise<string>((r) => a.once('streamCreated', (e) => r(e.stream.name)));
+    const pub = await c.publish({ name: 'cam-c' });
+    expect(await created).toBe('cam-c');
+    const streamGone = new Promise<void>((r) => b.once('streamDestroyed', () => r()));
+    c.unpublish(pub);
+    await streamGone;
+
+    // leaving is seen everywhere
+    const goneAtA = new Promise<string>((r) => a.once('connectionDestroyed', (e) => r(e.connection.data)));
+    const goneAtB = new Promise<string>((r) => b.once('connectionDestroyed', (e) => r(e.connection.data)));
+    c.disconnect();
+    expect(await goneAtA).toBe('c');
+    expect(await goneAtB).toBe('c');
+  });
+
+  it('holds the connection limit across nodes and answers REST on a node without clients', async () => {
+    await startCluster(2);
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await join(sid, 'a'); // node 1
+    await join(sid, 'b'); // node 2
+    await expect(join(sid, 'c')).rejects.toMatchObject({ code: 1027 }); // node 3: the session is full
+    expect(nodes[2]!.registry.connectionCount(sid)).toBe(0);
+
+    // REST signal through node 3, which has no client in the session
+    const jwt = await mintProjectJwt(PROJECT);
+    const got = new Promise<string>((r) => a.once('signal', (e) => r(`${e.type}:${e.data}:${e.from === null ? 'server' : 'client'}`)));
+    const res = await fetch(`${nodes[2]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/signal`, {
+      method: 'POST', headers: { 'X-OPENTOK-AUTH': jwt, 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'rest', data: 'via-node-3' }),
+    });
+    expect(res.status).toBe(204);
+    expect(await got).toBe('rest:via-node-3:server');
+    // and a stream published on node 1 is listed by node 3
+    await a.publish({ name: 'cam-a' });
+    const list = await fetch(`${nodes[2]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/stream`, { headers: { 'X-OPENTOK-AUTH': jwt } });
+    expect(((await list.json()) as { items: Array<{ name: string }> }).items.map((s) => s.name)).toEqual(['cam-a']);
+  });
+
+  it('without Redis: refuses new connections with a clear error, keeps connected ones going, recovers when Redis returns', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const node1 = `ws://127.0.0.1:${nodes[0]!.port}`;
+    const a = await join(sid, 'a', node1);
+    const b = await join(sid, 'b', node1);
+    await redis.stop();
+    await expect(join(mintSessionId(PROJECT).sessionId, 'c', node1)).rejects.toMatchObject({ code: 1023, message: expect.stringMatching(/Redis/) });
+    const got = new Promise<string>((r) => b.once('signal', (e) => r(e.data)));
+    await a.signal({ type: 'x', data: 'still here', to: b.connection! });
+    expect(await got).toBe('still here');
+    await redis.start();
+    await until('the node to reach Redis again', () => nodes[0]!.cluster!.available, 10_000);
+    const c = await join(mintSessionId(PROJECT).sessionId, 'c', node1);
+    expect(c.connectionStatus).toBe('connected');
+  });
+});
