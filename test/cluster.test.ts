@@ -80,9 +80,9 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
   let proxyUrl = '';
   const open: Session[] = [];
 
-  async function startCluster(maxConnectionsPerSession = 1000): Promise<void> {
+  async function startCluster(maxConnectionsPerSession = 1000, graceWindowMs = 30_000): Promise<void> {
     nodes = [];
-    for (let i = 0; i < 3; i++) nodes.push(await startServer({ projects: [PROJECT], port: 0, redis: redis.url, maxConnectionsPerSession }));
+    for (let i = 0; i < 3; i++) nodes.push(await startServer({ projects: [PROJECT], port: 0, redis: redis.url, maxConnectionsPerSession, graceWindowMs }));
     proxy = new RoundRobinProxy(nodes.map((n) => n.port));
     proxyUrl = `ws://127.0.0.1:${await proxy.start()}`;
   }
@@ -167,6 +167,35 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     await a.publish({ name: 'cam-a' });
     const list = await fetch(`${nodes[2]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/stream`, { headers: { 'X-OPENTOK-AUTH': jwt } });
     expect(((await list.json()) as { items: Array<{ name: string }> }).items.map((s) => s.name)).toEqual(['cam-a']);
+  });
+
+  it('a node that dies is noticed: after the grace window its clients and streams are announced gone', async () => {
+    await startCluster(1000, 1000);
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await join(sid, 'a');
+    const b = await join(sid, 'b');
+    const c = await join(sid, 'c'); // on node 3
+    await until('a to know b and c', () => (a as unknown as { connections: Map<string, unknown> }).connections.size === 3);
+    const streamSeen = new Promise<void>((r) => a.once('streamCreated', () => r()));
+    await c.publish({ name: 'cam-c' });
+    await streamSeen;
+    const events: string[] = [];
+    for (const [name, s] of [['a', a], ['b', b]] as const) {
+      s.on('streamDestroyed', (e) => events.push(`${name} stream ${e.stream.name} ${e.reason}`));
+      s.on('connectionDestroyed', (e) => events.push(`${name} connection ${e.connection.data} ${e.reason}`));
+    }
+    const killedAt = Date.now();
+    await nodes[2]!.kill(); // a crash: no goodbye, its Redis entries stay until swept
+    await until('a and b to see c gone', () => events.length === 4, 15_000);
+    expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000); // not before the grace window
+    expect(events.sort()).toEqual([
+      'a connection c networkDisconnected', 'a stream cam-c networkDisconnected',
+      'b connection c networkDisconnected', 'b stream cam-c networkDisconnected',
+    ]);
+    // its place in the session's count is free again, and REST lists no stream of it
+    const jwt = await mintProjectJwt(PROJECT);
+    const list = await fetch(`${nodes[0]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/stream`, { headers: { 'X-OPENTOK-AUTH': jwt } });
+    expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
   });
 
   it('without Redis: refuses new connections with a clear error, keeps connected ones going, recovers when Redis returns', async () => {

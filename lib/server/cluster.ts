@@ -8,8 +8,12 @@
  * (`cv:s:<sessionId>`), and the nodes with clients in that session apply it to their mirror
  * and emit it to their own clients, which number it in their own event sequence.
  *
- * Not yet here (see docs/cluster.md): resuming on another node, node heartbeats and the
- * sweeping of a dead node's connections, force-mute state across nodes.
+ * Nodes say they are alive every second (a key with a 3 s expiry); a node silent for the grace
+ * window is swept by one survivor: its connections and streams leave their sessions with
+ * reason networkDisconnected.
+ *
+ * Not yet here (see docs/cluster.md): resuming on another node (a dead node's clients come
+ * back as new connections), force-mute state across nodes.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -74,6 +78,14 @@ const CH = (sid: string): string => `cv:s:${sid}`;
 const CONNS = (sid: string): string => `cv:s:${sid}:conns`;
 const STREAMS = (sid: string): string => `cv:s:${sid}:streams`;
 const COUNT = (sid: string): string => `cv:s:${sid}:n`;
+const NODES = 'cv:nodes';
+const ALIVE = (node: string): string => `cv:node:${node}`;
+const NODE_SESSIONS = (node: string): string => `cv:node:${node}:sessions`;
+const SWEEP_LOCK = (node: string): string => `cv:sweep:${node}`;
+
+/** How often a node says it is alive, and how long that lasts. */
+const HEARTBEAT_MS = 1000;
+const HEARTBEAT_TTL_MS = 3000;
 
 /** Takes a place in a session if it has fewer than max (0 = no limit); 1 if taken. */
 const RESERVE = `
@@ -84,6 +96,8 @@ return 1`;
 
 export interface ClusterOptions {
   url: string;
+  /** a node silent this long after its heartbeat expired is swept: its connections are announced gone */
+  graceWindowMs: number;
   /** receives every message of another node for a session this node listens to */
   onMessage: (msg: ClusterMessage) => void;
   log?: (line: string) => void;
@@ -96,6 +110,9 @@ export class Cluster implements ClusterPort {
   private readonly listening = new Map<string, Promise<unknown>>();
   private readonly log: (line: string) => void;
   private up = false;
+  private timers: NodeJS.Timeout[] = [];
+  /** other nodes whose heartbeat is missing, since when */
+  private readonly silentSince = new Map<string, number>();
 
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.log ?? ((line) => console.error(line));
@@ -137,7 +154,75 @@ export class Cluster implements ClusterPort {
       throw new ClusterUnavailableError(`cannot reach Redis at ${opts.url}: ${(e as Error).message}`);
     }
     c.up = true;
+    await c.heartbeat();
+    c.timers.push(setInterval(() => void c.heartbeat(), HEARTBEAT_MS), setInterval(() => void c.checkNodes(), HEARTBEAT_MS));
+    for (const t of c.timers) t.unref();
     return c;
+  }
+
+  private async heartbeat(): Promise<void> {
+    try {
+      await this.cmd.multi().set(ALIVE(this.nodeId), String(Date.now()), 'PX', HEARTBEAT_TTL_MS).sadd(NODES, this.nodeId).exec();
+    } catch (e) {
+      this.note(`convene: redis: heartbeat failed: ${(e as Error).message}`);
+    }
+  }
+
+  /**
+   * Finds nodes whose heartbeat is gone; once one has been silent for the grace window, one
+   * surviving node (a lock in Redis) sweeps it: its connections and streams leave their
+   * sessions with reason networkDisconnected, for everyone.
+   */
+  private async checkNodes(): Promise<void> {
+    if (!this.up) return;
+    try {
+      const nodes = (await this.cmd.smembers(NODES)).filter((n) => n !== this.nodeId);
+      const now = Date.now();
+      for (const node of nodes) {
+        if ((await this.cmd.exists(ALIVE(node))) === 1) {
+          this.silentSince.delete(node);
+          continue;
+        }
+        const since = this.silentSince.get(node) ?? now;
+        this.silentSince.set(node, since);
+        if (now - since < this.opts.graceWindowMs) continue;
+        if ((await this.cmd.set(SWEEP_LOCK(node), this.nodeId, 'PX', 60_000, 'NX')) !== 'OK') continue;
+        await this.sweep(node);
+        this.silentSince.delete(node);
+      }
+    } catch (e) {
+      this.note(`convene: redis: node check failed: ${(e as Error).message}`);
+    }
+  }
+
+  private async sweep(node: string): Promise<void> {
+    const sessions = await this.cmd.smembers(NODE_SESSIONS(node));
+    let gone = 0;
+    for (const sid of sessions) {
+      const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sid)), this.cmd.hgetall(STREAMS(sid))]);
+      for (const [id, text] of Object.entries(conns)) {
+        const c = JSON.parse(text) as WireConnection & { node?: string };
+        if (c.node !== node) continue;
+        for (const st of Object.values(streams).map((v) => JSON.parse(v) as StoredStream)) {
+          if (st.connectionId !== id) continue;
+          await this.cmd.hdel(STREAMS(sid), st.id);
+          const { layoutClassList: _omit, ...wire } = st;
+          this.announce({ s: sid, body: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason: 'networkDisconnected' }), op: { t: 'streamDel', id: st.id } });
+        }
+        await this.cmd.multi().hdel(CONNS(sid), id).decr(COUNT(sid)).exec();
+        const connection = { id: c.id, creationTime: c.creationTime, data: c.data };
+        this.announce({ s: sid, body: JSON.stringify({ type: 'connectionDestroyed', connection, reason: 'networkDisconnected' }), ce: true, op: { t: 'connDel', id } });
+        gone++;
+      }
+    }
+    await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).exec();
+    this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`);
+  }
+
+  /** Publishes to the other nodes and applies here too. */
+  private announce(msg: Omit<ClusterMessage, 'n'>): void {
+    this.publish(msg);
+    this.opts.onMessage({ n: this.nodeId, ...msg });
   }
 
   get available(): boolean {
@@ -196,6 +281,7 @@ export class Cluster implements ClusterPort {
   }
 
   leave(sessionId: string): void {
+    this.write(this.cmd.srem(NODE_SESSIONS(this.nodeId), sessionId));
     if (!this.listening.delete(sessionId)) return;
     this.sub.unsubscribe(CH(sessionId)).catch(() => {});
   }
@@ -206,6 +292,7 @@ export class Cluster implements ClusterPort {
 
   putConnection(sessionId: string, conn: WireConnection): void {
     this.write(this.cmd.hset(CONNS(sessionId), conn.id, JSON.stringify({ ...conn, node: this.nodeId })));
+    this.write(this.cmd.sadd(NODE_SESSIONS(this.nodeId), sessionId));
   }
 
   removeConnection(sessionId: string, connectionId: string): void {
@@ -226,6 +313,8 @@ export class Cluster implements ClusterPort {
   }
 
   close(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
     this.cmd.disconnect();
     this.sub.disconnect();
   }
