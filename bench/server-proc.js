@@ -10,9 +10,13 @@ const { startServer } = require('../dist/server/index.js');
 const { BENCH_PROJECT } = require('./common.js');
 
 async function main() {
+  // --redis URL: run as a cluster node (bench/cluster.js)
+  const at = process.argv.indexOf('--redis');
+  const redis = at > 0 ? process.argv[at + 1] : undefined;
   const server = await startServer({
     projects: [BENCH_PROJECT],
     port: 0,
+    redis,
     maxConnectionsPerSession: 5000,
     signalsPerSecond: 0, // the benchmarks measure clients, not the rate limiter
   });
