@@ -209,9 +209,25 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     const got = new Promise<string>((r) => b.once('signal', (e) => r(e.data)));
     await a.signal({ type: 'x', data: 'still here', to: b.connection! });
     expect(await got).toBe('still here');
+    // b leaves while Redis is down: that write is lost (and this Redis keeps nothing anyway)
+    const bLeft = new Promise<void>((r) => a.once('connectionDestroyed', () => r()));
+    b.disconnect();
+    await bLeft;
     await redis.start();
     await until('the node to reach Redis again', () => nodes[0]!.cluster!.available, 10_000);
     const c = await join(mintSessionId(PROJECT).sessionId, 'c', node1);
     expect(c.connectionStatus).toBe('connected');
+    // the node wrote back what it holds: a client joining a's session on another node sees a, not b
+    const node2 = `ws://127.0.0.1:${nodes[1]!.port}`;
+    let d: Session | undefined;
+    for (let i = 0; i < 50 && !d; i++) {
+      try {
+        d = await join(sid, 'd', node2);
+      } catch {
+        await new Promise((r) => setTimeout(r, 100)); // node 2 may still be reconnecting to Redis
+      }
+    }
+    const known = [...(d as unknown as { connections: Map<string, { data: string }> }).connections.values()].map((x) => x.data).sort();
+    expect(known).toEqual(['a', 'd']);
   });
 });

@@ -28,7 +28,7 @@ export interface StoredStream extends WireStream {
 export type ClusterOp =
   | { t: 'connAdd'; conn: WireConnection }
   | { t: 'connDel'; id: string }
-  | { t: 'streamPut'; stream: StoredStream }
+  | { t: 'streamPut'; stream: StoredStream; created?: boolean }
   | { t: 'streamDel'; id: string };
 
 /** What a node publishes on a session's channel. */
@@ -50,9 +50,13 @@ export interface ClusterMessage {
 }
 
 export interface RemoteSnapshot {
-  connections: WireConnection[];
+  /** with the node each lives on */
+  connections: Array<WireConnection & { node?: string }>;
   streams: StoredStream[];
 }
+
+/** This node's own connections and streams, per session (to write back after an outage). */
+export type LocalState = () => Array<{ sessionId: string; connections: WireConnection[]; streams: StoredStream[] }>;
 
 /** What the registry needs of the cluster: fire-and-forget writes, in order per session. */
 export interface ClusterPort {
@@ -87,6 +91,11 @@ const SWEEP_LOCK = (node: string): string => `cv:sweep:${node}`;
 const HEARTBEAT_MS = 1000;
 const HEARTBEAT_TTL_MS = 3000;
 
+/** Removes a connection and frees its place, once: 1 if it was there. */
+const REMOVE = `
+if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('DECR', KEYS[2]) return 1 end
+return 0`;
+
 /** Takes a place in a session if it has fewer than max (0 = no limit); 1 if taken. */
 const RESERVE = `
 local n = redis.call('INCR', KEYS[1])
@@ -100,6 +109,8 @@ export interface ClusterOptions {
   graceWindowMs: number;
   /** receives every message of another node for a session this node listens to */
   onMessage: (msg: ClusterMessage) => void;
+  /** what this node holds, written back to Redis when it comes back after an outage */
+  localState?: LocalState;
   log?: (line: string) => void;
 }
 
@@ -113,6 +124,10 @@ export class Cluster implements ClusterPort {
   private timers: NodeJS.Timeout[] = [];
   /** other nodes whose heartbeat is missing, since when */
   private readonly silentSince = new Map<string, number>();
+  /** admits in flight per session: leave() must not unsubscribe under them */
+  private readonly admitting = new Map<string, number>();
+  private outage = false;
+  private wasDown = false;
 
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.log ?? ((line) => console.error(line));
@@ -121,9 +136,9 @@ export class Cluster implements ClusterPort {
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const [name, client] of [['commands', this.cmd], ['events', this.sub]] as const) {
       client.on('error', (e: Error) => this.note(`convene: redis (${name}): ${e.message}`));
-      client.on('ready', () => { if (client === this.cmd) this.up = true; });
-      client.on('end', () => { if (client === this.cmd) this.up = false; });
-      client.on('close', () => { if (client === this.cmd) this.up = false; });
+      client.on('ready', () => this.onReady());
+      client.on('end', () => { this.up = false; });
+      client.on('close', () => { this.up = false; this.wasDown = true; });
     }
     this.sub.on('message', (_channel: string, text: string) => {
       let msg: ClusterMessage;
@@ -137,11 +152,48 @@ export class Cluster implements ClusterPort {
     });
   }
 
-  private lastNote = '';
+  /** Logs the first problem of an outage, not every retry. */
   private note(line: string): void {
-    if (line === this.lastNote) return; // one line per outage, not one per retry
-    this.lastNote = line;
-    this.log(line);
+    if (this.outage) return;
+    this.outage = true;
+    this.log(`${line} (further Redis errors are not logged until it is back)`);
+  }
+
+  private onReady(): void {
+    const ready = this.cmd.status === 'ready' && this.sub.status === 'ready';
+    if (!ready) return;
+    this.up = true;
+    if (this.outage) this.log('convene: redis is back');
+    this.outage = false;
+    if (this.wasDown) {
+      this.wasDown = false;
+      void this.writeBack();
+    }
+  }
+
+  /**
+   * After an outage: writes lost meanwhile may have left this node's entries wrong. Puts back
+   * what it holds, removes what it no longer holds, and recounts its sessions.
+   */
+  private async writeBack(): Promise<void> {
+    const state = this.opts.localState?.() ?? [];
+    try {
+      for (const { sessionId, connections, streams } of state) {
+        const mine = new Set(connections.map((c) => c.id));
+        const stored = await this.cmd.hgetall(CONNS(sessionId));
+        const m = this.cmd.multi();
+        for (const [id, text] of Object.entries(stored)) {
+          if ((JSON.parse(text) as { node?: string }).node === this.nodeId && !mine.has(id)) m.hdel(CONNS(sessionId), id);
+        }
+        for (const c of connections) m.hset(CONNS(sessionId), c.id, JSON.stringify({ ...c, node: this.nodeId }));
+        for (const st of streams) m.hset(STREAMS(sessionId), st.id, JSON.stringify(st));
+        m.sadd(NODE_SESSIONS(this.nodeId), sessionId);
+        await m.exec();
+        await this.cmd.set(COUNT(sessionId), String(await this.cmd.hlen(CONNS(sessionId))));
+      }
+    } catch (e) {
+      this.note(`convene: redis: write-back after an outage failed: ${(e as Error).message}`);
+    }
   }
 
   /** Connects to Redis; rejects when it cannot be reached. */
@@ -205,11 +257,11 @@ export class Cluster implements ClusterPort {
         if (c.node !== node) continue;
         for (const st of Object.values(streams).map((v) => JSON.parse(v) as StoredStream)) {
           if (st.connectionId !== id) continue;
-          await this.cmd.hdel(STREAMS(sid), st.id);
+          if ((await this.cmd.hdel(STREAMS(sid), st.id)) !== 1) continue;
           const { layoutClassList: _omit, ...wire } = st;
           this.announce({ s: sid, body: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason: 'networkDisconnected' }), op: { t: 'streamDel', id: st.id } });
         }
-        await this.cmd.multi().hdel(CONNS(sid), id).decr(COUNT(sid)).exec();
+        if ((await this.cmd.eval(REMOVE, 2, CONNS(sid), COUNT(sid), id)) !== 1) continue; // gone meanwhile
         const connection = { id: c.id, creationTime: c.creationTime, data: c.data };
         this.announce({ s: sid, body: JSON.stringify({ type: 'connectionDestroyed', connection, reason: 'networkDisconnected' }), ce: true, op: { t: 'connDel', id } });
         gone++;
@@ -226,7 +278,7 @@ export class Cluster implements ClusterPort {
   }
 
   get available(): boolean {
-    return this.up;
+    return this.up && this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
   /**
@@ -235,26 +287,38 @@ export class Cluster implements ClusterPort {
    * nodes have in it. Throws ClusterUnavailableError when Redis cannot be reached.
    */
   async admit(sessionId: string, maxConnections: number): Promise<{ ok: true; remote: RemoteSnapshot } | { ok: false }> {
+    if (!this.available) throw new ClusterUnavailableError('the cluster store (Redis) is unavailable');
+    this.admitting.set(sessionId, (this.admitting.get(sessionId) ?? 0) + 1);
+    let taken = false;
     try {
-      const taken = await this.cmd.eval(RESERVE, 1, COUNT(sessionId), String(maxConnections));
-      if (taken !== 1) return { ok: false };
+      taken = (await this.cmd.eval(RESERVE, 1, COUNT(sessionId), String(maxConnections))) === 1;
+      if (!taken) return { ok: false };
       await this.listen(sessionId);
       const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId))]);
       return {
         ok: true,
         remote: {
-          connections: Object.values(conns).map((v) => JSON.parse(v) as WireConnection),
+          connections: Object.values(conns).map((v) => JSON.parse(v) as WireConnection & { node?: string }),
           streams: Object.values(streams).map((v) => JSON.parse(v) as StoredStream),
         },
       };
     } catch (e) {
+      if (taken) this.release(sessionId);
       throw new ClusterUnavailableError(`the cluster store (Redis) is unavailable: ${(e as Error).message}`);
+    } finally {
+      const n = (this.admitting.get(sessionId) ?? 1) - 1;
+      if (n > 0) this.admitting.set(sessionId, n);
+      else this.admitting.delete(sessionId);
     }
   }
 
-  /** Gives back a place taken by admit() when the join did not happen. */
-  release(sessionId: string): void {
-    this.cmd.decr(COUNT(sessionId)).catch((e: Error) => this.note(`convene: redis: ${e.message}`));
+  /**
+   * Gives back a place taken by admit() when the join did not happen; stops listening to the
+   * session when this node has no client in it (`hasLocal` false).
+   */
+  release(sessionId: string, hasLocal = true): void {
+    this.write(this.cmd.decr(COUNT(sessionId)));
+    if (!hasLocal) this.leave(sessionId);
   }
 
   /** Whether a connection exists anywhere in the cluster (for the REST API). */
@@ -282,6 +346,7 @@ export class Cluster implements ClusterPort {
 
   leave(sessionId: string): void {
     this.write(this.cmd.srem(NODE_SESSIONS(this.nodeId), sessionId));
+    if (this.admitting.has(sessionId)) return; // a client is about to join: keep listening
     if (!this.listening.delete(sessionId)) return;
     this.sub.unsubscribe(CH(sessionId)).catch(() => {});
   }
@@ -296,8 +361,7 @@ export class Cluster implements ClusterPort {
   }
 
   removeConnection(sessionId: string, connectionId: string): void {
-    this.write(this.cmd.hdel(CONNS(sessionId), connectionId));
-    this.write(this.cmd.decr(COUNT(sessionId)));
+    this.write(this.cmd.eval(REMOVE, 2, CONNS(sessionId), COUNT(sessionId), connectionId));
   }
 
   putStream(sessionId: string, stream: StoredStream): void {

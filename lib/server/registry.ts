@@ -71,6 +71,8 @@ const json = JSON.stringify;
 
 export class Registry {
   private readonly sessions = new Map<string, Session>();
+  /** cluster: connections that left lately, so that an older snapshot does not bring them back */
+  private readonly recentlyGone = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(private readonly opts: RegistryOptions) {
@@ -160,17 +162,44 @@ export class Registry {
       session = new Session(sessionId);
       this.sessions.set(sessionId, session);
     }
+    const me = this.opts.cluster?.nodeId;
+    const now = this.now();
+    for (const [id, at] of this.recentlyGone) if (now - at > 60_000) this.recentlyGone.delete(id);
     for (const c of remote.connections) {
+      // this node's own entries are its local connections, or gone (a snapshot older than their leave)
+      if (c.node === me || this.recentlyGone.has(c.id)) continue;
       if (!session.connections.has(c.id) && !session.remote.has(c.id)) session.remote.set(c.id, wireConnection(c));
     }
-    for (const st of remote.streams) if (!session.streams.has(st.id)) session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
+    for (const st of remote.streams) {
+      if (session.streams.has(st.id) || !session.remote.has(st.connectionId)) continue;
+      session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
+    }
+  }
+
+  /** Cluster: this node's connections and streams, per session (written back after a Redis outage). */
+  localState(): Array<{ sessionId: string; connections: WireConnection[]; streams: RestStream[] }> {
+    const out = [];
+    for (const s of this.sessions.values()) {
+      if (s.connections.size === 0) continue;
+      const connections = [...s.connections.values()].map((c) => c.toWire());
+      const streams = [...s.streams.values()].filter((st) => s.connections.has(st.connectionId)).map(restStream);
+      out.push({ sessionId: s.id, connections, streams });
+    }
+    return out;
+  }
+
+  /** Cluster: whether this node has clients in the session. */
+  hasLocal(sessionId: string): boolean {
+    return (this.sessions.get(sessionId)?.connections.size ?? 0) > 0;
   }
 
   /** Cluster: applies what another node did in a session this node has clients in. */
   applyRemote(msg: ClusterMessage): void {
     const session = this.sessions.get(msg.s);
     if (!session) return;
-    if (msg.op) this.applyOp(session, msg.op);
+    // An event whose change is already known (a snapshot read between the write and the
+    // publish) or unknown (a leave this node never saw arrive) is not emitted again.
+    if (msg.op && !this.applyOp(session, msg.op)) return;
     if (msg.force !== undefined) {
       const target = session.connections.get(msg.force);
       if (target) this.forceDisconnect(target);
@@ -188,21 +217,24 @@ export class Registry {
     }
   }
 
-  private applyOp(session: Session, op: ClusterOp): void {
+  /** Applies a mirror change; false when it changed nothing that its event could announce. */
+  private applyOp(session: Session, op: ClusterOp): boolean {
     switch (op.t) {
       case 'connAdd':
-        if (!session.connections.has(op.conn.id)) session.remote.set(op.conn.id, wireConnection(op.conn));
-        return;
+        if (session.connections.has(op.conn.id) || session.remote.has(op.conn.id)) return false;
+        session.remote.set(op.conn.id, wireConnection(op.conn));
+        return true;
       case 'connDel':
-        session.remote.delete(op.id);
-        return;
-      case 'streamPut':
+        this.recentlyGone.set(op.id, this.now());
+        return session.remote.delete(op.id);
+      case 'streamPut': {
+        const known = session.streams.has(op.stream.id);
         session.streams.set(op.stream.id, { ...op.stream, layoutClassList: [...(op.stream.layoutClassList ?? [])] });
-        return;
+        return !(op.created && known);
+      }
       case 'streamDel':
-        session.streams.delete(op.id);
         session.forceMuteExcluded.delete(op.id);
-        return;
+        return session.streams.delete(op.id);
     }
   }
 
@@ -247,6 +279,7 @@ export class Registry {
       if (stream.connectionId === conn.id) this.removeStream(session, stream, reason, conn);
     }
     this.opts.cluster?.removeConnection(session.id, conn.id);
+    if (this.opts.cluster) this.recentlyGone.set(conn.id, this.now());
     this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true, op: { t: 'connDel', id: conn.id } });
     if (session.connections.size === 0) {
       this.sessions.delete(session.id);
@@ -364,7 +397,7 @@ export class Registry {
     session.streams.set(stream.id, stream);
     const wire = copyStream(stream);
     this.opts.cluster?.putStream(session.id, restStream(stream));
-    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn, op: { t: 'streamPut', stream: restStream(stream) } });
+    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn, op: { t: 'streamPut', stream: restStream(stream), created: true } });
     if (muted) this.emitTo(conn, json({ type: 'muteForced', active: true, streamId: stream.id }));
     return wire;
   }

@@ -115,7 +115,10 @@ export class ConveneServer implements SocketHost {
   /** Starts listening; resolves once the port is bound. */
   async listen(): Promise<this> {
     if (this.opts.redis && !this.cluster) {
-      this.cluster = await Cluster.connect({ url: this.opts.redis, graceWindowMs: this.opts.graceWindowMs, onMessage: (m) => this.registry.applyRemote(m) });
+      this.cluster = await Cluster.connect({
+        url: this.opts.redis, graceWindowMs: this.opts.graceWindowMs,
+        onMessage: (m) => this.registry.applyRemote(m), localState: () => this.registry.localState(),
+      });
       this.registry.attachCluster(this.cluster);
     }
     await new Promise<void>((resolve, reject) => {

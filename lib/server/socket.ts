@@ -244,8 +244,7 @@ export class ClientSocket implements Transport {
       let admitted;
       try {
         admitted = await cluster.admit(frame.sessionId, registry.limits.maxConnectionsPerSession);
-      } catch (e) {
-        console.error(`convene: ${(e as Error).message}`);
+      } catch {
         if ((this.phase as Phase) === 'closed') return;
         return this.fatal(wireError(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: no new connections for now, try again later'), 'connect');
       }
@@ -254,7 +253,7 @@ export class ClientSocket implements Transport {
         return this.fatal(wireError(ErrorCode.CONNECTION_LIMIT_EXCEEDED, `session is full (${registry.limits.maxConnectionsPerSession} connections)`), 'connect');
       }
       if ((this.phase as Phase) === 'closed') {
-        cluster.release(frame.sessionId);
+        cluster.release(frame.sessionId, registry.hasLocal(frame.sessionId));
         return;
       }
       registry.seed(frame.sessionId, admitted.remote);
@@ -266,7 +265,7 @@ export class ClientSocket implements Transport {
         eventsSuppressed: frame.connectionEventsSuppressed, layoutClassList: result.layoutClassList,
       });
     } catch (e) {
-      cluster?.release(frame.sessionId);
+      cluster?.release(frame.sessionId, registry.hasLocal(frame.sessionId));
       return this.fatal(errorOf(e), 'connect');
     }
     const { conn, snapshot } = joined;
