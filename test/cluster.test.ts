@@ -169,6 +169,29 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     expect(((await list.json()) as { items: Array<{ name: string }> }).items.map((s) => s.name)).toEqual(['cam-a']);
   });
 
+  it('force-mutes the whole session from a node without clients in it, for everyone and for later publishers', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await join(sid, 'a', `ws://127.0.0.1:${nodes[0]!.port}`);
+    const b = await join(sid, 'b', `ws://127.0.0.1:${nodes[1]!.port}`);
+    const seenByB = new Promise<void>((r) => b.once('streamCreated', () => r()));
+    await a.publish({ name: 'cam-a', hasAudio: true });
+    await seenByB;
+    const forced = new Promise<boolean>((r) => a.once('muteForced', (e) => r(e.active)));
+    const audioOff = new Promise<unknown>((r) => b.once('streamPropertyChanged', (e) => r([e.changedProperty, e.newValue])));
+    const res = await fetch(`${nodes[2]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/mute`, {
+      method: 'POST', headers: { 'X-OPENTOK-AUTH': await mintProjectJwt(PROJECT), 'Content-Type': 'application/json' }, body: JSON.stringify({ active: true }),
+    });
+    expect(res.status).toBe(200);
+    expect(await forced).toBe(true);
+    expect(await audioOff).toEqual(['hasAudio', false]);
+    // a client joining later on the third node publishes muted
+    const c = await join(sid, 'c', `ws://127.0.0.1:${nodes[2]!.port}`);
+    const created = new Promise<boolean>((r) => b.once('streamCreated', (e) => r(e.stream.hasAudio)));
+    await c.publish({ name: 'cam-c', hasAudio: true });
+    expect(await created).toBe(false);
+  });
+
   it('a node that dies is noticed: after the grace window its clients and streams are announced gone', async () => {
     await startCluster(1000, 1000);
     const sid = mintSessionId(PROJECT).sessionId;

@@ -46,10 +46,18 @@ export interface ClusterMessage {
   ce?: boolean;
   /** force-disconnect this connection, wherever it is */
   force?: string;
+  /** the session's force-mute state changed (forceMuteAll / disableForceMute) */
+  mute?: MuteState;
   op?: ClusterOp;
 }
 
+export interface MuteState {
+  active: boolean;
+  excluded: string[];
+}
+
 export interface RemoteSnapshot {
+  mute?: MuteState | undefined;
   /** with the node each lives on */
   connections: Array<WireConnection & { node?: string }>;
   streams: StoredStream[];
@@ -71,9 +79,12 @@ export interface ClusterPort {
   enter(sessionId: string): void;
   /** This node has no client left in the session: stop listening to it. */
   leave(sessionId: string): void;
+  /** The session's force-mute state, for those who join later. */
+  setMute?(sessionId: string, mute: MuteState): void;
   /** REST on a node without clients in the session. */
   hasConnection?(sessionId: string, connectionId: string): Promise<boolean>;
   streams?(sessionId: string): Promise<StoredStream[]>;
+  snapshot?(sessionId: string): Promise<RemoteSnapshot>;
 }
 
 export class ClusterUnavailableError extends Error {}
@@ -82,6 +93,7 @@ const CH = (sid: string): string => `cv:s:${sid}`;
 const CONNS = (sid: string): string => `cv:s:${sid}:conns`;
 const STREAMS = (sid: string): string => `cv:s:${sid}:streams`;
 const COUNT = (sid: string): string => `cv:s:${sid}:n`;
+const MUTE = (sid: string): string => `cv:s:${sid}:mute`;
 const NODES = 'cv:nodes';
 const ALIVE = (node: string): string => `cv:node:${node}`;
 const NODE_SESSIONS = (node: string): string => `cv:node:${node}:sessions`;
@@ -294,14 +306,7 @@ export class Cluster implements ClusterPort {
       taken = (await this.cmd.eval(RESERVE, 1, COUNT(sessionId), String(maxConnections))) === 1;
       if (!taken) return { ok: false };
       await this.listen(sessionId);
-      const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId))]);
-      return {
-        ok: true,
-        remote: {
-          connections: Object.values(conns).map((v) => JSON.parse(v) as WireConnection & { node?: string }),
-          streams: Object.values(streams).map((v) => JSON.parse(v) as StoredStream),
-        },
-      };
+      return { ok: true, remote: await this.snapshot(sessionId) };
     } catch (e) {
       if (taken) this.release(sessionId);
       throw new ClusterUnavailableError(`the cluster store (Redis) is unavailable: ${(e as Error).message}`);
@@ -319,6 +324,22 @@ export class Cluster implements ClusterPort {
   release(sessionId: string, hasLocal = true): void {
     this.write(this.cmd.decr(COUNT(sessionId)));
     if (!hasLocal) this.leave(sessionId);
+  }
+
+  /** What Redis holds of a session: its connections (with their node), streams, force-mute state. */
+  async snapshot(sessionId: string): Promise<RemoteSnapshot> {
+    const [conns, streams, mute] = await Promise.all([
+      this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId)), this.cmd.get(MUTE(sessionId)),
+    ]);
+    return {
+      connections: Object.values(conns).map((v) => JSON.parse(v) as WireConnection & { node?: string }),
+      streams: Object.values(streams).map((v) => JSON.parse(v) as StoredStream),
+      mute: mute ? (JSON.parse(mute) as MuteState) : undefined,
+    };
+  }
+
+  setMute(sessionId: string, mute: MuteState): void {
+    this.write(mute.active ? this.cmd.set(MUTE(sessionId), JSON.stringify(mute), 'EX', 86_400) : this.cmd.del(MUTE(sessionId)));
   }
 
   /** Whether a connection exists anywhere in the cluster (for the REST API). */

@@ -8,7 +8,7 @@ import { Connection, RateLimiter, Transport } from './connection';
 import { ErrorCode, fail, wireError, WireError } from './errors';
 import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStream } from './protocol';
 import type { Role } from './tokens';
-import type { ClusterMessage, ClusterOp, ClusterPort, RemoteSnapshot, StoredStream } from './cluster';
+import type { ClusterMessage, ClusterOp, ClusterPort, MuteState, RemoteSnapshot, StoredStream } from './cluster';
 
 export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
 export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
@@ -162,6 +162,15 @@ export class Registry {
       session = new Session(sessionId);
       this.sessions.set(sessionId, session);
     }
+    this.fill(session, remote);
+  }
+
+  /** Merges what Redis holds of a session into a session object. */
+  private fill(session: Session, remote: RemoteSnapshot): void {
+    if (remote.mute && session.connections.size === 0) {
+      session.forceMuteActive = remote.mute.active;
+      session.forceMuteExcluded = new Set(remote.mute.excluded);
+    }
     const me = this.opts.cluster?.nodeId;
     const now = this.now();
     for (const [id, at] of this.recentlyGone) if (now - at > 60_000) this.recentlyGone.delete(id);
@@ -199,6 +208,10 @@ export class Registry {
     if (!session) return;
     // An event whose change is already known (a snapshot read between the write and the
     // publish) or unknown (a leave this node never saw arrive) is not emitted again.
+    if (msg.mute) {
+      session.forceMuteActive = msg.mute.active;
+      session.forceMuteExcluded = new Set(msg.mute.excluded);
+    }
     if (msg.op && !this.applyOp(session, msg.op)) return;
     if (msg.force !== undefined) {
       const target = session.connections.get(msg.force);
@@ -444,7 +457,9 @@ export class Registry {
   private muteAll(session: Session, excluded: string[], by?: Connection): void {
     session.forceMuteActive = true;
     session.forceMuteExcluded = new Set(excluded);
-    this.broadcast(session, json({ type: 'muteForced', active: true }), by ? { except: by } : {});
+    const mute = { active: true, excluded: [...excluded] };
+    this.opts.cluster?.setMute?.(session.id, mute);
+    this.broadcast(session, json({ type: 'muteForced', active: true }), { except: by, mute });
     for (const stream of session.streams.values()) {
       if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId), stream.connectionId);
     }
@@ -453,7 +468,9 @@ export class Registry {
   private disableForceMute(session: Session, by?: Connection): void {
     session.forceMuteActive = false;
     session.forceMuteExcluded.clear();
-    this.broadcast(session, json({ type: 'muteForced', active: false }), by ? { except: by } : {});
+    const mute = { active: false, excluded: [] };
+    this.opts.cluster?.setMute?.(session.id, mute);
+    this.broadcast(session, json({ type: 'muteForced', active: false }), { except: by, mute });
   }
 
   /** Disconnects a connection on a moderator's or the REST API's order. */
@@ -480,14 +497,14 @@ export class Registry {
    * Emits an event to every connection of the session (but `except`), here and, in a
    * cluster, on the other nodes, with the mirror change `op` that goes with it.
    */
-  private broadcast(session: Session, body: string, opts: { except?: Connection; exceptId?: string; connectionEvent?: boolean; op?: ClusterOp }): void {
+  private broadcast(session: Session, body: string, opts: { except?: Connection; exceptId?: string; connectionEvent?: boolean; op?: ClusterOp; mute?: MuteState }): void {
     const exceptId = opts.except?.id ?? opts.exceptId;
     for (const c of [...session.connections.values()]) {
       if (c === opts.except || c.id === exceptId) continue;
       if (opts.connectionEvent && c.eventsSuppressed) continue;
       this.emitTo(c, body);
     }
-    this.opts.cluster?.publish({ s: session.id, body, except: exceptId, ce: opts.connectionEvent, op: opts.op });
+    this.opts.cluster?.publish({ s: session.id, body, except: exceptId, ce: opts.connectionEvent, op: opts.op, mute: opts.mute });
   }
 
   // ---- REST API entry points (session ids are checked by the caller) ----
@@ -528,15 +545,35 @@ export class Registry {
     return this.opts.cluster?.hasConnection ? this.opts.cluster.hasConnection(sessionId, connectionId) : false;
   }
 
-  restMuteStream(sessionId: string, streamId: string): void {
-    const session = this.sessions.get(sessionId);
+  /**
+   * Cluster, REST on a node with no client in the session: the session as Redis has it, in a
+   * session object of its own (not kept) whose operations reach the other nodes.
+   */
+  private async transientSession(sessionId: string): Promise<Session | undefined> {
+    const { cluster } = this.opts;
+    if (!cluster?.snapshot) return undefined;
+    const session = new Session(sessionId);
+    this.fill(session, await cluster.snapshot(sessionId));
+    return session;
+  }
+
+  async restMuteStream(sessionId: string, streamId: string): Promise<void> {
+    const session = this.sessions.get(sessionId) ?? (await this.transientSession(sessionId));
     const stream = session?.streams.get(streamId);
     if (!session || !stream) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' in this session`);
     this.muteStream(session, stream);
   }
 
-  restMuteAll(sessionId: string, active: boolean, excluded: string[]): void {
+  async restMuteAll(sessionId: string, active: boolean, excluded: string[]): Promise<void> {
     let session = this.sessions.get(sessionId);
+    if (!session && this.opts.cluster) {
+      const transient = await this.transientSession(sessionId);
+      if (transient) {
+        if (active) this.muteAll(transient, excluded);
+        else this.disableForceMute(transient);
+        return;
+      }
+    }
     if (!session) {
       if (!active) return;
       // Nobody is in the session yet: remember the force-mute state for those who join.

@@ -177,7 +177,7 @@ async function projectRoute(req: IncomingMessage, res: ServerResponse, ctx: Rest
     }
     if (method === 'POST' && seg.length === 3 && seg[0] === 'stream' && seg[2] === 'mute') {
       await readBody(req);
-      registry.restMuteStream(sessionId, seg[1] as string);
+      await registry.restMuteStream(sessionId, seg[1] as string);
       return send(res, 200, {});
     }
     if (method === 'POST' && rest === '/mute') {
@@ -186,7 +186,7 @@ async function projectRoute(req: IncomingMessage, res: ServerResponse, ctx: Rest
       if (typeof active !== 'boolean') throw new HttpError(400, "'active' must be a boolean");
       const ex = body['excludedStreamIds'] ?? body['excludedStreams'] ?? [];
       if (!Array.isArray(ex) || !ex.every((s) => typeof s === 'string')) throw new HttpError(400, "'excludedStreamIds' must be an array of strings");
-      registry.restMuteAll(sessionId, active, ex as string[]);
+      await registry.restMuteAll(sessionId, active, ex as string[]);
       return send(res, 200, {});
     }
   } catch (e) {
