@@ -2,11 +2,13 @@
  * Server nodes sharing their sessions through a real Redis (issue 8, first part): 3 nodes
  * behind a round-robin TCP proxy; clients on different nodes see each other, signal each
  * other and see each other's streams; the connection limit holds across nodes; REST works on
- * a node without clients in the session; without Redis, new connections are refused with a
- * clear error while connected clients keep going, and the cluster recovers when Redis returns.
+ * a node without clients in the session; a node killed with SIGKILL is swept after the grace
+ * window; without Redis, new connections are refused with a clear error while connected
+ * clients keep going, and the cluster recovers when Redis returns.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { join as join_ } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
 import { mintProjectJwt, mintToken } from '../lib/mint';
@@ -192,23 +194,32 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     expect(await created).toBe(false);
   });
 
-  it('a node that dies is noticed: after the grace window its clients and streams are announced gone', async () => {
-    await startCluster(1000, 1000);
+  it('a node killed with SIGKILL is noticed: after the grace window its clients and streams are announced gone, its places freed', async () => {
+    await startCluster(3, 1000);
+    // the third node is a process of its own, killed for real
+    const child = spawn(process.execPath, [join_(__dirname, '..', 'dist', 'cli.js'), 'server', '--port', '0', '--api-key', PROJECT.apiKey,
+      '--api-secret', PROJECT.apiSecret, '--redis', redis.url, '--grace-window', '1000', '--max-connections', '3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const childUrl = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer) => { out += d; const m = /listening on (ws:\/\/\S+)/.exec(out); if (m) resolve(m[1] as string); });
+      child.once('exit', (code) => reject(new Error(`node exited (${code}): ${out}`)));
+    });
     const sid = mintSessionId(PROJECT).sessionId;
-    const a = await join(sid, 'a');
-    const b = await join(sid, 'b');
-    const c = await join(sid, 'c'); // on node 3
+    const a = await join(sid, 'a', `ws://127.0.0.1:${nodes[0]!.port}`);
+    const b = await join(sid, 'b', `ws://127.0.0.1:${nodes[1]!.port}`);
+    const c = await join(sid, 'c', childUrl);
     await until('a to know b and c', () => (a as unknown as { connections: Map<string, unknown> }).connections.size === 3);
     const streamSeen = new Promise<void>((r) => a.once('streamCreated', () => r()));
     await c.publish({ name: 'cam-c' });
     await streamSeen;
+    await expect(join(sid, 'd', `ws://127.0.0.1:${nodes[0]!.port}`)).rejects.toMatchObject({ code: 1027 }); // full: 3
     const events: string[] = [];
     for (const [name, s] of [['a', a], ['b', b]] as const) {
       s.on('streamDestroyed', (e) => events.push(`${name} stream ${e.stream.name} ${e.reason}`));
       s.on('connectionDestroyed', (e) => events.push(`${name} connection ${e.connection.data} ${e.reason}`));
     }
     const killedAt = Date.now();
-    await nodes[2]!.kill(); // a crash: no goodbye, its Redis entries stay until swept
+    await new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGKILL'); });
     await until('a and b to see c gone', () => events.length === 4, 15_000);
     expect(Date.now() - killedAt).toBeGreaterThanOrEqual(1000); // not before the grace window
     expect(events.sort()).toEqual([
@@ -216,6 +227,8 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
       'b connection c networkDisconnected', 'b stream cam-c networkDisconnected',
     ]);
     // its place in the session's count is free again, and REST lists no stream of it
+    const d = await join(sid, 'd', `ws://127.0.0.1:${nodes[1]!.port}`);
+    expect(d.connectionStatus).toBe('connected');
     const jwt = await mintProjectJwt(PROJECT);
     const list = await fetch(`${nodes[0]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/stream`, { headers: { 'X-OPENTOK-AUTH': jwt } });
     expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
