@@ -21,7 +21,7 @@ const { spawn } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const { mintSessionId } = require('../dist/server/index.js');
 const { mintToken } = require('../dist/mint.js');
-const { BENCH_PROJECT: P, pct, wallMs, sleep } = require('./common.js');
+const { BENCH_PROJECT: P, pct, wallMs, sleep, windowedPump, startServerProcess } = require('./common.js');
 const convene = require('./convene-client.js');
 const baseline = require('./baseline-client.js');
 
@@ -53,22 +53,9 @@ async function startRedis() {
   return { proc, url: `redis://127.0.0.1:${port}` };
 }
 
-function startNode(redisUrl) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'server-proc.js'), '--redis', redisUrl], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve({ child, ...JSON.parse(buf.slice(0, nl)) });
-    });
-    child.once('exit', (code) => reject(new Error(`node exited (${code})`)));
-  });
-}
-
 async function run(nodeCount, redisUrl, load) {
   const nodes = [];
-  for (let i = 0; i < nodeCount; i++) nodes.push(await startNode(redisUrl));
+  for (let i = 0; i < nodeCount; i++) nodes.push(await startServerProcess(['--redis', redisUrl]));
   const sessions = Number(values.sessions);
   const receiversN = Number(values.receivers);
   const window = Number(values.window);
@@ -107,12 +94,7 @@ async function run(nodeCount, redisUrl, load) {
     }, 5);
     pumps = [new Promise((resolve) => { const t = setInterval(() => { if (stopped) { clearInterval(timer); clearInterval(t); resolve(); } }, 5); })];
   } else {
-    pumps = senders.map((s) => new Promise((resolve) => {
-      let inflight = 0;
-      const done = () => { inflight--; if (stopped) { if (inflight === 0) resolve(); } else fill(); };
-      const fill = () => { while (inflight < window && !stopped) { inflight++; s.signal('f', String(wallMs())).then(done, done); } };
-      fill();
-    }));
+    pumps = senders.map((s) => windowedPump(() => s.signal('f', String(wallMs())), window, () => stopped));
   }
   await sleep(1000);
   counting = true;

@@ -51,4 +51,37 @@ async function settle(ms = 300) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-module.exports = { BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep };
+/**
+ * Keeps `window` sends in flight (each a promise, settled or failed) until stopped() is true;
+ * resolves once the last one is back.
+ */
+function windowedPump(send, window, stopped) {
+  return new Promise((resolve) => {
+    let inflight = 0;
+    const done = () => { inflight--; if (stopped()) { if (inflight === 0) resolve(); } else fill(); };
+    const fill = () => { while (inflight < window && !stopped()) { inflight++; send().then(done, done); } };
+    fill();
+  });
+}
+
+/**
+ * Starts bench/server-proc.js (with `args`) in a process of its own; resolves with the child and
+ * the { url, echoPort } line it prints once listening. Closing its stdin stops it.
+ */
+function startServerProcess(args = []) {
+  const { spawn } = require('node:child_process');
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [require('node:path').join(__dirname, 'server-proc.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let buf = '';
+    child.stdout.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) resolve({ child, ...JSON.parse(buf.slice(0, nl)) });
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
+  });
+}
+
+module.exports = {
+  BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep, windowedPump, startServerProcess,
+};

@@ -14,7 +14,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn, execFileSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
-const { median } = require('./common.js');
+const { startServerProcess } = require('./common.js');
 const { writeReport } = require('./report.js');
 
 const { values } = parseArgs({
@@ -32,19 +32,6 @@ const runs = Number(values.runs ?? (quick ? 1 : 3));
 const clients = values.clients.split(',');
 const ALL = ['rtt', 'tput1', 'tput100', 'fanin', 'storm', 'idle', 'rttSelf', 'tcpEcho'];
 const scenarios = values.only ? values.only.split(',') : ALL;
-
-function startServer() {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'server-proc.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve({ child, ...JSON.parse(buf.slice(0, nl)) });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
-  });
-}
 
 function runScenario(name, client, config) {
   return new Promise((resolve, reject) => {
@@ -93,7 +80,7 @@ async function main() {
     return;
   }
   const started = Date.now();
-  const server = await startServer();
+  const server = await startServerProcess();
   const config = { url: server.url, echoPort: server.echoPort, quick };
   const raw = {};
   try {
@@ -130,4 +117,3 @@ async function main() {
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
-module.exports = { median };

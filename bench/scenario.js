@@ -63,68 +63,66 @@ function latencyStats(samples) {
   return { n: s.length, p50: C.pct(s, 50), p99: C.pct(s, 99), mean: sum / s.length, max: s[s.length - 1] };
 }
 
-// ---- 1. round trip: A signals B, B answers ----
-async function rtt() {
+/**
+ * Times `warm + n` round trips one after the other: `start(done)` begins one and arranges for
+ * `done()` to be called when it is back. Returns latency stats of the last n.
+ */
+async function timeRoundTrips(start) {
   const n = quick ? 2000 : 10000;
   const warm = 200;
+  const samples = [];
+  for (let i = 0; i < warm + n; i++) {
+    const t0 = performance.now();
+    await new Promise((done) => start(done));
+    if (i >= warm) samples.push(performance.now() - t0);
+  }
+  return latencyStats(samples);
+}
+
+/** A handler that calls the pending round trip's `done` once. */
+function oneShot() {
+  let wake = null;
+  return {
+    arm(done) { wake = done; },
+    fire() { if (wake) { const w = wake; wake = null; w(); } },
+  };
+}
+
+// ---- 1. round trip: A signals B, B answers ----
+async function rtt() {
   const sid = newSession();
   const a = await join(sid);
   const b = await join(sid);
   b.onSignal = (type, data, from) => { if (type === 'ping') b.signalNoAck('pong', data, from); };
-  let wake = null;
-  a.onSignal = (type) => { if (type === 'pong' && wake) { const w = wake; wake = null; w(); } };
-  const samples = [];
-  for (let i = 0; i < warm + n; i++) {
-    const t0 = performance.now();
-    const got = new Promise((r) => { wake = r; });
-    a.signalNoAck('ping', 'x', b.connectionId);
-    await got;
-    if (i >= warm) samples.push(performance.now() - t0);
-  }
+  const back = oneShot();
+  a.onSignal = (type) => { if (type === 'pong') back.fire(); };
+  const stats = await timeRoundTrips((done) => { back.arm(done); a.signalNoAck('ping', 'x', b.connectionId); });
   await Promise.all([a.disconnect(), b.disconnect()]);
-  return latencyStats(samples);
+  return stats;
 }
 
 // ---- 6a. the server answers directly: a signal to oneself ----
 async function rttSelf() {
-  const n = quick ? 2000 : 10000;
-  const warm = 200;
   const a = await join(newSession());
-  let wake = null;
-  a.onSignal = (type) => { if (type === 'echo' && wake) { const w = wake; wake = null; w(); } };
-  const samples = [];
-  for (let i = 0; i < warm + n; i++) {
-    const t0 = performance.now();
-    const got = new Promise((r) => { wake = r; });
-    a.signalNoAck('echo', 'x', a.connectionId);
-    await got;
-    if (i >= warm) samples.push(performance.now() - t0);
-  }
+  const back = oneShot();
+  a.onSignal = (type) => { if (type === 'echo') back.fire(); };
+  const stats = await timeRoundTrips((done) => { back.arm(done); a.signalNoAck('echo', 'x', a.connectionId); });
   await a.disconnect();
-  return latencyStats(samples);
+  return stats;
 }
 
 // ---- 6b. raw TCP echo (64 bytes) against an echo server in the server process ----
 async function tcpEcho() {
-  const n = quick ? 2000 : 10000;
-  const warm = 200;
   const sock = net.connect(config.echoPort, '127.0.0.1');
   sock.setNoDelay(true);
   await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
   const payload = Buffer.alloc(64, 0x61);
-  let wake = null;
+  const back = oneShot();
   let got = 0;
-  sock.on('data', (d) => { got += d.length; if (got >= 64 && wake) { got -= 64; const w = wake; wake = null; w(); } });
-  const samples = [];
-  for (let i = 0; i < warm + n; i++) {
-    const t0 = performance.now();
-    const p = new Promise((r) => { wake = r; });
-    sock.write(payload);
-    await p;
-    if (i >= warm) samples.push(performance.now() - t0);
-  }
+  sock.on('data', (d) => { got += d.length; if (got >= 64) { got -= 64; back.fire(); } });
+  const stats = await timeRoundTrips((done) => { back.arm(done); sock.write(payload); });
   sock.destroy();
-  return latencyStats(samples);
+  return stats;
 }
 
 // ---- 2. throughput: senders keep a window of unacknowledged signals in flight ----
@@ -142,17 +140,7 @@ async function throughput(pairs, window) {
   let stopped = false;
   const data = 'd'.repeat(100);
   for (const { b } of duos) b.onSignal = () => { if (counting) received++; };
-  const pumps = duos.map(({ a, b }) => new Promise((resolve) => {
-    let inflight = 0;
-    const done = () => { inflight--; if (stopped) { if (inflight === 0) resolve(); } else fill(); };
-    const fill = () => {
-      while (inflight < window && !stopped) {
-        inflight++;
-        a.signal('t', data, b.connectionId).then(done, done);
-      }
-    };
-    fill();
-  }));
+  const pumps = duos.map(({ a, b }) => C.windowedPump(() => a.signal('t', data, b.connectionId), window, () => stopped));
   await C.sleep(warmMs);
   const cpu0 = C.processCpuMs();
   const main0 = C.mainThreadCpuMs();

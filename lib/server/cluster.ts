@@ -69,6 +69,12 @@ export type LocalState = () => Array<{ sessionId: string; connections: WireConne
 /** What the registry needs of the cluster: fire-and-forget writes, in order per session. */
 export interface ClusterPort {
   readonly nodeId: string;
+  /** both Redis connections are up */
+  readonly available: boolean;
+  /** Takes a place in a session and listens to it (see Cluster.admit). */
+  admit(sessionId: string, maxConnections: number): Promise<{ ok: true; remote: RemoteSnapshot } | { ok: false }>;
+  /** Gives back a place admit() took; stops listening when `hasLocal` is false. */
+  release(sessionId: string, hasLocal?: boolean): void;
   publish(msg: Omit<ClusterMessage, 'n'>): void;
   putConnection(sessionId: string, conn: WireConnection): void;
   /** Removes a connection of this node and frees its place in the session's count. */
@@ -80,11 +86,10 @@ export interface ClusterPort {
   /** This node has no client left in the session: stop listening to it. */
   leave(sessionId: string): void;
   /** The session's force-mute state, for those who join later. */
-  setMute?(sessionId: string, mute: MuteState): void;
+  setMute(sessionId: string, mute: MuteState): void;
   /** REST on a node without clients in the session. */
-  hasConnection?(sessionId: string, connectionId: string): Promise<boolean>;
-  streams?(sessionId: string): Promise<StoredStream[]>;
-  snapshot?(sessionId: string): Promise<RemoteSnapshot>;
+  hasConnection(sessionId: string, connectionId: string): Promise<boolean>;
+  snapshot(sessionId: string): Promise<RemoteSnapshot>;
 }
 
 export class ClusterUnavailableError extends Error {}
@@ -345,10 +350,6 @@ export class Cluster implements ClusterPort {
   /** Whether a connection exists anywhere in the cluster (for the REST API). */
   async hasConnection(sessionId: string, connectionId: string): Promise<boolean> {
     return (await this.cmd.hexists(CONNS(sessionId), connectionId)) === 1;
-  }
-
-  async streams(sessionId: string): Promise<StoredStream[]> {
-    return Object.values(await this.cmd.hgetall(STREAMS(sessionId))).map((v) => JSON.parse(v) as StoredStream);
   }
 
   private listen(sessionId: string): Promise<unknown> {

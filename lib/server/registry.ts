@@ -88,6 +88,25 @@ export class Registry {
     return this.opts.cluster;
   }
 
+  /**
+   * Cluster: before a client joins a session here, takes its place in the session's
+   * cluster-wide count and merges what the other nodes have in it. 'full' when the session is
+   * full. Throws ClusterUnavailableError when Redis cannot be reached. Alone: always 'ok'.
+   */
+  async admit(sessionId: string): Promise<'ok' | 'full'> {
+    const { cluster } = this.opts;
+    if (!cluster) return 'ok';
+    const admitted = await cluster.admit(sessionId, this.opts.limits.maxConnectionsPerSession);
+    if (!admitted.ok) return 'full';
+    this.seed(sessionId, admitted.remote);
+    return 'ok';
+  }
+
+  /** Cluster: gives back a place admit() took when the join did not happen. */
+  release(sessionId: string): void {
+    this.opts.cluster?.release(sessionId, this.hasLocal(sessionId));
+  }
+
   get graceWindowMs(): number {
     return this.opts.graceWindowMs;
   }
@@ -156,7 +175,7 @@ export class Registry {
    * Cluster: what the other nodes have in a session this node is about to join (from
    * Cluster.admit). Merged into the mirror; entries already known are kept.
    */
-  seed(sessionId: string, remote: RemoteSnapshot): void {
+  private seed(sessionId: string, remote: RemoteSnapshot): void {
     let session = this.sessions.get(sessionId);
     if (!session) {
       session = new Session(sessionId);
@@ -198,7 +217,7 @@ export class Registry {
   }
 
   /** Cluster: whether this node has clients in the session. */
-  hasLocal(sessionId: string): boolean {
+  private hasLocal(sessionId: string): boolean {
     return (this.sessions.get(sessionId)?.connections.size ?? 0) > 0;
   }
 
@@ -458,7 +477,7 @@ export class Registry {
     session.forceMuteActive = true;
     session.forceMuteExcluded = new Set(excluded);
     const mute = { active: true, excluded: [...excluded] };
-    this.opts.cluster?.setMute?.(session.id, mute);
+    this.opts.cluster?.setMute(session.id, mute);
     this.broadcast(session, json({ type: 'muteForced', active: true }), { except: by, mute });
     for (const stream of session.streams.values()) {
       if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId), stream.connectionId);
@@ -469,7 +488,7 @@ export class Registry {
     session.forceMuteActive = false;
     session.forceMuteExcluded.clear();
     const mute = { active: false, excluded: [] };
-    this.opts.cluster?.setMute?.(session.id, mute);
+    this.opts.cluster?.setMute(session.id, mute);
     this.broadcast(session, json({ type: 'muteForced', active: false }), { except: by, mute });
   }
 
@@ -533,7 +552,7 @@ export class Registry {
 
   async listStreams(sessionId: string): Promise<RestStream[]> {
     const session = this.sessions.get(sessionId);
-    if (!session && this.opts.cluster?.streams) return (await this.opts.cluster.streams(sessionId)).map(restStream);
+    if (!session && this.opts.cluster) return (await this.opts.cluster.snapshot(sessionId)).streams.map(restStream);
     return [...(session?.streams.values() ?? [])].map(restStream);
   }
 
@@ -542,7 +561,7 @@ export class Registry {
   }
 
   private async clusterHas(sessionId: string, connectionId: string): Promise<boolean> {
-    return this.opts.cluster?.hasConnection ? this.opts.cluster.hasConnection(sessionId, connectionId) : false;
+    return this.opts.cluster ? this.opts.cluster.hasConnection(sessionId, connectionId) : false;
   }
 
   /**
@@ -551,7 +570,7 @@ export class Registry {
    */
   private async transientSession(sessionId: string): Promise<Session | undefined> {
     const { cluster } = this.opts;
-    if (!cluster?.snapshot) return undefined;
+    if (!cluster) return undefined;
     const session = new Session(sessionId);
     this.fill(session, await cluster.snapshot(sessionId));
     return session;

@@ -215,9 +215,9 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, ctx:
     const path = pathOf(req.url ?? '/').replace(/\/+$/, '') || '/';
     if (path === '/session/create' && req.method === 'POST') return await createSession(req, res, ctx);
     if (path === '/health' && req.method === 'GET') {
-      const cluster = ctx.registry.cluster as { available?: boolean; nodeId?: string } | undefined;
+      const { cluster } = ctx.registry;
       return send(res, 200, {
-        status: cluster && cluster.available === false ? 'degraded' : 'ok', sessions: ctx.registry.sessionCount, connections: ctx.registry.connectionCount(),
+        status: cluster && !cluster.available ? 'degraded' : 'ok', sessions: ctx.registry.sessionCount, connections: ctx.registry.connectionCount(),
         ...(cluster ? { cluster: { node: cluster.nodeId, redis: cluster.available ? 'up' : 'down' } } : {}),
       });
     }

@@ -10,7 +10,6 @@ import type { Connection, Transport } from './connection';
 import { closeCodeFor, ErrorCode, ErrorCodeValue, WireError, wireError } from './errors';
 import { decodeClientFrame, PROTOCOL_VERSION, type ClientFrame, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
 import type { ProjectStore } from './projects';
-import type { Cluster } from './cluster';
 import type { Registry } from './registry';
 
 export interface SocketConfig {
@@ -29,8 +28,6 @@ export interface SocketHost {
   readonly config: SocketConfig;
   /** false while the server shuts down: new handshakes are refused with 1023 */
   readonly accepting: boolean;
-  /** set when the server is a node of a cluster (Redis) */
-  readonly cluster?: Cluster | undefined;
   limitsFrame(): Record<string, number>;
   forget(sock: ClientSocket): void;
 }
@@ -237,26 +234,21 @@ export class ClientSocket implements Transport {
     if (!result.ok) return this.fatal(result.error, 'connect');
     if (!this.host.accepting) return this.fatal(wireError(ErrorCode.CONNECTION_REFUSED, 'server is shutting down'), 'connect');
     const { registry } = this.host;
-    const cluster = this.host.cluster;
-    if (cluster) {
-      // In a cluster: take a place in the session's cluster-wide count and learn what the
-      // other nodes have in it, before joining here.
-      let admitted;
-      try {
-        admitted = await cluster.admit(frame.sessionId, registry.limits.maxConnectionsPerSession);
-      } catch {
-        if ((this.phase as Phase) === 'closed') return;
-        return this.fatal(wireError(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: no new connections for now, try again later'), 'connect');
-      }
-      if (!admitted.ok) {
-        if ((this.phase as Phase) === 'closed') return;
-        return this.fatal(wireError(ErrorCode.CONNECTION_LIMIT_EXCEEDED, `session is full (${registry.limits.maxConnectionsPerSession} connections)`), 'connect');
-      }
-      if ((this.phase as Phase) === 'closed') {
-        cluster.release(frame.sessionId, registry.hasLocal(frame.sessionId));
-        return;
-      }
-      registry.seed(frame.sessionId, admitted.remote);
+    // In a cluster: take a place in the session's cluster-wide count and learn what the other
+    // nodes have in it, before joining here (alone, nothing to wait for).
+    let admitted: 'ok' | 'full';
+    try {
+      admitted = await registry.admit(frame.sessionId);
+    } catch {
+      if ((this.phase as Phase) === 'closed') return;
+      return this.fatal(wireError(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: no new connections for now, try again later'), 'connect');
+    }
+    if ((this.phase as Phase) === 'closed') {
+      if (admitted === 'ok') registry.release(frame.sessionId);
+      return;
+    }
+    if (admitted === 'full') {
+      return this.fatal(wireError(ErrorCode.CONNECTION_LIMIT_EXCEEDED, `session is full (${registry.limits.maxConnectionsPerSession} connections)`), 'connect');
     }
     let joined;
     try {
@@ -265,7 +257,7 @@ export class ClientSocket implements Transport {
         eventsSuppressed: frame.connectionEventsSuppressed, layoutClassList: result.layoutClassList,
       });
     } catch (e) {
-      cluster?.release(frame.sessionId, registry.hasLocal(frame.sessionId));
+      registry.release(frame.sessionId);
       return this.fatal(errorOf(e), 'connect');
     }
     const { conn, snapshot } = joined;
