@@ -125,6 +125,26 @@ async function tcpEcho() {
   return stats;
 }
 
+/**
+ * The measuring window: turns counting on for `seconds`, and returns how long it really was (s)
+ * with the process and main-thread CPU (ms) and the event-loop utilisation over it.
+ */
+async function measure(seconds, setCounting) {
+  const elu0 = performance.eventLoopUtilization();
+  const cpu0 = C.processCpuMs();
+  const main0 = C.mainThreadCpuMs();
+  const t0 = performance.now();
+  setCounting(true);
+  await C.sleep(seconds * 1000);
+  setCounting(false);
+  return {
+    elapsed: (performance.now() - t0) / 1000,
+    cpu: C.processCpuMs() - cpu0,
+    main: C.mainThreadCpuMs() - main0,
+    elu: performance.eventLoopUtilization(elu0).utilization,
+  };
+}
+
 // ---- 2. throughput: senders keep a window of unacknowledged signals in flight ----
 async function throughput(pairs, window) {
   const seconds = quick ? 1.5 : 5;
@@ -142,15 +162,7 @@ async function throughput(pairs, window) {
   for (const { b } of duos) b.onSignal = () => { if (counting) received++; };
   const pumps = duos.map(({ a, b }) => C.windowedPump(() => a.signal('t', data, b.connectionId), window, () => stopped));
   await C.sleep(warmMs);
-  const cpu0 = C.processCpuMs();
-  const main0 = C.mainThreadCpuMs();
-  const t0 = performance.now();
-  counting = true;
-  await C.sleep(seconds * 1000);
-  counting = false;
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = C.processCpuMs() - cpu0;
-  const main = C.mainThreadCpuMs() - main0;
+  const { elapsed, cpu, main } = await measure(seconds, (on) => { counting = on; });
   stopped = true;
   await Promise.all(pumps);
   await Promise.all(duos.flatMap(({ a, b }) => [a.disconnect(), b.disconnect()]));
@@ -191,17 +203,7 @@ async function fanin() {
     sender.once('exit', (code) => reject(new Error(`sender exited (${code})`)));
   });
   await C.sleep(warmMs);
-  const elu0 = performance.eventLoopUtilization();
-  const cpu0 = C.processCpuMs();
-  const main0 = C.mainThreadCpuMs();
-  const t0 = performance.now();
-  counting = true;
-  await C.sleep(seconds * 1000);
-  counting = false;
-  const elapsed = (performance.now() - t0) / 1000;
-  const cpu = C.processCpuMs() - cpu0;
-  const main = C.mainThreadCpuMs() - main0;
-  const elu = performance.eventLoopUtilization(elu0).utilization;
+  const { elapsed, cpu, main, elu } = await measure(seconds, (on) => { counting = on; });
   sender.stdin.end();
   await new Promise((r) => sender.once('exit', r));
   await C.settle();
