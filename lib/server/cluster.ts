@@ -1,92 +1,68 @@
 /**
- * Scale-out on Redis (first part of issue 8): several server nodes share their sessions.
+ * Scale-out on Redis (docs/cluster.md): several server nodes share their sessions.
  *
- * Each node keeps, for every session it has clients in, a mirror of the connections and
- * streams that live on other nodes. Redis holds the truth (one hash of connections and one of
- * streams per session, and a connection counter for the per-session limit) and carries the
- * events: every node publishes what happens in a session on the session's channel
- * (`cv:s:<sessionId>`), and the nodes with clients in that session apply it to their mirror
- * and emit it to their own clients, which number it in their own event sequence.
+ * Redis holds each session's state (a hash of connections, one of streams, a connection
+ * counter for the per-session limit, the force-mute state) and its log: every event of a
+ * session is appended, with the state change that goes with it, by one script that numbers
+ * the entry, stores it (a Redis stream, trimmed to a cap) and publishes it on the session's
+ * channel. Nodes apply the entries of their sessions in order (SessionLog) and hand each event
+ * to their own clients; since a client's events are a function of the log, a node can rebuild
+ * the connection of a node that died (resume anywhere). An event reaches a client, and a
+ * request's result its sender, only once the entry is stored.
  *
  * Nodes say they are alive every second (a key with a 3 s expiry); a node silent for the grace
- * window is swept by one survivor: its connections and streams leave their sessions with
- * reason networkDisconnected.
+ * window is swept by one survivor: its connections that did not resume elsewhere leave their
+ * sessions with reason networkDisconnected.
  *
- * Not yet here (see docs/cluster.md): resuming on another node (a dead node's clients come
- * back as new connections), force-mute state across nodes.
+ * This file is the Redis side only: scripts, subscriptions, heartbeats, sweeping.
  */
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import type { WireConnection, WireStream } from './protocol';
+import type { WireConnection } from './protocol';
+import { newBatch, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
 
-/** A stream as the cluster stores it: the wire form plus its layout classes. */
-export interface StoredStream extends WireStream {
-  layoutClassList: string[];
-}
-
-/** A change to the mirror that rides along with an event. */
-export type ClusterOp =
-  | { t: 'connAdd'; conn: WireConnection }
-  | { t: 'connDel'; id: string }
-  | { t: 'streamPut'; stream: StoredStream; created?: boolean }
-  | { t: 'streamDel'; id: string };
-
-/** What a node publishes on a session's channel. */
-export interface ClusterMessage {
-  /** the publishing node */
-  n: string;
-  s: string;
-  /** an event to emit to the receiving node's clients of the session */
-  body?: string;
-  /** ...except this connection */
-  except?: string;
-  /** ...only to this connection */
-  to?: string;
-  /** a connection event: not for connections that suppress them */
-  ce?: boolean;
-  /** force-disconnect this connection, wherever it is */
-  force?: string;
-  /** the session's force-mute state changed (forceMuteAll / disableForceMute) */
-  mute?: MuteState;
-  op?: ClusterOp;
-}
-
-export interface MuteState {
-  active: boolean;
-  excluded: string[];
-}
+export type { Batch, ClusterOp, LogEntry, MuteState, StoredConnection, StoredStream } from './log-entry';
 
 export interface RemoteSnapshot {
   mute?: MuteState | undefined;
   /** with the node each lives on */
-  connections: Array<WireConnection & { node?: string }>;
+  connections: StoredConnection[];
   streams: StoredStream[];
 }
 
-/** This node's own connections and streams, per session (to write back after an outage). */
-export type LocalState = () => Array<{ sessionId: string; connections: WireConnection[]; streams: StoredStream[] }>;
+/** What commit() returns: the entry's number and epoch (and the state after it, when asked). */
+export interface Committed {
+  n: number;
+  e: string;
+  /** false: a condition did not hold and the fallback was appended instead */
+  ok: boolean;
+  snapshot?: RemoteSnapshot;
+}
 
-/** What the registry needs of the cluster: fire-and-forget writes, in order per session. */
+/** This node's own connections and streams, per session (to write back after an outage). */
+export type LocalState = () => Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }>;
+
+/** What the registry needs of the cluster. */
 export interface ClusterPort {
   readonly nodeId: string;
   /** both Redis connections are up */
   readonly available: boolean;
-  /** Takes a place in a session and listens to it (see Cluster.admit). */
-  admit(sessionId: string, maxConnections: number): Promise<{ ok: true; remote: RemoteSnapshot } | { ok: false }>;
-  /** Gives back a place admit() took; stops listening when `hasLocal` is false. */
-  release(sessionId: string, hasLocal?: boolean): void;
-  publish(msg: Omit<ClusterMessage, 'n'>): void;
-  putConnection(sessionId: string, conn: WireConnection): void;
-  /** Removes a connection of this node and frees its place in the session's count. */
-  removeConnection(sessionId: string, connectionId: string): void;
-  putStream(sessionId: string, stream: StoredStream): void;
-  removeStream(sessionId: string, streamId: string): void;
-  /** This node has clients in the session: listen to it (idempotent). */
-  enter(sessionId: string): void;
+  /** Takes a place in a session (false: full) and listens to it. */
+  admit(sessionId: string, maxConnections: number): Promise<boolean>;
+  /** Gives back a place admit() took. */
+  release(sessionId: string): void;
+  /** Listens to a session's log (idempotent); resolves once subscribed. */
+  listen(sessionId: string): Promise<void>;
   /** This node has no client left in the session: stop listening to it. */
   leave(sessionId: string): void;
-  /** The session's force-mute state, for those who join later. */
-  setMute(sessionId: string, mute: MuteState): void;
+  /** Appends an entry; null when a condition did not hold and there was no fallback. */
+  commit(batch: Batch): Promise<Committed | null>;
+  /** The stored entries with from < n <= to. */
+  fetch(sessionId: string, from: number, to: number): Promise<LogEntry[]>;
+  /** A connection as stored, with its checkpoint (undefined when unknown). */
+  loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined>;
+  /** Records how far a client acknowledged (only while the connection is this node's). */
+  checkpoint(sessionId: string, connectionId: string, ck: Checkpoint): void;
   /** REST on a node without clients in the session. */
   hasConnection(sessionId: string, connectionId: string): Promise<boolean>;
   snapshot(sessionId: string): Promise<RemoteSnapshot>;
@@ -94,11 +70,16 @@ export interface ClusterPort {
 
 export class ClusterUnavailableError extends Error {}
 
-const CH = (sid: string): string => `cv:s:${sid}`;
+const CH_PREFIX = 'cv:s:';
+const CH = (sid: string): string => `${CH_PREFIX}${sid}`;
 const CONNS = (sid: string): string => `cv:s:${sid}:conns`;
 const STREAMS = (sid: string): string => `cv:s:${sid}:streams`;
 const COUNT = (sid: string): string => `cv:s:${sid}:n`;
 const MUTE = (sid: string): string => `cv:s:${sid}:mute`;
+const SEQ = (sid: string): string => `cv:s:${sid}:seq`;
+const LOG = (sid: string): string => `cv:s:${sid}:log`;
+const EPOCH = (sid: string): string => `cv:s:${sid}:epoch`;
+const CK = (sid: string): string => `cv:s:${sid}:ck`;
 const NODES = 'cv:nodes';
 const ALIVE = (node: string): string => `cv:node:${node}`;
 const NODE_SESSIONS = (node: string): string => `cv:node:${node}:sessions`;
@@ -108,11 +89,6 @@ const SWEEP_LOCK = (node: string): string => `cv:sweep:${node}`;
 const HEARTBEAT_MS = 1000;
 const HEARTBEAT_TTL_MS = 3000;
 
-/** Removes a connection and frees its place, once: 1 if it was there. */
-const REMOVE = `
-if redis.call('HDEL', KEYS[1], ARGV[1]) == 1 then redis.call('DECR', KEYS[2]) return 1 end
-return 0`;
-
 /** Takes a place in a session if it has fewer than max (0 = no limit); 1 if taken. */
 const RESERVE = `
 local n = redis.call('INCR', KEYS[1])
@@ -120,12 +96,82 @@ local max = tonumber(ARGV[1])
 if max > 0 and n > max then redis.call('DECR', KEYS[1]) return 0 end
 return 1`;
 
+/**
+ * Appends one entry to a session's log, under conditions, with its state writes (see LogWrite).
+ * KEYS: seq, log, conns, streams, count, ck, mute, epoch.
+ * ARGV: channel, cap, entry, fallback, snapshot?, new epoch, #conds, conds (3 each), writes (3 each).
+ */
+const COMMIT = `
+local nc = tonumber(ARGV[7])
+local i = 8
+local ok = true
+for k = 1, nc do
+  local kind, id, node = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+  i = i + 3
+  if kind == 'c' then
+    local rec = redis.call('HGET', KEYS[3], id)
+    if (not rec) or cjson.decode(rec).node ~= node then ok = false end
+  elseif redis.call('HEXISTS', KEYS[4], id) == 0 then ok = false end
+end
+local entry = ARGV[3]
+if not ok then
+  if ARGV[4] == '' then return false end
+  entry = ARGV[4]
+end
+local e = redis.call('GET', KEYS[8])
+if not e then e = ARGV[6] end
+local n = redis.call('INCR', KEYS[1])
+local payload = '{"n":' .. n .. ',"e":"' .. e .. '",' .. string.sub(entry, 2)
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], n .. '-1', 'e', payload)
+redis.call('SET', KEYS[8], e)
+if ok then
+  while i <= #ARGV do
+    local kind, id, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
+    i = i + 3
+    if kind == 'pc' then redis.call('HSET', KEYS[3], id, v)
+    elseif kind == 'dc' then
+      if redis.call('HDEL', KEYS[3], id) == 1 then redis.call('DECR', KEYS[5]) end
+      redis.call('HDEL', KEYS[6], id)
+    elseif kind == 'pk' then redis.call('HSET', KEYS[6], id, n .. ':' .. v)
+    elseif kind == 'ps' then redis.call('HSET', KEYS[4], id, v)
+    elseif kind == 'us' then
+      if redis.call('HEXISTS', KEYS[4], id) == 1 then redis.call('HSET', KEYS[4], id, v) end
+    elseif kind == 'ds' then redis.call('HDEL', KEYS[4], id)
+    elseif kind == 'mu' then redis.call('SET', KEYS[7], v, 'EX', 86400)
+    elseif kind == 'um' then redis.call('DEL', KEYS[7])
+    elseif kind == 'ns' then redis.call('SADD', 'cv:node:' .. id .. ':sessions', v)
+    end
+  end
+end
+redis.call('PUBLISH', ARGV[1], payload)
+if tonumber(redis.call('GET', KEYS[5]) or '0') > 0 then
+  redis.call('PERSIST', KEYS[1]) redis.call('PERSIST', KEYS[2]) redis.call('PERSIST', KEYS[8])
+else
+  redis.call('PEXPIRE', KEYS[1], 3600000) redis.call('PEXPIRE', KEYS[2], 3600000) redis.call('PEXPIRE', KEYS[8], 3600000)
+end
+local flag = 0
+if ok then flag = 1 end
+if ARGV[5] == '1' then
+  return {n, e, flag, redis.call('HGETALL', KEYS[3]), redis.call('HGETALL', KEYS[4]), redis.call('GET', KEYS[7]) or ''}
+end
+return {n, e, flag}`;
+
+/** Records a checkpoint "n:seq:rid" if the connection is still the calling node's. */
+const CHECKPOINT = `
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if rec and cjson.decode(rec).node == ARGV[2] then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) return 1 end
+return 0`;
+
 export interface ClusterOptions {
   url: string;
   /** a node silent this long after its heartbeat expired is swept: its connections are announced gone */
   graceWindowMs: number;
-  /** receives every message of another node for a session this node listens to */
-  onMessage: (msg: ClusterMessage) => void;
+  /** entries kept per session log (a resume needs those after its checkpoint) */
+  logCap?: number;
+  /** receives every entry of a session this node listens to, as published */
+  onEntry: (entry: LogEntry) => void;
+  /** Redis is back after an outage (and this node's state was written back) */
+  onResync?: () => void;
   /** what this node holds, written back to Redis when it comes back after an outage */
   localState?: LocalState;
   log?: (line: string) => void;
@@ -137,17 +183,17 @@ export class Cluster implements ClusterPort {
   private readonly sub: Redis;
   private readonly listening = new Map<string, Promise<unknown>>();
   private readonly log: (line: string) => void;
+  private readonly logCap: number;
   private up = false;
   private timers: NodeJS.Timeout[] = [];
   /** other nodes whose heartbeat is missing, since when */
   private readonly silentSince = new Map<string, number>();
-  /** admits in flight per session: leave() must not unsubscribe under them */
-  private readonly admitting = new Map<string, number>();
   private outage = false;
   private wasDown = false;
 
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.log ?? ((line) => console.error(line));
+    this.logCap = opts.logCap ?? 20_000;
     const common = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
     this.cmd = new Redis(opts.url, common);
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
@@ -158,14 +204,13 @@ export class Cluster implements ClusterPort {
       client.on('close', () => { this.up = false; this.wasDown = true; });
     }
     this.sub.on('message', (_channel: string, text: string) => {
-      let msg: ClusterMessage;
+      let entry: LogEntry;
       try {
-        msg = JSON.parse(text) as ClusterMessage;
+        entry = JSON.parse(text) as LogEntry;
       } catch {
         return;
       }
-      if (msg.n === this.nodeId) return; // our own, already applied
-      this.opts.onMessage(msg);
+      this.opts.onEntry(entry);
     });
   }
 
@@ -184,7 +229,7 @@ export class Cluster implements ClusterPort {
     this.outage = false;
     if (this.wasDown) {
       this.wasDown = false;
-      void this.writeBack();
+      void this.writeBack().then(() => this.opts.onResync?.());
     }
   }
 
@@ -202,7 +247,7 @@ export class Cluster implements ClusterPort {
         for (const [id, text] of Object.entries(stored)) {
           if ((JSON.parse(text) as { node?: string }).node === this.nodeId && !mine.has(id)) m.hdel(CONNS(sessionId), id);
         }
-        for (const c of connections) m.hset(CONNS(sessionId), c.id, JSON.stringify({ ...c, node: this.nodeId }));
+        for (const c of connections) m.hset(CONNS(sessionId), c.id, JSON.stringify(c));
         for (const st of streams) m.hset(STREAMS(sessionId), st.id, JSON.stringify(st));
         m.sadd(NODE_SESSIONS(this.nodeId), sessionId);
         await m.exec();
@@ -239,8 +284,7 @@ export class Cluster implements ClusterPort {
 
   /**
    * Finds nodes whose heartbeat is gone; once one has been silent for the grace window, one
-   * surviving node (a lock in Redis) sweeps it: its connections and streams leave their
-   * sessions with reason networkDisconnected, for everyone.
+   * surviving node (a lock in Redis) sweeps it.
    */
   private async checkNodes(): Promise<void> {
     if (!this.up) return;
@@ -264,71 +308,109 @@ export class Cluster implements ClusterPort {
     }
   }
 
+  /**
+   * Removes a dead node's connections that did not resume elsewhere, with their streams, each
+   * as one entry of its session's log: streamDestroyed and connectionDestroyed, networkDisconnected.
+   */
   private async sweep(node: string): Promise<void> {
     const sessions = await this.cmd.smembers(NODE_SESSIONS(node));
     let gone = 0;
     for (const sid of sessions) {
       const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sid)), this.cmd.hgetall(STREAMS(sid))]);
-      for (const [id, text] of Object.entries(conns)) {
-        const c = JSON.parse(text) as WireConnection & { node?: string };
+      for (const text of Object.values(conns)) {
+        const c = JSON.parse(text) as StoredConnection;
         if (c.node !== node) continue;
+        const b = newBatch(sid);
+        b.conds.push(['c', c.id, node]);
         for (const st of Object.values(streams).map((v) => JSON.parse(v) as StoredStream)) {
-          if (st.connectionId !== id) continue;
-          if ((await this.cmd.hdel(STREAMS(sid), st.id)) !== 1) continue;
+          if (st.connectionId !== c.id) continue;
           const { layoutClassList: _omit, ...wire } = st;
-          this.announce({ s: sid, body: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason: 'networkDisconnected' }), op: { t: 'streamDel', id: st.id } });
+          b.m.push({ b: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason: 'networkDisconnected' }) });
+          b.op.push({ t: 'streamDel', id: st.id });
+          b.writes.push(['ds', st.id, '']);
         }
-        if ((await this.cmd.eval(REMOVE, 2, CONNS(sid), COUNT(sid), id)) !== 1) continue; // gone meanwhile
         const connection = { id: c.id, creationTime: c.creationTime, data: c.data };
-        this.announce({ s: sid, body: JSON.stringify({ type: 'connectionDestroyed', connection, reason: 'networkDisconnected' }), ce: true, op: { t: 'connDel', id } });
-        gone++;
+        b.m.push({ b: JSON.stringify({ type: 'connectionDestroyed', connection, reason: 'networkDisconnected' }), ce: 1 });
+        b.op.push({ t: 'connDel', id: c.id });
+        b.writes.push(['dc', c.id, '']);
+        if (await this.commit(b)) gone++; // null: it resumed elsewhere or left meanwhile
       }
     }
     await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).exec();
     this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`);
   }
 
-  /** Publishes to the other nodes and applies here too. */
-  private announce(msg: Omit<ClusterMessage, 'n'>): void {
-    this.publish(msg);
-    this.opts.onMessage({ n: this.nodeId, ...msg });
-  }
-
   get available(): boolean {
     return this.up && this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
-  /**
-   * Before a client joins a session on this node: takes its place in the session's count
-   * (false when the session is full), listens to the session, and returns what the other
-   * nodes have in it. Throws ClusterUnavailableError when Redis cannot be reached.
-   */
-  async admit(sessionId: string, maxConnections: number): Promise<{ ok: true; remote: RemoteSnapshot } | { ok: false }> {
-    if (!this.available) throw new ClusterUnavailableError('the cluster store (Redis) is unavailable');
-    this.admitting.set(sessionId, (this.admitting.get(sessionId) ?? 0) + 1);
+  private unavailable(e?: unknown): ClusterUnavailableError {
+    return new ClusterUnavailableError(`the cluster store (Redis) is unavailable${e ? `: ${(e as Error).message}` : ''}`);
+  }
+
+  async admit(sessionId: string, maxConnections: number): Promise<boolean> {
+    if (!this.available) throw this.unavailable();
     let taken = false;
     try {
       taken = (await this.cmd.eval(RESERVE, 1, COUNT(sessionId), String(maxConnections))) === 1;
-      if (!taken) return { ok: false };
-      await this.listen(sessionId);
-      return { ok: true, remote: await this.snapshot(sessionId) };
+      if (taken) await this.listen(sessionId);
+      return taken;
     } catch (e) {
       if (taken) this.release(sessionId);
-      throw new ClusterUnavailableError(`the cluster store (Redis) is unavailable: ${(e as Error).message}`);
-    } finally {
-      const n = (this.admitting.get(sessionId) ?? 1) - 1;
-      if (n > 0) this.admitting.set(sessionId, n);
-      else this.admitting.delete(sessionId);
+      throw this.unavailable(e);
     }
   }
 
-  /**
-   * Gives back a place taken by admit() when the join did not happen; stops listening to the
-   * session when this node has no client in it (`hasLocal` false).
-   */
-  release(sessionId: string, hasLocal = true): void {
+  release(sessionId: string): void {
     this.write(this.cmd.decr(COUNT(sessionId)));
-    if (!hasLocal) this.leave(sessionId);
+  }
+
+  async commit(b: Batch): Promise<Committed | null> {
+    if (!this.available) throw this.unavailable();
+    const entry = JSON.stringify({ s: b.sessionId, node: this.nodeId, m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
+    const fallback = b.fallback ? JSON.stringify({ s: b.sessionId, node: this.nodeId, m: b.fallback }) : '';
+    const args: string[] = [CH(b.sessionId), String(this.logCap), entry, fallback, b.snapshot ? '1' : '0', randomUUID(), String(b.conds.length)];
+    for (const c of b.conds) args.push(c[0], c[1], c[2] ?? '');
+    for (const w of b.writes) args.push(w[0], w[1], w[2]);
+    const sid = b.sessionId;
+    let r: unknown;
+    try {
+      r = await this.cmd.eval(COMMIT, 8, SEQ(sid), LOG(sid), CONNS(sid), STREAMS(sid), COUNT(sid), CK(sid), MUTE(sid), EPOCH(sid), ...args);
+    } catch (e) {
+      throw this.unavailable(e);
+    }
+    if (r === null) return null;
+    const [n, e, flag, conns, streams, mute] = r as [number, string, number, string[]?, string[]?, string?];
+    const out: Committed = { n, e, ok: flag === 1 };
+    if (conns && streams) {
+      out.snapshot = {
+        connections: values(conns).map((v) => JSON.parse(v) as StoredConnection),
+        streams: values(streams).map((v) => JSON.parse(v) as StoredStream),
+        mute: mute ? (JSON.parse(mute) as MuteState) : undefined,
+      };
+    }
+    return out;
+  }
+
+  async fetch(sessionId: string, from: number, to: number): Promise<LogEntry[]> {
+    const end = to >= Number.MAX_SAFE_INTEGER ? '+' : `${to}-1`;
+    const rows = (await this.cmd.xrange(LOG(sessionId), `${from + 1}-0`, end)) as Array<[string, string[]]>;
+    return rows.map(([, fields]) => JSON.parse(fields[1] as string) as LogEntry);
+  }
+
+  async loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined> {
+    const [rec, ck] = await Promise.all([this.cmd.hget(CONNS(sessionId), connectionId), this.cmd.hget(CK(sessionId), connectionId)]);
+    if (!rec) return undefined;
+    const parts = ck ? ck.split(':').map(Number) : [];
+    return {
+      conn: JSON.parse(rec) as StoredConnection,
+      ck: parts.length === 3 && parts.every(Number.isFinite) ? { n: parts[0] as number, seq: parts[1] as number, rid: parts[2] as number } : undefined,
+    };
+  }
+
+  checkpoint(sessionId: string, connectionId: string, ck: Checkpoint): void {
+    if (!this.available) return;
+    this.write(this.cmd.eval(CHECKPOINT, 2, CONNS(sessionId), CK(sessionId), connectionId, this.nodeId, `${ck.n}:${ck.seq}:${ck.rid}`));
   }
 
   /** What Redis holds of a session: its connections (with their node), streams, force-mute state. */
@@ -337,61 +419,30 @@ export class Cluster implements ClusterPort {
       this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId)), this.cmd.get(MUTE(sessionId)),
     ]);
     return {
-      connections: Object.values(conns).map((v) => JSON.parse(v) as WireConnection & { node?: string }),
+      connections: Object.values(conns).map((v) => JSON.parse(v) as StoredConnection),
       streams: Object.values(streams).map((v) => JSON.parse(v) as StoredStream),
       mute: mute ? (JSON.parse(mute) as MuteState) : undefined,
     };
   }
 
-  setMute(sessionId: string, mute: MuteState): void {
-    this.write(mute.active ? this.cmd.set(MUTE(sessionId), JSON.stringify(mute), 'EX', 86_400) : this.cmd.del(MUTE(sessionId)));
-  }
-
-  /** Whether a connection exists anywhere in the cluster (for the REST API). */
   async hasConnection(sessionId: string, connectionId: string): Promise<boolean> {
     return (await this.cmd.hexists(CONNS(sessionId), connectionId)) === 1;
   }
 
-  private listen(sessionId: string): Promise<unknown> {
+  listen(sessionId: string): Promise<void> {
     let p = this.listening.get(sessionId);
     if (!p) {
       p = this.sub.subscribe(CH(sessionId));
       this.listening.set(sessionId, p);
       p.catch(() => this.listening.delete(sessionId));
     }
-    return p;
-  }
-
-  enter(sessionId: string): void {
-    this.listen(sessionId).catch(() => {});
+    return p.then(() => undefined);
   }
 
   leave(sessionId: string): void {
     this.write(this.cmd.srem(NODE_SESSIONS(this.nodeId), sessionId));
-    if (this.admitting.has(sessionId)) return; // a client is about to join: keep listening
     if (!this.listening.delete(sessionId)) return;
     this.sub.unsubscribe(CH(sessionId)).catch(() => {});
-  }
-
-  publish(msg: Omit<ClusterMessage, 'n'>): void {
-    this.write(this.cmd.publish(CH(msg.s), JSON.stringify({ n: this.nodeId, ...msg })));
-  }
-
-  putConnection(sessionId: string, conn: WireConnection): void {
-    this.write(this.cmd.hset(CONNS(sessionId), conn.id, JSON.stringify({ ...conn, node: this.nodeId })));
-    this.write(this.cmd.sadd(NODE_SESSIONS(this.nodeId), sessionId));
-  }
-
-  removeConnection(sessionId: string, connectionId: string): void {
-    this.write(this.cmd.eval(REMOVE, 2, CONNS(sessionId), COUNT(sessionId), connectionId));
-  }
-
-  putStream(sessionId: string, stream: StoredStream): void {
-    this.write(this.cmd.hset(STREAMS(sessionId), stream.id, JSON.stringify(stream)));
-  }
-
-  removeStream(sessionId: string, streamId: string): void {
-    this.write(this.cmd.hdel(STREAMS(sessionId), streamId));
   }
 
   private write(p: Promise<unknown>): void {
@@ -404,4 +455,11 @@ export class Cluster implements ClusterPort {
     this.cmd.disconnect();
     this.sub.disconnect();
   }
+}
+
+/** The values of a flat [field, value, field, value...] reply. */
+function values(flat: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < flat.length; i += 2) out.push(flat[i] as string);
+  return out;
 }

@@ -59,20 +59,37 @@ export class RateLimiter {
   }
 }
 
+/** A connection rebuilt by another node of a cluster: the same id and resume token. */
+export interface RestoredIdentity {
+  id: string;
+  resumeToken: string;
+}
+
 export class Connection {
-  readonly id = randomUUID();
-  readonly resumeToken = randomBytes(24).toString('base64url');
+  readonly id: string;
+  readonly resumeToken: string;
   readonly capabilities: Capabilities;
   state: ConnectionState = 'detached';
   /** seq of the last event numbered for this connection */
   lastSeq = 0;
   /** id of the last request processed */
   lastRequestId = 0;
+  /** cluster: n of the last session log entry considered for this connection */
+  lastN = 0;
+  /** cluster: id of the last request whose result was delivered (it is in the log) */
+  committedRid = 0;
+  /** cluster: every event came from the log, so another node can rebuild this connection */
+  logged = true;
+  /** cluster: the checkpoint last recorded in Redis */
+  checkpointN = -1;
+  checkpointSeq = -1;
   /** when the socket dropped (state 'detached' after a handshake), for the grace timer */
   graceTimer: NodeJS.Timeout | undefined;
   private transport: Transport | undefined;
   /** unacknowledged events, oldest first: replay[i] has seq firstBufferedSeq + i */
   private replay: string[] = [];
+  /** cluster: the log entry each buffered event came from */
+  private replayN: number[] = [];
   private replayHead = 0;
   private replayBytes = 0;
   private firstBufferedSeq = 1;
@@ -88,7 +105,10 @@ export class Connection {
     private readonly limits: ReplayLimits,
     /** the token's initial layout classes, given to the streams it publishes */
     readonly layoutClassList: readonly string[] = [],
+    restored?: RestoredIdentity,
   ) {
+    this.id = restored?.id ?? randomUUID();
+    this.resumeToken = restored?.resumeToken ?? randomBytes(24).toString('base64url');
     this.capabilities = capabilitiesFor(role);
   }
 
@@ -118,11 +138,12 @@ export class Connection {
    * `body` is a serialized JSON object without `seq`, e.g. `{"type":"signal",...}`.
    * Returns false when the replay buffer overflowed (the caller destroys the connection).
    */
-  emit(body: string): boolean {
+  emit(body: string, n = 0): boolean {
     if (this.state === 'closed') return true;
     const seq = ++this.lastSeq;
     const text = `{"seq":${seq},${body.slice(1)}`;
     this.replay.push(text);
+    this.replayN.push(n);
     this.replayBytes += text.length;
     if (this.transport) this.transport.send(text);
     if (this.bufferedEvents > this.limits.maxReplayEvents || this.replayBytes > this.limits.maxReplayBytes) {
@@ -142,9 +163,21 @@ export class Connection {
     }
     if (this.replayHead > 1024 && this.replayHead * 2 > this.replay.length) {
       this.replay = this.replay.slice(this.replayHead);
+      this.replayN = this.replayN.slice(this.replayHead);
       this.replayHead = 0;
     }
     return true;
+  }
+
+  /** cluster: the log entry of the oldest unacknowledged event (undefined when none) */
+  get oldestBufferedN(): number | undefined {
+    return this.replayHead < this.replay.length ? this.replayN[this.replayHead] : undefined;
+  }
+
+  /** cluster: starts the event sequence after a checkpoint (a connection rebuilt from the log). */
+  startAfter(seq: number): void {
+    this.lastSeq = seq;
+    this.firstBufferedSeq = seq + 1;
   }
 
   /** Oldest seq a resume may ask to replay from (lastSeq given by the client must be >= this - 1). */
@@ -178,6 +211,7 @@ export class Connection {
     this.state = 'closed';
     this.transport = undefined;
     this.replay = [];
+    this.replayN = [];
     this.replayHead = 0;
     this.replayBytes = 0;
     if (this.graceTimer) clearTimeout(this.graceTimer);

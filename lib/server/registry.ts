@@ -2,13 +2,19 @@
  * The session registry: sessions, their connections and streams, and every operation a
  * client request or a REST call can perform (docs/protocol.md, sections 4, 5, 6.2, 8.3).
  * No sockets and no HTTP here: connections are reached through Connection.emit.
+ *
+ * Alone, an operation emits its events at once. In a cluster (docs/cluster.md) an operation
+ * builds one entry of the session's log instead (`this.batch`), the cluster appends it, and
+ * every node emits the events of the entries to its own clients, in log order (applyEntry).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Connection, RateLimiter, Transport } from './connection';
 import { ErrorCode, fail, wireError, WireError } from './errors';
 import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStream } from './protocol';
 import type { Role } from './tokens';
-import type { ClusterMessage, ClusterOp, ClusterPort, MuteState, RemoteSnapshot, StoredStream } from './cluster';
+import type { ClusterPort, RemoteSnapshot } from './cluster';
+import { addressedTo, eventsAfter, isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { SessionLog } from './session-log';
 
 export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
 export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
@@ -50,6 +56,10 @@ class Session {
   readonly streams = new Map<string, Stream>();
   forceMuteActive = false;
   forceMuteExcluded = new Set<string>();
+  /** cluster: the session's log as this node applies it */
+  log: SessionLog | undefined;
+  /** cluster: joins and takeovers in flight (the session must stay) */
+  joining = 0;
   constructor(readonly id: string) {}
 }
 
@@ -71,9 +81,9 @@ const json = JSON.stringify;
 
 export class Registry {
   private readonly sessions = new Map<string, Session>();
-  /** cluster: connections that left lately, so that an older snapshot does not bring them back */
-  private readonly recentlyGone = new Map<string, number>();
   private readonly now: () => number;
+  /** cluster: the log entry the current operation builds */
+  private batch: Batch | undefined;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -96,15 +106,59 @@ export class Registry {
   async admit(sessionId: string): Promise<'ok' | 'full'> {
     const { cluster } = this.opts;
     if (!cluster) return 'ok';
-    const admitted = await cluster.admit(sessionId, this.opts.limits.maxConnectionsPerSession);
-    if (!admitted.ok) return 'full';
-    this.seed(sessionId, admitted.remote);
-    return 'ok';
+    const session = this.clusterSession(sessionId);
+    session.joining++;
+    let ok = false;
+    try {
+      ok = await cluster.admit(sessionId, this.opts.limits.maxConnectionsPerSession);
+    } finally {
+      if (!ok) {
+        session.joining--;
+        this.dropIfIdle(session);
+      }
+    }
+    return ok ? 'ok' : 'full';
   }
 
   /** Cluster: gives back a place admit() took when the join did not happen. */
   release(sessionId: string): void {
-    this.opts.cluster?.release(sessionId, this.hasLocal(sessionId));
+    const { cluster } = this.opts;
+    if (!cluster) return;
+    cluster.release(sessionId);
+    const session = this.sessions.get(sessionId);
+    if (!session) return;
+    session.joining--;
+    this.dropIfIdle(session);
+  }
+
+  /** Cluster: the session object for a session this node takes part in (created with its log). */
+  private clusterSession(sessionId: string): Session {
+    let session = this.sessions.get(sessionId);
+    if (!session) {
+      session = new Session(sessionId);
+      this.sessions.set(sessionId, session);
+    }
+    if (!session.log) session.log = this.newLog(session);
+    return session;
+  }
+
+  private newLog(session: Session): SessionLog {
+    const cluster = this.opts.cluster as ClusterPort;
+    return new SessionLog({
+      apply: (entry) => this.applyEntry(session, entry),
+      fetch: (from, to) => cluster.fetch(session.id, from, to),
+      reset: (n) => {
+        for (const c of session.connections.values()) { c.lastN = n; c.logged = false; }
+      },
+      lost: (from, to) => console.error(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis was away); its clients here cannot resume on another node`),
+    });
+  }
+
+  /** Cluster: forgets a session this node has no client in any more, and stops listening to it. */
+  private dropIfIdle(session: Session): void {
+    if (session.connections.size > 0 || session.joining > 0 || this.sessions.get(session.id) !== session) return;
+    this.sessions.delete(session.id);
+    this.opts.cluster?.leave(session.id);
   }
 
   get graceWindowMs(): number {
@@ -137,6 +191,74 @@ export class Registry {
   }
 
   /**
+   * Adds a connection to a session: join() alone, through the session's log in a cluster
+   * (after admit()). Rejects with a RequestError (1027 full, 1023 Redis unavailable).
+   */
+  async connect(opts: JoinOptions): Promise<{ conn: Connection; snapshot: SessionSnapshot }> {
+    return this.opts.cluster ? this.joinCluster(opts) : this.join(opts);
+  }
+
+  private newConnection(sessionId: string, o: { creationTime: number; data: string; role: Role; sup: boolean; lcl: readonly string[] }, restored?: { id: string; resumeToken: string }): Connection {
+    const { limits } = this.opts;
+    return new Connection(
+      sessionId, o.creationTime, o.data, o.role, o.sup,
+      new RateLimiter(limits.signalsPerSecond, limits.signalBurst, this.now()), limits, [...o.lcl], restored,
+    );
+  }
+
+  /** Cluster: a connection as Redis stores it. */
+  private record(conn: Connection): StoredConnection {
+    return {
+      ...conn.toWire(), node: (this.opts.cluster as ClusterPort).nodeId, role: conn.role, sup: conn.eventsSuppressed ? 1 : 0,
+      lcl: [...conn.layoutClassList], tok: tokenHash(conn.resumeToken), rec: conn.logged ? 1 : 0,
+    };
+  }
+
+  /**
+   * Cluster: appends the connection's arrival to the session's log; the `connected` snapshot is
+   * the session's state right after that entry, and the client's events start after it.
+   */
+  private async joinCluster(opts: JoinOptions): Promise<{ conn: Connection; snapshot: SessionSnapshot }> {
+    const cluster = this.opts.cluster as ClusterPort;
+    const session = this.clusterSession(opts.sessionId);
+    const log = session.log as SessionLog;
+    const conn = this.newConnection(opts.sessionId, { creationTime: this.now(), data: opts.data, role: opts.role, sup: opts.eventsSuppressed, lcl: opts.layoutClassList ?? [] });
+    const wire = conn.toWire();
+    const b = newBatch(session.id);
+    b.m.push({ b: json({ type: 'connectionCreated', connection: wire }), x: conn.id, ce: 1 });
+    b.op.push({ t: 'connAdd', conn: wire, node: cluster.nodeId });
+    b.writes.push(['pc', conn.id, json(this.record(conn))], ['pk', conn.id, '0:0'], ['ns', cluster.nodeId, session.id]);
+    b.snapshot = true;
+    log.hold();
+    try {
+      let r;
+      try {
+        r = await cluster.commit(b);
+      } catch (e) {
+        fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: no new connections for now, try again later (${(e as Error).message})`);
+      }
+      const state = r?.snapshot as RemoteSnapshot;
+      if (!log.initialized) {
+        this.fill(session, state);
+        log.init(r!.e, r!.n);
+      }
+      conn.lastN = r!.n;
+      session.connections.set(conn.id, conn);
+      session.joining--;
+      return {
+        conn,
+        snapshot: {
+          connections: opts.eventsSuppressed ? [] : state.connections.filter((c) => c.id !== conn.id).map(wireConnection),
+          streams: state.streams.map(copyStream),
+          forceMute: { active: state.mute?.active ?? false },
+        },
+      };
+    } finally {
+      log.release();
+    }
+  }
+
+  /**
    * Adds a connection to a session (creating the session) and announces it to the others.
    * Throws RequestError 1027 when the session is full. The caller attaches a transport.
    */
@@ -144,7 +266,7 @@ export class Registry {
     let session = this.sessions.get(opts.sessionId);
     const max = this.opts.limits.maxConnectionsPerSession;
     // In a cluster the place was taken in Redis before (Cluster.admit): that count is the one.
-    if (session && !this.opts.cluster && max > 0 && session.connections.size >= max) {
+    if (session && max > 0 && session.connections.size >= max) {
       fail(ErrorCode.CONNECTION_LIMIT_EXCEEDED, `session is full (${max} connections)`);
     }
     if (!session) {
@@ -165,114 +287,124 @@ export class Registry {
     const wire = conn.toWire();
     const created = json({ type: 'connectionCreated', connection: wire });
     session.connections.set(conn.id, conn);
-    this.opts.cluster?.enter(session.id);
-    this.opts.cluster?.putConnection(session.id, wire);
-    this.broadcast(session, created, { except: conn, connectionEvent: true, op: { t: 'connAdd', conn: wire } });
+    this.broadcast(session, created, { except: conn, connectionEvent: true });
     return { conn, snapshot };
   }
 
-  /**
-   * Cluster: what the other nodes have in a session this node is about to join (from
-   * Cluster.admit). Merged into the mirror; entries already known are kept.
-   */
-  private seed(sessionId: string, remote: RemoteSnapshot): void {
-    let session = this.sessions.get(sessionId);
-    if (!session) {
-      session = new Session(sessionId);
-      this.sessions.set(sessionId, session);
-    }
-    this.fill(session, remote);
-  }
-
-  /** Merges what Redis holds of a session into a session object. */
+  /** Cluster: the session's state as Redis has it (at a known log entry) into a session object. */
   private fill(session: Session, remote: RemoteSnapshot): void {
-    if (remote.mute && session.connections.size === 0) {
+    if (remote.mute) {
       session.forceMuteActive = remote.mute.active;
       session.forceMuteExcluded = new Set(remote.mute.excluded);
     }
     const me = this.opts.cluster?.nodeId;
-    const now = this.now();
-    for (const [id, at] of this.recentlyGone) if (now - at > 60_000) this.recentlyGone.delete(id);
     for (const c of remote.connections) {
-      // this node's own entries are its local connections, or gone (a snapshot older than their leave)
-      if (c.node === me || this.recentlyGone.has(c.id)) continue;
-      if (!session.connections.has(c.id) && !session.remote.has(c.id)) session.remote.set(c.id, wireConnection(c));
+      if (c.node !== me && !session.connections.has(c.id)) session.remote.set(c.id, wireConnection(c));
     }
-    for (const st of remote.streams) {
-      if (session.streams.has(st.id) || !session.remote.has(st.connectionId)) continue;
-      session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
-    }
+    for (const st of remote.streams) session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
   }
 
   /** Cluster: this node's connections and streams, per session (written back after a Redis outage). */
-  localState(): Array<{ sessionId: string; connections: WireConnection[]; streams: RestStream[] }> {
+  localState(): Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }> {
     const out = [];
     for (const s of this.sessions.values()) {
       if (s.connections.size === 0) continue;
-      const connections = [...s.connections.values()].map((c) => c.toWire());
+      const connections = [...s.connections.values()].filter((c) => c.state !== 'closed').map((c) => this.record(c));
       const streams = [...s.streams.values()].filter((st) => s.connections.has(st.connectionId)).map(restStream);
       out.push({ sessionId: s.id, connections, streams });
     }
     return out;
   }
 
-  /** Cluster: whether this node has clients in the session. */
-  private hasLocal(sessionId: string): boolean {
-    return (this.sessions.get(sessionId)?.connections.size ?? 0) > 0;
+  /** Cluster: an entry of a session's log, as published (applied in order by the session's log). */
+  receiveEntry(entry: LogEntry): void {
+    this.sessions.get(entry.s)?.log?.receive(entry);
   }
 
-  /** Cluster: applies what another node did in a session this node has clients in. */
-  applyRemote(msg: ClusterMessage): void {
-    const session = this.sessions.get(msg.s);
-    if (!session) return;
-    // An event whose change is already known (a snapshot read between the write and the
-    // publish) or unknown (a leave this node never saw arrive) is not emitted again.
-    if (msg.mute) {
-      session.forceMuteActive = msg.mute.active;
-      session.forceMuteExcluded = new Set(msg.mute.excluded);
+  /** Cluster: Redis is back after an outage: fetch what each session's log got meanwhile. */
+  resync(): void {
+    for (const s of this.sessions.values()) s.log?.catchUp();
+  }
+
+  /**
+   * Cluster: applies one entry of a session's log: its state changes, then each of its events
+   * to this node's connections it is addressed to (numbered in each one's sequence), then its
+   * orders. Entries a connection already has (n <= lastN) are skipped for it.
+   */
+  private applyEntry(session: Session, entry: LogEntry): void {
+    if (entry.mute) {
+      session.forceMuteActive = entry.mute.active;
+      session.forceMuteExcluded = new Set(entry.mute.excluded);
     }
-    if (msg.op && !this.applyOp(session, msg.op)) return;
-    if (msg.force !== undefined) {
-      const target = session.connections.get(msg.force);
+    for (const op of entry.op ?? []) this.applyOp(session, op);
+    for (const c of [...session.connections.values()]) {
+      if (entry.n <= c.lastN) continue;
+      c.lastN = entry.n;
+      for (const msg of entry.m) {
+        if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, entry.n, msg.rid);
+      }
+    }
+    for (const msg of entry.m) {
+      const target = msg.force !== undefined ? session.connections.get(msg.force) : undefined;
       if (target) this.forceDisconnect(target);
     }
-    if (msg.body === undefined) return;
-    if (msg.to !== undefined) {
-      const target = session.connections.get(msg.to);
-      if (target) this.emitTo(target, msg.body);
-      return;
-    }
-    for (const c of [...session.connections.values()]) {
-      if (c.id === msg.except) continue;
-      if (msg.ce && c.eventsSuppressed) continue;
-      this.emitTo(c, msg.body);
+    this.dropIfIdle(session);
+  }
+
+  /** Cluster: events reach this node's connections here (or directly when Redis is away). */
+  private deliver(c: Connection, body: string, n: number, rid?: number): void {
+    if (c.state === 'closed') return;
+    if (rid !== undefined && rid > c.committedRid) c.committedRid = rid;
+    if (!c.emit(body, n)) this.overflow(c);
+  }
+
+  /** Cluster: applies a change of the session's state (idempotent: the origin applied it already). */
+  private applyOp(session: Session, op: ClusterOp): void {
+    const me = this.opts.cluster?.nodeId;
+    switch (op.t) {
+      case 'connAdd':
+        if (op.node !== me && !session.connections.has(op.conn.id)) session.remote.set(op.conn.id, wireConnection(op.conn));
+        return;
+      case 'connDel': {
+        session.remote.delete(op.id);
+        const local = session.connections.get(op.id);
+        if (local && local.state !== 'closed') this.dropLocal(session, local, 4022, 'connection removed by the cluster');
+        return;
+      }
+      case 'connMove': {
+        if (op.node === me) {
+          session.remote.delete(op.conn.id);
+          return;
+        }
+        const local = session.connections.get(op.conn.id);
+        if (local) this.dropLocal(session, local, 4001, 'resumed on another node');
+        session.remote.set(op.conn.id, wireConnection(op.conn));
+        return;
+      }
+      case 'streamPut':
+        session.streams.set(op.stream.id, { ...op.stream, layoutClassList: [...(op.stream.layoutClassList ?? [])] });
+        return;
+      case 'streamDel':
+        session.forceMuteExcluded.delete(op.id);
+        session.streams.delete(op.id);
     }
   }
 
-  /** Applies a mirror change; false when it changed nothing that its event could announce. */
-  private applyOp(session: Session, op: ClusterOp): boolean {
-    switch (op.t) {
-      case 'connAdd':
-        if (session.connections.has(op.conn.id) || session.remote.has(op.conn.id)) return false;
-        session.remote.set(op.conn.id, wireConnection(op.conn));
-        return true;
-      case 'connDel':
-        this.recentlyGone.set(op.id, this.now());
-        return session.remote.delete(op.id);
-      case 'streamPut': {
-        const known = session.streams.has(op.stream.id);
-        session.streams.set(op.stream.id, { ...op.stream, layoutClassList: [...(op.stream.layoutClassList ?? [])] });
-        return !(op.created && known);
-      }
-      case 'streamDel':
-        session.forceMuteExcluded.delete(op.id);
-        return session.streams.delete(op.id);
-    }
+  /** Cluster: a connection of this node now lives elsewhere (or nowhere): forget it without announcing. */
+  private dropLocal(session: Session, conn: Connection, code: number, reason: string): void {
+    const transport = conn.currentTransport;
+    conn.markClosed();
+    session.connections.delete(conn.id);
+    transport?.close(code, reason);
   }
 
   /** A connection's socket dropped without a disconnect request: start its grace window. */
   detach(conn: Connection, transport: Transport): void {
     if (!conn.detach(transport) || conn.state === 'closed') return;
+    this.startGrace(conn);
+  }
+
+  private startGrace(conn: Connection): void {
     if (conn.graceTimer) clearTimeout(conn.graceTimer);
     conn.graceTimer = setTimeout(() => {
       conn.graceTimer = undefined;
@@ -280,21 +412,130 @@ export class Registry {
     }, this.opts.graceWindowMs);
   }
 
-  /** Checks a resume; on success attaches the transport and replays. Throws RequestError. */
+  /**
+   * Checks a resume of a connection of this node, or in a cluster of any node (resumeHere,
+   * rebuilt from the log). The caller attaches the transport. Rejects with a RequestError.
+   */
+  async resumeAnywhere(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Promise<Connection> {
+    const local = this.findConnection(sessionId, connectionId);
+    if (local || !this.opts.cluster) return this.resume(sessionId, connectionId, resumeToken, lastSeq);
+    return this.takeOver(sessionId, connectionId, resumeToken, lastSeq);
+  }
+
+  /** Checks a resume; on success the caller attaches the transport and replays. Throws RequestError. */
   resume(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Connection {
     const conn = this.findConnection(sessionId, connectionId);
-    if (!conn || conn.state === 'closed' || conn.isOverflowed) {
-      fail(ErrorCode.CONNECTION_DROPPED, 'connection is gone: it cannot be resumed (grace window over, server restarted, or disconnected)');
-    }
+    if (!conn || conn.state === 'closed' || conn.isOverflowed) gone();
     if (!conn.checkResumeToken(resumeToken)) fail(ErrorCode.AUTHENTICATION, 'resume token is invalid');
+    return this.resumeChecked(conn, lastSeq);
+  }
+
+  private resumeChecked(conn: Connection, lastSeq: number): Connection {
     if (lastSeq > conn.lastSeq) fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} is beyond the last event sent (${conn.lastSeq})`);
     if (lastSeq < conn.oldestReplayableSeq - 1) {
       fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} was already acknowledged (oldest held is ${conn.oldestReplayableSeq})`);
     }
-    conn.ack(lastSeq);
+    this.ack(conn, lastSeq);
     if (conn.graceTimer) clearTimeout(conn.graceTimer);
     conn.graceTimer = undefined;
     return conn;
+  }
+
+  /**
+   * Cluster: resumes a connection of another node (dead, or alive but left by its client).
+   * Appends a `connMove` entry under the condition that the connection is still that node's,
+   * then rebuilds the client's events from its checkpoint up to that entry out of the log,
+   * with the same sequence numbers; later entries reach it here as to any local connection.
+   */
+  private async takeOver(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Promise<Connection> {
+    const cluster = this.opts.cluster as ClusterPort;
+    const unavailable = (e: unknown): never => fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: try again later (${(e as Error).message})`);
+    let stored;
+    try {
+      stored = await cluster.loadConnection(sessionId, connectionId);
+    } catch (e) {
+      unavailable(e);
+    }
+    if (!stored) gone();
+    const { conn: rec, ck } = stored;
+    if (!checkTokenHash(resumeToken, rec.tok)) fail(ErrorCode.AUTHENTICATION, 'resume token is invalid');
+    if (rec.node === cluster.nodeId) gone();
+    if (!ck || rec.rec !== 1) {
+      fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed on another node: the cluster log does not hold all its events (Redis was unavailable)');
+    }
+    if (lastSeq < ck.seq) fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} was already acknowledged (oldest held is ${ck.seq + 1})`);
+    try {
+      await cluster.listen(sessionId);
+    } catch (e) {
+      unavailable(e);
+    }
+    const session = this.clusterSession(sessionId);
+    const log = session.log as SessionLog;
+    session.joining++;
+    log.hold();
+    try {
+      const conn = this.newConnection(sessionId, { creationTime: rec.creationTime, data: rec.data, role: rec.role as Role, sup: rec.sup === 1, lcl: rec.lcl ?? [] }, { id: connectionId, resumeToken });
+      const b = newBatch(sessionId);
+      b.conds.push(['c', connectionId, rec.node]);
+      b.op.push({ t: 'connMove', conn: conn.toWire(), node: cluster.nodeId });
+      b.writes.push(['pc', connectionId, json(this.record(conn))], ['ns', cluster.nodeId, sessionId]);
+      b.snapshot = !log.initialized;
+      let r;
+      let entries: LogEntry[] = [];
+      try {
+        r = await cluster.commit(b);
+        if (r) entries = await cluster.fetch(sessionId, ck.n, r.n - 1);
+      } catch (e) {
+        unavailable(e);
+      }
+      if (!r) gone(); // it left, was swept, or another node took it meanwhile
+      if (!log.initialized) {
+        this.fill(session, r.snapshot as RemoteSnapshot);
+        log.init(r.e, r.n);
+      }
+      session.remote.delete(connectionId);
+      session.connections.set(connectionId, conn);
+      conn.lastN = r.n;
+      this.startGrace(conn); // until the client is attached
+      const complete = entries.length === r.n - 1 - ck.n && entries.every((e, i) => e.n === ck.n + 1 + i && e.e === r!.e);
+      if (!complete) {
+        this.destroy(conn, 'networkDisconnected');
+        fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: its events are no longer in the cluster log (trimmed or lost)');
+      }
+      const { events, rid } = eventsAfter(entries, ck, connectionId, rec.sup === 1);
+      conn.startAfter(ck.seq);
+      conn.lastRequestId = rid;
+      conn.committedRid = rid;
+      for (const ev of events) {
+        if (!conn.emit(ev.body, ev.n)) {
+          this.destroy(conn, 'networkDisconnected');
+          fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: too many unacknowledged events');
+        }
+      }
+      return this.resumeChecked(conn, lastSeq);
+    } finally {
+      session.joining--;
+      log.release();
+      this.dropIfIdle(session);
+    }
+  }
+
+  /**
+   * A cumulative acknowledgement from the client; false when seq is beyond the last event.
+   * In a cluster, records how far the client got (its checkpoint) for a resume elsewhere.
+   */
+  ack(conn: Connection, seq: number): boolean {
+    if (!conn.ack(seq)) return false;
+    const { cluster } = this.opts;
+    if (!cluster || !conn.logged || conn.state === 'closed') return true;
+    const oldest = conn.oldestBufferedN;
+    if (oldest === 0) return true; // an event given outside the log (the connection is ending)
+    const ck = { n: oldest !== undefined ? oldest - 1 : conn.lastN, seq: conn.oldestReplayableSeq - 1, rid: conn.committedRid };
+    if (ck.n === conn.checkpointN && ck.seq === conn.checkpointSeq) return true;
+    conn.checkpointN = ck.n;
+    conn.checkpointSeq = ck.seq;
+    cluster.checkpoint(conn.sessionId, conn.id, ck);
+    return true;
   }
 
   /**
@@ -306,18 +547,69 @@ export class Registry {
     const session = this.sessions.get(conn.sessionId);
     conn.markClosed();
     if (!session || session.connections.get(conn.id) !== conn) return;
-    session.connections.delete(conn.id);
-    for (const stream of [...session.streams.values()]) {
-      if (stream.connectionId === conn.id) this.removeStream(session, stream, reason, conn);
-    }
-    this.opts.cluster?.removeConnection(session.id, conn.id);
-    if (this.opts.cluster) this.recentlyGone.set(conn.id, this.now());
-    this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true, op: { t: 'connDel', id: conn.id } });
+    this.inBatch(session.id, () => {
+      session.connections.delete(conn.id);
+      for (const stream of [...session.streams.values()]) {
+        if (stream.connectionId === conn.id) this.removeStream(session, stream, reason, conn);
+      }
+      const { cluster } = this.opts;
+      if (this.batch && cluster) {
+        // only while it is still this node's (not resumed elsewhere, not swept)
+        this.batch.conds.push(['c', conn.id, cluster.nodeId]);
+        this.batch.writes.push(['dc', conn.id, '']);
+      }
+      this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true, op: { t: 'connDel', id: conn.id } });
+    });
     if (session.connections.size === 0) {
-      this.sessions.delete(session.id);
-      this.opts.cluster?.leave(session.id);
+      if (this.opts.cluster) this.dropIfIdle(session);
+      else this.sessions.delete(session.id);
     }
     this.opts.onConnectionGone?.(conn, reason);
+  }
+
+  /**
+   * Runs an operation on a session. Alone it emits as it goes; in a cluster its events and
+   * state changes make one log entry, appended when it returns (or, with Redis away, given
+   * to this node's clients directly: those can then not be resumed on another node).
+   */
+  private inBatch<T>(sessionId: string, fn: () => T): T {
+    if (!this.opts.cluster || this.batch?.sessionId === sessionId) return fn();
+    const outer = this.batch;
+    const b = newBatch(sessionId);
+    this.batch = b;
+    try {
+      return fn();
+    } finally {
+      this.batch = outer;
+      this.commit(b);
+    }
+  }
+
+  private commit(b: Batch): void {
+    const cluster = this.opts.cluster as ClusterPort;
+    if (isEmpty(b)) return;
+    if (!cluster.available) return this.applyLocally(b);
+    cluster.commit(b).catch(() => this.applyLocally(b));
+  }
+
+  /** Cluster, Redis away: this node's clients get the entry directly, out of the log. */
+  private applyLocally(b: Batch): void {
+    const session = this.sessions.get(b.sessionId);
+    if (!session) return;
+    if (b.mute) {
+      session.forceMuteActive = b.mute.active;
+      session.forceMuteExcluded = new Set(b.mute.excluded);
+    }
+    for (const op of b.op) this.applyOp(session, op);
+    for (const c of [...session.connections.values()]) {
+      c.logged = false;
+      for (const msg of b.m) if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, 0, msg.rid);
+    }
+    for (const msg of b.m) {
+      const target = msg.force !== undefined ? session.connections.get(msg.force) : undefined;
+      if (target) this.forceDisconnect(target);
+    }
+    this.dropIfIdle(session);
   }
 
   /**
@@ -325,6 +617,16 @@ export class Registry {
    * business (socket layer); this performs the operation exactly once.
    */
   handle(conn: Connection, id: number, req: RequestBody): void {
+    if (req.type === 'disconnect') {
+      // The connection ends here: its result goes out at once, before the socket closes.
+      if (!conn.emit(`{"type":"result","id":${id},"ok":true}`)) this.overflow(conn);
+      conn.logged = false;
+      return;
+    }
+    this.inBatch(conn.sessionId, () => this.handleIn(conn, id, req));
+  }
+
+  private handleIn(conn: Connection, id: number, req: RequestBody): void {
     let extra = '';
     let error: WireError | undefined;
     try {
@@ -340,12 +642,17 @@ export class Registry {
     const body = error
       ? `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`
       : `{"type":"result","id":${id},"ok":true${extra}}`;
-    this.emitTo(conn, body);
+    if (this.batch) {
+      // if a condition of the entry fails (what it acts on went away meanwhile), only this
+      const lost = wireError(ErrorCode.INVALID_STREAM, 'the stream or connection it acts on is gone');
+      this.batch.fallback = [{ to: conn.id, rid: id, b: `{"type":"result","id":${id},"ok":false,"error":${json(lost)}}` }];
+    }
+    this.emitTo(conn, body, id);
   }
 
   /** Emits a failed result for a request that could not be decoded (it still consumes its id). */
   rejectRequest(conn: Connection, id: number, error: WireError): void {
-    this.emitTo(conn, `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`);
+    this.inBatch(conn.sessionId, () => this.emitTo(conn, `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`, id));
   }
 
   private perform(session: Session, conn: Connection, req: RequestBody): WireStream | undefined {
@@ -361,6 +668,7 @@ export class Registry {
         return this.publish(session, conn, req.props);
       case 'unpublish': {
         const stream = this.ownStream(session, conn, req.streamId);
+        this.batch?.conds.push(['s', stream.id]);
         this.removeStream(session, stream, 'clientDisconnected', conn);
         return undefined;
       }
@@ -371,13 +679,15 @@ export class Registry {
         if (!caps.forceDisconnect) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `role '${conn.role}' may not force a disconnect`, 'OT_PERMISSION_DENIED');
         const target = session.connections.get(req.connectionId);
         if (target) this.forceDisconnect(target);
-        else if (session.remote.has(req.connectionId)) this.opts.cluster?.publish({ s: session.id, force: req.connectionId });
+        else if (session.remote.has(req.connectionId)) this.batch?.m.push({ force: req.connectionId });
         else fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${req.connectionId}' in this session`);
         return undefined;
       }
       case 'forceUnpublish': {
         if (!caps.forceUnpublish) fail(ErrorCode.UNABLE_TO_FORCE_UNPUBLISH, `role '${conn.role}' may not force unpublish`, 'OT_PERMISSION_DENIED');
-        this.removeStream(session, this.anyStream(session, req.streamId), 'forceUnpublished');
+        const stream = this.anyStream(session, req.streamId);
+        this.batch?.conds.push(['s', stream.id]);
+        this.removeStream(session, stream, 'forceUnpublished');
         return undefined;
       }
       case 'forceMuteStream':
@@ -404,10 +714,8 @@ export class Registry {
   private signal(session: Session, from: string | null, signalType: string, data: string, to?: string): void {
     const body = json({ type: 'signal', signalType, data, from });
     if (to !== undefined) {
-      const target = session.connections.get(to);
-      if (target) this.emitTo(target, body);
-      else if (session.remote.has(to)) this.opts.cluster?.publish({ s: session.id, body, to });
-      else fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
+      if (!session.connections.has(to) && !session.remote.has(to)) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
+      this.emitToId(session, to, body);
       return;
     }
     this.broadcast(session, body, {});
@@ -428,8 +736,8 @@ export class Registry {
     };
     session.streams.set(stream.id, stream);
     const wire = copyStream(stream);
-    this.opts.cluster?.putStream(session.id, restStream(stream));
-    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn, op: { t: 'streamPut', stream: restStream(stream), created: true } });
+    this.batch?.writes.push(['ps', stream.id, json(restStream(stream))]);
+    this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn, op: { t: 'streamPut', stream: restStream(stream) } });
     if (muted) this.emitTo(conn, json({ type: 'muteForced', active: true, streamId: stream.id }));
     return wire;
   }
@@ -449,7 +757,7 @@ export class Registry {
   private removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
     session.streams.delete(stream.id);
     session.forceMuteExcluded.delete(stream.id);
-    this.opts.cluster?.removeStream(session.id, stream.id);
+    this.batch?.writes.push(['ds', stream.id, '']);
     this.broadcast(session, json({ type: 'streamDestroyed', stream: copyStream(stream), reason }), { except, op: { t: 'streamDel', id: stream.id } });
   }
 
@@ -461,15 +769,14 @@ export class Registry {
       if (key === 'videoDimensions' ? sameDims(oldValue as VideoDimensions, newValue as VideoDimensions) : oldValue === newValue) continue;
       (stream as unknown as Record<string, unknown>)[key] = newValue;
       this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), { except, exceptId, op: { t: 'streamPut', stream: restStream(stream) } });
-      this.opts.cluster?.putStream(session.id, restStream(stream));
+      this.batch?.writes.push(['us', stream.id, json(restStream(stream))]);
     }
   }
 
   private muteStream(session: Session, stream: Stream): void {
     const owner = session.connections.get(stream.connectionId);
     const forced = json({ type: 'muteForced', active: true, streamId: stream.id });
-    if (owner) this.emitTo(owner, forced);
-    else if (session.remote.has(stream.connectionId)) this.opts.cluster?.publish({ s: session.id, body: forced, to: stream.connectionId });
+    if (owner || session.remote.has(stream.connectionId)) this.emitToId(session, stream.connectionId, forced);
     this.updateStream(session, stream, { hasAudio: false }, owner, stream.connectionId);
   }
 
@@ -477,7 +784,7 @@ export class Registry {
     session.forceMuteActive = true;
     session.forceMuteExcluded = new Set(excluded);
     const mute = { active: true, excluded: [...excluded] };
-    this.opts.cluster?.setMute(session.id, mute);
+    this.batch?.writes.push(['mu', '', json(mute)]);
     this.broadcast(session, json({ type: 'muteForced', active: true }), { except: by, mute });
     for (const stream of session.streams.values()) {
       if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId), stream.connectionId);
@@ -488,27 +795,47 @@ export class Registry {
     session.forceMuteActive = false;
     session.forceMuteExcluded.clear();
     const mute = { active: false, excluded: [] };
-    this.opts.cluster?.setMute(session.id, mute);
+    this.batch?.writes.push(['um', '', '']);
     this.broadcast(session, json({ type: 'muteForced', active: false }), { except: by, mute });
   }
 
   /** Disconnects a connection on a moderator's or the REST API's order. */
   private forceDisconnect(target: Connection): void {
-    this.emitTo(target, json({ type: 'sessionDisconnected', reason: 'forceDisconnected' }));
+    const body = json({ type: 'sessionDisconnected', reason: 'forceDisconnected' });
+    // The connection ends here: in a cluster too its last event goes out at once, out of the log.
+    if (!target.emit(body)) return this.overflow(target);
+    target.logged = false;
     const transport = target.currentTransport;
     this.destroy(target, 'forceDisconnected');
     transport?.close(1000, 'forceDisconnected');
   }
 
-  private emitTo(conn: Connection, body: string): void {
-    if (!conn.emit(body)) {
-      // Replay buffer overflow: the exactly-once promise cannot be kept for this connection.
-      const transport = conn.currentTransport;
-      this.destroy(conn, 'networkDisconnected');
-      if (transport) {
-        transport.send(json({ type: 'error', ...wireError(ErrorCode.CONNECTION_DROPPED, 'too many unacknowledged events: connection dropped'), fatal: true }));
-        transport.close(4022, 'replay buffer overflow');
-      }
+  /** Emits an event to one connection of this node (in a cluster: through the log). */
+  private emitTo(conn: Connection, body: string, rid?: number): void {
+    if (this.batch) {
+      this.batch.m.push(rid === undefined ? { to: conn.id, b: body } : { to: conn.id, b: body, rid });
+      return;
+    }
+    if (!conn.emit(body)) this.overflow(conn);
+  }
+
+  /** Emits an event to one connection of the session, on this node or (cluster) another. */
+  private emitToId(session: Session, id: string, body: string): void {
+    if (this.batch) {
+      this.batch.m.push({ to: id, b: body });
+      return;
+    }
+    const target = session.connections.get(id);
+    if (target) this.emitTo(target, body);
+  }
+
+  /** Replay buffer overflow: the exactly-once promise cannot be kept for this connection. */
+  private overflow(conn: Connection): void {
+    const transport = conn.currentTransport;
+    this.destroy(conn, 'networkDisconnected');
+    if (transport) {
+      transport.send(json({ type: 'error', ...wireError(ErrorCode.CONNECTION_DROPPED, 'too many unacknowledged events: connection dropped'), fatal: true }));
+      transport.close(4022, 'replay buffer overflow');
     }
   }
 
@@ -518,24 +845,32 @@ export class Registry {
    */
   private broadcast(session: Session, body: string, opts: { except?: Connection; exceptId?: string; connectionEvent?: boolean; op?: ClusterOp; mute?: MuteState }): void {
     const exceptId = opts.except?.id ?? opts.exceptId;
+    if (this.batch) {
+      const msg: LogMsg = { b: body };
+      if (exceptId !== undefined) msg.x = exceptId;
+      if (opts.connectionEvent) msg.ce = 1;
+      this.batch.m.push(msg);
+      if (opts.op) this.batch.op.push(opts.op);
+      if (opts.mute) this.batch.mute = opts.mute;
+      return;
+    }
     for (const c of [...session.connections.values()]) {
       if (c === opts.except || c.id === exceptId) continue;
       if (opts.connectionEvent && c.eventsSuppressed) continue;
       this.emitTo(c, body);
     }
-    this.opts.cluster?.publish({ s: session.id, body, except: exceptId, ce: opts.connectionEvent, op: opts.op, mute: opts.mute });
   }
 
   // ---- REST API entry points (session ids are checked by the caller) ----
 
   async restSignal(sessionId: string, signalType: string, data: string, to?: string): Promise<void> {
     const session = this.sessions.get(sessionId);
-    if (session) return this.signal(session, null, signalType, data, to);
+    if (session?.connections.size) return this.inBatch(sessionId, () => this.signal(session, null, signalType, data, to));
     const { cluster } = this.opts;
     if (cluster) { // no client here: the session may have some on other nodes
       if (to !== undefined && !(await this.clusterHas(sessionId, to))) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
       const body = json({ type: 'signal', signalType, data, from: null });
-      cluster.publish(to === undefined ? { s: sessionId, body } : { s: sessionId, body, to });
+      this.inBatch(sessionId, () => this.batch?.m.push(to === undefined ? { b: body } : { b: body, to }));
       return;
     }
     if (to !== undefined) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
@@ -544,15 +879,16 @@ export class Registry {
 
   async restForceDisconnect(sessionId: string, connectionId: string): Promise<void> {
     const target = this.findConnection(sessionId, connectionId);
-    if (target) return this.forceDisconnect(target);
-    const { cluster } = this.opts;
-    if (cluster && (await this.clusterHas(sessionId, connectionId))) return cluster.publish({ s: sessionId, force: connectionId });
+    if (target) return this.inBatch(sessionId, () => this.forceDisconnect(target));
+    if (this.opts.cluster && (await this.clusterHas(sessionId, connectionId))) {
+      return this.inBatch(sessionId, () => { this.batch?.m.push({ force: connectionId }); });
+    }
     fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${connectionId}' in this session`);
   }
 
   async listStreams(sessionId: string): Promise<RestStream[]> {
     const session = this.sessions.get(sessionId);
-    if (!session && this.opts.cluster) return (await this.opts.cluster.snapshot(sessionId)).streams.map(restStream);
+    if (!session?.connections.size && this.opts.cluster) return (await this.opts.cluster.snapshot(sessionId)).streams.map(restStream);
     return [...(session?.streams.values() ?? [])].map(restStream);
   }
 
@@ -565,46 +901,54 @@ export class Registry {
   }
 
   /**
-   * Cluster, REST on a node with no client in the session: the session as Redis has it, in a
-   * session object of its own (not kept) whose operations reach the other nodes.
+   * The session a REST call acts on: this node's, or in a cluster (no client here) the
+   * session as Redis has it, in a session object of its own (not kept) whose operations
+   * reach the other nodes through the log.
    */
-  private async transientSession(sessionId: string): Promise<Session | undefined> {
+  private async restSession(sessionId: string): Promise<Session | undefined> {
+    const local = this.sessions.get(sessionId);
     const { cluster } = this.opts;
-    if (!cluster) return undefined;
+    if (!cluster || local?.connections.size) return local;
     const session = new Session(sessionId);
     this.fill(session, await cluster.snapshot(sessionId));
     return session;
   }
 
   async restMuteStream(sessionId: string, streamId: string): Promise<void> {
-    const session = this.sessions.get(sessionId) ?? (await this.transientSession(sessionId));
+    const session = await this.restSession(sessionId);
     const stream = session?.streams.get(streamId);
     if (!session || !stream) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' in this session`);
-    this.muteStream(session, stream);
+    this.inBatch(sessionId, () => this.muteStream(session, stream));
   }
 
   async restMuteAll(sessionId: string, active: boolean, excluded: string[]): Promise<void> {
-    let session = this.sessions.get(sessionId);
-    if (!session && this.opts.cluster) {
-      const transient = await this.transientSession(sessionId);
-      if (transient) {
-        if (active) this.muteAll(transient, excluded);
-        else this.disableForceMute(transient);
-        return;
-      }
-    }
+    let session = await this.restSession(sessionId);
     if (!session) {
       if (!active) return;
       // Nobody is in the session yet: remember the force-mute state for those who join.
       session = new Session(sessionId);
       this.sessions.set(sessionId, session);
     }
-    if (active) this.muteAll(session, excluded);
-    else {
-      this.disableForceMute(session);
-      if (session.connections.size === 0) this.sessions.delete(sessionId);
-    }
+    const s = session;
+    this.inBatch(sessionId, () => (active ? this.muteAll(s, excluded) : this.disableForceMute(s)));
+    if (!active && !this.opts.cluster && s.connections.size === 0) this.sessions.delete(sessionId);
   }
+}
+
+/** A connection that cannot be resumed. */
+function gone(): never {
+  fail(ErrorCode.CONNECTION_DROPPED, 'connection is gone: it cannot be resumed (grace window over, server restarted, or disconnected)');
+}
+
+/** What a cluster stores of a resume token: its SHA-256. */
+function tokenHash(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function checkTokenHash(token: string, hash: string): boolean {
+  const a = Buffer.from(tokenHash(token));
+  const b = Buffer.from(hash ?? '');
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 /** The wire form of a stream: exactly the fields of docs/protocol.md, section 9. */

@@ -117,7 +117,8 @@ export class ConveneServer implements SocketHost {
     if (this.opts.redis && !this.cluster) {
       this.cluster = await Cluster.connect({
         url: this.opts.redis, graceWindowMs: this.opts.graceWindowMs,
-        onMessage: (m) => this.registry.applyRemote(m), localState: () => this.registry.localState(),
+        onEntry: (entry) => this.registry.receiveEntry(entry), onResync: () => this.registry.resync(),
+        localState: () => this.registry.localState(),
       });
       this.registry.attachCluster(this.cluster);
     }
@@ -191,8 +192,8 @@ export class ConveneServer implements SocketHost {
     if (this.sweep) clearInterval(this.sweep);
     this.stopped = (async () => {
       for (const sock of [...this.sockets]) sock.rotate();
-      // In a cluster the other nodes' clients see this node's leave (they cannot resume
-      // elsewhere yet); alone, nobody is left to tell.
+      // In a cluster the other nodes' clients see this node's clients leave (those were told
+      // serverRotation: they end their session); alone, nobody is left to tell.
       if (this.cluster) for (const conn of [...this.registry.allConnections()]) this.registry.destroy(conn, 'networkDisconnected');
       for (const conn of [...this.registry.allConnections()]) conn.markClosed();
       // A client that never answers its close frame would hold the process for ws' 30 s close

@@ -175,7 +175,7 @@ export class ClientSocket implements Transport {
           return;
         }
         if (frame.type === 'connect') void this.connect(frame);
-        else this.resume(frame);
+        else void this.resume(frame);
         return;
       case 'ack':
         if (this.phase !== 'open') return this.notConnected('ack');
@@ -191,7 +191,7 @@ export class ClientSocket implements Transport {
   }
 
   private ack(seq: number): void {
-    if (this.conn && !this.conn.ack(seq)) {
+    if (this.conn && !this.host.registry.ack(this.conn, seq)) {
       this.sendError(wireError(ErrorCode.INVALID_PARAMETER, `ack ${seq} is beyond the last event sent (${this.conn.lastSeq})`), 'ack');
     }
   }
@@ -252,7 +252,7 @@ export class ClientSocket implements Transport {
     }
     let joined;
     try {
-      joined = registry.join({
+      joined = await registry.connect({
         sessionId: frame.sessionId, role: result.role, data: result.data,
         eventsSuppressed: frame.connectionEventsSuppressed, layoutClassList: result.layoutClassList,
       });
@@ -261,6 +261,10 @@ export class ClientSocket implements Transport {
       return this.fatal(errorOf(e), 'connect');
     }
     const { conn, snapshot } = joined;
+    if ((this.phase as Phase) === 'closed') { // the socket went away while joining
+      registry.destroy(conn, 'networkDisconnected');
+      return;
+    }
     this.open(conn);
     this.send(JSON.stringify({
       type: 'connected', v: PROTOCOL_VERSION, sessionId: frame.sessionId, connection: conn.toWire(), role: conn.role,
@@ -271,16 +275,22 @@ export class ClientSocket implements Transport {
     this.drainPending();
   }
 
-  private resume(frame: ResumeFrame): void {
+  private async resume(frame: ResumeFrame): Promise<void> {
     const { registry, projects } = this.host;
     if (!projects.get(frame.apiKey)) return this.fatal(wireError(ErrorCode.AUTHENTICATION, 'unknown api key'), 'resume');
     const sid = checkSessionId(frame.sessionId, frame.apiKey, projects);
     if (!sid.ok) return this.fatal(wireError(ErrorCode.INVALID_SESSION_ID, sid.message), 'resume');
     let conn: Connection;
+    this.phase = 'authenticating'; // a resume on another node of a cluster reads Redis first
     try {
-      conn = registry.resume(frame.sessionId, frame.connectionId, frame.resumeToken, frame.lastSeq);
+      conn = await registry.resumeAnywhere(frame.sessionId, frame.connectionId, frame.resumeToken, frame.lastSeq);
     } catch (e) {
       return this.fatal(errorOf(e), 'resume');
+    }
+    if ((this.phase as Phase) === 'closed') { // the socket went away meanwhile: its grace window starts again
+      conn.attach(this, conn.lastSeq);
+      registry.detach(conn, this);
+      return;
     }
     const previous = conn.currentTransport;
     if (previous && previous !== this) {
@@ -293,6 +303,7 @@ export class ClientSocket implements Transport {
       capabilities: conn.capabilities, ...this.sessionParams(), lastRequestId: conn.lastRequestId, lastSeq: conn.lastSeq,
     }));
     conn.attach(this, frame.lastSeq);
+    this.drainPending();
   }
 
   private sessionParams(): Record<string, unknown> {

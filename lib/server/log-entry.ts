@@ -1,0 +1,135 @@
+/**
+ * The session log of a cluster (docs/cluster.md): every event of a session is one message of
+ * an entry appended to the session's log in Redis, numbered n = 1, 2, 3... by the script that
+ * appends it. Each node applies the entries in order and hands each message to its clients it
+ * is addressed to; a client's event sequence is therefore a function of the log alone, which
+ * is what lets any node rebuild a connection whose node died. No I/O here.
+ */
+import type { WireConnection, WireStream } from './protocol';
+
+/** A stream as the cluster stores it: the wire form plus its layout classes. */
+export interface StoredStream extends WireStream {
+  layoutClassList: string[];
+}
+
+export interface MuteState {
+  active: boolean;
+  excluded: string[];
+}
+
+/** A connection as the cluster stores it (hash `cv:s:<sid>:conns`). */
+export interface StoredConnection extends WireConnection {
+  /** the node it lives on */
+  node: string;
+  role: string;
+  /** 1: connection events are suppressed for it */
+  sup: 0 | 1;
+  /** the token's layout classes */
+  lcl: string[];
+  /** SHA-256 (hex) of its resume token */
+  tok: string;
+  /** 1: its events are all in the log, so another node can resume it */
+  rec: 0 | 1;
+}
+
+/** One message of an entry: an event for some connections of the session, or an order. */
+export interface LogMsg {
+  /** the event (a JSON object without seq) */
+  b?: string;
+  /** only for this connection */
+  to?: string;
+  /** for everyone but this connection */
+  x?: string;
+  /** a connection event: not for connections that suppress them */
+  ce?: 1;
+  /** the result of request `rid` of connection `to` */
+  rid?: number;
+  /** force-disconnect this connection (its node does it) */
+  force?: string;
+}
+
+/** A change to the session state that rides along with an entry. */
+export type ClusterOp =
+  | { t: 'connAdd'; conn: WireConnection; node: string }
+  | { t: 'connDel'; id: string }
+  | { t: 'connMove'; conn: WireConnection; node: string }
+  | { t: 'streamPut'; stream: StoredStream }
+  | { t: 'streamDel'; id: string };
+
+/** An entry as stored and published. */
+export interface LogEntry {
+  n: number;
+  /** the log's epoch: a new one after Redis lost the log */
+  e: string;
+  s: string;
+  /** the node that appended it */
+  node: string;
+  m: LogMsg[];
+  op?: ClusterOp[];
+  mute?: MuteState;
+}
+
+/** A condition an entry is appended under: conn `id` is on `node` / stream `id` exists. */
+export type LogCond = ['c', string, string] | ['s', string];
+
+/**
+ * A state write done by the same script: pc put conn, dc delete conn (and free its place),
+ * pk put checkpoint "seq:rid" at this entry, ps put stream, us update stream if it exists,
+ * ds delete stream, mu set mute, um clear mute, ns add session to node's set (id = node).
+ */
+export type LogWrite = ['pc' | 'dc' | 'pk' | 'ps' | 'us' | 'ds' | 'mu' | 'um' | 'ns', string, string];
+
+/** What an operation appends: built by the registry, appended by the cluster. */
+export interface Batch {
+  sessionId: string;
+  m: LogMsg[];
+  op: ClusterOp[];
+  mute?: MuteState;
+  conds: LogCond[];
+  writes: LogWrite[];
+  /** appended instead when a condition does not hold (else nothing is) */
+  fallback?: LogMsg[];
+  /** return the session's state as it is right after this entry */
+  snapshot?: boolean;
+}
+
+export function newBatch(sessionId: string): Batch {
+  return { sessionId, m: [], op: [], conds: [], writes: [] };
+}
+
+export function isEmpty(b: Batch): boolean {
+  return b.m.length === 0 && b.op.length === 0 && b.writes.length === 0 && b.mute === undefined;
+}
+
+/** Whether a message is an event for connection `id` (which suppresses connection events or not). */
+export function addressedTo(msg: LogMsg, id: string, suppressed: boolean): boolean {
+  if (msg.b === undefined) return false;
+  if (msg.to !== undefined) return msg.to === id;
+  if (msg.x === id) return false;
+  return !(msg.ce && suppressed);
+}
+
+/** Where a client's event stream stands: the last entry considered and its last seq and result id. */
+export interface Checkpoint {
+  n: number;
+  seq: number;
+  rid: number;
+}
+
+/**
+ * Rebuilds a connection's events after a checkpoint from the log entries that follow it
+ * (consecutive, starting at ck.n + 1): each event with its seq, and the last result id.
+ */
+export function eventsAfter(entries: LogEntry[], ck: Checkpoint, id: string, suppressed: boolean): { events: Array<{ seq: number; n: number; body: string }>; rid: number } {
+  const events: Array<{ seq: number; n: number; body: string }> = [];
+  let seq = ck.seq;
+  let rid = ck.rid;
+  for (const entry of entries) {
+    for (const msg of entry.m) {
+      if (!addressedTo(msg, id, suppressed)) continue;
+      events.push({ seq: ++seq, n: entry.n, body: msg.b as string });
+      if (msg.rid !== undefined && msg.rid > rid) rid = msg.rid;
+    }
+  }
+  return { events, rid };
+}
