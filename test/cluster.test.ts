@@ -6,74 +6,15 @@
  * window; without Redis, new connections are refused with a clear error while connected
  * clients keep going, and the cluster recovers when Redis returns.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { spawn } from 'node:child_process';
 import { join as join_ } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
 import { mintProjectJwt, mintToken } from '../lib/mint';
 import { mintSessionId, startServer, type ConveneServer } from '../lib/server/index';
+import { freePort, haveRedis, RedisProcess, RoundRobinProxy, until } from './helpers/cluster';
 
-const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 const PROJECT = { apiKey: 'cluster', apiSecret: 'cluster-secret-0123456789abcdef' };
-
-class RedisProcess {
-  proc: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
-  async start(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      this.proc!.stdout!.on('data', (d: Buffer) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
-      this.proc!.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-    });
-  }
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((r) => { p.once('exit', () => r()); p.kill('SIGKILL'); });
-  }
-}
-
-/** Each new TCP connection goes to the next node, in turn. */
-class RoundRobinProxy {
-  private server: Server | undefined;
-  private next = 0;
-  private readonly sockets = new Set<Socket>();
-  constructor(private readonly ports: number[]) {}
-  async start(): Promise<number> {
-    this.server = createServer((client) => {
-      const upstream = tcpConnect(this.ports[this.next++ % this.ports.length] as number, '127.0.0.1');
-      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => {}); }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return (this.server.address() as { port: number }).port;
-  }
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server?.close(() => r()));
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-const until = async (what: string, cond: () => boolean, ms = 5000): Promise<void> => {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not installed: apt-get install redis-server)', () => {
   let redis: RedisProcess;
@@ -265,5 +206,12 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     }
     const known = [...(d as unknown as { connections: Map<string, { data: string }> }).connections.values()].map((x) => x.data).sort();
     expect(known).toEqual(['a', 'd']);
+    // and the session's log starts again (a new epoch): a and d signal each other across nodes
+    const atA = new Promise<string>((r) => a.once('signal', (e) => r(`${e.from?.data}:${e.data}`)));
+    const atD = new Promise<string>((r) => d!.once('signal', (e) => r(`${e.from?.data}:${e.data}`)));
+    await d!.signal({ type: 'x', data: 'from d', to: a.connection! });
+    await a.signal({ type: 'x', data: 'from a', to: d!.connection! });
+    expect(await atA).toBe('d:from d');
+    expect(await atD).toBe('a:from a');
   });
 });
