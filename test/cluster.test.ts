@@ -12,7 +12,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
 import { mintProjectJwt, mintToken } from '../lib/mint';
 import { mintSessionId, startServer, type ConveneServer } from '../lib/server/index';
+import { Redis } from 'ioredis';
 import { freePort, haveRedis, RedisProcess, RoundRobinProxy, until } from './helpers/cluster';
+import { TestClient, type Frame } from './helpers/client';
 
 const PROJECT = { apiKey: 'cluster', apiSecret: 'cluster-secret-0123456789abcdef' };
 
@@ -213,5 +215,62 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     await a.signal({ type: 'x', data: 'from a', to: d!.connection! });
     expect(await atA).toBe('d:from d');
     expect(await atD).toBe('a:from a');
+  });
+
+  it('a resume on another node checks the token and the acknowledged position, and replays the unacknowledged events with their seqs', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const url = (i: number): string => `ws://127.0.0.1:${nodes[i]!.port}`;
+    const a = new TestClient(url(0), { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'a') });
+    const b = new TestClient(url(1), { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'b') });
+    expect((await a.connect()).type).toBe('connected');
+    expect((await b.connect()).type).toBe('connected');
+    a.autoAck = false;
+    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    for (let i = 0; i < 40; i++) await b.request('signal', { signalType: 't', data: String(i), to: a.connectionId });
+    await a.waitFor((f) => f['data'] === '39', 2000, true);
+    const sent = a.frames.filter((f) => f.type === 'signal');
+    const acked = (sent[19] as Frame)['seq'] as number;
+    a.sendRaw({ type: 'ack', seq: acked });
+    await new Promise((r) => setTimeout(r, 100)); // the checkpoint reaches Redis
+    const lastSeq = a.lastSeq;
+    a.drop();
+    Object.assign(a, { url: url(2) });
+    const good = a.resumeToken;
+    a.resumeToken = 'x'.repeat(good.length);
+    expect(await a.resume()).toMatchObject({ type: 'error', code: 1004 });
+    a.resumeToken = good;
+    a.lastSeq = acked - 1;
+    expect(await a.resume()).toMatchObject({ type: 'error', code: 1011 });
+    // resumes on node 3 from the acknowledged position: the 20 signals after it come again, the same frames
+    a.lastSeq = acked;
+    const before = a.frames.length;
+    const r = await a.resume();
+    expect(r).toMatchObject({ type: 'resumed', lastSeq, connection: { id: a.connectionId } });
+    await a.waitFor((f) => f['data'] === '39', 2000);
+    expect(a.frames.slice(before).filter((f) => f.type === 'signal')).toEqual(sent.slice(20));
+    expect(nodes.map((n) => n.registry.connectionCount(sid))).toEqual([0, 1, 1]);
+    // and it goes on from there: b's next signal is the next seq
+    await b.request('signal', { signalType: 't', data: 'next', to: a.connectionId });
+    expect(await a.waitFor((f) => f['data'] === 'next', 2000, true)).toMatchObject({ seq: lastSeq + 1 });
+    a.close();
+    b.close();
+  });
+
+  it('trims each session log to what the clients\' checkpoints still need', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await join(sid, 'a');
+    const b = await join(sid, 'b');
+    let got = 0;
+    b.on('signal', () => { got++; });
+    for (let i = 0; i < 1200; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => a.signal({ type: 't', data: String(i + k), to: b.connection! })));
+    await until('b to get 1,200 signals', () => got === 1200);
+    const r = new Redis(redis.url);
+    const entries = Number(await r.get(`cv:s:${sid}:seq`));
+    const kept = await r.xlen(`cv:s:${sid}:log`);
+    r.disconnect();
+    expect(entries).toBeGreaterThanOrEqual(1202);
+    expect(kept).toBeLessThan(600);
   });
 });

@@ -98,6 +98,9 @@ return 1`;
 
 /**
  * Appends one entry to a session's log, under conditions, with its state writes (see LogWrite).
+ * A failed condition 'o' (the request's connection is no longer this node's) drops the entry; a
+ * failed 'c' or 's' appends the fallback instead, if any. Every 256 entries the log is trimmed
+ * to what the oldest checkpoint needs (and it never holds more than the cap).
  * KEYS: seq, log, conns, streams, count, ck, mute, epoch.
  * ARGV: channel, cap, entry, fallback, snapshot?, new epoch, #conds, conds (3 each), writes (3 each).
  */
@@ -108,10 +111,15 @@ local ok = true
 for k = 1, nc do
   local kind, id, node = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   i = i + 3
-  if kind == 'c' then
+  if kind == 's' then
+    if redis.call('HEXISTS', KEYS[4], id) == 0 then ok = false end
+  else
     local rec = redis.call('HGET', KEYS[3], id)
-    if (not rec) or cjson.decode(rec).node ~= node then ok = false end
-  elseif redis.call('HEXISTS', KEYS[4], id) == 0 then ok = false end
+    if (not rec) or cjson.decode(rec).node ~= node then
+      if kind == 'o' then return false end
+      ok = false
+    end
+  end
 end
 local entry = ARGV[3]
 if not ok then
@@ -142,6 +150,16 @@ if ok then
     elseif kind == 'ns' then redis.call('SADD', 'cv:node:' .. id .. ':sessions', v)
     end
   end
+end
+if n % 256 == 0 then
+  -- trim what every connection's checkpoint is past (a resume elsewhere starts at its checkpoint)
+  local low = n
+  local cks = redis.call('HVALS', KEYS[6])
+  for _, ck in ipairs(cks) do
+    local at = tonumber(string.match(ck, '^(%d+):'))
+    if at and at < low then low = at end
+  end
+  redis.call('XTRIM', KEYS[2], 'MINID', '~', (low + 1) .. '-0')
 end
 redis.call('PUBLISH', ARGV[1], payload)
 if tonumber(redis.call('GET', KEYS[5]) or '0') > 0 then

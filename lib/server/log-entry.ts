@@ -69,8 +69,12 @@ export interface LogEntry {
   mute?: MuteState;
 }
 
-/** A condition an entry is appended under: conn `id` is on `node` / stream `id` exists. */
-export type LogCond = ['c', string, string] | ['s', string];
+/**
+ * A condition an entry is appended under: conn `id` is on `node` ('o': the connection whose
+ * request this is; if not, nothing is appended: it resumed elsewhere and will resend it) /
+ * stream `id` exists.
+ */
+export type LogCond = ['c' | 'o', string, string] | ['s', string];
 
 /**
  * A state write done by the same script: pc put conn, dc delete conn (and free its place),

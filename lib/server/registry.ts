@@ -343,6 +343,8 @@ export class Registry {
       for (const msg of entry.m) {
         if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, entry.n, msg.rid);
       }
+      // a client that gets nothing does not acknowledge: move its checkpoint on (log trimming)
+      if (c.bufferedEvents === 0 && entry.n - c.checkpointN >= 256) this.ack(c, c.lastSeq);
     }
     for (const msg of entry.m) {
       const target = msg.force !== undefined ? session.connections.get(msg.force) : undefined;
@@ -627,6 +629,7 @@ export class Registry {
   }
 
   private handleIn(conn: Connection, id: number, req: RequestBody): void {
+    this.onlyIfStillHere(conn);
     let extra = '';
     let error: WireError | undefined;
     try {
@@ -652,7 +655,20 @@ export class Registry {
 
   /** Emits a failed result for a request that could not be decoded (it still consumes its id). */
   rejectRequest(conn: Connection, id: number, error: WireError): void {
-    this.inBatch(conn.sessionId, () => this.emitTo(conn, `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`, id));
+    this.inBatch(conn.sessionId, () => {
+      this.onlyIfStillHere(conn);
+      this.emitTo(conn, `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`, id);
+    });
+  }
+
+  /**
+   * Cluster: a request's entry is appended only while its connection is still this node's: if
+   * the client resumed elsewhere meanwhile, it resends the request there (its result is not
+   * in the log), so it is performed once.
+   */
+  private onlyIfStillHere(conn: Connection): void {
+    const { cluster } = this.opts;
+    if (this.batch && cluster) this.batch.conds.push(['o', conn.id, cluster.nodeId]);
   }
 
   private perform(session: Session, conn: Connection, req: RequestBody): WireStream | undefined {
