@@ -177,22 +177,41 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     expect(((await list.json()) as { items: unknown[] }).items).toEqual([]);
   });
 
-  it('without Redis: refuses new connections with a clear error, keeps connected ones going, recovers when Redis returns', async () => {
+  it('without Redis: refuses new connections with a clear error, keeps connected ones, holds their requests until Redis returns', async () => {
     await startCluster();
     const sid = mintSessionId(PROJECT).sessionId;
     const node1 = `ws://127.0.0.1:${nodes[0]!.port}`;
     const a = await join(sid, 'a', node1);
     const b = await join(sid, 'b', node1);
+    const e = await join(sid, 'e', node1);
+    await until('a to know b and e', () => (a as unknown as { connections: Map<string, unknown> }).connections.size === 3);
     await redis.stop();
     await expect(join(mintSessionId(PROJECT).sessionId, 'c', node1)).rejects.toMatchObject({ code: 1023, message: expect.stringMatching(/Redis/) });
-    const got = new Promise<string>((r) => b.once('signal', (e) => r(e.data)));
-    await a.signal({ type: 'x', data: 'still here', to: b.connection! });
-    expect(await got).toBe('still here');
-    // b leaves while Redis is down: that write is lost (and this Redis keeps nothing anyway)
-    const bLeft = new Promise<void>((r) => a.once('connectionDestroyed', () => r()));
-    b.disconnect();
-    await bLeft;
+    // REST answers 503 rather than accept what it cannot put in the log
+    const rest = await fetch(`${nodes[0]!.apiUrl}/v2/project/${PROJECT.apiKey}/session/${encodeURIComponent(sid)}/signal`, {
+      method: 'POST', headers: { 'X-OPENTOK-AUTH': await mintProjectJwt(PROJECT), 'Content-Type': 'application/json' }, body: JSON.stringify({ type: 'rest', data: 'x' }),
+    });
+    expect(rest.status).toBe(503);
+    // a signal waits for Redis (it is acknowledged once it is in the log); e leaves meanwhile
+    let gotAt = 0;
+    const got = new Promise<string>((r) => b.once('signal', (ev) => { gotAt = Date.now(); r(ev.data); }));
+    const left: string[] = [];
+    a.on('connectionDestroyed', (ev) => left.push(ev.connection.data));
+    const sent = a.signal({ type: 'x', data: 'still here', to: b.connection! });
+    e.disconnect();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(gotAt).toBe(0);
+    expect(left).toEqual([]);
+    expect(a.connectionStatus).toBe('connected');
+    const backAt = Date.now();
     await redis.start();
+    await sent;
+    expect(await got).toBe('still here');
+    expect(gotAt).toBeGreaterThanOrEqual(backAt);
+    await until('a to see e leave', () => left.length === 1);
+    b.disconnect();
+    await until('a to see b leave', () => left.length === 2);
+    expect(left).toEqual(['e', 'b']);
     await until('the node to reach Redis again', () => nodes[0]!.cluster!.available, 10_000);
     const c = await join(mintSessionId(PROJECT).sessionId, 'c', node1);
     expect(c.connectionStatus).toBe('connected');

@@ -16,7 +16,7 @@ function harness(stored: LogEntry[] = []) {
       fetches.push([from, to]);
       return new Promise((r) => pending.push(() => r(stored.filter((s) => s.n > from && s.n <= to))));
     },
-    reset: (n) => events.push(`reset after ${n}`),
+    reset: (e) => events.push(`reset to ${e}`),
     lost: (from, to) => events.push(`lost ${from}-${to}`),
   });
   const settle = async (): Promise<void> => {
@@ -66,14 +66,16 @@ describe('SessionLog', () => {
     expect(h.applied).toEqual(['E1:3', 'E1:4', 'E1:5']);
   });
 
-  it('a new epoch (Redis lost the log) restarts the numbering from its first entry', () => {
-    const h = harness();
+  it('a new epoch (Redis lost the log) restarts the numbering at 1, fetching what it missed of it', async () => {
+    const h = harness([entry(1, 'E2'), entry(2, 'E2')]);
     h.log.init('E1', 40);
     h.log.receive(entry(41));
-    h.log.receive(entry(1, 'E2'));
-    h.log.receive(entry(2, 'E2'));
-    expect(h.applied).toEqual(['E1:41', 'E2:1', 'E2:2']);
-    expect(h.events).toEqual(['reset after 0']);
+    h.log.receive(entry(3, 'E2'));
+    expect(h.events).toEqual(['reset to E2']);
+    expect(h.fetches).toEqual([[0, 2]]);
+    await h.settle();
+    h.log.receive(entry(4, 'E2'));
+    expect(h.applied).toEqual(['E1:41', 'E2:1', 'E2:2', 'E2:3', 'E2:4']);
   });
 
   it('catchUp asks for everything after the last applied entry', async () => {

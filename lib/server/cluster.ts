@@ -59,6 +59,8 @@ export interface ClusterPort {
   commit(batch: Batch): Promise<Committed | null>;
   /** The stored entries with from < n <= to. */
   fetch(sessionId: string, from: number, to: number): Promise<LogEntry[]>;
+  /** The session log's epoch (undefined when Redis has none). */
+  epochOf(sessionId: string): Promise<string | undefined>;
   /** A connection as stored, with its checkpoint (undefined when unknown). */
   loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined>;
   /** Records how far a client acknowledged (only while the connection is this node's). */
@@ -188,8 +190,8 @@ export interface ClusterOptions {
   logCap?: number;
   /** receives every entry of a session this node listens to, as published */
   onEntry: (entry: LogEntry) => void;
-  /** Redis is back after an outage (and this node's state was written back) */
-  onResync?: () => void;
+  /** Redis is back after an outage: catch up with the logs, append what waited (then this node's state is written back) */
+  onResync?: () => Promise<void>;
   /** what this node holds, written back to Redis when it comes back after an outage */
   localState?: LocalState;
   log?: (line: string) => void;
@@ -213,7 +215,9 @@ export class Cluster implements ClusterPort {
     this.log = opts.log ?? ((line) => console.error(line));
     this.logCap = opts.logCap ?? 20_000;
     const common = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
-    this.cmd = new Redis(opts.url, common);
+    // A command cut off by a lost connection is not sent again: an entry must not be appended
+    // twice (the registry finds out whether it was, from the log).
+    this.cmd = new Redis(opts.url, { ...common, autoResendUnfulfilledCommands: false });
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const [name, client] of [['commands', this.cmd], ['events', this.sub]] as const) {
       client.on('error', (e: Error) => this.note(`convene: redis (${name}): ${e.message}`));
@@ -247,7 +251,14 @@ export class Cluster implements ClusterPort {
     this.outage = false;
     if (this.wasDown) {
       this.wasDown = false;
-      void this.writeBack().then(() => this.opts.onResync?.());
+      void (async () => {
+        try {
+          await this.opts.onResync?.();
+        } catch (e) {
+          this.note(`convene: redis: catching up after an outage failed: ${(e as Error).message}`);
+        }
+        await this.writeBack();
+      })();
     }
   }
 
@@ -385,8 +396,8 @@ export class Cluster implements ClusterPort {
 
   async commit(b: Batch): Promise<Committed | null> {
     if (!this.available) throw this.unavailable();
-    const entry = JSON.stringify({ s: b.sessionId, node: this.nodeId, m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
-    const fallback = b.fallback ? JSON.stringify({ s: b.sessionId, node: this.nodeId, m: b.fallback }) : '';
+    const entry = JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
+    const fallback = b.fallback ? JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.fallback }) : '';
     const args: string[] = [CH(b.sessionId), String(this.logCap), entry, fallback, b.snapshot ? '1' : '0', randomUUID(), String(b.conds.length)];
     for (const c of b.conds) args.push(c[0], c[1], c[2] ?? '');
     for (const w of b.writes) args.push(w[0], w[1], w[2]);
@@ -414,6 +425,10 @@ export class Cluster implements ClusterPort {
     const end = to >= Number.MAX_SAFE_INTEGER ? '+' : `${to}-1`;
     const rows = (await this.cmd.xrange(LOG(sessionId), `${from + 1}-0`, end)) as Array<[string, string[]]>;
     return rows.map(([, fields]) => JSON.parse(fields[1] as string) as LogEntry);
+  }
+
+  async epochOf(sessionId: string): Promise<string | undefined> {
+    return (await this.cmd.get(EPOCH(sessionId))) ?? undefined;
   }
 
   async loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined> {

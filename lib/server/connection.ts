@@ -74,8 +74,9 @@ export class Connection {
   lastSeq = 0;
   /** id of the last request processed */
   lastRequestId = 0;
-  /** cluster: n of the last session log entry considered for this connection */
+  /** cluster: n of the last session log entry considered for this connection, in log epoch `epoch` */
   lastN = 0;
+  epoch = '';
   /** cluster: id of the last request whose result was delivered (it is in the log) */
   committedRid = 0;
   /** cluster: every event came from the log, so another node can rebuild this connection */
@@ -90,6 +91,10 @@ export class Connection {
   private replay: string[] = [];
   /** cluster: the log entry each buffered event came from */
   private replayN: number[] = [];
+  /** cluster: for each buffered event, the seq before the first event of its entry */
+  private replayBase: number[] = [];
+  private lastEmitN = -1;
+  private lastEmitBase = 0;
   private replayHead = 0;
   private replayBytes = 0;
   private firstBufferedSeq = 1;
@@ -144,6 +149,9 @@ export class Connection {
     const text = `{"seq":${seq},${body.slice(1)}`;
     this.replay.push(text);
     this.replayN.push(n);
+    if (n === 0 || n !== this.lastEmitN) this.lastEmitBase = seq - 1;
+    this.lastEmitN = n;
+    this.replayBase.push(this.lastEmitBase);
     this.replayBytes += text.length;
     if (this.transport) this.transport.send(text);
     if (this.bufferedEvents > this.limits.maxReplayEvents || this.replayBytes > this.limits.maxReplayBytes) {
@@ -164,20 +172,27 @@ export class Connection {
     if (this.replayHead > 1024 && this.replayHead * 2 > this.replay.length) {
       this.replay = this.replay.slice(this.replayHead);
       this.replayN = this.replayN.slice(this.replayHead);
+      this.replayBase = this.replayBase.slice(this.replayHead);
       this.replayHead = 0;
     }
     return true;
   }
 
-  /** cluster: the log entry of the oldest unacknowledged event (undefined when none) */
-  get oldestBufferedN(): number | undefined {
-    return this.replayHead < this.replay.length ? this.replayN[this.replayHead] : undefined;
+  /**
+   * cluster: where the client stands on an entry boundary: the entry before the one of its
+   * oldest unacknowledged event, and the seq before that entry's first event (an entry may
+   * hold several of its events, some acknowledged). Undefined when nothing is unacknowledged.
+   */
+  get oldestBufferedEntry(): { n: number; base: number } | undefined {
+    if (this.replayHead >= this.replay.length) return undefined;
+    return { n: this.replayN[this.replayHead] as number, base: this.replayBase[this.replayHead] as number };
   }
 
   /** cluster: starts the event sequence after a checkpoint (a connection rebuilt from the log). */
   startAfter(seq: number): void {
     this.lastSeq = seq;
     this.firstBufferedSeq = seq + 1;
+    this.lastEmitN = -1;
   }
 
   /** Oldest seq a resume may ask to replay from (lastSeq given by the client must be >= this - 1). */
@@ -212,6 +227,7 @@ export class Connection {
     this.transport = undefined;
     this.replay = [];
     this.replayN = [];
+    this.replayBase = [];
     this.replayHead = 0;
     this.replayBytes = 0;
     if (this.graceTimer) clearTimeout(this.graceTimer);

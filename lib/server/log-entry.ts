@@ -64,6 +64,8 @@ export interface LogEntry {
   s: string;
   /** the node that appended it */
   node: string;
+  /** the batch it was appended for (a node that could not tell whether it was appended looks for it) */
+  id?: string;
   m: LogMsg[];
   op?: ClusterOp[];
   mute?: MuteState;
@@ -95,6 +97,11 @@ export interface Batch {
   fallback?: LogMsg[];
   /** return the session's state as it is right after this entry */
   snapshot?: boolean;
+  /** set when committed: its id (in the entry) and order on this node */
+  id?: string;
+  order?: number;
+  /** the log epoch of the session when it had to wait (Redis away) */
+  epoch?: string;
 }
 
 export function newBatch(sessionId: string): Batch {

@@ -84,6 +84,9 @@ export class Registry {
   private readonly now: () => number;
   /** cluster: the log entry the current operation builds */
   private batch: Batch | undefined;
+  /** cluster: entries waiting for Redis, per session, in order */
+  private readonly parked = new Map<string, Batch[]>();
+  private batchSeq = 0;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -147,10 +150,20 @@ export class Registry {
     return new SessionLog({
       apply: (entry) => this.applyEntry(session, entry),
       fetch: (from, to) => cluster.fetch(session.id, from, to),
-      reset: (n) => {
-        for (const c of session.connections.values()) { c.lastN = n; c.logged = false; }
+      reset: (epoch) => {
+        // Redis lost the log: this node's clients take the new one from its start, and their
+        // sequences no longer match it (no resume on another node for them)
+        for (const c of session.connections.values()) {
+          if (c.epoch === epoch) continue; // joined in the new epoch already
+          c.lastN = 0;
+          c.epoch = epoch;
+          c.logged = false;
+        }
       },
-      lost: (from, to) => console.error(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis was away); its clients here cannot resume on another node`),
+      lost: (from, to) => {
+        for (const c of session.connections.values()) c.logged = false;
+        console.error(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis lost or trimmed them); its clients here cannot resume on another node`);
+      },
     });
   }
 
@@ -243,6 +256,7 @@ export class Registry {
         log.init(r!.e, r!.n);
       }
       conn.lastN = r!.n;
+      conn.epoch = r!.e;
       session.connections.set(conn.id, conn);
       session.joining--;
       return {
@@ -321,24 +335,20 @@ export class Registry {
     this.sessions.get(entry.s)?.log?.receive(entry);
   }
 
-  /** Cluster: Redis is back after an outage: fetch what each session's log got meanwhile. */
-  resync(): void {
-    for (const s of this.sessions.values()) s.log?.catchUp();
-  }
-
   /**
    * Cluster: applies one entry of a session's log: its state changes, then each of its events
    * to this node's connections it is addressed to (numbered in each one's sequence), then its
    * orders. Entries a connection already has (n <= lastN) are skipped for it.
    */
   private applyEntry(session: Session, entry: LogEntry): void {
+    if (entry.id !== undefined && this.parked.size > 0) this.unpark(entry.s, entry.id);
     if (entry.mute) {
       session.forceMuteActive = entry.mute.active;
       session.forceMuteExcluded = new Set(entry.mute.excluded);
     }
     for (const op of entry.op ?? []) this.applyOp(session, op);
     for (const c of [...session.connections.values()]) {
-      if (entry.n <= c.lastN) continue;
+      if (entry.n <= c.lastN || entry.e !== c.epoch) continue;
       c.lastN = entry.n;
       for (const msg of entry.m) {
         if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, entry.n, msg.rid);
@@ -466,16 +476,18 @@ export class Registry {
       fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed on another node: the cluster log does not hold all its events (Redis was unavailable)');
     }
     if (lastSeq < ck.seq) fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} was already acknowledged (oldest held is ${ck.seq + 1})`);
-    try {
-      await cluster.listen(sessionId);
-    } catch (e) {
-      unavailable(e);
-    }
-    const session = this.clusterSession(sessionId);
+    const session = this.clusterSession(sessionId); // kept (with its subscription) until this is done
     const log = session.log as SessionLog;
     session.joining++;
-    log.hold();
+    let held = false;
     try {
+      try {
+        await cluster.listen(sessionId);
+      } catch (e) {
+        unavailable(e);
+      }
+      log.hold(); // nothing applied until the connection is rebuilt up to its connMove entry
+      held = true;
       const conn = this.newConnection(sessionId, { creationTime: rec.creationTime, data: rec.data, role: rec.role as Role, sup: rec.sup === 1, lcl: rec.lcl ?? [] }, { id: connectionId, resumeToken });
       const b = newBatch(sessionId);
       b.conds.push(['c', connectionId, rec.node]);
@@ -483,10 +495,8 @@ export class Registry {
       b.writes.push(['pc', connectionId, json(this.record(conn))], ['ns', cluster.nodeId, sessionId]);
       b.snapshot = !log.initialized;
       let r;
-      let entries: LogEntry[] = [];
       try {
         r = await cluster.commit(b);
-        if (r) entries = await cluster.fetch(sessionId, ck.n, r.n - 1);
       } catch (e) {
         unavailable(e);
       }
@@ -498,14 +508,25 @@ export class Registry {
       session.remote.delete(connectionId);
       session.connections.set(connectionId, conn);
       conn.lastN = r.n;
+      conn.epoch = r.e;
       this.startGrace(conn); // until the client is attached
-      const complete = entries.length === r.n - 1 - ck.n && entries.every((e, i) => e.n === ck.n + 1 + i && e.e === r!.e);
+      // The checkpoint as the old node left it (it cannot move it any more), and the entries after it.
+      let from = ck;
+      let entries: LogEntry[] = [];
+      try {
+        from = (await cluster.loadConnection(sessionId, connectionId))?.ck ?? ck;
+        entries = await cluster.fetch(sessionId, from.n, r.n - 1);
+      } catch (e) {
+        this.destroy(conn, 'networkDisconnected');
+        unavailable(e);
+      }
+      const complete = entries.length === r.n - 1 - from.n && entries.every((e, i) => e.n === from.n + 1 + i && e.e === r!.e);
       if (!complete) {
         this.destroy(conn, 'networkDisconnected');
         fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: its events are no longer in the cluster log (trimmed or lost)');
       }
-      const { events, rid } = eventsAfter(entries, ck, connectionId, rec.sup === 1);
-      conn.startAfter(ck.seq);
+      const { events, rid } = eventsAfter(entries, from, connectionId, rec.sup === 1);
+      conn.startAfter(from.seq);
       conn.lastRequestId = rid;
       conn.committedRid = rid;
       for (const ev of events) {
@@ -514,10 +535,15 @@ export class Registry {
           fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: too many unacknowledged events');
         }
       }
+      // a forced disconnect its old node had not carried out yet
+      if (entries.some((e) => e.m.some((m) => m.force === connectionId))) {
+        this.forceDisconnect(conn);
+        gone();
+      }
       return this.resumeChecked(conn, lastSeq);
     } finally {
       session.joining--;
-      log.release();
+      if (held) log.release();
       this.dropIfIdle(session);
     }
   }
@@ -530,9 +556,9 @@ export class Registry {
     if (!conn.ack(seq)) return false;
     const { cluster } = this.opts;
     if (!cluster || !conn.logged || conn.state === 'closed') return true;
-    const oldest = conn.oldestBufferedN;
-    if (oldest === 0) return true; // an event given outside the log (the connection is ending)
-    const ck = { n: oldest !== undefined ? oldest - 1 : conn.lastN, seq: conn.oldestReplayableSeq - 1, rid: conn.committedRid };
+    const oldest = conn.oldestBufferedEntry;
+    if (oldest?.n === 0) return true; // an event given outside the log (the connection is ending)
+    const ck = oldest ? { n: oldest.n - 1, seq: oldest.base, rid: conn.committedRid } : { n: conn.lastN, seq: conn.lastSeq, rid: conn.committedRid };
     if (ck.n === conn.checkpointN && ck.seq === conn.checkpointSeq) return true;
     conn.checkpointN = ck.n;
     conn.checkpointSeq = ck.seq;
@@ -571,8 +597,7 @@ export class Registry {
 
   /**
    * Runs an operation on a session. Alone it emits as it goes; in a cluster its events and
-   * state changes make one log entry, appended when it returns (or, with Redis away, given
-   * to this node's clients directly: those can then not be resumed on another node).
+   * state changes make one log entry, appended when it returns (commit).
    */
   private inBatch<T>(sessionId: string, fn: () => T): T {
     if (!this.opts.cluster || this.batch?.sessionId === sessionId) return fn();
@@ -587,31 +612,82 @@ export class Registry {
     }
   }
 
+  /**
+   * Cluster: appends an operation's entry. With Redis away (or when it cannot be told whether
+   * the entry was appended) the entry waits, in order, and is appended when Redis is back
+   * (resync): its events and results reach nobody before they are in the log.
+   */
   private commit(b: Batch): void {
     const cluster = this.opts.cluster as ClusterPort;
     if (isEmpty(b)) return;
-    if (!cluster.available) return this.applyLocally(b);
-    cluster.commit(b).catch(() => this.applyLocally(b));
+    b.order = ++this.batchSeq;
+    b.id = `${cluster.nodeId.slice(0, 8)}.${b.order}`;
+    if (this.parked.has(b.sessionId) || !cluster.available) return this.park(b);
+    cluster.commit(b).catch(() => this.park(b));
   }
 
-  /** Cluster, Redis away: this node's clients get the entry directly, out of the log. */
-  private applyLocally(b: Batch): void {
-    const session = this.sessions.get(b.sessionId);
-    if (!session) return;
-    if (b.mute) {
-      session.forceMuteActive = b.mute.active;
-      session.forceMuteExcluded = new Set(b.mute.excluded);
+  private park(b: Batch): void {
+    const queue = this.parked.get(b.sessionId) ?? [];
+    if (queue.length === 0) this.parked.set(b.sessionId, queue);
+    b.epoch = this.sessions.get(b.sessionId)?.log?.epoch;
+    queue.push(b);
+    queue.sort((x, y) => (x.order as number) - (y.order as number));
+  }
+
+  /**
+   * Cluster: Redis is back after an outage. Catches up with each session's log (an entry whose
+   * append could not be confirmed is found there, and does not wait any more), then appends
+   * what waited, in order. If Redis lost a session's log meanwhile (a new epoch), the waiting
+   * entries are appended without their conditions: nobody can have acted on them meanwhile.
+   */
+  async resync(): Promise<void> {
+    const cluster = this.opts.cluster as ClusterPort;
+    for (const s of [...this.sessions.values()]) await s.log?.catchUp();
+    for (const [sid, queue] of [...this.parked]) {
+      const epoch = await cluster.epochOf(sid);
+      while (queue.length > 0) {
+        const b = queue[0] as Batch;
+        if (b.epoch !== undefined && b.epoch !== epoch) b.conds = [];
+        await cluster.commit(b); // throws while Redis is still away: the next resync goes on
+        queue.shift();
+      }
+      this.parked.delete(sid);
     }
-    for (const op of b.op) this.applyOp(session, op);
-    for (const c of [...session.connections.values()]) {
-      c.logged = false;
-      for (const msg of b.m) if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, 0, msg.rid);
+  }
+
+  /**
+   * A REST operation: in a cluster, resolves once its entry is appended, and fails with 1023
+   * (HTTP 503) when Redis is away: a 204 means it is in the log.
+   */
+  private async restOp(sessionId: string, fn: () => void): Promise<void> {
+    const cluster = this.opts.cluster;
+    if (!cluster) return fn();
+    const b = newBatch(sessionId);
+    const outer = this.batch;
+    this.batch = b;
+    try {
+      fn();
+    } finally {
+      this.batch = outer;
     }
-    for (const msg of b.m) {
-      const target = msg.force !== undefined ? session.connections.get(msg.force) : undefined;
-      if (target) this.forceDisconnect(target);
+    if (isEmpty(b)) return;
+    const away = (): never => fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: try again later');
+    if (this.parked.has(sessionId) || !cluster.available) away();
+    b.order = ++this.batchSeq;
+    b.id = `${cluster.nodeId.slice(0, 8)}.${b.order}`;
+    try {
+      await cluster.commit(b);
+    } catch {
+      this.park(b); // it may have been appended: the log will tell, once Redis is back
+      away();
     }
-    this.dropIfIdle(session);
+  }
+
+  /** Cluster: an entry this node could not tell was appended turned up in the log. */
+  private unpark(sessionId: string, id: string): void {
+    const queue = this.parked.get(sessionId);
+    const i = queue?.findIndex((b) => b.id === id) ?? -1;
+    if (i >= 0) queue!.splice(i, 1);
   }
 
   /**
@@ -881,13 +957,12 @@ export class Registry {
 
   async restSignal(sessionId: string, signalType: string, data: string, to?: string): Promise<void> {
     const session = this.sessions.get(sessionId);
-    if (session?.connections.size) return this.inBatch(sessionId, () => this.signal(session, null, signalType, data, to));
+    if (session?.connections.size) return this.restOp(sessionId, () => this.signal(session, null, signalType, data, to));
     const { cluster } = this.opts;
     if (cluster) { // no client here: the session may have some on other nodes
       if (to !== undefined && !(await this.clusterHas(sessionId, to))) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
       const body = json({ type: 'signal', signalType, data, from: null });
-      this.inBatch(sessionId, () => this.batch?.m.push(to === undefined ? { b: body } : { b: body, to }));
-      return;
+      return this.restOp(sessionId, () => { this.batch?.m.push(to === undefined ? { b: body } : { b: body, to }); });
     }
     if (to !== undefined) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
     // nobody to deliver to
@@ -895,9 +970,9 @@ export class Registry {
 
   async restForceDisconnect(sessionId: string, connectionId: string): Promise<void> {
     const target = this.findConnection(sessionId, connectionId);
-    if (target) return this.inBatch(sessionId, () => this.forceDisconnect(target));
+    if (target) return this.restOp(sessionId, () => this.forceDisconnect(target));
     if (this.opts.cluster && (await this.clusterHas(sessionId, connectionId))) {
-      return this.inBatch(sessionId, () => { this.batch?.m.push({ force: connectionId }); });
+      return this.restOp(sessionId, () => { this.batch?.m.push({ force: connectionId }); });
     }
     fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${connectionId}' in this session`);
   }
@@ -934,7 +1009,7 @@ export class Registry {
     const session = await this.restSession(sessionId);
     const stream = session?.streams.get(streamId);
     if (!session || !stream) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' in this session`);
-    this.inBatch(sessionId, () => this.muteStream(session, stream));
+    await this.restOp(sessionId, () => this.muteStream(session, stream));
   }
 
   async restMuteAll(sessionId: string, active: boolean, excluded: string[]): Promise<void> {
@@ -946,7 +1021,7 @@ export class Registry {
       this.sessions.set(sessionId, session);
     }
     const s = session;
-    this.inBatch(sessionId, () => (active ? this.muteAll(s, excluded) : this.disableForceMute(s)));
+    await this.restOp(sessionId, () => (active ? this.muteAll(s, excluded) : this.disableForceMute(s)));
     if (!active && !this.opts.cluster && s.connections.size === 0) this.sessions.delete(sessionId);
   }
 }

@@ -96,6 +96,7 @@ function requestError(e: RequestError): HttpError {
   const { code, message } = e.wire;
   if (code === ErrorCode.SIGNAL_DATA_TOO_LONG) return new HttpError(413, message);
   if (code === ErrorCode.SIGNAL_TYPE_TOO_LONG || code === ErrorCode.INVALID_SIGNAL_TYPE) return new HttpError(400, message);
+  if (code === ErrorCode.CONNECTION_REFUSED) return new HttpError(503, message); // a cluster without Redis
   return new HttpError(404, message);
 }
 

@@ -11,8 +11,8 @@ export interface SessionLogHooks {
   apply(entry: LogEntry): void;
   /** entries with from < n <= to, in order (those still stored) */
   fetch(from: number, to: number): Promise<LogEntry[]>;
-  /** the log was reset (new epoch): numbering restarts after `n` */
-  reset(n: number): void;
+  /** the log was reset (Redis lost it): a new epoch, numbered from 1 */
+  reset(epoch: string): void;
   /** entries that could not be had (lost while Redis was away, or trimmed) */
   lost(from: number, to: number): void;
 }
@@ -24,6 +24,7 @@ export class SessionLog {
   private holds = 0;
   private readonly buffer = new Map<number, LogEntry>();
   private fetching = false;
+  private filling: Promise<void> | undefined;
 
   constructor(private readonly hooks: SessionLogHooks) {}
 
@@ -54,10 +55,14 @@ export class SessionLog {
     this.drain();
   }
 
-  /** After the subscription was lost: asks for whatever follows the last applied entry. */
-  catchUp(): void {
-    if (!this.initialized || this.fetching) return;
-    this.fill(this.applied, Number.MAX_SAFE_INTEGER);
+  /**
+   * After the subscription was lost: fetches and applies whatever follows the last applied
+   * entry. Resolves when done (whether or not Redis answered).
+   */
+  async catchUp(): Promise<void> {
+    if (!this.initialized) return;
+    if (this.filling) await this.filling;
+    await this.fill(this.applied, Number.MAX_SAFE_INTEGER);
   }
 
   private drain(): void {
@@ -66,13 +71,13 @@ export class SessionLog {
       if (this.buffer.size === 0) return;
       let lowest = Infinity;
       for (const [n, entry] of this.buffer) {
-        if (entry.e !== this.epoch) { // Redis lost the log: a new numbering, from this entry on
-          this.buffer.clear();
-          this.buffer.set(n, entry);
+        if (entry.e !== this.epoch) { // Redis lost the log: a new numbering, from 1
+          for (const [m, other] of this.buffer) if (other.e !== entry.e) this.buffer.delete(m);
           this.epoch = entry.e;
-          this.applied = n - 1;
-          this.hooks.reset(this.applied);
-          lowest = n;
+          this.applied = 0;
+          this.hooks.reset(entry.e);
+          lowest = Infinity;
+          for (const m of this.buffer.keys()) if (m < lowest) lowest = m;
           break;
         }
         if (n <= this.applied) this.buffer.delete(n);
@@ -91,10 +96,11 @@ export class SessionLog {
   }
 
   /** Fetches the entries in (from, to] from the stored log, then goes on. */
-  private fill(from: number, to: number): void {
+  private fill(from: number, to: number): Promise<void> {
     this.fetching = true;
     const epoch = this.epoch;
-    this.hooks.fetch(from, to).then((entries) => {
+    this.filling = this.hooks.fetch(from, to).then((entries) => {
+      this.filling = undefined;
       this.fetching = false;
       for (const e of entries) if (e.e === epoch && e.n > this.applied) this.buffer.set(e.n, e);
       if (this.epoch === epoch && this.applied === from && !this.buffer.has(from + 1)) {
@@ -107,7 +113,9 @@ export class SessionLog {
       }
       this.drain();
     }, () => {
+      this.filling = undefined;
       this.fetching = false; // Redis is away: the next entry or catchUp() tries again
     });
+    return this.filling;
   }
 }

@@ -269,9 +269,11 @@ export class ClientSocket implements Transport {
     this.send(JSON.stringify({
       type: 'connected', v: PROTOCOL_VERSION, sessionId: frame.sessionId, connection: conn.toWire(), role: conn.role,
       capabilities: conn.capabilities, resumeToken: conn.resumeToken, connections: snapshot.connections,
-      streams: snapshot.streams, forceMute: snapshot.forceMute, ...this.sessionParams(), lastSeq: conn.lastSeq,
+      streams: snapshot.streams, forceMute: snapshot.forceMute, ...this.sessionParams(), lastSeq: 0,
     }));
-    conn.attach(this, conn.lastSeq);
+    // In a cluster, events may already be numbered for it (log entries applied while joining):
+    // they follow at once.
+    conn.attach(this, 0);
     this.drainPending();
   }
 
