@@ -292,4 +292,48 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     expect(entries).toBeGreaterThanOrEqual(1202);
     expect(kept).toBeLessThan(600);
   });
+
+  it('a resume on another node after an acknowledgement inside one entry (a signal and its result): same seqs', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = new TestClient(`ws://127.0.0.1:${nodes[0]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'a') });
+    expect((await a.connect()).type).toBe('connected');
+    a.autoAck = false;
+    await a.request('signal', { signalType: 't', data: 'hello' }); // to everyone: the signal and the result are one entry
+    const signal = a.frames.find((f) => f.type === 'signal') as Frame;
+    const result = a.frames.find((f) => f.type === 'result') as Frame;
+    expect(result['seq']).toBe((signal['seq'] as number) + 1);
+    a.sendRaw({ type: 'ack', seq: signal['seq'] }); // the signal, not the result
+    await new Promise((r) => setTimeout(r, 100));
+    a.drop();
+    Object.assign(a, { url: `ws://127.0.0.1:${nodes[1]!.port}` });
+    a.lastSeq = signal['seq'] as number;
+    const before = a.frames.length;
+    expect(await a.resume()).toMatchObject({ type: 'resumed', lastSeq: result['seq'], lastRequestId: 1 });
+    await a.waitFor((f) => f.type === 'result', 2000, true);
+    expect(a.frames.slice(before + 1)).toEqual([result]);
+    a.close();
+  });
+
+  it('a stream changed on one node while a moderator on another removes it: removed everywhere, no change after its removal', async () => {
+    await startCluster();
+    for (let k = 0; k < 10; k++) {
+      const sid = mintSessionId(PROJECT).sessionId;
+      const o = new TestClient(`ws://127.0.0.1:${nodes[0]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'o') });
+      const m = new TestClient(`ws://127.0.0.1:${nodes[1]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'm', 'moderator') });
+      await o.connect();
+      await m.connect();
+      const pub = await o.request('publish', { hasAudio: true, hasVideo: true });
+      const streamId = (pub['stream'] as { id: string }).id;
+      await m.waitFor((f) => f.type === 'streamCreated', 2000, true);
+      const [removed] = await Promise.all([m.request('forceUnpublish', { streamId }), o.request('updateStream', { streamId, name: 'renamed' })]);
+      expect(removed['ok']).toBe(true);
+      await new Promise((r) => setTimeout(r, 50));
+      for (const node of nodes.slice(0, 2)) expect(await node.registry.listStreams(sid)).toEqual([]);
+      const seen = m.frames.filter((f) => f.type === 'streamDestroyed' || f.type === 'streamPropertyChanged').map((f) => f.type);
+      expect(seen[seen.length - 1]).toBe('streamDestroyed');
+      o.close();
+      m.close();
+    }
+  });
 });

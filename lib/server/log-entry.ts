@@ -54,6 +54,7 @@ export type ClusterOp =
   | { t: 'connDel'; id: string }
   | { t: 'connMove'; conn: WireConnection; node: string }
   | { t: 'streamPut'; stream: StoredStream }
+  | { t: 'streamSet'; id: string; key: 'hasAudio' | 'hasVideo' | 'videoDimensions' | 'videoType' | 'name'; value: unknown }
   | { t: 'streamDel'; id: string };
 
 /** An entry as stored and published. */

@@ -396,6 +396,11 @@ export class Registry {
       case 'streamPut':
         session.streams.set(op.stream.id, { ...op.stream, layoutClassList: [...(op.stream.layoutClassList ?? [])] });
         return;
+      case 'streamSet': { // a change of one property, of a stream that still exists
+        const stream = session.streams.get(op.id);
+        if (stream) (stream as unknown as Record<string, unknown>)[op.key] = op.value;
+        return;
+      }
       case 'streamDel':
         session.forceMuteExcluded.delete(op.id);
         session.streams.delete(op.id);
@@ -675,12 +680,14 @@ export class Registry {
     if (this.parked.has(sessionId) || !cluster.available) away();
     b.order = ++this.batchSeq;
     b.id = `${cluster.nodeId.slice(0, 8)}.${b.order}`;
+    let r;
     try {
-      await cluster.commit(b);
+      r = await cluster.commit(b);
     } catch {
       this.park(b); // it may have been appended: the log will tell, once Redis is back
       away();
     }
+    if (!r) fail(ErrorCode.INVALID_STREAM, 'the stream or connection it acts on is gone');
   }
 
   /** Cluster: an entry this node could not tell was appended turned up in the log. */
@@ -765,6 +772,7 @@ export class Registry {
         return undefined;
       }
       case 'updateStream':
+        this.batch?.conds.push(['s', req.streamId]);
         this.updateStream(session, this.ownStream(session, conn, req.streamId), req.props, conn);
         return undefined;
       case 'forceDisconnect': {
@@ -784,6 +792,7 @@ export class Registry {
       }
       case 'forceMuteStream':
         if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
+        this.batch?.conds.push(['s', req.streamId]);
         this.muteStream(session, this.anyStream(session, req.streamId));
         return undefined;
       case 'forceMuteAll':
@@ -860,7 +869,7 @@ export class Registry {
       const oldValue = stream[key];
       if (key === 'videoDimensions' ? sameDims(oldValue as VideoDimensions, newValue as VideoDimensions) : oldValue === newValue) continue;
       (stream as unknown as Record<string, unknown>)[key] = newValue;
-      this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), { except, exceptId, op: { t: 'streamPut', stream: restStream(stream) } });
+      this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), { except, exceptId, op: { t: 'streamSet', id: stream.id, key, value: newValue } });
       this.batch?.writes.push(['us', stream.id, json(restStream(stream))]);
     }
   }
@@ -1009,7 +1018,10 @@ export class Registry {
     const session = await this.restSession(sessionId);
     const stream = session?.streams.get(streamId);
     if (!session || !stream) fail(ErrorCode.INVALID_STREAM, `no stream '${streamId}' in this session`);
-    await this.restOp(sessionId, () => this.muteStream(session, stream));
+    await this.restOp(sessionId, () => {
+      this.batch?.conds.push(['s', stream.id]);
+      this.muteStream(session, stream);
+    });
   }
 
   async restMuteAll(sessionId: string, active: boolean, excluded: string[]): Promise<void> {
