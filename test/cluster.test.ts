@@ -7,6 +7,8 @@
  * clients keep going, and the cluster recovers when Redis returns.
  */
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join as join_ } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
@@ -334,6 +336,41 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
       expect(seen[seen.length - 1]).toBe('streamDestroyed');
       o.close();
       m.close();
+    }
+  });
+
+  it('Redis restarted from an older snapshot: a new log epoch, signals flow again across nodes', async () => {
+    const dir = mkdtempSync(join_(tmpdir(), 'convene-redis-'));
+    const old = redis;
+    redis = new RedisProcess(await freePort(), dir);
+    try {
+      await redis.start();
+      await startCluster();
+      const sid = mintSessionId(PROJECT).sessionId;
+      const a = await join(sid, 'a', `ws://127.0.0.1:${nodes[0]!.port}`);
+      const b = await join(sid, 'b', `ws://127.0.0.1:${nodes[1]!.port}`);
+      const got: string[] = [];
+      for (const s of [a, b]) s.on('signal', (e) => got.push(`${e.from?.data}:${e.data}`));
+      await a.signal({ type: 'x', data: '1', to: b.connection! });
+      const r = new Redis(redis.url);
+      await r.save(); // the snapshot: the log as it was here
+      r.disconnect();
+      for (let i = 2; i <= 20; i++) await a.signal({ type: 'x', data: String(i), to: b.connection! });
+      await until('b to get 20 signals', () => got.length === 20);
+      await redis.stop();
+      await redis.start(); // back 19 entries in time
+      await until('the nodes to reach Redis again', () => nodes.every((n) => n.cluster!.available), 10_000);
+      await new Promise((res) => setTimeout(res, 300)); // their catching up
+      await b.signal({ type: 'x', data: 'back', to: a.connection! });
+      await a.signal({ type: 'x', data: 'again', to: b.connection! });
+      await until('both signals after the restart', () => got.length === 22);
+      expect(got.slice(20).sort()).toEqual(['a:again', 'b:back']);
+    } finally {
+      await stopCluster();
+      nodes = [];
+      await redis.stop();
+      redis = old;
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

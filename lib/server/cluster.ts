@@ -61,6 +61,10 @@ export interface ClusterPort {
   fetch(sessionId: string, from: number, to: number): Promise<LogEntry[]>;
   /** The session log's epoch (undefined when Redis has none). */
   epochOf(sessionId: string): Promise<string | undefined>;
+  /** The number of the session log's last entry (0 when none). */
+  headOf(sessionId: string): Promise<number>;
+  /** Starts a new epoch of a session's log (Redis went back in time: its numbers would be reused). */
+  newEpoch(sessionId: string): Promise<void>;
   /** A connection as stored, with its checkpoint (undefined when unknown). */
   loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined>;
   /** Records how far a client acknowledged (only while the connection is this node's). */
@@ -429,6 +433,14 @@ export class Cluster implements ClusterPort {
 
   async epochOf(sessionId: string): Promise<string | undefined> {
     return (await this.cmd.get(EPOCH(sessionId))) ?? undefined;
+  }
+
+  async headOf(sessionId: string): Promise<number> {
+    return Number((await this.cmd.get(SEQ(sessionId))) ?? 0);
+  }
+
+  async newEpoch(sessionId: string): Promise<void> {
+    await this.cmd.set(EPOCH(sessionId), randomUUID());
   }
 
   async loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined> {

@@ -647,7 +647,14 @@ export class Registry {
    */
   async resync(): Promise<void> {
     const cluster = this.opts.cluster as ClusterPort;
-    for (const s of [...this.sessions.values()]) await s.log?.catchUp();
+    for (const s of [...this.sessions.values()]) {
+      const log = s.log;
+      if (!log?.initialized) continue;
+      // Redis restarted from an older snapshot: the same epoch with numbers this node applied
+      // already; a new epoch makes every node take the log from its start again
+      if ((await cluster.epochOf(s.id)) === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
+      await log.catchUp();
+    }
     for (const [sid, queue] of [...this.parked]) {
       const epoch = await cluster.epochOf(sid);
       while (queue.length > 0) {

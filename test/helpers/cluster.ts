@@ -11,10 +11,12 @@ export const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 
 export class RedisProcess {
   proc: ChildProcess | undefined;
-  constructor(readonly port: number) {}
+  /** `dir`: where a SAVE writes its snapshot, and where a restart loads it from */
+  constructor(readonly port: number, private readonly dir?: string) {}
   get url(): string { return `redis://127.0.0.1:${this.port}`; }
   async start(): Promise<void> {
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const snapshot = this.dir ? ['--dir', this.dir, '--dbfilename', 'convene-test.rdb'] : [];
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...snapshot], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
       let out = '';
       this.proc!.stdout!.on('data', (d: Buffer) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
