@@ -15,13 +15,11 @@
  */
 'use strict';
 const fs = require('node:fs');
-const net = require('node:net');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const { mintSessionId } = require('../dist/server/index.js');
 const { mintToken } = require('../dist/mint.js');
-const { BENCH_PROJECT: P, pct, wallMs, sleep, windowedPump, startServerProcess } = require('./common.js');
+const { BENCH_PROJECT: P, pct, wallMs, sleep, windowedPump, startServerProcess, startRedis } = require('./common.js');
 const convene = require('./convene-client.js');
 const baseline = require('./baseline-client.js');
 
@@ -33,25 +31,6 @@ const { values } = parseArgs({
     load: { type: 'string', default: '20000' },
   },
 });
-
-async function freePort() {
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-async function startRedis() {
-  const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return { proc, url: `redis://127.0.0.1:${port}` };
-}
 
 async function run(nodeCount, redisUrl, load) {
   const nodes = [];

@@ -39,7 +39,7 @@ describe.skipIf(!haveRedis)('cluster failover on Redis (skipped when redis-serve
     const args = ['--api-key', PROJECT.apiKey, '--api-secret', PROJECT.apiSecret, '--redis', redis.url, '--grace-window', String(graceMs)];
     nodes = await Promise.all([0, 1, 2].map(() => new NodeProcess(args).start()));
     proxy = new RoundRobinProxy(nodes.map((n) => n.port));
-    return `ws://127.0.0.1:${await proxy.start()}`;
+    return (await proxy.start()).url;
   }
 
   async function join(url: string, sid: string, data: string): Promise<Session> {

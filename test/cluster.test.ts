@@ -31,7 +31,7 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     nodes = [];
     for (let i = 0; i < 3; i++) nodes.push(await startServer({ projects: [PROJECT], port: 0, redis: redis.url, maxConnectionsPerSession, graceWindowMs }));
     proxy = new RoundRobinProxy(nodes.map((n) => n.port));
-    proxyUrl = `ws://127.0.0.1:${await proxy.start()}`;
+    proxyUrl = (await proxy.start()).url;
   }
 
   async function stopCluster(): Promise<void> {

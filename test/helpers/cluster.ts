@@ -4,7 +4,7 @@
  * of the nodes (any TCP load balancer).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
@@ -30,45 +30,7 @@ export class RedisProcess {
   }
 }
 
-/** Each new TCP connection goes to the next node, in turn. */
-export class RoundRobinProxy {
-  private server: Server | undefined;
-  private next = 0;
-  private readonly sockets = new Set<Socket>();
-  /** client sockets by the node port they go to */
-  private readonly byPort = new Map<number, Set<Socket>>();
-  /** node ports new connections are not sent to */
-  readonly avoid = new Set<number>();
-  constructor(private readonly ports: number[]) {}
-  async start(): Promise<number> {
-    this.server = createServer((client) => {
-      let port = this.ports[this.next++ % this.ports.length] as number;
-      for (let i = 0; i < this.ports.length && this.avoid.has(port); i++) port = this.ports[this.next++ % this.ports.length] as number;
-      const upstream = tcpConnect(port, '127.0.0.1');
-      const group = this.byPort.get(port) ?? new Set<Socket>();
-      this.byPort.set(port, group);
-      group.add(client);
-      client.on('close', () => group.delete(client));
-      for (const s of [client, upstream]) { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); s.on('error', () => {}); }
-      client.pipe(upstream).pipe(client);
-      client.on('close', () => upstream.destroy());
-      upstream.on('close', () => client.destroy());
-    });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
-    return (this.server.address() as { port: number }).port;
-  }
-  /** Cuts every connection going to a node (the node stays up); returns how many. */
-  cut(port: number): number {
-    const group = this.byPort.get(port) ?? new Set<Socket>();
-    const n = group.size;
-    for (const s of [...group]) s.destroy();
-    return n;
-  }
-  async stop(): Promise<void> {
-    for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.server?.close(() => r()));
-  }
-}
+export { RoundRobinProxy } from '../../lib/tools/round-robin-proxy';
 
 export async function freePort(): Promise<number> {
   const s = createServer();
