@@ -373,4 +373,68 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  for (const outage of ['Redis restarted empty', 'the node\'s Redis subscription cut'] as const) {
+    it(`${outage} while a client sends signals on: every one acknowledged, delivered once, in order, on its node and across nodes`, async () => {
+      await startCluster();
+      const sid = mintSessionId(PROJECT).sessionId;
+      const tc = async (node: number, data: string): Promise<TestClient> => {
+        const c = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
+        expect((await c.connect()).type).toBe('connected');
+        return c;
+      };
+      const a = await tc(0, 'a');
+      const b = await tc(0, 'b'); // on a's node
+      const c = await tc(1, 'c'); // on another node
+      const results: Array<Promise<Frame>> = [];
+      for (let i = 0; i < 80; i++) {
+        results.push(a.request('signal', { signalType: 't', data: String(i), to: i % 2 ? b.connectionId : c.connectionId }, 20_000));
+        if (i === 20) {
+          if (outage === 'Redis restarted empty') {
+            await redis.stop();
+            setTimeout(() => void redis.start(), 300);
+          } else {
+            const admin = new Redis(redis.url);
+            await admin.client('KILL', 'TYPE', 'pubsub');
+            admin.disconnect();
+          }
+        }
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const answered = await Promise.all(results);
+      expect(answered.every((f) => f['ok'] === true)).toBe(true);
+      await until('b and c to get their signals', () => b.eventsOf('signal').length >= 40 && c.eventsOf('signal').length >= 40, 10_000);
+      await new Promise((r) => setTimeout(r, 200));
+      const expected = (odd: number): string[] => Array.from({ length: 40 }, (_, k) => String(2 * k + odd));
+      expect(b.eventsOf('signal').map((f) => f['data'])).toEqual(expected(1));
+      expect(c.eventsOf('signal').map((f) => f['data'])).toEqual(expected(0));
+      for (const x of [a, b, c]) x.close();
+    });
+  }
+
+  it('Redis refusing writes (an error reply, connection up): requests wait, then go out in order once it accepts again', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const mk = async (node: number, data: string): Promise<TestClient> => {
+      const c = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
+      expect((await c.connect()).type).toBe('connected');
+      return c;
+    };
+    const a = await mk(0, 'a');
+    const b = await mk(1, 'b');
+    const admin = new Redis(redis.url);
+    await admin.config('SET', 'min-replicas-to-write', '1'); // every write is refused: NOREPLICAS
+    const during = [1, 2, 3].map((i) => a.request('signal', { signalType: 't', data: `during-${i}`, to: b.connectionId }, 10_000));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(b.eventsOf('signal')).toEqual([]);
+    await admin.config('SET', 'min-replicas-to-write', '0');
+    admin.disconnect();
+    expect((await Promise.all(during)).map((f) => f['ok'])).toEqual([true, true, true]);
+    const after = await a.request('signal', { signalType: 't', data: 'after', to: b.connectionId }, 5000);
+    expect(after['ok']).toBe(true);
+    await until('b to get the 4 signals', () => b.eventsOf('signal').length === 4);
+    expect(b.eventsOf('signal').map((f) => f['data'])).toEqual(['during-1', 'during-2', 'during-3', 'after']);
+    a.close();
+    b.close();
+  });
 });

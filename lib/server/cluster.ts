@@ -39,14 +39,16 @@ export interface Committed {
   snapshot?: RemoteSnapshot;
 }
 
-/** This node's own connections and streams, per session (to write back after an outage). */
-export type LocalState = () => Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }>;
+/** This node's own connections and streams, per session (put back after an outage). */
+export type LocalSnapshot = Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }>;
 
 /** What the registry needs of the cluster. */
 export interface ClusterPort {
   readonly nodeId: string;
-  /** both Redis connections are up */
+  /** Redis is up and this node caught up after any outage */
   readonly available: boolean;
+  /** both Redis connections are up */
+  readonly connected: boolean;
   /** Takes a place in a session (false: full) and listens to it. */
   admit(sessionId: string, maxConnections: number): Promise<boolean>;
   /** Gives back a place admit() took. */
@@ -69,6 +71,11 @@ export interface ClusterPort {
   loadConnection(sessionId: string, connectionId: string): Promise<{ conn: StoredConnection; ck: Checkpoint | undefined } | undefined>;
   /** Records how far a client acknowledged (only while the connection is this node's). */
   checkpoint(sessionId: string, connectionId: string, ck: Checkpoint): void;
+  /** Forgets a connection's checkpoint: it cannot be resumed elsewhere (nor hold the log back). */
+  forgetCheckpoint(sessionId: string, connectionId: string): void;
+  /** After an outage: put back this node's records / remove its stale ones and recount. */
+  restore(state: LocalSnapshot): Promise<void>;
+  cleanUp(state: LocalSnapshot): Promise<void>;
   /** REST on a node without clients in the session. */
   hasConnection(sessionId: string, connectionId: string): Promise<boolean>;
   snapshot(sessionId: string): Promise<RemoteSnapshot>;
@@ -180,6 +187,21 @@ if ARGV[5] == '1' then
 end
 return {n, e, flag}`;
 
+/** Puts a connection record back unless another node has it now. */
+const RESTORE = `
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if rec and cjson.decode(rec).node ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1`;
+
+/** Removes a connection record (and its checkpoint) if it is still the calling node's. */
+const COMMIT_REMOVE = `
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if (not rec) or cjson.decode(rec).node ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HDEL', KEYS[2], ARGV[1])
+return 1`;
+
 /** Records a checkpoint "n:seq:rid" if the connection is still the calling node's. */
 const CHECKPOINT = `
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
@@ -194,10 +216,8 @@ export interface ClusterOptions {
   logCap?: number;
   /** receives every entry of a session this node listens to, as published */
   onEntry: (entry: LogEntry) => void;
-  /** Redis is back after an outage: catch up with the logs, append what waited (then this node's state is written back) */
+  /** Redis is back after an outage: catch up with the logs, put back records, append what waited */
   onResync?: () => Promise<void>;
-  /** what this node holds, written back to Redis when it comes back after an outage */
-  localState?: LocalState;
   log?: (line: string) => void;
 }
 
@@ -209,6 +229,8 @@ export class Cluster implements ClusterPort {
   private readonly log: (line: string) => void;
   private readonly logCap: number;
   private up = false;
+  /** back after an outage, until the node caught up (onResync): not available meanwhile */
+  private catchingUp = false;
   private timers: NodeJS.Timeout[] = [];
   /** other nodes whose heartbeat is missing, since when */
   private readonly silentSince = new Map<string, number>();
@@ -255,39 +277,42 @@ export class Cluster implements ClusterPort {
     this.outage = false;
     if (this.wasDown) {
       this.wasDown = false;
-      void (async () => {
-        try {
-          await this.opts.onResync?.();
-        } catch (e) {
-          this.note(`convene: redis: catching up after an outage failed: ${(e as Error).message}`);
-        }
-        await this.writeBack();
-      })();
+      if (!this.opts.onResync) return;
+      this.catchingUp = true;
+      this.opts.onResync()
+        .catch((e: Error) => this.note(`convene: redis: catching up after an outage failed: ${e.message}`))
+        .finally(() => { this.catchingUp = false; });
     }
   }
 
   /**
-   * After an outage: writes lost meanwhile may have left this node's entries wrong. Puts back
-   * what it holds, removes what it no longer holds, and recounts its sessions.
+   * After an outage, before what waited is appended: puts back this node's connection records
+   * (unless another node took one over meanwhile) and streams, which Redis may have lost.
    */
-  private async writeBack(): Promise<void> {
-    const state = this.opts.localState?.() ?? [];
-    try {
-      for (const { sessionId, connections, streams } of state) {
-        const mine = new Set(connections.map((c) => c.id));
-        const stored = await this.cmd.hgetall(CONNS(sessionId));
-        const m = this.cmd.multi();
-        for (const [id, text] of Object.entries(stored)) {
-          if ((JSON.parse(text) as { node?: string }).node === this.nodeId && !mine.has(id)) m.hdel(CONNS(sessionId), id);
+  async restore(state: LocalSnapshot): Promise<void> {
+    for (const { sessionId, connections, streams } of state) {
+      const m = this.cmd.multi();
+      for (const c of connections) m.eval(RESTORE, 1, CONNS(sessionId), c.id, this.nodeId, JSON.stringify(c));
+      for (const st of streams) m.hset(STREAMS(sessionId), st.id, JSON.stringify(st));
+      m.sadd(NODE_SESSIONS(this.nodeId), sessionId);
+      await m.exec();
+    }
+  }
+
+  /**
+   * After an outage, once what waited is appended: removes this node's records of connections
+   * it no longer holds (their leave could not be written), and recounts its sessions.
+   */
+  async cleanUp(state: LocalSnapshot): Promise<void> {
+    for (const { sessionId, connections } of state) {
+      const mine = new Set(connections.map((c) => c.id));
+      const stored = await this.cmd.hgetall(CONNS(sessionId));
+      for (const [id, text] of Object.entries(stored)) {
+        if ((JSON.parse(text) as { node?: string }).node === this.nodeId && !mine.has(id)) {
+          await this.cmd.eval(COMMIT_REMOVE, 3, CONNS(sessionId), CK(sessionId), COUNT(sessionId), id, this.nodeId);
         }
-        for (const c of connections) m.hset(CONNS(sessionId), c.id, JSON.stringify(c));
-        for (const st of streams) m.hset(STREAMS(sessionId), st.id, JSON.stringify(st));
-        m.sadd(NODE_SESSIONS(this.nodeId), sessionId);
-        await m.exec();
-        await this.cmd.set(COUNT(sessionId), String(await this.cmd.hlen(CONNS(sessionId))));
       }
-    } catch (e) {
-      this.note(`convene: redis: write-back after an outage failed: ${(e as Error).message}`);
+      await this.cmd.set(COUNT(sessionId), String(await this.cmd.hlen(CONNS(sessionId))));
     }
   }
 
@@ -373,7 +398,13 @@ export class Cluster implements ClusterPort {
     this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`);
   }
 
+  /** Redis is reachable and this node caught up after any outage: new work may start. */
   get available(): boolean {
+    return this.connected && !this.catchingUp;
+  }
+
+  /** Both Redis connections are up (the catching up itself appends and reads). */
+  get connected(): boolean {
     return this.up && this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
@@ -399,7 +430,7 @@ export class Cluster implements ClusterPort {
   }
 
   async commit(b: Batch): Promise<Committed | null> {
-    if (!this.available) throw this.unavailable();
+    if (!this.connected) throw this.unavailable();
     const entry = JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
     const fallback = b.fallback ? JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.fallback }) : '';
     const args: string[] = [CH(b.sessionId), String(this.logCap), entry, fallback, b.snapshot ? '1' : '0', randomUUID(), String(b.conds.length)];
@@ -453,8 +484,12 @@ export class Cluster implements ClusterPort {
     };
   }
 
+  forgetCheckpoint(sessionId: string, connectionId: string): void {
+    if (this.connected) this.write(this.cmd.hdel(CK(sessionId), connectionId));
+  }
+
   checkpoint(sessionId: string, connectionId: string, ck: Checkpoint): void {
-    if (!this.available) return;
+    if (!this.connected) return;
     this.write(this.cmd.eval(CHECKPOINT, 2, CONNS(sessionId), CK(sessionId), connectionId, this.nodeId, `${ck.n}:${ck.seq}:${ck.rid}`));
   }
 

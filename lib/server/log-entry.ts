@@ -101,8 +101,13 @@ export interface Batch {
   /** set when committed: its id (in the entry) and order on this node */
   id?: string;
   order?: number;
-  /** the log epoch of the session when it had to wait (Redis away) */
+  /** where the session's log stood on this node when it was sent: epoch and last applied entry */
   epoch?: string;
+  sentAfter?: number;
+  /** its entry came back (applied) before the answer to its append */
+  appended?: boolean;
+  /** its append was cut off: it may be in the log */
+  unknown?: boolean;
 }
 
 export function newBatch(sessionId: string): Batch {

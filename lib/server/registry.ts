@@ -14,6 +14,7 @@ import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStr
 import type { Role } from './tokens';
 import type { ClusterPort, RemoteSnapshot } from './cluster';
 import { addressedTo, eventsAfter, isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
 
 export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
@@ -84,9 +85,8 @@ export class Registry {
   private readonly now: () => number;
   /** cluster: the log entry the current operation builds */
   private batch: Batch | undefined;
-  /** cluster: entries waiting for Redis, per session, in order */
-  private readonly parked = new Map<string, Batch[]>();
-  private batchSeq = 0;
+  /** cluster: appends entries, holds them while Redis is away */
+  private outbox: Outbox | undefined;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -95,6 +95,46 @@ export class Registry {
   /** Makes this registry a cluster node's (server.listen, once Redis is reached). */
   attachCluster(cluster: ClusterPort): void {
     this.opts.cluster = cluster;
+    this.outbox = new Outbox(cluster, {
+      position: (sid) => {
+        const log = this.sessions.get(sid)?.log;
+        return log?.initialized ? { epoch: log.epoch, applied: log.applied } : undefined;
+      },
+      prepare: () => this.prepareResync(),
+      finish: () => cluster.cleanUp(this.localState()),
+      drained: (sid) => {
+        const session = this.sessions.get(sid);
+        if (session) this.dropIfIdle(session);
+      },
+      log: (line) => console.error(line),
+    });
+  }
+
+  /** Cluster: Redis is back after an outage: catch up, then append what waited (Outbox.resync). */
+  resync(): Promise<void> {
+    return this.outbox?.resync() ?? Promise.resolve();
+  }
+
+  /**
+   * Cluster, after an outage: for each session, a log that went back in time (Redis restarted
+   * from an older snapshot: the same epoch, fewer entries than applied here) gets a new epoch;
+   * then catch up with the log (what other nodes appended meanwhile), and put back this node's
+   * records (connections, streams) that Redis may have lost.
+   */
+  private async prepareResync(): Promise<void> {
+    const cluster = this.opts.cluster as ClusterPort;
+    for (const s of [...this.sessions.values()]) {
+      const log = s.log;
+      if (!log?.initialized) continue;
+      if ((await cluster.epochOf(s.id)) === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
+      await log.catchUp();
+    }
+    await cluster.restore(this.localState());
+  }
+
+  /** Cluster: joins and takeovers wait while the node catches up after an outage. */
+  private refuseWhileResyncing(): void {
+    if (this.outbox?.resyncing || (this.opts.cluster && !this.opts.cluster.available)) fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) was unavailable and this node is catching up: try again in a moment');
   }
 
   get cluster(): ClusterPort | undefined {
@@ -157,19 +197,30 @@ export class Registry {
           if (c.epoch === epoch) continue; // joined in the new epoch already
           c.lastN = 0;
           c.epoch = epoch;
-          c.logged = false;
+          this.unlog(c);
         }
       },
       lost: (from, to) => {
-        for (const c of session.connections.values()) c.logged = false;
+        for (const c of session.connections.values()) this.unlog(c);
         console.error(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis lost or trimmed them); its clients here cannot resume on another node`);
       },
     });
   }
 
+  /**
+   * Cluster: a connection whose events are no longer all in the log: it cannot be resumed on
+   * another node, and its checkpoint must not keep the log from being trimmed.
+   */
+  private unlog(c: Connection): void {
+    if (!c.logged) return;
+    c.logged = false;
+    this.opts.cluster?.forgetCheckpoint(c.sessionId, c.id);
+  }
+
   /** Cluster: forgets a session this node has no client in any more, and stops listening to it. */
   private dropIfIdle(session: Session): void {
     if (session.connections.size > 0 || session.joining > 0 || this.sessions.get(session.id) !== session) return;
+    if (this.outbox?.waiting(session.id)) return; // its entries must find its log when Redis is back
     this.sessions.delete(session.id);
     this.opts.cluster?.leave(session.id);
   }
@@ -233,6 +284,7 @@ export class Registry {
    */
   private async joinCluster(opts: JoinOptions): Promise<{ conn: Connection; snapshot: SessionSnapshot }> {
     const cluster = this.opts.cluster as ClusterPort;
+    this.refuseWhileResyncing();
     const session = this.clusterSession(opts.sessionId);
     const log = session.log as SessionLog;
     const conn = this.newConnection(opts.sessionId, { creationTime: this.now(), data: opts.data, role: opts.role, sup: opts.eventsSuppressed, lcl: opts.layoutClassList ?? [] });
@@ -341,12 +393,12 @@ export class Registry {
    * orders. Entries a connection already has (n <= lastN) are skipped for it.
    */
   private applyEntry(session: Session, entry: LogEntry): void {
-    if (entry.id !== undefined && this.parked.size > 0) this.unpark(entry.s, entry.id);
+    this.outbox?.seen(entry.id);
     if (entry.mute) {
       session.forceMuteActive = entry.mute.active;
       session.forceMuteExcluded = new Set(entry.mute.excluded);
     }
-    for (const op of entry.op ?? []) this.applyOp(session, op);
+    for (const op of entry.op ?? []) this.applyOp(session, op, entry);
     for (const c of [...session.connections.values()]) {
       if (entry.n <= c.lastN || entry.e !== c.epoch) continue;
       c.lastN = entry.n;
@@ -371,7 +423,9 @@ export class Registry {
   }
 
   /** Cluster: applies a change of the session's state (idempotent: the origin applied it already). */
-  private applyOp(session: Session, op: ClusterOp): void {
+  private applyOp(session: Session, op: ClusterOp, entry: LogEntry): void {
+    // a local connection is not touched by an entry older than where it stands (taken over here since)
+    const stale = (c: Connection): boolean => c.epoch === entry.e && entry.n <= c.lastN;
     const me = this.opts.cluster?.nodeId;
     switch (op.t) {
       case 'connAdd':
@@ -380,7 +434,7 @@ export class Registry {
       case 'connDel': {
         session.remote.delete(op.id);
         const local = session.connections.get(op.id);
-        if (local && local.state !== 'closed') this.dropLocal(session, local, 4022, 'connection removed by the cluster');
+        if (local && local.state !== 'closed' && !stale(local)) this.dropLocal(session, local, 4022, 'connection removed by the cluster');
         return;
       }
       case 'connMove': {
@@ -389,6 +443,7 @@ export class Registry {
           return;
         }
         const local = session.connections.get(op.conn.id);
+        if (local && stale(local)) return;
         if (local) this.dropLocal(session, local, 4001, 'resumed on another node');
         session.remote.set(op.conn.id, wireConnection(op.conn));
         return;
@@ -466,6 +521,7 @@ export class Registry {
    */
   private async takeOver(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Promise<Connection> {
     const cluster = this.opts.cluster as ClusterPort;
+    this.refuseWhileResyncing();
     const unavailable = (e: unknown): never => fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: try again later (${(e as Error).message})`);
     let stored;
     try {
@@ -523,7 +579,7 @@ export class Registry {
         entries = await cluster.fetch(sessionId, from.n, r.n - 1);
       } catch (e) {
         this.destroy(conn, 'networkDisconnected');
-        unavailable(e);
+        fail(ErrorCode.CONNECTION_DROPPED, `connection cannot be resumed: the cluster store (Redis) failed while rebuilding it (${(e as Error).message})`);
       }
       const complete = entries.length === r.n - 1 - from.n && entries.every((e, i) => e.n === from.n + 1 + i && e.e === r!.e);
       if (!complete) {
@@ -617,54 +673,9 @@ export class Registry {
     }
   }
 
-  /**
-   * Cluster: appends an operation's entry. With Redis away (or when it cannot be told whether
-   * the entry was appended) the entry waits, in order, and is appended when Redis is back
-   * (resync): its events and results reach nobody before they are in the log.
-   */
+  /** Cluster: appends an operation's entry (now, or once Redis allows: Outbox). */
   private commit(b: Batch): void {
-    const cluster = this.opts.cluster as ClusterPort;
-    if (isEmpty(b)) return;
-    b.order = ++this.batchSeq;
-    b.id = `${cluster.nodeId.slice(0, 8)}.${b.order}`;
-    if (this.parked.has(b.sessionId) || !cluster.available) return this.park(b);
-    cluster.commit(b).catch(() => this.park(b));
-  }
-
-  private park(b: Batch): void {
-    const queue = this.parked.get(b.sessionId) ?? [];
-    if (queue.length === 0) this.parked.set(b.sessionId, queue);
-    b.epoch = this.sessions.get(b.sessionId)?.log?.epoch;
-    queue.push(b);
-    queue.sort((x, y) => (x.order as number) - (y.order as number));
-  }
-
-  /**
-   * Cluster: Redis is back after an outage. Catches up with each session's log (an entry whose
-   * append could not be confirmed is found there, and does not wait any more), then appends
-   * what waited, in order. If Redis lost a session's log meanwhile (a new epoch), the waiting
-   * entries are appended without their conditions: nobody can have acted on them meanwhile.
-   */
-  async resync(): Promise<void> {
-    const cluster = this.opts.cluster as ClusterPort;
-    for (const s of [...this.sessions.values()]) {
-      const log = s.log;
-      if (!log?.initialized) continue;
-      // Redis restarted from an older snapshot: the same epoch with numbers this node applied
-      // already; a new epoch makes every node take the log from its start again
-      if ((await cluster.epochOf(s.id)) === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
-      await log.catchUp();
-    }
-    for (const [sid, queue] of [...this.parked]) {
-      const epoch = await cluster.epochOf(sid);
-      while (queue.length > 0) {
-        const b = queue[0] as Batch;
-        if (b.epoch !== undefined && b.epoch !== epoch) b.conds = [];
-        await cluster.commit(b); // throws while Redis is still away: the next resync goes on
-        queue.shift();
-      }
-      this.parked.delete(sid);
-    }
+    (this.outbox as Outbox).send(b);
   }
 
   /**
@@ -672,8 +683,9 @@ export class Registry {
    * (HTTP 503) when Redis is away: a 204 means it is in the log.
    */
   private async restOp(sessionId: string, fn: () => void): Promise<void> {
-    const cluster = this.opts.cluster;
-    if (!cluster) return fn();
+    const outbox = this.outbox;
+    if (!outbox) return fn();
+    if (!outbox.accepting(sessionId)) fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: try again later');
     const b = newBatch(sessionId);
     const outer = this.batch;
     this.batch = b;
@@ -683,25 +695,13 @@ export class Registry {
       this.batch = outer;
     }
     if (isEmpty(b)) return;
-    const away = (): never => fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: try again later');
-    if (this.parked.has(sessionId) || !cluster.available) away();
-    b.order = ++this.batchSeq;
-    b.id = `${cluster.nodeId.slice(0, 8)}.${b.order}`;
     let r;
     try {
-      r = await cluster.commit(b);
+      r = await outbox.sendNow(b);
     } catch {
-      this.park(b); // it may have been appended: the log will tell, once Redis is back
-      away();
+      fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) became unavailable: this is carried out once it is back; do not repeat it');
     }
     if (!r) fail(ErrorCode.INVALID_STREAM, 'the stream or connection it acts on is gone');
-  }
-
-  /** Cluster: an entry this node could not tell was appended turned up in the log. */
-  private unpark(sessionId: string, id: string): void {
-    const queue = this.parked.get(sessionId);
-    const i = queue?.findIndex((b) => b.id === id) ?? -1;
-    if (i >= 0) queue!.splice(i, 1);
   }
 
   /**

@@ -118,7 +118,6 @@ export class ConveneServer implements SocketHost {
       this.cluster = await Cluster.connect({
         url: this.opts.redis, graceWindowMs: this.opts.graceWindowMs,
         onEntry: (entry) => this.registry.receiveEntry(entry), onResync: () => this.registry.resync(),
-        localState: () => this.registry.localState(),
       });
       this.registry.attachCluster(this.cluster);
     }

@@ -102,6 +102,7 @@ export class SessionLog {
     this.filling = this.hooks.fetch(from, to).then((entries) => {
       this.filling = undefined;
       this.fetching = false;
+      if (this.epoch !== epoch) return this.drain(); // the log changed epoch meanwhile: these are the old one's
       for (const e of entries) if (e.e === epoch && e.n > this.applied) this.buffer.set(e.n, e);
       if (this.epoch === epoch && this.applied === from && !this.buffer.has(from + 1)) {
         let lowest = Infinity;
