@@ -437,4 +437,33 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     a.close();
     b.close();
   });
+
+  it('a connection moved twice in a row (node 1 → 2 → 3): the last node has it, signals reach it, peers see nothing', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const url = (i: number): string => `ws://127.0.0.1:${nodes[i]!.port}`;
+    const mk = async (node: number, data: string): Promise<TestClient> => {
+      const c = new TestClient(url(node), { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
+      expect((await c.connect()).type).toBe('connected');
+      return c;
+    };
+    const peers = [await mk(1, 'p1'), await mk(2, 'p2')]; // nodes 2 and 3 follow the session's log
+    for (let round = 0; round < 5; round++) {
+      const x = await mk(0, `x${round}`);
+      for (const node of [1, 2]) {
+        x.drop();
+        Object.assign(x, { url: url(node) });
+        expect(await x.resume()).toMatchObject({ type: 'resumed' });
+      }
+      await new Promise((r) => setTimeout(r, 100));
+      expect(x.closeCode).toBeUndefined(); // not dropped by a late move
+      const sent = await peers[0]!.request('signal', { signalType: 't', data: `to-x${round}`, to: x.connectionId });
+      expect(sent['ok']).toBe(true);
+      await x.waitFor((f) => f['data'] === `to-x${round}`, 2000, true);
+      expect(nodes.map((n) => n.registry.findConnection(sid, x.connectionId) !== undefined)).toEqual([false, false, true]);
+      x.close();
+    }
+    for (const p of peers) expect(p.eventsOf('connectionDestroyed')).toEqual([]); // nobody saw anyone leave
+    for (const p of peers) p.close();
+  });
 });
