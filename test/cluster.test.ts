@@ -17,6 +17,7 @@ import { mintSessionId, startServer, type ConveneServer } from '../lib/server/in
 import { Redis } from 'ioredis';
 import { freePort, haveRedis, RedisProcess, RoundRobinProxy, until } from './helpers/cluster';
 import { TestClient, type Frame } from './helpers/client';
+import { FaultProxy } from '../lib/tools/fault-proxy';
 
 const PROJECT = { apiKey: 'cluster', apiSecret: 'cluster-secret-0123456789abcdef' };
 
@@ -278,22 +279,29 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     b.close();
   });
 
-  it('trims each session log to what the clients\' checkpoints still need', async () => {
-    await startCluster();
+  it('trims each session log to what is older than the keep time and what the clients\' checkpoints still need', async () => {
+    await startCluster(1000, 1000); // keep time: grace window 1 s + heartbeat expiry 3 s + 2 s
     const sid = mintSessionId(PROJECT).sessionId;
     const a = await join(sid, 'a');
     const b = await join(sid, 'b');
     let got = 0;
     b.on('signal', () => { got++; });
-    for (let i = 0; i < 1200; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => a.signal({ type: 't', data: String(i + k), to: b.connection! })));
-    await until('b to get 1,200 signals', () => got === 1200);
+    const burst = async (from: number): Promise<void> => {
+      for (let i = from; i < from + 600; i += 20) await Promise.all(Array.from({ length: 20 }, (_, k) => a.signal({ type: 't', data: String(i + k), to: b.connection! })));
+    };
     const r = new Redis(redis.url);
+    await burst(0);
+    await until('b to get 600 signals', () => got === 600);
+    expect(await r.xlen(`cv:s:${sid}:log`)).toBeGreaterThanOrEqual(600); // younger than the keep time: all kept
+    await new Promise((res) => setTimeout(res, 6500));
+    await burst(600);
+    await until('b to get 1,200 signals', () => got === 1200);
     const entries = Number(await r.get(`cv:s:${sid}:seq`));
     const kept = await r.xlen(`cv:s:${sid}:log`);
     r.disconnect();
     expect(entries).toBeGreaterThanOrEqual(1202);
-    expect(kept).toBeLessThan(600);
-  });
+    expect(kept).toBeLessThan(800);
+  }, 30_000);
 
   it('a resume on another node after an acknowledgement inside one entry (a signal and its result): same seqs', async () => {
     await startCluster();
@@ -466,4 +474,71 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     for (const p of peers) expect(p.eventsOf('connectionDestroyed')).toEqual([]); // nobody saw anyone leave
     for (const p of peers) p.close();
   });
+
+  /** Two nodes, the first one reaching Redis through a fault proxy; a client on each. */
+  async function nodesBehindFaultProxy(whichThroughProxy: 0 | 1): Promise<{ fp: FaultProxy; a: TestClient; c: TestClient; sid: string }> {
+    const fp = await new FaultProxy(redis.port).start();
+    const urls = [redis.url, redis.url];
+    urls[whichThroughProxy] = `redis://127.0.0.1:${fp.port}`;
+    nodes = [];
+    for (const url of urls) nodes.push(await startServer({ projects: [PROJECT], port: 0, redis: url, graceWindowMs: 30_000 }));
+    proxy = new RoundRobinProxy(nodes.map((n) => n.port));
+    await proxy.start();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const mk = async (node: number, data: string): Promise<TestClient> => {
+      const x = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
+      expect((await x.connect()).type).toBe('connected');
+      return x;
+    };
+    const a = await mk(0, 'a');
+    const c = await mk(1, 'c');
+    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    return { fp, a, c, sid };
+  }
+
+  it('a node\'s Redis connection reset with an append in flight, back at once: the request gets its result, once, in order', async () => {
+    const { fp, a, c } = await nodesBehindFaultProxy(0);
+    try {
+      const hole = fp.blackhole(300); // the append goes out and is never answered...
+      const first = a.request('signal', { signalType: 't', data: 'one', to: c.connectionId }, 10_000);
+      await new Promise((r) => setTimeout(r, 100));
+      fp.cut(); // ...then the connection is reset, and comes back at once
+      await hole;
+      await until('node 1 to be available again', () => nodes[0]!.cluster!.available, 10_000);
+      const second = a.request('signal', { signalType: 't', data: 'two', to: c.connectionId }, 10_000);
+      expect((await Promise.all([first, second])).map((f) => f['ok'])).toEqual([true, true]);
+      expect(a.eventsOf('result').map((f) => f['id'])).toEqual([1, 2]);
+      await until('c to get both', () => c.eventsOf('signal').length >= 2);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(c.eventsOf('signal').map((f) => f['data'])).toEqual(['one', 'two']);
+    } finally {
+      a.close();
+      c.close();
+      await fp.close();
+    }
+  });
+
+  it('Redis restarted empty and a recipient\'s node back seconds after the sender\'s: every acknowledged signal reaches it', async () => {
+    const { fp, a, c } = await nodesBehindFaultProxy(1);
+    try {
+      await redis.stop();
+      const away = fp.refuse(5000); // node 2 cannot reach Redis for 5 s more
+      await redis.start();
+      await until('node 1 back', () => nodes[0]!.cluster!.available, 10_000);
+      let ok = 0;
+      for (let i = 0; i < 300; i += 20) {
+        const rs = await Promise.all(Array.from({ length: 20 }, (_, k) => a.request('signal', { signalType: 't', data: String(i + k), to: c.connectionId }, 15_000)));
+        ok += rs.filter((f) => f['ok'] === true).length;
+      }
+      expect(ok).toBe(300);
+      await away;
+      await until('node 2 back', () => nodes[1]!.cluster!.available, 15_000);
+      await until('c to get the 300 signals', () => c.eventsOf('signal').length >= 300, 10_000);
+      expect(c.eventsOf('signal').map((f) => f['data'])).toEqual(Array.from({ length: 300 }, (_, i) => String(i)));
+    } finally {
+      a.close();
+      c.close();
+      await fp.close();
+    }
+  }, 40_000);
 });

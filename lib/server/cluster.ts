@@ -19,7 +19,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { WireConnection } from './protocol';
-import { newBatch, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { removalBatch, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
 
 export type { Batch, ClusterOp, LogEntry, MuteState, StoredConnection, StoredStream } from './log-entry';
 
@@ -73,9 +73,10 @@ export interface ClusterPort {
   checkpoint(sessionId: string, connectionId: string, ck: Checkpoint): void;
   /** Forgets a connection's checkpoint: it cannot be resumed elsewhere (nor hold the log back). */
   forgetCheckpoint(sessionId: string, connectionId: string): void;
-  /** After an outage: put back this node's records / remove its stale ones and recount. */
+  /** After an outage: put back this node's records; find its stale ones; recount its sessions. */
   restore(state: LocalSnapshot): Promise<void>;
-  cleanUp(state: LocalSnapshot): Promise<void>;
+  staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<Array<{ sessionId: string; conn: StoredConnection; streams: StoredStream[] }>>;
+  recount(): Promise<void>;
   /** REST on a node without clients in the session. */
   hasConnection(sessionId: string, connectionId: string): Promise<boolean>;
   snapshot(sessionId: string): Promise<RemoteSnapshot>;
@@ -93,6 +94,7 @@ const SEQ = (sid: string): string => `cv:s:${sid}:seq`;
 const LOG = (sid: string): string => `cv:s:${sid}:log`;
 const EPOCH = (sid: string): string => `cv:s:${sid}:epoch`;
 const CK = (sid: string): string => `cv:s:${sid}:ck`;
+const MARKS = (sid: string): string => `cv:s:${sid}:marks`;
 const NODES = 'cv:nodes';
 const ALIVE = (node: string): string => `cv:node:${node}`;
 const NODE_SESSIONS = (node: string): string => `cv:node:${node}:sessions`;
@@ -114,12 +116,12 @@ return 1`;
  * A failed condition 'o' (the request's connection is no longer this node's) drops the entry; a
  * failed 'c' or 's' appends the fallback instead, if any. Every 256 entries the log is trimmed
  * to what the oldest checkpoint needs (and it never holds more than the cap).
- * KEYS: seq, log, conns, streams, count, ck, mute, epoch.
- * ARGV: channel, cap, entry, fallback, snapshot?, new epoch, #conds, conds (3 each), writes (3 each).
+ * KEYS: seq, log, conns, streams, count, ck, mute, epoch, marks (entry number by time, for trimming).
+ * ARGV: channel, cap, entry, fallback, snapshot?, new epoch, keep ms, #conds, conds (3 each), writes (3 each).
  */
 const COMMIT = `
-local nc = tonumber(ARGV[7])
-local i = 8
+local nc = tonumber(ARGV[8])
+local i = 9
 local ok = true
 for k = 1, nc do
   local kind, id, node = ARGV[i], ARGV[i + 1], ARGV[i + 2]
@@ -153,6 +155,9 @@ if ok then
     elseif kind == 'dc' then
       if redis.call('HDEL', KEYS[3], id) == 1 then redis.call('DECR', KEYS[5]) end
       redis.call('HDEL', KEYS[6], id)
+    elseif kind == 'dr' then
+      redis.call('HDEL', KEYS[3], id)
+      redis.call('HDEL', KEYS[6], id)
     elseif kind == 'pk' then redis.call('HSET', KEYS[6], id, n .. ':' .. v)
     elseif kind == 'ps' then redis.call('HSET', KEYS[4], id, v)
     elseif kind == 'us' then
@@ -165,20 +170,27 @@ if ok then
   end
 end
 if n % 256 == 0 then
-  -- trim what every connection's checkpoint is past (a resume elsewhere starts at its checkpoint)
-  local low = n
-  local cks = redis.call('HVALS', KEYS[6])
-  for _, ck in ipairs(cks) do
-    local at = tonumber(string.match(ck, '^(%d+):'))
-    if at and at < low then low = at end
+  -- trim what is older than the keep time (a node away that long is swept) and what every
+  -- connection's checkpoint is past (a resume elsewhere starts at its checkpoint)
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[9], now, n)
+  local old = redis.call('ZRANGEBYSCORE', KEYS[9], '-inf', now - tonumber(ARGV[7]))
+  if #old > 0 then
+    local low = tonumber(old[#old])
+    for _, ck in ipairs(redis.call('HVALS', KEYS[6])) do
+      local at = tonumber(string.match(ck, '^(%d+):'))
+      if at and at < low then low = at end
+    end
+    redis.call('XTRIM', KEYS[2], 'MINID', '~', (low + 1) .. '-0')
+    redis.call('ZREMRANGEBYSCORE', KEYS[9], '-inf', now - tonumber(ARGV[7]))
   end
-  redis.call('XTRIM', KEYS[2], 'MINID', '~', (low + 1) .. '-0')
 end
 redis.call('PUBLISH', ARGV[1], payload)
 if tonumber(redis.call('GET', KEYS[5]) or '0') > 0 then
-  redis.call('PERSIST', KEYS[1]) redis.call('PERSIST', KEYS[2]) redis.call('PERSIST', KEYS[8])
+  for _, k in ipairs({1, 2, 5, 8, 9}) do redis.call('PERSIST', KEYS[k]) end
 else
-  redis.call('PEXPIRE', KEYS[1], 3600000) redis.call('PEXPIRE', KEYS[2], 3600000) redis.call('PEXPIRE', KEYS[8], 3600000)
+  for _, k in ipairs({1, 2, 5, 8, 9}) do redis.call('PEXPIRE', KEYS[k], 3600000) end
 end
 local flag = 0
 if ok then flag = 1 end
@@ -192,14 +204,6 @@ const RESTORE = `
 local rec = redis.call('HGET', KEYS[1], ARGV[1])
 if rec and cjson.decode(rec).node ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-return 1`;
-
-/** Removes a connection record (and its checkpoint) if it is still the calling node's. */
-const COMMIT_REMOVE = `
-local rec = redis.call('HGET', KEYS[1], ARGV[1])
-if (not rec) or cjson.decode(rec).node ~= ARGV[2] then return 0 end
-redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('HDEL', KEYS[2], ARGV[1])
 return 1`;
 
 /** Records a checkpoint "n:seq:rid" if the connection is still the calling node's. */
@@ -228,6 +232,8 @@ export class Cluster implements ClusterPort {
   private readonly listening = new Map<string, Promise<unknown>>();
   private readonly log: (line: string) => void;
   private readonly logCap: number;
+  /** entries younger than this are never trimmed: a node away less long catches up from the log */
+  private readonly keepMs: number;
   private up = false;
   /** back after an outage, until the node caught up (onResync): not available meanwhile */
   private catchingUp = false;
@@ -240,10 +246,12 @@ export class Cluster implements ClusterPort {
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.log ?? ((line) => console.error(line));
     this.logCap = opts.logCap ?? 20_000;
+    this.keepMs = opts.graceWindowMs + HEARTBEAT_TTL_MS + 2000;
     const common = { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: true, retryStrategy: (n: number) => Math.min(n * 200, 2000) };
-    // A command cut off by a lost connection is not sent again: an entry must not be appended
-    // twice (the registry finds out whether it was, from the log).
-    this.cmd = new Redis(opts.url, { ...common, autoResendUnfulfilledCommands: false });
+    // A command cut off by a lost connection is not sent again (an entry must not be appended
+    // twice: the outbox finds out from the log whether it was) and fails at once, however fast
+    // the connection comes back (maxRetriesPerRequest 0): no command is left pending.
+    this.cmd = new Redis(opts.url, { ...common, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 });
     this.sub = new Redis(opts.url, { ...common, enableOfflineQueue: true, maxRetriesPerRequest: null });
     for (const [name, client] of [['commands', this.cmd], ['events', this.sub]] as const) {
       client.on('error', (e: Error) => this.note(`convene: redis (${name}): ${e.message}`));
@@ -300,18 +308,26 @@ export class Cluster implements ClusterPort {
   }
 
   /**
-   * After an outage, once what waited is appended: removes this node's records of connections
-   * it no longer holds (their leave could not be written), and recounts its sessions.
+   * After an outage: this node's connection records (in the sessions it took part in) that
+   * `held` says it does not hold, with their streams.
    */
-  async cleanUp(state: LocalSnapshot): Promise<void> {
-    for (const { sessionId, connections } of state) {
-      const mine = new Set(connections.map((c) => c.id));
-      const stored = await this.cmd.hgetall(CONNS(sessionId));
-      for (const [id, text] of Object.entries(stored)) {
-        if ((JSON.parse(text) as { node?: string }).node === this.nodeId && !mine.has(id)) {
-          await this.cmd.eval(COMMIT_REMOVE, 3, CONNS(sessionId), CK(sessionId), COUNT(sessionId), id, this.nodeId);
-        }
+  async staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<Array<{ sessionId: string; conn: StoredConnection; streams: StoredStream[] }>> {
+    const out = [];
+    for (const sessionId of await this.cmd.smembers(NODE_SESSIONS(this.nodeId))) {
+      const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId))]);
+      const all = Object.values(streams).map((v) => JSON.parse(v) as StoredStream);
+      for (const text of Object.values(conns)) {
+        const conn = JSON.parse(text) as StoredConnection;
+        if (conn.node !== this.nodeId || held(sessionId, conn.id)) continue;
+        out.push({ sessionId, conn, streams: all.filter((st) => st.connectionId === conn.id) });
       }
+    }
+    return out;
+  }
+
+  /** After an outage: sets each of this node's sessions' count to its number of connections. */
+  async recount(): Promise<void> {
+    for (const sessionId of await this.cmd.smembers(NODE_SESSIONS(this.nodeId))) {
       await this.cmd.set(COUNT(sessionId), String(await this.cmd.hlen(CONNS(sessionId))));
     }
   }
@@ -378,19 +394,8 @@ export class Cluster implements ClusterPort {
       for (const text of Object.values(conns)) {
         const c = JSON.parse(text) as StoredConnection;
         if (c.node !== node) continue;
-        const b = newBatch(sid);
-        b.conds.push(['c', c.id, node]);
-        for (const st of Object.values(streams).map((v) => JSON.parse(v) as StoredStream)) {
-          if (st.connectionId !== c.id) continue;
-          const { layoutClassList: _omit, ...wire } = st;
-          b.m.push({ b: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason: 'networkDisconnected' }) });
-          b.op.push({ t: 'streamDel', id: st.id });
-          b.writes.push(['ds', st.id, '']);
-        }
-        const connection = { id: c.id, creationTime: c.creationTime, data: c.data };
-        b.m.push({ b: JSON.stringify({ type: 'connectionDestroyed', connection, reason: 'networkDisconnected' }), ce: 1 });
-        b.op.push({ t: 'connDel', id: c.id });
-        b.writes.push(['dc', c.id, '']);
+        const own = Object.values(streams).map((v) => JSON.parse(v) as StoredStream).filter((st) => st.connectionId === c.id);
+        const b = removalBatch(sid, c, own, 'networkDisconnected', node);
         if (await this.commit(b)) gone++; // null: it resumed elsewhere or left meanwhile
       }
     }
@@ -433,13 +438,13 @@ export class Cluster implements ClusterPort {
     if (!this.connected) throw this.unavailable();
     const entry = JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
     const fallback = b.fallback ? JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.fallback }) : '';
-    const args: string[] = [CH(b.sessionId), String(this.logCap), entry, fallback, b.snapshot ? '1' : '0', randomUUID(), String(b.conds.length)];
+    const args: string[] = [CH(b.sessionId), String(this.logCap), entry, fallback, b.snapshot ? '1' : '0', randomUUID(), String(this.keepMs), String(b.conds.length)];
     for (const c of b.conds) args.push(c[0], c[1], c[2] ?? '');
     for (const w of b.writes) args.push(w[0], w[1], w[2]);
     const sid = b.sessionId;
     let r: unknown;
     try {
-      r = await this.cmd.eval(COMMIT, 8, SEQ(sid), LOG(sid), CONNS(sid), STREAMS(sid), COUNT(sid), CK(sid), MUTE(sid), EPOCH(sid), ...args);
+      r = await this.cmd.eval(COMMIT, 9, SEQ(sid), LOG(sid), CONNS(sid), STREAMS(sid), COUNT(sid), CK(sid), MUTE(sid), EPOCH(sid), MARKS(sid), ...args);
     } catch (e) {
       throw this.unavailable(e);
     }

@@ -80,11 +80,12 @@ export interface LogEntry {
 export type LogCond = ['c' | 'o', string, string] | ['s', string];
 
 /**
- * A state write done by the same script: pc put conn, dc delete conn (and free its place),
+ * A state write done by the same script: pc put conn, dc delete conn (and free its place), dr
+ * delete conn (its place was given back already),
  * pk put checkpoint "seq:rid" at this entry, ps put stream, us update stream if it exists,
  * ds delete stream, mu set mute, um clear mute, ns add session to node's set (id = node).
  */
-export type LogWrite = ['pc' | 'dc' | 'pk' | 'ps' | 'us' | 'ds' | 'mu' | 'um' | 'ns', string, string];
+export type LogWrite = ['pc' | 'dc' | 'dr' | 'pk' | 'ps' | 'us' | 'ds' | 'mu' | 'um' | 'ns', string, string];
 
 /** What an operation appends: built by the registry, appended by the cluster. */
 export interface Batch {
@@ -149,4 +150,28 @@ export function eventsAfter(entries: LogEntry[], ck: Checkpoint, id: string, sup
     }
   }
   return { events, rid };
+}
+
+/**
+ * The entry that removes a connection and its streams, if the connection is still on `node`:
+ * streamDestroyed for each stream, then connectionDestroyed. `counted` false: its place in
+ * the session's count was given back already.
+ */
+export function removalBatch(sessionId: string, conn: WireConnection, streams: WireStream[], reason: string, node: string, counted = true): Batch {
+  const b = newBatch(sessionId);
+  b.conds.push(['c', conn.id, node]);
+  for (const st of streams) {
+    const wire: WireStream = {
+      id: st.id, connectionId: st.connectionId, creationTime: st.creationTime, name: st.name, hasAudio: st.hasAudio,
+      hasVideo: st.hasVideo, videoType: st.videoType, videoDimensions: { ...st.videoDimensions },
+    };
+    b.m.push({ b: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason }) });
+    b.op.push({ t: 'streamDel', id: st.id });
+    b.writes.push(['ds', st.id, '']);
+  }
+  const connection = { id: conn.id, creationTime: conn.creationTime, data: conn.data };
+  b.m.push({ b: JSON.stringify({ type: 'connectionDestroyed', connection, reason }), ce: 1 });
+  b.op.push({ t: 'connDel', id: conn.id });
+  b.writes.push([counted ? 'dc' : 'dr', conn.id, '']);
+  return b;
 }

@@ -9,11 +9,12 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Connection, RateLimiter, Transport } from './connection';
+import { ReplyError } from 'ioredis';
 import { ErrorCode, fail, wireError, WireError } from './errors';
 import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStream } from './protocol';
 import type { Role } from './tokens';
 import type { ClusterPort, RemoteSnapshot } from './cluster';
-import { addressedTo, eventsAfter, isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { addressedTo, eventsAfter, isEmpty, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
 import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
 
@@ -101,7 +102,7 @@ export class Registry {
         return log?.initialized ? { epoch: log.epoch, applied: log.applied } : undefined;
       },
       prepare: () => this.prepareResync(),
-      finish: () => cluster.cleanUp(this.localState()),
+      finish: () => this.finishResync(),
       drained: (sid) => {
         const session = this.sessions.get(sid);
         if (session) this.dropIfIdle(session);
@@ -126,7 +127,9 @@ export class Registry {
     for (const s of [...this.sessions.values()]) {
       const log = s.log;
       if (!log?.initialized) continue;
-      if ((await cluster.epochOf(s.id)) === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
+      const epoch = await cluster.epochOf(s.id);
+      if (epoch === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
+      else if (epoch !== undefined && epoch !== log.epoch) log.adopt(epoch); // others started a new one meanwhile
       await log.catchUp();
     }
     await cluster.restore(this.localState());
@@ -217,6 +220,18 @@ export class Registry {
     this.opts.cluster?.forgetCheckpoint(c.sessionId, c.id);
   }
 
+  /**
+   * Cluster, after an outage, once what waited is appended: this node's records of
+   * connections it does not hold (their leave could not be appended, or a join or takeover
+   * was cut off) leave their sessions through the log; then the counts are recounted.
+   */
+  private async finishResync(): Promise<void> {
+    const cluster = this.opts.cluster as ClusterPort;
+    const stale = await cluster.staleRecords((sid, id) => this.findConnection(sid, id) !== undefined);
+    for (const { sessionId, conn, streams } of stale) this.commit(removalBatch(sessionId, conn, streams, 'networkDisconnected', cluster.nodeId));
+    if (stale.length === 0) await cluster.recount();
+  }
+
   /** Cluster: forgets a session this node has no client in any more, and stops listening to it. */
   private dropIfIdle(session: Session): void {
     if (session.connections.size > 0 || session.joining > 0 || this.sessions.get(session.id) !== session) return;
@@ -300,6 +315,8 @@ export class Registry {
       try {
         r = await cluster.commit(b);
       } catch (e) {
+        // Cut off: its arrival may be in the log. Remove it then (appends nothing if not).
+        if (!(e instanceof ReplyError)) this.commit(removalBatch(session.id, conn.toWire(), [], 'networkDisconnected', cluster.nodeId, false));
         fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: no new connections for now, try again later (${(e as Error).message})`);
       }
       const state = r?.snapshot as RemoteSnapshot;
@@ -532,7 +549,7 @@ export class Registry {
     if (!stored) gone();
     const { conn: rec, ck } = stored;
     if (!checkTokenHash(resumeToken, rec.tok)) fail(ErrorCode.AUTHENTICATION, 'resume token is invalid');
-    if (rec.node === cluster.nodeId) gone();
+    // (rec.node may be this node: a takeover here whose answer was cut off by a Redis outage)
     if (!ck || rec.rec !== 1) {
       fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed on another node: the cluster log does not hold all its events (Redis was unavailable)');
     }
@@ -842,7 +859,9 @@ export class Registry {
       videoDimensions: props.videoDimensions ?? { width: 640, height: 480 },
       layoutClassList: [...conn.layoutClassList],
     };
-    session.streams.set(stream.id, stream);
+    // In a cluster the session's state changes when the entry is applied (its ops), on every
+    // node alike: nothing here to undo if its condition fails.
+    if (!this.batch) session.streams.set(stream.id, stream);
     const wire = copyStream(stream);
     this.batch?.writes.push(['ps', stream.id, json(restStream(stream))]);
     this.broadcast(session, json({ type: 'streamCreated', stream: wire }), { except: conn, op: { t: 'streamPut', stream: restStream(stream) } });
@@ -863,22 +882,28 @@ export class Registry {
   }
 
   private removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
-    session.streams.delete(stream.id);
-    session.forceMuteExcluded.delete(stream.id);
+    if (!this.batch) {
+      session.streams.delete(stream.id);
+      session.forceMuteExcluded.delete(stream.id);
+    }
     this.batch?.writes.push(['ds', stream.id, '']);
     this.broadcast(session, json({ type: 'streamDestroyed', stream: copyStream(stream), reason }), { except, op: { t: 'streamDel', id: stream.id } });
   }
 
   private updateStream(session: Session, stream: Stream, props: StreamProps, except?: Connection, exceptId?: string): void {
+    const next = restStream(stream) as unknown as Record<string, unknown>;
+    let changed = false;
     for (const key of ['hasAudio', 'hasVideo', 'videoDimensions', 'videoType', 'name'] as const) {
       const newValue = props[key];
       if (newValue === undefined) continue;
-      const oldValue = stream[key];
+      const oldValue = next[key];
       if (key === 'videoDimensions' ? sameDims(oldValue as VideoDimensions, newValue as VideoDimensions) : oldValue === newValue) continue;
-      (stream as unknown as Record<string, unknown>)[key] = newValue;
+      next[key] = newValue;
+      changed = true;
+      if (!this.batch) (stream as unknown as Record<string, unknown>)[key] = newValue; // in a cluster: when applied
       this.broadcast(session, json({ type: 'streamPropertyChanged', streamId: stream.id, changedProperty: key, oldValue, newValue }), { except, exceptId, op: { t: 'streamSet', id: stream.id, key, value: newValue } });
-      this.batch?.writes.push(['us', stream.id, json(restStream(stream))]);
     }
+    if (changed) this.batch?.writes.push(['us', stream.id, json(next)]);
   }
 
   private muteStream(session: Session, stream: Stream): void {
@@ -889,19 +914,24 @@ export class Registry {
   }
 
   private muteAll(session: Session, excluded: string[], by?: Connection): void {
-    session.forceMuteActive = true;
-    session.forceMuteExcluded = new Set(excluded);
+    const skip = new Set(excluded);
+    if (!this.batch) {
+      session.forceMuteActive = true;
+      session.forceMuteExcluded = skip;
+    }
     const mute = { active: true, excluded: [...excluded] };
     this.batch?.writes.push(['mu', '', json(mute)]);
     this.broadcast(session, json({ type: 'muteForced', active: true }), { except: by, mute });
     for (const stream of session.streams.values()) {
-      if (!session.forceMuteExcluded.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId), stream.connectionId);
+      if (!skip.has(stream.id)) this.updateStream(session, stream, { hasAudio: false }, session.connections.get(stream.connectionId), stream.connectionId);
     }
   }
 
   private disableForceMute(session: Session, by?: Connection): void {
-    session.forceMuteActive = false;
-    session.forceMuteExcluded.clear();
+    if (!this.batch) {
+      session.forceMuteActive = false;
+      session.forceMuteExcluded = new Set();
+    }
     const mute = { active: false, excluded: [] };
     this.batch?.writes.push(['um', '', '']);
     this.broadcast(session, json({ type: 'muteForced', active: false }), { except: by, mute });

@@ -40,6 +40,16 @@ export class SessionLog {
     this.drain();
   }
 
+  /** Redis has a new epoch of the log (it lost the old one): take it from its start. */
+  adopt(epoch: string): void {
+    if (!this.initialized || epoch === this.epoch) return;
+    for (const [n, entry] of this.buffer) if (entry.e !== epoch) this.buffer.delete(n);
+    this.epoch = epoch;
+    this.applied = 0;
+    this.hooks.reset(epoch);
+    this.drain();
+  }
+
   /** Stops applying until release(): the caller inserts a connection at a known entry meanwhile. */
   hold(): void {
     this.holds++;
