@@ -5,21 +5,22 @@
  *
  * Alone, an operation emits its events at once. In a cluster (docs/cluster.md) an operation
  * builds one entry of the session's log instead (`this.batch`), the cluster appends it, and
- * every node emits the events of the entries to its own clients, in log order (applyEntry).
+ * every node emits the events of the entries to its own clients, in log order (replica.ts).
  */
-import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Connection, RateLimiter, Transport } from './connection';
-import { ReplyError } from 'ioredis';
 import { ErrorCode, fail, wireError, WireError } from './errors';
-import type { RequestBody, StreamProps, VideoDimensions, WireConnection, WireStream } from './protocol';
+import type { RequestBody, StreamProps, VideoDimensions, WireStream } from './protocol';
 import type { Role } from './tokens';
-import type { ClusterPort, RemoteSnapshot } from './cluster';
-import { addressedTo, eventsAfter, isEmpty, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
-import { Outbox } from './outbox';
-import { SessionLog } from './session-log';
+import type { ClusterPort } from './cluster';
+import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { Replica } from './replica';
+import {
+  copyStream, fillSession, gone, restStream, Session, type ConnectionDestroyedReason, type JoinOptions,
+  type RestStream, type SessionSnapshot, type Stream, type StreamDestroyedReason,
+} from './session-state';
 
-export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
-export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
+export type { ConnectionDestroyedReason, JoinOptions, RestStream, SessionSnapshot, StreamDestroyedReason } from './session-state';
 
 export interface RegistryLimits {
   maxConnectionsPerSession: number;
@@ -39,46 +40,6 @@ export interface RegistryOptions {
   cluster?: ClusterPort;
 }
 
-interface Stream extends WireStream {
-  /** layout classes for archives and broadcasts (REST API), from the publisher's token */
-  layoutClassList: string[];
-  /* the media attachment point of a later version: tracks will hang off the stream */
-}
-
-/** A stream as the REST API shows it. */
-export interface RestStream extends WireStream {
-  layoutClassList: string[];
-}
-
-class Session {
-  /** this node's connections */
-  readonly connections = new Map<string, Connection>();
-  /** the session's connections on other nodes (cluster only): a mirror kept by their events */
-  readonly remote = new Map<string, WireConnection>();
-  readonly streams = new Map<string, Stream>();
-  forceMuteActive = false;
-  forceMuteExcluded = new Set<string>();
-  /** cluster: the session's log as this node applies it */
-  log: SessionLog | undefined;
-  /** cluster: joins and takeovers in flight (the session must stay) */
-  joining = 0;
-  constructor(readonly id: string) {}
-}
-
-export interface JoinOptions {
-  sessionId: string;
-  role: Role;
-  data: string;
-  eventsSuppressed: boolean;
-  layoutClassList?: string[];
-}
-
-export interface SessionSnapshot {
-  connections: WireConnection[];
-  streams: WireStream[];
-  forceMute: { active: boolean };
-}
-
 const json = JSON.stringify;
 
 export class Registry {
@@ -86,8 +47,8 @@ export class Registry {
   private readonly now: () => number;
   /** cluster: the log entry the current operation builds */
   private batch: Batch | undefined;
-  /** cluster: appends entries, holds them while Redis is away */
-  private outbox: Outbox | undefined;
+  /** cluster: this node's part in sessions shared through Redis */
+  private replica: Replica | undefined;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -96,48 +57,32 @@ export class Registry {
   /** Makes this registry a cluster node's (server.listen, once Redis is reached). */
   attachCluster(cluster: ClusterPort): void {
     this.opts.cluster = cluster;
-    this.outbox = new Outbox(cluster, {
-      position: (sid) => {
-        const log = this.sessions.get(sid)?.log;
-        return log?.initialized ? { epoch: log.epoch, applied: log.applied } : undefined;
-      },
-      prepare: () => this.prepareResync(),
-      finish: () => this.finishResync(),
-      drained: (sid) => {
-        const session = this.sessions.get(sid);
-        if (session) this.dropIfIdle(session);
-      },
-      log: (line) => console.error(line),
+    this.replica = new Replica(cluster, {
+      sessions: this.sessions,
+      now: () => this.now(),
+      newConnection: (sid, o, restored) => this.newConnection(sid, o, restored),
+      findConnection: (sid, id) => this.findConnection(sid, id),
+      destroy: (conn, reason) => this.destroy(conn, reason),
+      forceDisconnect: (conn) => this.forceDisconnect(conn),
+      overflow: (conn) => this.overflow(conn),
+      startGrace: (conn) => this.startGrace(conn),
+      resumeChecked: (conn, lastSeq) => this.resumeChecked(conn, lastSeq),
     });
   }
 
-  /** Cluster: Redis is back after an outage: catch up, then append what waited (Outbox.resync). */
+  /** Cluster: Redis is back after an outage: catch up, then append what waited. */
   resync(): Promise<void> {
-    return this.outbox?.resync() ?? Promise.resolve();
+    return this.replica?.resync() ?? Promise.resolve();
   }
 
-  /**
-   * Cluster, after an outage: for each session, a log that went back in time (Redis restarted
-   * from an older snapshot: the same epoch, fewer entries than applied here) gets a new epoch;
-   * then catch up with the log (what other nodes appended meanwhile), and put back this node's
-   * records (connections, streams) that Redis may have lost.
-   */
-  private async prepareResync(): Promise<void> {
-    const cluster = this.opts.cluster as ClusterPort;
-    for (const s of [...this.sessions.values()]) {
-      const log = s.log;
-      if (!log?.initialized) continue;
-      const epoch = await cluster.epochOf(s.id);
-      if (epoch === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
-      else if (epoch !== undefined && epoch !== log.epoch) log.adopt(epoch); // others started a new one meanwhile
-      await log.catchUp();
-    }
-    await cluster.restore(this.localState());
+  /** Cluster: an entry of a session's log, as published. */
+  receiveEntry(entry: LogEntry): void {
+    this.replica?.receiveEntry(entry);
   }
 
-  /** Cluster: joins and takeovers wait while the node catches up after an outage. */
-  private refuseWhileResyncing(): void {
-    if (this.outbox?.resyncing || (this.opts.cluster && !this.opts.cluster.available)) fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) was unavailable and this node is catching up: try again in a moment');
+  /** Cluster: this node's connections and streams, per session. */
+  localState(): Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }> {
+    return this.replica?.localState() ?? [];
   }
 
   get cluster(): ClusterPort | undefined {
@@ -146,98 +91,17 @@ export class Registry {
 
   /**
    * Cluster: before a client joins a session here, takes its place in the session's
-   * cluster-wide count and merges what the other nodes have in it. 'full' when the session is
-   * full. Throws ClusterUnavailableError when Redis cannot be reached. Alone: always 'ok'.
+   * cluster-wide count and listens to the session. 'full' when the session is full. Throws
+   * ClusterUnavailableError when Redis cannot be reached. Alone: always 'ok'.
    */
   async admit(sessionId: string): Promise<'ok' | 'full'> {
-    const { cluster } = this.opts;
-    if (!cluster) return 'ok';
-    const session = this.clusterSession(sessionId);
-    session.joining++;
-    let ok = false;
-    try {
-      ok = await cluster.admit(sessionId, this.opts.limits.maxConnectionsPerSession);
-    } finally {
-      if (!ok) {
-        session.joining--;
-        this.dropIfIdle(session);
-      }
-    }
-    return ok ? 'ok' : 'full';
+    if (!this.replica) return 'ok';
+    return (await this.replica.admit(sessionId, this.opts.limits.maxConnectionsPerSession)) ? 'ok' : 'full';
   }
 
   /** Cluster: gives back a place admit() took when the join did not happen. */
   release(sessionId: string): void {
-    const { cluster } = this.opts;
-    if (!cluster) return;
-    cluster.release(sessionId);
-    const session = this.sessions.get(sessionId);
-    if (!session) return;
-    session.joining--;
-    this.dropIfIdle(session);
-  }
-
-  /** Cluster: the session object for a session this node takes part in (created with its log). */
-  private clusterSession(sessionId: string): Session {
-    let session = this.sessions.get(sessionId);
-    if (!session) {
-      session = new Session(sessionId);
-      this.sessions.set(sessionId, session);
-    }
-    if (!session.log) session.log = this.newLog(session);
-    return session;
-  }
-
-  private newLog(session: Session): SessionLog {
-    const cluster = this.opts.cluster as ClusterPort;
-    return new SessionLog({
-      apply: (entry) => this.applyEntry(session, entry),
-      fetch: (from, to) => cluster.fetch(session.id, from, to),
-      reset: (epoch) => {
-        // Redis lost the log: this node's clients take the new one from its start, and their
-        // sequences no longer match it (no resume on another node for them)
-        for (const c of session.connections.values()) {
-          if (c.epoch === epoch) continue; // joined in the new epoch already
-          c.lastN = 0;
-          c.epoch = epoch;
-          this.unlog(c);
-        }
-      },
-      lost: (from, to) => {
-        for (const c of session.connections.values()) this.unlog(c);
-        console.error(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis lost or trimmed them); its clients here cannot resume on another node`);
-      },
-    });
-  }
-
-  /**
-   * Cluster: a connection whose events are no longer all in the log: it cannot be resumed on
-   * another node, and its checkpoint must not keep the log from being trimmed.
-   */
-  private unlog(c: Connection): void {
-    if (!c.logged) return;
-    c.logged = false;
-    this.opts.cluster?.forgetCheckpoint(c.sessionId, c.id);
-  }
-
-  /**
-   * Cluster, after an outage, once what waited is appended: this node's records of
-   * connections it does not hold (their leave could not be appended, or a join or takeover
-   * was cut off) leave their sessions through the log; then the counts are recounted.
-   */
-  private async finishResync(): Promise<void> {
-    const cluster = this.opts.cluster as ClusterPort;
-    const stale = await cluster.staleRecords((sid, id) => this.findConnection(sid, id) !== undefined);
-    for (const { sessionId, conn, streams } of stale) this.commit(removalBatch(sessionId, conn, streams, 'networkDisconnected', cluster.nodeId));
-    if (stale.length === 0) await cluster.recount();
-  }
-
-  /** Cluster: forgets a session this node has no client in any more, and stops listening to it. */
-  private dropIfIdle(session: Session): void {
-    if (session.connections.size > 0 || session.joining > 0 || this.sessions.get(session.id) !== session) return;
-    if (this.outbox?.waiting(session.id)) return; // its entries must find its log when Redis is back
-    this.sessions.delete(session.id);
-    this.opts.cluster?.leave(session.id);
+    this.replica?.release(sessionId);
   }
 
   get graceWindowMs(): number {
@@ -274,7 +138,7 @@ export class Registry {
    * (after admit()). Rejects with a RequestError (1027 full, 1023 Redis unavailable).
    */
   async connect(opts: JoinOptions): Promise<{ conn: Connection; snapshot: SessionSnapshot }> {
-    return this.opts.cluster ? this.joinCluster(opts) : this.join(opts);
+    return this.replica ? this.replica.join(opts) : this.join(opts);
   }
 
   private newConnection(sessionId: string, o: { creationTime: number; data: string; role: Role; sup: boolean; lcl: readonly string[] }, restored?: { id: string; resumeToken: string }): Connection {
@@ -283,62 +147,6 @@ export class Registry {
       sessionId, o.creationTime, o.data, o.role, o.sup,
       new RateLimiter(limits.signalsPerSecond, limits.signalBurst, this.now()), limits, [...o.lcl], restored,
     );
-  }
-
-  /** Cluster: a connection as Redis stores it. */
-  private record(conn: Connection): StoredConnection {
-    return {
-      ...conn.toWire(), node: (this.opts.cluster as ClusterPort).nodeId, role: conn.role, sup: conn.eventsSuppressed ? 1 : 0,
-      lcl: [...conn.layoutClassList], tok: tokenHash(conn.resumeToken), rec: conn.logged ? 1 : 0,
-    };
-  }
-
-  /**
-   * Cluster: appends the connection's arrival to the session's log; the `connected` snapshot is
-   * the session's state right after that entry, and the client's events start after it.
-   */
-  private async joinCluster(opts: JoinOptions): Promise<{ conn: Connection; snapshot: SessionSnapshot }> {
-    const cluster = this.opts.cluster as ClusterPort;
-    this.refuseWhileResyncing();
-    const session = this.clusterSession(opts.sessionId);
-    const log = session.log as SessionLog;
-    const conn = this.newConnection(opts.sessionId, { creationTime: this.now(), data: opts.data, role: opts.role, sup: opts.eventsSuppressed, lcl: opts.layoutClassList ?? [] });
-    const wire = conn.toWire();
-    const b = newBatch(session.id);
-    b.m.push({ b: json({ type: 'connectionCreated', connection: wire }), x: conn.id, ce: 1 });
-    b.op.push({ t: 'connAdd', conn: wire, node: cluster.nodeId });
-    b.writes.push(['pc', conn.id, json(this.record(conn))], ['pk', conn.id, '0:0'], ['ns', cluster.nodeId, session.id]);
-    b.snapshot = true;
-    log.hold();
-    try {
-      let r;
-      try {
-        r = await cluster.commit(b);
-      } catch (e) {
-        // Cut off: its arrival may be in the log. Remove it then (appends nothing if not).
-        if (!(e instanceof ReplyError)) this.commit(removalBatch(session.id, conn.toWire(), [], 'networkDisconnected', cluster.nodeId, false));
-        fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: no new connections for now, try again later (${(e as Error).message})`);
-      }
-      const state = r?.snapshot as RemoteSnapshot;
-      if (!log.initialized) {
-        this.fill(session, state);
-        log.init(r!.e, r!.n);
-      }
-      conn.lastN = r!.n;
-      conn.epoch = r!.e;
-      session.connections.set(conn.id, conn);
-      session.joining--;
-      return {
-        conn,
-        snapshot: {
-          connections: opts.eventsSuppressed ? [] : state.connections.filter((c) => c.id !== conn.id).map(wireConnection),
-          streams: state.streams.map(copyStream),
-          forceMute: { active: state.mute?.active ?? false },
-        },
-      };
-    } finally {
-      log.release();
-    }
   }
 
   /**
@@ -374,119 +182,6 @@ export class Registry {
     return { conn, snapshot };
   }
 
-  /** Cluster: the session's state as Redis has it (at a known log entry) into a session object. */
-  private fill(session: Session, remote: RemoteSnapshot): void {
-    if (remote.mute) {
-      session.forceMuteActive = remote.mute.active;
-      session.forceMuteExcluded = new Set(remote.mute.excluded);
-    }
-    const me = this.opts.cluster?.nodeId;
-    for (const c of remote.connections) {
-      if (c.node !== me && !session.connections.has(c.id)) session.remote.set(c.id, wireConnection(c));
-    }
-    for (const st of remote.streams) session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
-  }
-
-  /** Cluster: this node's connections and streams, per session (written back after a Redis outage). */
-  localState(): Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }> {
-    const out = [];
-    for (const s of this.sessions.values()) {
-      if (s.connections.size === 0) continue;
-      const connections = [...s.connections.values()].filter((c) => c.state !== 'closed').map((c) => this.record(c));
-      const streams = [...s.streams.values()].filter((st) => s.connections.has(st.connectionId)).map(restStream);
-      out.push({ sessionId: s.id, connections, streams });
-    }
-    return out;
-  }
-
-  /** Cluster: an entry of a session's log, as published (applied in order by the session's log). */
-  receiveEntry(entry: LogEntry): void {
-    this.sessions.get(entry.s)?.log?.receive(entry);
-  }
-
-  /**
-   * Cluster: applies one entry of a session's log: its state changes, then each of its events
-   * to this node's connections it is addressed to (numbered in each one's sequence), then its
-   * orders. Entries a connection already has (n <= lastN) are skipped for it.
-   */
-  private applyEntry(session: Session, entry: LogEntry): void {
-    this.outbox?.seen(entry.id);
-    if (entry.mute) {
-      session.forceMuteActive = entry.mute.active;
-      session.forceMuteExcluded = new Set(entry.mute.excluded);
-    }
-    for (const op of entry.op ?? []) this.applyOp(session, op, entry);
-    for (const c of [...session.connections.values()]) {
-      if (entry.n <= c.lastN || entry.e !== c.epoch) continue;
-      c.lastN = entry.n;
-      for (const msg of entry.m) {
-        if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, entry.n, msg.rid);
-      }
-      // a client that gets nothing does not acknowledge: move its checkpoint on (log trimming)
-      if (c.bufferedEvents === 0 && entry.n - c.checkpointN >= 256) this.ack(c, c.lastSeq);
-    }
-    for (const msg of entry.m) {
-      const target = msg.force !== undefined ? session.connections.get(msg.force) : undefined;
-      if (target) this.forceDisconnect(target);
-    }
-    this.dropIfIdle(session);
-  }
-
-  /** Cluster: events reach this node's connections here (or directly when Redis is away). */
-  private deliver(c: Connection, body: string, n: number, rid?: number): void {
-    if (c.state === 'closed') return;
-    if (rid !== undefined && rid > c.committedRid) c.committedRid = rid;
-    if (!c.emit(body, n)) this.overflow(c);
-  }
-
-  /** Cluster: applies a change of the session's state (idempotent: the origin applied it already). */
-  private applyOp(session: Session, op: ClusterOp, entry: LogEntry): void {
-    // a local connection is not touched by an entry older than where it stands (taken over here since)
-    const stale = (c: Connection): boolean => c.epoch === entry.e && entry.n <= c.lastN;
-    const me = this.opts.cluster?.nodeId;
-    switch (op.t) {
-      case 'connAdd':
-        if (op.node !== me && !session.connections.has(op.conn.id)) session.remote.set(op.conn.id, wireConnection(op.conn));
-        return;
-      case 'connDel': {
-        session.remote.delete(op.id);
-        const local = session.connections.get(op.id);
-        if (local && local.state !== 'closed' && !stale(local)) this.dropLocal(session, local, 4022, 'connection removed by the cluster');
-        return;
-      }
-      case 'connMove': {
-        if (op.node === me) {
-          session.remote.delete(op.conn.id);
-          return;
-        }
-        const local = session.connections.get(op.conn.id);
-        if (local && stale(local)) return;
-        if (local) this.dropLocal(session, local, 4001, 'resumed on another node');
-        session.remote.set(op.conn.id, wireConnection(op.conn));
-        return;
-      }
-      case 'streamPut':
-        session.streams.set(op.stream.id, { ...op.stream, layoutClassList: [...(op.stream.layoutClassList ?? [])] });
-        return;
-      case 'streamSet': { // a change of one property, of a stream that still exists
-        const stream = session.streams.get(op.id);
-        if (stream) (stream as unknown as Record<string, unknown>)[op.key] = op.value;
-        return;
-      }
-      case 'streamDel':
-        session.forceMuteExcluded.delete(op.id);
-        session.streams.delete(op.id);
-    }
-  }
-
-  /** Cluster: a connection of this node now lives elsewhere (or nowhere): forget it without announcing. */
-  private dropLocal(session: Session, conn: Connection, code: number, reason: string): void {
-    const transport = conn.currentTransport;
-    conn.markClosed();
-    session.connections.delete(conn.id);
-    transport?.close(code, reason);
-  }
-
   /** A connection's socket dropped without a disconnect request: start its grace window. */
   detach(conn: Connection, transport: Transport): void {
     if (!conn.detach(transport) || conn.state === 'closed') return;
@@ -507,8 +202,8 @@ export class Registry {
    */
   async resumeAnywhere(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Promise<Connection> {
     const local = this.findConnection(sessionId, connectionId);
-    if (local || !this.opts.cluster) return this.resume(sessionId, connectionId, resumeToken, lastSeq);
-    return this.takeOver(sessionId, connectionId, resumeToken, lastSeq);
+    if (local || !this.replica) return this.resume(sessionId, connectionId, resumeToken, lastSeq);
+    return this.replica.takeOver(sessionId, connectionId, resumeToken, lastSeq);
   }
 
   /** Checks a resume; on success the caller attaches the transport and replays. Throws RequestError. */
@@ -531,116 +226,12 @@ export class Registry {
   }
 
   /**
-   * Cluster: resumes a connection of another node (dead, or alive but left by its client).
-   * Appends a `connMove` entry under the condition that the connection is still that node's,
-   * then rebuilds the client's events from its checkpoint up to that entry out of the log,
-   * with the same sequence numbers; later entries reach it here as to any local connection.
-   */
-  private async takeOver(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Promise<Connection> {
-    const cluster = this.opts.cluster as ClusterPort;
-    this.refuseWhileResyncing();
-    const unavailable = (e: unknown): never => fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: try again later (${(e as Error).message})`);
-    let stored;
-    try {
-      stored = await cluster.loadConnection(sessionId, connectionId);
-    } catch (e) {
-      unavailable(e);
-    }
-    if (!stored) gone();
-    const { conn: rec, ck } = stored;
-    if (!checkTokenHash(resumeToken, rec.tok)) fail(ErrorCode.AUTHENTICATION, 'resume token is invalid');
-    // (rec.node may be this node: a takeover here whose answer was cut off by a Redis outage)
-    if (!ck || rec.rec !== 1) {
-      fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed on another node: the cluster log does not hold all its events (Redis was unavailable)');
-    }
-    if (lastSeq < ck.seq) fail(ErrorCode.INVALID_PARAMETER, `lastSeq ${lastSeq} was already acknowledged (oldest held is ${ck.seq + 1})`);
-    const session = this.clusterSession(sessionId); // kept (with its subscription) until this is done
-    const log = session.log as SessionLog;
-    session.joining++;
-    let held = false;
-    try {
-      try {
-        await cluster.listen(sessionId);
-      } catch (e) {
-        unavailable(e);
-      }
-      log.hold(); // nothing applied until the connection is rebuilt up to its connMove entry
-      held = true;
-      const conn = this.newConnection(sessionId, { creationTime: rec.creationTime, data: rec.data, role: rec.role as Role, sup: rec.sup === 1, lcl: rec.lcl ?? [] }, { id: connectionId, resumeToken });
-      const b = newBatch(sessionId);
-      b.conds.push(['c', connectionId, rec.node]);
-      b.op.push({ t: 'connMove', conn: conn.toWire(), node: cluster.nodeId });
-      b.writes.push(['pc', connectionId, json(this.record(conn))], ['ns', cluster.nodeId, sessionId]);
-      b.snapshot = !log.initialized;
-      let r;
-      try {
-        r = await cluster.commit(b);
-      } catch (e) {
-        unavailable(e);
-      }
-      if (!r) gone(); // it left, was swept, or another node took it meanwhile
-      if (!log.initialized) {
-        this.fill(session, r.snapshot as RemoteSnapshot);
-        log.init(r.e, r.n);
-      }
-      session.remote.delete(connectionId);
-      session.connections.set(connectionId, conn);
-      conn.lastN = r.n;
-      conn.epoch = r.e;
-      this.startGrace(conn); // until the client is attached
-      // The checkpoint as the old node left it (it cannot move it any more), and the entries after it.
-      let from = ck;
-      let entries: LogEntry[] = [];
-      try {
-        from = (await cluster.loadConnection(sessionId, connectionId))?.ck ?? ck;
-        entries = await cluster.fetch(sessionId, from.n, r.n - 1);
-      } catch (e) {
-        this.destroy(conn, 'networkDisconnected');
-        fail(ErrorCode.CONNECTION_DROPPED, `connection cannot be resumed: the cluster store (Redis) failed while rebuilding it (${(e as Error).message})`);
-      }
-      const complete = entries.length === r.n - 1 - from.n && entries.every((e, i) => e.n === from.n + 1 + i && e.e === r!.e);
-      if (!complete) {
-        this.destroy(conn, 'networkDisconnected');
-        fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: its events are no longer in the cluster log (trimmed or lost)');
-      }
-      const { events, rid } = eventsAfter(entries, from, connectionId, rec.sup === 1);
-      conn.startAfter(from.seq);
-      conn.lastRequestId = rid;
-      conn.committedRid = rid;
-      for (const ev of events) {
-        if (!conn.emit(ev.body, ev.n)) {
-          this.destroy(conn, 'networkDisconnected');
-          fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: too many unacknowledged events');
-        }
-      }
-      // a forced disconnect its old node had not carried out yet
-      if (entries.some((e) => e.m.some((m) => m.force === connectionId))) {
-        this.forceDisconnect(conn);
-        gone();
-      }
-      return this.resumeChecked(conn, lastSeq);
-    } finally {
-      session.joining--;
-      if (held) log.release();
-      this.dropIfIdle(session);
-    }
-  }
-
-  /**
    * A cumulative acknowledgement from the client; false when seq is beyond the last event.
    * In a cluster, records how far the client got (its checkpoint) for a resume elsewhere.
    */
   ack(conn: Connection, seq: number): boolean {
     if (!conn.ack(seq)) return false;
-    const { cluster } = this.opts;
-    if (!cluster || !conn.logged || conn.state === 'closed') return true;
-    const oldest = conn.oldestBufferedEntry;
-    if (oldest?.n === 0) return true; // an event given outside the log (the connection is ending)
-    const ck = oldest ? { n: oldest.n - 1, seq: oldest.base, rid: conn.committedRid } : { n: conn.lastN, seq: conn.lastSeq, rid: conn.committedRid };
-    if (ck.n === conn.checkpointN && ck.seq === conn.checkpointSeq) return true;
-    conn.checkpointN = ck.n;
-    conn.checkpointSeq = ck.seq;
-    cluster.checkpoint(conn.sessionId, conn.id, ck);
+    this.replica?.checkpoint(conn);
     return true;
   }
 
@@ -667,7 +258,7 @@ export class Registry {
       this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true, op: { t: 'connDel', id: conn.id } });
     });
     if (session.connections.size === 0) {
-      if (this.opts.cluster) this.dropIfIdle(session);
+      if (this.replica) this.replica.dropIfIdle(session);
       else this.sessions.delete(session.id);
     }
     this.opts.onConnectionGone?.(conn, reason);
@@ -690,9 +281,9 @@ export class Registry {
     }
   }
 
-  /** Cluster: appends an operation's entry (now, or once Redis allows: Outbox). */
+  /** Cluster: appends an operation's entry (now, or once Redis allows). */
   private commit(b: Batch): void {
-    (this.outbox as Outbox).send(b);
+    (this.replica as Replica).commit(b);
   }
 
   /**
@@ -700,7 +291,7 @@ export class Registry {
    * (HTTP 503) when Redis is away: a 204 means it is in the log.
    */
   private async restOp(sessionId: string, fn: () => void): Promise<void> {
-    const outbox = this.outbox;
+    const outbox = this.replica?.outbox;
     if (!outbox) return fn();
     if (!outbox.accepting(sessionId)) fail(ErrorCode.CONNECTION_REFUSED, 'the cluster store (Redis) is unavailable: try again later');
     const b = newBatch(sessionId);
@@ -1047,7 +638,7 @@ export class Registry {
     const { cluster } = this.opts;
     if (!cluster || local?.connections.size) return local;
     const session = new Session(sessionId);
-    this.fill(session, await cluster.snapshot(sessionId));
+    fillSession(session, await cluster.snapshot(sessionId), cluster.nodeId);
     return session;
   }
 
@@ -1073,38 +664,6 @@ export class Registry {
     await this.restOp(sessionId, () => (active ? this.muteAll(s, excluded) : this.disableForceMute(s)));
     if (!active && !this.opts.cluster && s.connections.size === 0) this.sessions.delete(sessionId);
   }
-}
-
-/** A connection that cannot be resumed. */
-function gone(): never {
-  fail(ErrorCode.CONNECTION_DROPPED, 'connection is gone: it cannot be resumed (grace window over, server restarted, or disconnected)');
-}
-
-/** What a cluster stores of a resume token: its SHA-256. */
-function tokenHash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
-}
-
-function checkTokenHash(token: string, hash: string): boolean {
-  const a = Buffer.from(tokenHash(token));
-  const b = Buffer.from(hash ?? '');
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The wire form of a stream: exactly the fields of docs/protocol.md, section 9. */
-function copyStream(s: WireStream): WireStream {
-  return {
-    id: s.id, connectionId: s.connectionId, creationTime: s.creationTime, name: s.name, hasAudio: s.hasAudio,
-    hasVideo: s.hasVideo, videoType: s.videoType, videoDimensions: { ...s.videoDimensions },
-  };
-}
-
-function wireConnection(c: WireConnection): WireConnection {
-  return { id: c.id, creationTime: c.creationTime, data: c.data };
-}
-
-function restStream(s: Stream | StoredStream): RestStream {
-  return { ...copyStream(s), layoutClassList: [...s.layoutClassList] };
 }
 
 function sameDims(a: VideoDimensions, b: VideoDimensions): boolean {
