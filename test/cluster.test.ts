@@ -48,6 +48,13 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     return s;
   }
 
+  /** A raw protocol client connected to node `node` in session `sid`. */
+  async function rawClient(node: number, sid: string, data: string, role: 'publisher' | 'moderator' = 'publisher'): Promise<TestClient> {
+    const c = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data, role) });
+    expect((await c.connect()).type).toBe('connected');
+    return c;
+  }
+
   beforeAll(async () => {
     redis = new RedisProcess(await freePort());
     await redis.start();
@@ -329,10 +336,8 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     await startCluster();
     for (let k = 0; k < 10; k++) {
       const sid = mintSessionId(PROJECT).sessionId;
-      const o = new TestClient(`ws://127.0.0.1:${nodes[0]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'o') });
-      const m = new TestClient(`ws://127.0.0.1:${nodes[1]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, 'm', 'moderator') });
-      await o.connect();
-      await m.connect();
+      const o = await rawClient(0, sid, 'o');
+      const m = await rawClient(1, sid, 'm', 'moderator');
       const pub = await o.request('publish', { hasAudio: true, hasVideo: true });
       const streamId = (pub['stream'] as { id: string }).id;
       await m.waitFor((f) => f.type === 'streamCreated', 2000, true);
@@ -386,14 +391,9 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     it(`${outage} while a client sends signals on: every one acknowledged, delivered once, in order, on its node and across nodes`, async () => {
       await startCluster();
       const sid = mintSessionId(PROJECT).sessionId;
-      const tc = async (node: number, data: string): Promise<TestClient> => {
-        const c = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
-        expect((await c.connect()).type).toBe('connected');
-        return c;
-      };
-      const a = await tc(0, 'a');
-      const b = await tc(0, 'b'); // on a's node
-      const c = await tc(1, 'c'); // on another node
+      const a = await rawClient(0, sid, 'a');
+      const b = await rawClient(0, sid, 'b'); // on a's node
+      const c = await rawClient(1, sid, 'c'); // on another node
       const results: Array<Promise<Frame>> = [];
       for (let i = 0; i < 80; i++) {
         results.push(a.request('signal', { signalType: 't', data: String(i), to: i % 2 ? b.connectionId : c.connectionId }, 20_000));
@@ -423,13 +423,8 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
   it('Redis refusing writes (an error reply, connection up): requests wait, then go out in order once it accepts again', async () => {
     await startCluster();
     const sid = mintSessionId(PROJECT).sessionId;
-    const mk = async (node: number, data: string): Promise<TestClient> => {
-      const c = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
-      expect((await c.connect()).type).toBe('connected');
-      return c;
-    };
-    const a = await mk(0, 'a');
-    const b = await mk(1, 'b');
+    const a = await rawClient(0, sid, 'a');
+    const b = await rawClient(1, sid, 'b');
     const admin = new Redis(redis.url);
     await admin.config('SET', 'min-replicas-to-write', '1'); // every write is refused: NOREPLICAS
     const during = [1, 2, 3].map((i) => a.request('signal', { signalType: 't', data: `during-${i}`, to: b.connectionId }, 10_000));
@@ -450,14 +445,9 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     await startCluster();
     const sid = mintSessionId(PROJECT).sessionId;
     const url = (i: number): string => `ws://127.0.0.1:${nodes[i]!.port}`;
-    const mk = async (node: number, data: string): Promise<TestClient> => {
-      const c = new TestClient(url(node), { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
-      expect((await c.connect()).type).toBe('connected');
-      return c;
-    };
-    const peers = [await mk(1, 'p1'), await mk(2, 'p2')]; // nodes 2 and 3 follow the session's log
+    const peers = [await rawClient(1, sid, 'p1'), await rawClient(2, sid, 'p2')]; // nodes 2 and 3 follow the session's log
     for (let round = 0; round < 5; round++) {
-      const x = await mk(0, `x${round}`);
+      const x = await rawClient(0, sid, `x${round}`);
       for (const node of [1, 2]) {
         x.drop();
         Object.assign(x, { url: url(node) });
@@ -485,13 +475,8 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     proxy = new RoundRobinProxy(nodes.map((n) => n.port));
     await proxy.start();
     const sid = mintSessionId(PROJECT).sessionId;
-    const mk = async (node: number, data: string): Promise<TestClient> => {
-      const x = new TestClient(`ws://127.0.0.1:${nodes[node]!.port}`, { apiKey: PROJECT.apiKey, sessionId: sid, token: await mintToken(PROJECT, sid, data) });
-      expect((await x.connect()).type).toBe('connected');
-      return x;
-    };
-    const a = await mk(0, 'a');
-    const c = await mk(1, 'c');
+    const a = await rawClient(0, sid, 'a');
+    const c = await rawClient(1, sid, 'c');
     await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
     return { fp, a, c, sid };
   }
