@@ -112,7 +112,7 @@ async function main() {
       }
     }
   } finally {
-    redis.proc.kill('SIGKILL');
+    await redis.stop();
   }
   if (values['no-write']) return;
   writeDocBlock('cluster', markdown(rows));

@@ -82,21 +82,10 @@ function startServerProcess(args = []) {
   });
 }
 
-/** A redis-server on a free loopback port, without persistence: { proc, url }. */
+/** A redis-server on a free loopback port, without persistence (lib/tools/redis-server.ts). */
 async function startRedis() {
-  const net = require('node:net');
-  const { spawn } = require('node:child_process');
-  const s = net.createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
-    proc.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-  });
-  return { proc, url: `redis://127.0.0.1:${port}` };
+  const { RedisServer } = require('../dist/tools/redis-server.js');
+  return new RedisServer().start();
 }
 
 /**

@@ -82,7 +82,7 @@ async function scenario(label, backoff) {
   await proxy.stop();
   for (const n of nodes) { if (n.child.exitCode === null && n.child.signalCode === null) n.child.stdin.end(); }
   await sleep(300);
-  redis.proc.kill('SIGKILL');
+  await redis.stop();
   return {
     backoff: label, clients: clients.length, moved: times.length, notBack: moved().filter((c) => c.backAt === 0).length,
     p50: pct(times, 50), p99: pct(times, 99), max: times[times.length - 1], acked, lost, duplicated,

@@ -4,41 +4,13 @@
  * of the nodes (any TCP load balancer).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 
-export class RedisProcess {
-  proc: ChildProcess | undefined;
-  /** `dir`: where a SAVE writes its snapshot, and where a restart loads it from */
-  constructor(readonly port: number, private readonly dir?: string) {}
-  get url(): string { return `redis://127.0.0.1:${this.port}`; }
-  async start(): Promise<void> {
-    const snapshot = this.dir ? ['--dir', this.dir, '--dbfilename', 'convene-test.rdb'] : [];
-    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...snapshot], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve, reject) => {
-      let out = '';
-      this.proc!.stdout!.on('data', (d: Buffer) => { out += d; if (/Ready to accept connections/.test(out)) resolve(); });
-      this.proc!.once('exit', (code) => reject(new Error(`redis-server exited (${code}): ${out}`)));
-    });
-  }
-  async stop(): Promise<void> {
-    const p = this.proc;
-    if (!p || p.exitCode !== null) return;
-    await new Promise<void>((r) => { p.once('exit', () => r()); p.kill('SIGKILL'); });
-  }
-}
-
+/** A redis-server on loopback (lib/tools/redis-server.ts). */
+export { RedisServer as RedisProcess, freePort } from '../../lib/tools/redis-server';
 export { RoundRobinProxy } from '../../lib/tools/round-robin-proxy';
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as { port: number };
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
