@@ -528,4 +528,28 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
       await fp.close();
     }
   }, 40_000);
+
+  it('back-pressure: while a node reports it applies far behind, requests wait (pings do not), then go on in order', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await rawClient(0, sid, 'a');
+    const b = await rawClient(1, sid, 'b');
+    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    const admin = new Redis(redis.url);
+    await admin.hset('cv:lag', 'a-node-far-behind', `5000:${Date.now()}`); // fresh for 2 s
+    await until('the nodes to hold requests', () => nodes.every((n) => n.throttled), 2000);
+    const results = [1, 2, 3].map((i) => a.request('signal', { signalType: 't', data: String(i), to: b.connectionId }, 10_000));
+    a.sendRaw({ type: 'ping' });
+    await a.waitFor((f) => f.type === 'pong', 1000); // not held
+    await new Promise((r) => setTimeout(r, 300));
+    expect(a.eventsOf('result')).toEqual([]); // held
+    expect(b.eventsOf('signal')).toEqual([]);
+    await until('the report to go stale and the requests to go on', () => nodes.every((n) => !n.throttled), 5000);
+    expect((await Promise.all(results)).map((f) => f['ok'])).toEqual([true, true, true]);
+    await until('b to get the 3 signals', () => b.eventsOf('signal').length === 3);
+    expect(b.eventsOf('signal').map((f) => f['data'])).toEqual(['1', '2', '3']);
+    admin.disconnect();
+    a.close();
+    b.close();
+  });
 });

@@ -62,6 +62,8 @@ export interface ClusterPort {
   fetch(sessionId: string, from: number, to: number): Promise<LogEntry[]>;
   /** The session log's epoch (undefined when Redis has none). */
   epochOf(sessionId: string): Promise<string | undefined>;
+  /** Reports this node's apply lag (ms); resolves with the largest lag any node reported lately. */
+  reportLag(ms: number): Promise<number>;
   /** The number of the session log's last entry (0 when none). */
   headOf(sessionId: string): Promise<number>;
   /** Starts a new epoch of a session's log (Redis went back in time: its numbers would be reused). */
@@ -98,6 +100,7 @@ const NODES = 'cv:nodes';
 const ALIVE = (node: string): string => `cv:node:${node}`;
 const NODE_SESSIONS = (node: string): string => `cv:node:${node}:sessions`;
 const SWEEP_LOCK = (node: string): string => `cv:sweep:${node}`;
+const LAG = 'cv:lag';
 
 /** How often a node says it is alive, and how long that lasts. */
 const HEARTBEAT_MS = 1000;
@@ -398,7 +401,7 @@ export class Cluster implements ClusterPort {
         if (await this.commit(b)) gone++; // null: it resumed elsewhere or left meanwhile
       }
     }
-    await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).exec();
+    await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).hdel(LAG, node).exec();
     this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`);
   }
 
@@ -435,7 +438,7 @@ export class Cluster implements ClusterPort {
 
   async commit(b: Batch): Promise<Committed | null> {
     if (!this.connected) throw this.unavailable();
-    const entry = JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
+    const entry = JSON.stringify({ t: Date.now(), s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.m, ...(b.op.length ? { op: b.op } : {}), ...(b.mute ? { mute: b.mute } : {}) });
     const fallback = b.fallback ? JSON.stringify({ s: b.sessionId, node: this.nodeId, ...(b.id ? { id: b.id } : {}), m: b.fallback }) : '';
     const args: string[] = [CH(b.sessionId), String(this.logCap), entry, fallback, b.snapshot ? '1' : '0', randomUUID(), String(this.keepMs), String(b.conds.length)];
     for (const c of b.conds) args.push(c[0], c[1], c[2] ?? '');
@@ -464,6 +467,17 @@ export class Cluster implements ClusterPort {
     const end = to >= Number.MAX_SAFE_INTEGER ? '+' : `${to}-1`;
     const rows = (await this.cmd.xrange(LOG(sessionId), `${from + 1}-0`, end)) as Array<[string, string[]]>;
     return rows.map(([, fields]) => JSON.parse(fields[1] as string) as LogEntry);
+  }
+
+  async reportLag(ms: number): Promise<number> {
+    const now = Date.now();
+    const [, all] = (await this.cmd.multi().hset(LAG, this.nodeId, `${Math.round(ms)}:${now}`).hgetall(LAG).exec()) ?? [];
+    let worst = ms;
+    for (const value of Object.values((all?.[1] ?? {}) as Record<string, string>)) {
+      const [lag, at] = value.split(':').map(Number) as [number, number];
+      if (now - at < 2000 && lag > worst) worst = lag; // a report older than 2 s: a node gone or stuck, swept in time
+    }
+    return worst;
   }
 
   async epochOf(sessionId: string): Promise<string | undefined> {

@@ -60,6 +60,8 @@ export type ClusterOp =
 /** An entry as stored and published. */
 export interface LogEntry {
   n: number;
+  /** when its node appended it (ms, that node's clock): how far behind a node applies */
+  t?: number;
   /** the log's epoch: a new one after Redis lost the log */
   e: string;
   s: string;

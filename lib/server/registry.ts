@@ -54,8 +54,11 @@ export class Registry {
     this.now = opts.now ?? Date.now;
   }
 
-  /** Makes this registry a cluster node's (server.listen, once Redis is reached). */
-  attachCluster(cluster: ClusterPort): void {
+  /**
+   * Makes this registry a cluster node's (server.listen, once Redis is reached). `onThrottle`
+   * hears when clients' requests must wait, and when they may go on (back-pressure across nodes).
+   */
+  attachCluster(cluster: ClusterPort, onThrottle?: (on: boolean) => void): void {
     this.opts.cluster = cluster;
     this.replica = new Replica(cluster, {
       sessions: this.sessions,
@@ -68,6 +71,17 @@ export class Registry {
       startGrace: (conn) => this.startGrace(conn),
       resumeChecked: (conn, lastSeq) => this.resumeChecked(conn, lastSeq),
     });
+    this.replica.onThrottle = onThrottle;
+  }
+
+  /** Cluster: true while clients' requests must wait (a node applies entries too far behind). */
+  get throttled(): boolean {
+    return this.replica?.throttled ?? false;
+  }
+
+  /** Stops the cluster side's timers (server shutdown). */
+  close(): void {
+    this.replica?.close();
   }
 
   /** Cluster: Redis is back after an outage: catch up, then append what waited. */

@@ -36,9 +36,23 @@ export interface RegistryCore {
   resumeChecked(conn: Connection, lastSeq: number): Connection;
 }
 
+/** Back-pressure across nodes: hold clients' requests while a node applies this far behind... */
+const LAG_HOLD_MS = 100;
+/** ...until every node is back under this. */
+const LAG_RELEASE_MS = 30;
+const LAG_REPORT_MS = 100;
+
 export class Replica {
   /** appends entries, holds them while Redis is away */
   readonly outbox: Outbox;
+  /** true while some node applies entries too far behind: clients' requests wait (back-pressure) */
+  throttled = false;
+  /** called when `throttled` changes */
+  onThrottle: ((on: boolean) => void) | undefined;
+  /** the largest apply lag since the last report */
+  private lag = 0;
+  private lastReport = 0;
+  private readonly lagTimer: NodeJS.Timeout;
 
   constructor(readonly cluster: ClusterPort, private readonly core: RegistryCore) {
     this.outbox = new Outbox(cluster, {
@@ -54,6 +68,35 @@ export class Replica {
       },
       log: (line) => console.error(line),
     });
+    this.lagTimer = setInterval(() => void this.reportLag(), LAG_REPORT_MS);
+    this.lagTimer.unref();
+  }
+
+  /**
+   * Back-pressure across nodes. Each node reports how far behind it applies entries (the time
+   * from their append to their application here); while any node is more than LAG_HOLD_MS
+   * behind, every node holds its clients' requests (Registry -> ClientSocket) so that senders
+   * slow down to what the slowest node delivers, instead of queueing seconds of events there.
+   */
+  private async reportLag(): Promise<void> {
+    const mine = this.lag;
+    this.lag = 0;
+    this.lastReport = Date.now();
+    let worst: number;
+    try {
+      worst = await this.cluster.reportLag(mine);
+    } catch {
+      worst = 0; // Redis away: the outbox holds entries anyway
+    }
+    const on = this.throttled ? worst > LAG_RELEASE_MS : worst > LAG_HOLD_MS;
+    if (on === this.throttled) return;
+    this.throttled = on;
+    this.onThrottle?.(on);
+  }
+
+  close(): void {
+    clearInterval(this.lagTimer);
+    this.outbox.close();
   }
 
   /** Redis is back after an outage: catch up, then append what waited (Outbox.resync). */
@@ -275,6 +318,12 @@ export class Replica {
    * orders. Entries a connection already has (n <= lastN) are skipped for it.
    */
   private applyEntry(session: Session, entry: LogEntry): void {
+    if (entry.t !== undefined) {
+      const now = Date.now();
+      this.lag = Math.max(this.lag, now - entry.t);
+      // a node that falls behind is too busy for its timer: it reports from here
+      if (this.lag > LAG_HOLD_MS && now - this.lastReport >= LAG_REPORT_MS) void this.reportLag();
+    }
     this.outbox.seen(entry.id);
     if (entry.mute) {
       session.forceMuteActive = entry.mute.active;

@@ -119,7 +119,9 @@ export class ConveneServer implements SocketHost {
         url: this.opts.redis, graceWindowMs: this.opts.graceWindowMs,
         onEntry: (entry) => this.registry.receiveEntry(entry), onResync: () => this.registry.resync(),
       });
-      this.registry.attachCluster(this.cluster);
+      this.registry.attachCluster(this.cluster, (on) => {
+        if (!on) for (const sock of [...this.sockets]) sock.releaseHeld();
+      });
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
@@ -151,6 +153,11 @@ export class ConveneServer implements SocketHost {
   /** The URL of the REST API (what the opentok SDK takes as apiUrl). */
   get apiUrl(): string {
     return this.url.replace(/^ws/, 'http');
+  }
+
+  /** Cluster back-pressure: clients' requests wait while a node applies too far behind. */
+  get throttled(): boolean {
+    return this.registry.throttled;
   }
 
   limitsFrame(): Record<string, number> {
@@ -206,6 +213,7 @@ export class ConveneServer implements SocketHost {
         this.http.close(() => resolve());
         this.http.closeAllConnections();
       });
+      this.registry.close();
       this.cluster?.close();
       return dropped;
     })();

@@ -9,6 +9,16 @@ import { checkSessionId } from './session-id';
 import type { Connection, Transport } from './connection';
 import { closeCodeFor, ErrorCode, ErrorCodeValue, WireError, wireError } from './errors';
 import { decodeClientFrame, PROTOCOL_VERSION, type ClientFrame, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
+
+type DecodeResult = ReturnType<typeof decodeClientFrame>;
+
+/** A frame that performs a request (takes a request id): it waits under back-pressure. */
+function isRequest(r: DecodeResult): boolean {
+  if (r.kind === 'badRequest') return true;
+  if (r.kind !== 'frame') return false;
+  const t = r.frame.type;
+  return t !== 'ack' && t !== 'ping' && t !== 'pong' && t !== 'connect' && t !== 'resume';
+}
 import type { ProjectStore } from './projects';
 import type { Registry } from './registry';
 
@@ -28,6 +38,8 @@ export interface SocketHost {
   readonly config: SocketConfig;
   /** false while the server shuts down: new handshakes are refused with 1023 */
   readonly accepting: boolean;
+  /** cluster back-pressure: while true, request frames wait (acks and pings do not) */
+  readonly throttled: boolean;
   limitsFrame(): Record<string, number>;
   forget(sock: ClientSocket): void;
 }
@@ -41,6 +53,9 @@ export class ClientSocket implements Transport {
   private conn: Connection | undefined;
   private readonly handshakeTimer: NodeJS.Timeout;
   private pending: string[] = [];
+  /** decoded request frames waiting for the cluster to catch up (back-pressure), in order */
+  private held: DecodeResult[] = [];
+  private paused = false;
   private windowStart = 0;
   private framesInWindow = 0;
   /** time anything was last received, for the keepalive sweep */
@@ -134,6 +149,39 @@ export class ClientSocket implements Transport {
 
   private process(text: string): void {
     const r = decodeClientFrame(text);
+    if (this.phase === 'open' && (this.held.length > 0 || this.host.throttled) && isRequest(r)) return this.hold(r);
+    this.processDecoded(r);
+  }
+
+  /**
+   * Back-pressure across cluster nodes: a request waits (its piggybacked ack does not); past
+   * MAX_PENDING_FRAMES waiting, the socket stops reading until they go on.
+   */
+  private hold(r: DecodeResult): void {
+    const ack = r.kind === 'badRequest' ? r.ack : r.kind === 'frame' && 'ack' in r.frame ? r.frame.ack : undefined;
+    if (ack !== undefined) this.ack(ack);
+    this.held.push(r);
+    if (this.held.length >= MAX_PENDING_FRAMES && !this.paused) {
+      this.paused = true;
+      this.ws.pause();
+    }
+  }
+
+  /** The cluster caught up: the requests that waited go on, in order. */
+  releaseHeld(): void {
+    const frames = this.held;
+    this.held = [];
+    for (const r of frames) {
+      if (this.phase !== 'open') break;
+      this.processDecoded(r);
+    }
+    if (this.paused) {
+      this.paused = false;
+      this.ws.resume();
+    }
+  }
+
+  private processDecoded(r: DecodeResult): void {
     if (this.phase === 'handshake') {
       const type = r.kind === 'frame' ? r.frame.type : r.ref;
       if (type !== 'connect' && type !== 'resume' && type !== 'ping') {
