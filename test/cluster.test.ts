@@ -552,4 +552,25 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     a.close();
     b.close();
   });
+
+  it('back-pressure during an outage: past 1,000 entries waiting for Redis, requests wait in the sockets; all go out once, in order', async () => {
+    await startCluster();
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await rawClient(0, sid, 'a');
+    const b = await rawClient(0, sid, 'b');
+    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    await redis.stop();
+    await until('node 1 to see Redis gone', () => !nodes[0]!.cluster!.available);
+    const results: Array<Promise<Frame>> = [];
+    for (let i = 0; i < 1500; i++) results.push(a.request('signal', { signalType: 't', data: String(i), to: b.connectionId }, 20_000));
+    await until('node 1 to hold requests', () => nodes[0]!.throttled, 5000);
+    await redis.start();
+    const answered = await Promise.all(results);
+    expect(answered.filter((f) => f['ok'] !== true)).toEqual([]);
+    await until('b to get 1,500 signals', () => b.eventsOf('signal').length >= 1500, 10_000);
+    expect(b.eventsOf('signal').map((f) => f['data'])).toEqual(Array.from({ length: 1500 }, (_, i) => String(i)));
+    await until('node 1 to let requests go on', () => !nodes[0]!.throttled, 5000);
+    a.close();
+    b.close();
+  }, 40_000);
 });

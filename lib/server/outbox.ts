@@ -56,6 +56,13 @@ export class Outbox {
     return this.waitingBySession.has(sessionId);
   }
 
+  /** How many entries wait, in all. */
+  get waitingCount(): number {
+    let n = 0;
+    for (const q of this.waitingBySession.values()) n += q.length;
+    return n;
+  }
+
   /** Appends an operation's entry, now or when Redis allows. */
   send(b: Batch): void {
     if (isEmpty(b)) return;

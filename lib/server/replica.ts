@@ -41,6 +41,10 @@ const LAG_HOLD_MS = 100;
 /** ...until every node is back under this. */
 const LAG_RELEASE_MS = 30;
 const LAG_REPORT_MS = 100;
+/** Requests also wait while this many entries wait for Redis (an outage: bounded memory)... */
+const WAITING_HOLD = 1000;
+/** ...until fewer than this wait. */
+const WAITING_RELEASE = 100;
 
 export class Replica {
   /** appends entries, holds them while Redis is away */
@@ -51,6 +55,9 @@ export class Replica {
   onThrottle: ((on: boolean) => void) | undefined;
   /** the largest apply lag since the last report */
   private lag = 0;
+  /** the two reasons to hold requests: a node far behind, entries piling up for Redis */
+  private behind = false;
+  private piledUp = false;
   private lastReport = 0;
   private readonly lagTimer: NodeJS.Timeout;
 
@@ -65,6 +72,7 @@ export class Replica {
       drained: (sid) => {
         const session = core.sessions.get(sid);
         if (session) this.dropIfIdle(session);
+        if (this.piledUp) this.setThrottle();
       },
       log: (line) => console.error(line),
     });
@@ -73,7 +81,8 @@ export class Replica {
   }
 
   /**
-   * Back-pressure across nodes. Each node reports how far behind it applies entries (the time
+   * Back-pressure. Requests wait while entries pile up for Redis (an outage), and across nodes:
+   * each node reports how far behind it applies entries (the time
    * from their append to their application here); while any node is more than LAG_HOLD_MS
    * behind, every node holds its clients' requests (Registry -> ClientSocket) so that senders
    * slow down to what the slowest node delivers, instead of queueing seconds of events there.
@@ -88,7 +97,14 @@ export class Replica {
     } catch {
       worst = 0; // Redis away: the outbox holds entries anyway
     }
-    const on = this.throttled ? worst > LAG_RELEASE_MS : worst > LAG_HOLD_MS;
+    this.behind = this.behind ? worst > LAG_RELEASE_MS : worst > LAG_HOLD_MS;
+    this.setThrottle();
+  }
+
+  private setThrottle(): void {
+    const waiting = this.outbox.waitingCount;
+    this.piledUp = this.piledUp ? waiting >= WAITING_RELEASE : waiting >= WAITING_HOLD;
+    const on = this.behind || this.piledUp;
     if (on === this.throttled) return;
     this.throttled = on;
     this.onThrottle?.(on);
@@ -107,6 +123,7 @@ export class Replica {
   /** Appends an operation's entry (now, or once Redis allows). */
   commit(b: Batch): void {
     this.outbox.send(b);
+    if (!this.piledUp && this.outbox.waitingCount >= WAITING_HOLD) this.setThrottle();
   }
 
   /**
