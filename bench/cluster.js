@@ -17,7 +17,7 @@
 const { parseArgs } = require('node:util');
 const { mintSessionId } = require('../dist/server/index.js');
 const { mintToken } = require('../dist/mint.js');
-const { BENCH_PROJECT: P, pct, wallMs, sleep, windowedPump, startServerProcess, startRedis, writeDocBlock } = require('./common.js');
+const { BENCH_PROJECT: P, pct, wallMs, sleep, windowedPump, startServerProcess, startRedis, writeDocBlock, deliveryMeter } = require('./common.js');
 const convene = require('./convene-client.js');
 const baseline = require('./baseline-client.js');
 
@@ -43,16 +43,7 @@ async function run(nodeCount, redisUrl, load) {
     const url = nodes[i % nodeCount].url;
     receivers.push(await convene.connect({ url, apiKey: P.apiKey, sessionId, token: await mintToken(P, sessionId) }));
   }
-  let counting = false;
-  let delivered = 0;
-  const lat = [];
-  for (const r of receivers) {
-    r.onSignal = (type, data) => {
-      if (type !== 'f' || !counting) return;
-      delivered++;
-      lat.push(wallMs() - Number(data));
-    };
-  }
+  const meter = deliveryMeter(receivers);
   const senders = [];
   for (let i = 0; i < sessions; i++) {
     const sessionId = sids[i];
@@ -74,19 +65,19 @@ async function run(nodeCount, redisUrl, load) {
     pumps = senders.map((s) => windowedPump(() => s.signal('f', String(wallMs())), window, () => stopped));
   }
   await sleep(1000);
-  counting = true;
+  meter.counting = true;
   const t0 = performance.now();
   await sleep(Number(values.seconds) * 1000);
-  counting = false;
+  meter.counting = false;
   const elapsed = (performance.now() - t0) / 1000;
   stopped = true;
   await Promise.all(pumps);
   await Promise.all([...receivers, ...senders].map((c) => c.disconnect()));
   for (const n of nodes) n.child.stdin.end();
   await Promise.all(nodes.map((n) => new Promise((r) => (n.child.exitCode !== null ? r() : n.child.once('exit', r)))));
-  lat.sort((a, b) => a - b);
+  const lat = meter.lat.sort((a, b) => a - b);
   await sleep(300); // let the paced mode's last signals land before the next row
-  return { nodes: nodeCount, mode: load > 0 ? `paced ${load}/s` : 'saturated', deliveredPerSecond: delivered / elapsed, p50: pct(lat, 50), p99: pct(lat, 99) };
+  return { nodes: nodeCount, mode: load > 0 ? `paced ${load}/s` : 'saturated', deliveredPerSecond: meter.received / elapsed, p50: pct(lat, 50), p99: pct(lat, 99) };
 }
 
 function markdown(rows) {

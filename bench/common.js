@@ -104,7 +104,23 @@ function writeDocBlock(name, markdown) {
   fs.writeFileSync(mdPath, a >= 0 && b > a ? md.slice(0, a) + block + md.slice(b + END.length) : `${md.trimEnd()}\n\n${block}\n`);
 }
 
+/**
+ * Counts the 'f' signals `clients` receive while `counting` is on, and their latency (the
+ * signal's data is its send time, wallMs): { counting, received, lat }.
+ */
+function deliveryMeter(clients) {
+  const m = { counting: false, received: 0, lat: [] };
+  for (const c of clients) {
+    c.onSignal = (type, data) => {
+      if (type !== 'f' || !m.counting) return;
+      m.received++;
+      m.lat.push(wallMs() - Number(data));
+    };
+  }
+  return m;
+}
+
 module.exports = {
   BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep, windowedPump, startServerProcess, startRedis,
-  writeDocBlock,
+  writeDocBlock, deliveryMeter,
 };

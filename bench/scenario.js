@@ -186,16 +186,7 @@ async function fanin() {
   await C.settle();
   const rss0 = C.rssBytes();
   const clients = await connectMany(specs, 100);
-  let counting = false;
-  let received = 0;
-  const lat = [];
-  for (const c of clients) {
-    c.onSignal = (type, data) => {
-      if (type !== 'f' || !counting) return;
-      received++;
-      lat.push(C.wallMs() - Number(data));
-    };
-  }
+  const meter = C.deliveryMeter(clients);
   const sender = spawn(process.execPath, [require.resolve('./sender.js'), JSON.stringify({ url: config.url, sessionIds: sids, rate })],
     { stdio: ['pipe', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
@@ -203,13 +194,14 @@ async function fanin() {
     sender.once('exit', (code) => reject(new Error(`sender exited (${code})`)));
   });
   await C.sleep(warmMs);
-  const { elapsed, cpu, main, elu } = await measure(seconds, (on) => { counting = on; });
+  const { elapsed, cpu, main, elu } = await measure(seconds, (on) => { meter.counting = on; });
   sender.stdin.end();
   await new Promise((r) => sender.once('exit', r));
   await C.settle();
   const rss = C.rssBytes();
   await Promise.all(clients.map((c) => c.disconnect()));
-  const l = latencyStats(lat);
+  const l = latencyStats(meter.lat);
+  const { received } = meter;
   return {
     received,
     rate: received / elapsed,

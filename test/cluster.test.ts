@@ -55,6 +55,15 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     return c;
   }
 
+  /** A new session with raw client `a` on node 1 and `b` on node `bNode`; `a` has seen `b` arrive. */
+  async function rawPair(bNode: number, bName = 'b'): Promise<{ sid: string; a: TestClient; b: TestClient }> {
+    const sid = mintSessionId(PROJECT).sessionId;
+    const a = await rawClient(0, sid, 'a');
+    const b = await rawClient(bNode, sid, bName);
+    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    return { sid, a, b };
+  }
+
   beforeAll(async () => {
     redis = new RedisProcess(await freePort());
     await redis.start();
@@ -423,10 +432,7 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
 
   it('Redis refusing writes (an error reply, connection up): requests wait, then go out in order once it accepts again', async () => {
     await startCluster();
-    const sid = mintSessionId(PROJECT).sessionId;
-    const a = await rawClient(0, sid, 'a');
-    const b = await rawClient(1, sid, 'b');
-    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    const { a, b } = await rawPair(1);
     const admin = new Redis(redis.url);
     await admin.config('SET', 'min-replicas-to-write', '1'); // every write is refused: NOREPLICAS
     const during = [1, 2, 3].map((i) => a.request('signal', { signalType: 't', data: `during-${i}`, to: b.connectionId }, 10_000));
@@ -476,10 +482,7 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
     for (const url of urls) nodes.push(await startServer({ projects: [PROJECT], port: 0, redis: url, graceWindowMs: 30_000 }));
     proxy = new RoundRobinProxy(nodes.map((n) => n.port));
     await proxy.start();
-    const sid = mintSessionId(PROJECT).sessionId;
-    const a = await rawClient(0, sid, 'a');
-    const c = await rawClient(1, sid, 'c');
-    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    const { sid, a, b: c } = await rawPair(1, 'c');
     return { fp, a, c, sid };
   }
 
@@ -531,10 +534,7 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
 
   it('back-pressure: while a node reports it applies far behind, requests wait (pings do not), then go on in order', async () => {
     await startCluster();
-    const sid = mintSessionId(PROJECT).sessionId;
-    const a = await rawClient(0, sid, 'a');
-    const b = await rawClient(1, sid, 'b');
-    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    const { a, b } = await rawPair(1);
     const admin = new Redis(redis.url);
     await admin.hset('cv:lag', 'a-node-far-behind', `5000:${Date.now()}`); // fresh for 2 s
     await until('the nodes to hold requests', () => nodes.every((n) => n.throttled), 2000);
@@ -555,10 +555,7 @@ describe.skipIf(!haveRedis)('cluster on Redis (skipped when redis-server is not 
 
   it('back-pressure during an outage: past 1,000 entries waiting for Redis, requests wait in the sockets; all go out once, in order', async () => {
     await startCluster();
-    const sid = mintSessionId(PROJECT).sessionId;
-    const a = await rawClient(0, sid, 'a');
-    const b = await rawClient(0, sid, 'b');
-    await a.waitFor((f) => f.type === 'connectionCreated', 2000, true);
+    const { a, b } = await rawPair(0);
     await redis.stop();
     await until('node 1 to see Redis gone', () => !nodes[0]!.cluster!.available);
     const results: Array<Promise<Frame>> = [];

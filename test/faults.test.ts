@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
 import { FaultProxy } from '../lib/tools/fault-proxy';
+import { countEvents, until } from './helpers/events';
 import { API_KEY, sleep, startFixture, type Fixture } from './helpers/server';
 
 let fx: Fixture | undefined;
@@ -27,21 +28,6 @@ function join(f: Fixture, url: string, sid: string, opts = {}): Session {
   return s;
 }
 
-function watch(s: Session): Record<string, number> {
-  const c: Record<string, number> = {};
-  for (const e of ['sessionReconnecting', 'sessionReconnected', 'sessionDisconnected', 'connectionDestroyed', 'streamDestroyed'] as const) {
-    s.on(e as 'sessionReconnecting', () => { c[e] = (c[e] ?? 0) + 1; });
-  }
-  return c;
-}
-
-async function until(pred: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await sleep(20);
-  }
-}
 
 describe('faults through a TCP proxy', () => {
   for (const [label, fault, ms] of [
@@ -56,8 +42,8 @@ describe('faults through a TCP proxy', () => {
       await a.connect(f.token(sid));
       await b.connect(f.token(sid));
       await a.publish({ name: 'a' });
-      const ca = watch(a);
-      const cb = watch(b);
+      const ca = countEvents(a);
+      const cb = countEvents(b);
       const atB: string[] = [];
       b.on('signal', (e) => { if (e.from?.connectionId === a.connection?.connectionId) atB.push(e.data); });
       const atA: string[] = [];
@@ -75,10 +61,10 @@ describe('faults through a TCP proxy', () => {
         for (let i = 0; i < 5; i++) await b.signal({ data: `to-a-${i}` });
         await hole;
       }
-      await until(() => (ca['sessionReconnected'] ?? 0) === 1, 20000);
+      await until('a to reconnect', () => (ca['sessionReconnected'] ?? 0) === 1, 20000);
       await Promise.all(sends);
       await a.signal({ data: 'after' });
-      await until(() => atB.includes('after'), 5000);
+      await until("b to get 'after'", () => atB.includes('after'), 5000);
       expect(ca['sessionReconnecting']).toBe(1);
       expect(ca['sessionReconnected']).toBe(1);
       expect(ca['sessionDisconnected'] ?? 0).toBe(0);
@@ -87,7 +73,7 @@ describe('faults through a TCP proxy', () => {
       const expectedAtB = fault === 'blackhole' ? [...Array.from({ length: 5 }, (_, i) => `during-${i}`), 'after'] : ['after'];
       expect(atB).toEqual(expectedAtB);
       if (fault === 'blackhole') {
-        await until(() => atA.length === 5, 5000);
+        await until('a to get 5 signals', () => atA.length === 5, 5000);
         expect(atA).toEqual(Array.from({ length: 5 }, (_, i) => `to-a-${i}`));
       }
     }, 40_000);
@@ -113,7 +99,7 @@ describe('faults through a TCP proxy', () => {
       if (k % 20 === 0) await sleep(20);
     }
     await Promise.all(sends);
-    await until(() => got.every((g) => g.length >= PER), 30000);
+    await until('every session to get its signals', () => got.every((g) => g.length >= PER), 30000);
     cutting = false;
     await cutter;
     expect(cuts).toBeGreaterThanOrEqual(2);

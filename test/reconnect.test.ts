@@ -2,6 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
 import { startServer } from '../lib/server';
+import { countEvents } from './helpers/events';
 import { API_KEY, API_SECRET, sleep, startFixture, type Fixture } from './helpers/server';
 
 let fx: Fixture | undefined;
@@ -18,14 +19,6 @@ function session(f: Fixture, sid: string): Session {
   return s;
 }
 
-function counter(s: Session): Record<string, number> {
-  const c: Record<string, number> = {};
-  for (const e of ['sessionReconnecting', 'sessionReconnected', 'sessionDisconnected', 'connectionDestroyed', 'streamDestroyed', 'exception'] as const) {
-    s.on(e as 'sessionReconnecting', () => { c[e] = (c[e] ?? 0) + 1; });
-  }
-  return c;
-}
-
 describe('automatic reconnection', () => {
   it('a cut socket: reconnecting then reconnected, peers see nothing, queued signals arrive once', async () => {
     fx = await startFixture();
@@ -35,8 +28,8 @@ describe('automatic reconnection', () => {
     await a.connect(fx.token(sid));
     await b.connect(fx.token(sid));
     await a.publish({ name: 'a' });
-    const ca = counter(a);
-    const cb = counter(b);
+    const ca = countEvents(a);
+    const cb = countEvents(b);
     const got: string[] = [];
     b.on('signal', (e) => { if (e.from?.connectionId === a.connection?.connectionId) got.push(e.data); });
 

@@ -17,7 +17,7 @@
  * This file is the Redis side only: scripts, subscriptions, heartbeats, sweeping.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { removalBatch, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
 
 export type { Batch, ClusterOp, LogEntry, MuteState, StoredConnection, StoredStream } from './log-entry';
@@ -60,12 +60,10 @@ export interface ClusterPort {
   commit(batch: Batch): Promise<Committed | null>;
   /** The stored entries with from < n <= to. */
   fetch(sessionId: string, from: number, to: number): Promise<LogEntry[]>;
-  /** The session log's epoch (undefined when Redis has none). */
-  epochOf(sessionId: string): Promise<string | undefined>;
+  /** The session log's epoch (undefined when Redis has none) and its last entry's number (0: none). */
+  logHead(sessionId: string): Promise<{ epoch: string | undefined; n: number }>;
   /** Reports this node's apply lag (ms); resolves with the largest lag any node reported lately. */
   reportLag(ms: number): Promise<number>;
-  /** The number of the session log's last entry (0 when none). */
-  headOf(sessionId: string): Promise<number>;
   /** Starts a new epoch of a session's log (Redis went back in time: its numbers would be reused). */
   newEpoch(sessionId: string): Promise<void>;
   /** A connection as stored, with its checkpoint (undefined when unknown). */
@@ -83,7 +81,16 @@ export interface ClusterPort {
   snapshot(sessionId: string): Promise<RemoteSnapshot>;
 }
 
-export class ClusterUnavailableError extends Error {}
+/**
+ * Redis could not be reached, or refused a command. `notDone` is true when the command surely
+ * had no effect (never sent, or answered with an error); false when the connection went while
+ * it was out: it may have run.
+ */
+export class ClusterUnavailableError extends Error {
+  constructor(message: string, readonly notDone = true) {
+    super(message);
+  }
+}
 
 const CH_PREFIX = 'cv:s:';
 const CH = (sid: string): string => `${CH_PREFIX}${sid}`;
@@ -416,7 +423,8 @@ export class Cluster implements ClusterPort {
   }
 
   private unavailable(e?: unknown): ClusterUnavailableError {
-    return new ClusterUnavailableError(`the cluster store (Redis) is unavailable${e ? `: ${(e as Error).message}` : ''}`);
+    const notDone = e === undefined || e instanceof ReplyError;
+    return new ClusterUnavailableError(`the cluster store (Redis) is unavailable${e ? `: ${(e as Error).message}` : ''}`, notDone);
   }
 
   async admit(sessionId: string, maxConnections: number): Promise<boolean> {
@@ -480,12 +488,9 @@ export class Cluster implements ClusterPort {
     return worst;
   }
 
-  async epochOf(sessionId: string): Promise<string | undefined> {
-    return (await this.cmd.get(EPOCH(sessionId))) ?? undefined;
-  }
-
-  async headOf(sessionId: string): Promise<number> {
-    return Number((await this.cmd.get(SEQ(sessionId))) ?? 0);
+  async logHead(sessionId: string): Promise<{ epoch: string | undefined; n: number }> {
+    const [epoch, n] = await this.cmd.mget(EPOCH(sessionId), SEQ(sessionId));
+    return { epoch: epoch ?? undefined, n: Number(n ?? 0) };
   }
 
   async newEpoch(sessionId: string): Promise<void> {

@@ -11,8 +11,7 @@
  * clean up. Nothing is appended twice, nothing reaches a client before it is in the log.
  * No session logic here.
  */
-import { ReplyError } from 'ioredis';
-import type { ClusterPort, Committed } from './cluster';
+import { ClusterUnavailableError, type ClusterPort, type Committed } from './cluster';
 import { isEmpty, type Batch } from './log-entry';
 
 export interface OutboxHooks {
@@ -36,6 +35,8 @@ export class Outbox {
   /** entries sent and not answered yet, by id */
   private readonly inflight = new Map<string, Batch>();
   private seq = 0;
+  /** entries waiting, in all */
+  private count = 0;
   private running: Promise<void> | undefined;
   private again = false;
   private retry: NodeJS.Timeout | undefined;
@@ -58,9 +59,7 @@ export class Outbox {
 
   /** How many entries wait, in all. */
   get waitingCount(): number {
-    let n = 0;
-    for (const q of this.waitingBySession.values()) n += q.length;
-    return n;
+    return this.count;
   }
 
   /** Appends an operation's entry, now or when Redis allows. */
@@ -107,7 +106,7 @@ export class Outbox {
   private failed(b: Batch, e: unknown): void {
     this.inflight.delete(b.id as string);
     if (b.appended) return; // its entry came back already
-    if (!(e instanceof ReplyError)) b.unknown = true; // the connection went: appended or not
+    if (!(e instanceof ClusterUnavailableError && e.notDone)) b.unknown = true; // the connection went: appended or not
     this.wait(b);
     if (this.cluster.connected) this.scheduleRetry(); // an error reply: Redis is there, try again soon
   }
@@ -116,6 +115,7 @@ export class Outbox {
     const queue = this.waitingBySession.get(b.sessionId) ?? [];
     if (queue.length === 0) this.waitingBySession.set(b.sessionId, queue);
     queue.push(b);
+    this.count++;
     queue.sort((x, y) => (x.order as number) - (y.order as number));
   }
 
@@ -140,7 +140,7 @@ export class Outbox {
           this.again = false;
           await this.hooks.prepare();
           for (const [sid, queue] of this.waitingBySession) {
-            const epoch = await this.cluster.epochOf(sid);
+            const { epoch } = await this.cluster.logHead(sid);
             await this.dropAppended(sid, queue, epoch);
             while (queue.length > 0) {
               const b = queue[0] as Batch;
@@ -148,6 +148,7 @@ export class Outbox {
               if (b.epoch !== undefined && b.epoch !== epoch) b.conds = [];
               await this.cluster.commit(b);
               queue.shift();
+              this.count--;
             }
             this.waitingBySession.delete(sid);
             this.hooks.drained(sid);
@@ -174,6 +175,7 @@ export class Outbox {
     for (const b of unsure) {
       if (!ids.has(b.id)) continue;
       queue.splice(queue.indexOf(b), 1);
+      this.count--;
     }
   }
 

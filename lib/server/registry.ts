@@ -13,7 +13,7 @@ import { ErrorCode, fail, wireError, WireError } from './errors';
 import type { RequestBody, StreamProps, VideoDimensions, WireStream } from './protocol';
 import type { Role } from './tokens';
 import type { ClusterPort } from './cluster';
-import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
 import { Replica } from './replica';
 import {
   copyStream, fillSession, gone, restStream, Session, type ConnectionDestroyedReason, type JoinOptions,
@@ -92,11 +92,6 @@ export class Registry {
   /** Cluster: an entry of a session's log, as published. */
   receiveEntry(entry: LogEntry): void {
     this.replica?.receiveEntry(entry);
-  }
-
-  /** Cluster: this node's connections and streams, per session. */
-  localState(): Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }> {
-    return this.replica?.localState() ?? [];
   }
 
   get cluster(): ClusterPort | undefined {

@@ -6,10 +6,9 @@
  * a Redis outage (with the outbox). The operations themselves stay in the registry, which
  * reaches this through `Registry.replica`; this reaches the registry through RegistryCore.
  */
-import { ReplyError } from 'ioredis';
 import { Connection } from './connection';
 import { ErrorCode, fail } from './errors';
-import type { ClusterPort, RemoteSnapshot } from './cluster';
+import { ClusterUnavailableError, type ClusterPort, type RemoteSnapshot } from './cluster';
 import { addressedTo, eventsAfter, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
 import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
@@ -185,8 +184,8 @@ export class Replica {
     for (const s of [...this.core.sessions.values()]) {
       const log = s.log;
       if (!log?.initialized) continue;
-      const epoch = await cluster.epochOf(s.id);
-      if (epoch === log.epoch && (await cluster.headOf(s.id)) < log.applied) await cluster.newEpoch(s.id);
+      const { epoch, n } = await cluster.logHead(s.id);
+      if (epoch === log.epoch && n < log.applied) await cluster.newEpoch(s.id);
       else if (epoch !== undefined && epoch !== log.epoch) log.adopt(epoch); // others started a new one meanwhile
       await log.catchUp();
     }
@@ -287,7 +286,7 @@ export class Replica {
         r = await cluster.commit(b);
       } catch (e) {
         // Cut off: its arrival may be in the log. Remove it then (appends nothing if not).
-        if (!(e instanceof ReplyError)) this.commit(removalBatch(session.id, conn.toWire(), [], 'networkDisconnected', cluster.nodeId, false));
+        if (!(e instanceof ClusterUnavailableError && e.notDone)) this.commit(removalBatch(session.id, conn.toWire(), [], 'networkDisconnected', cluster.nodeId, false));
         fail(ErrorCode.CONNECTION_REFUSED, `the cluster store (Redis) is unavailable: no new connections for now, try again later (${(e as Error).message})`);
       }
       const state = r?.snapshot as RemoteSnapshot;

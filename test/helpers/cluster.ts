@@ -12,13 +12,7 @@ export const haveRedis = spawnSync('redis-server', ['--version']).status === 0;
 export { RedisServer as RedisProcess, freePort } from '../../lib/tools/redis-server';
 export { RoundRobinProxy } from '../../lib/tools/round-robin-proxy';
 
-export async function until(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+export { until } from './events';
 
 /** A `convene server` process joined to a cluster; resolves once it listens. */
 export class NodeProcess {
