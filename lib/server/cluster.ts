@@ -38,6 +38,13 @@ export interface Committed {
   snapshot?: RemoteSnapshot;
 }
 
+/** A node's connection record in a session, with its streams. */
+export interface NodeRecord {
+  sessionId: string;
+  conn: StoredConnection;
+  streams: StoredStream[];
+}
+
 /** This node's own connections and streams, per session (put back after an outage). */
 export type LocalSnapshot = Array<{ sessionId: string; connections: StoredConnection[]; streams: StoredStream[] }>;
 
@@ -74,7 +81,7 @@ export interface ClusterPort {
   forgetCheckpoint(sessionId: string, connectionId: string): void;
   /** After an outage: put back this node's records; find its stale ones; recount its sessions. */
   restore(state: LocalSnapshot): Promise<void>;
-  staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<Array<{ sessionId: string; conn: StoredConnection; streams: StoredStream[] }>>;
+  staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<NodeRecord[]>;
   recount(): Promise<void>;
   /** REST on a node without clients in the session. */
   hasConnection(sessionId: string, connectionId: string): Promise<boolean>;
@@ -320,14 +327,19 @@ export class Cluster implements ClusterPort {
    * After an outage: this node's connection records (in the sessions it took part in) that
    * `held` says it does not hold, with their streams.
    */
-  async staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<Array<{ sessionId: string; conn: StoredConnection; streams: StoredStream[] }>> {
+  staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<NodeRecord[]> {
+    return this.recordsOf(this.nodeId, held);
+  }
+
+  /** The connection records naming `node` in the sessions it took part in (but those `skip` says), with their streams. */
+  private async recordsOf(node: string, skip: (sessionId: string, connectionId: string) => boolean): Promise<NodeRecord[]> {
     const out = [];
-    for (const sessionId of await this.cmd.smembers(NODE_SESSIONS(this.nodeId))) {
+    for (const sessionId of await this.cmd.smembers(NODE_SESSIONS(node))) {
       const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sessionId)), this.cmd.hgetall(STREAMS(sessionId))]);
       const all = Object.values(streams).map((v) => JSON.parse(v) as StoredStream);
       for (const text of Object.values(conns)) {
         const conn = JSON.parse(text) as StoredConnection;
-        if (conn.node !== this.nodeId || held(sessionId, conn.id)) continue;
+        if (conn.node !== node || skip(sessionId, conn.id)) continue;
         out.push({ sessionId, conn, streams: all.filter((st) => st.connectionId === conn.id) });
       }
     }
@@ -396,17 +408,10 @@ export class Cluster implements ClusterPort {
    * as one entry of its session's log: streamDestroyed and connectionDestroyed, networkDisconnected.
    */
   private async sweep(node: string): Promise<void> {
-    const sessions = await this.cmd.smembers(NODE_SESSIONS(node));
     let gone = 0;
-    for (const sid of sessions) {
-      const [conns, streams] = await Promise.all([this.cmd.hgetall(CONNS(sid)), this.cmd.hgetall(STREAMS(sid))]);
-      for (const text of Object.values(conns)) {
-        const c = JSON.parse(text) as StoredConnection;
-        if (c.node !== node) continue;
-        const own = Object.values(streams).map((v) => JSON.parse(v) as StoredStream).filter((st) => st.connectionId === c.id);
-        const b = removalBatch(sid, c, own, 'networkDisconnected', node);
-        if (await this.commit(b)) gone++; // null: it resumed elsewhere or left meanwhile
-      }
+    for (const { sessionId, conn, streams } of await this.recordsOf(node, () => false)) {
+      // null: it resumed elsewhere or left meanwhile
+      if (await this.commit(removalBatch(sessionId, conn, streams, 'networkDisconnected', node))) gone++;
     }
     await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).hdel(LAG, node).exec();
     this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`);

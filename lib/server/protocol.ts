@@ -72,6 +72,11 @@ const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
   'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'disconnect',
 ]);
 
+/** Whether a decoded client frame is a request (it carries an id and gets a result). */
+export function isRequestFrame(frame: ClientFrame): frame is RequestFrame {
+  return REQUEST_TYPES.has(frame.type);
+}
+
 export type DecodeResult =
   /** a well-formed frame */
   | { kind: 'frame'; frame: ClientFrame }

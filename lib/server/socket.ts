@@ -8,16 +8,11 @@ import { authenticate } from './auth';
 import { checkSessionId } from './session-id';
 import type { Connection, Transport } from './connection';
 import { closeCodeFor, ErrorCode, ErrorCodeValue, WireError, wireError } from './errors';
-import { decodeClientFrame, PROTOCOL_VERSION, type ClientFrame, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
-
-type DecodeResult = ReturnType<typeof decodeClientFrame>;
+import { decodeClientFrame, isRequestFrame, PROTOCOL_VERSION, type ClientFrame, type DecodeResult, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
 
 /** A frame that performs a request (takes a request id): it waits under back-pressure. */
 function isRequest(r: DecodeResult): boolean {
-  if (r.kind === 'badRequest') return true;
-  if (r.kind !== 'frame') return false;
-  const t = r.frame.type;
-  return t !== 'ack' && t !== 'ping' && t !== 'pong' && t !== 'connect' && t !== 'resume';
+  return r.kind === 'badRequest' || (r.kind === 'frame' && isRequestFrame(r.frame));
 }
 import type { ProjectStore } from './projects';
 import type { Registry } from './registry';
@@ -158,7 +153,7 @@ export class ClientSocket implements Transport {
    * MAX_PENDING_FRAMES waiting, the socket stops reading until they go on.
    */
   private hold(r: DecodeResult): void {
-    const ack = r.kind === 'badRequest' ? r.ack : r.kind === 'frame' && 'ack' in r.frame ? r.frame.ack : undefined;
+    const ack = r.kind === 'badRequest' ? r.ack : r.kind === 'frame' && isRequestFrame(r.frame) ? r.frame.ack : undefined;
     if (ack !== undefined) this.ack(ack);
     this.held.push(r);
     if (this.held.length >= MAX_PENDING_FRAMES && !this.paused) {
