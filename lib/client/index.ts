@@ -5,15 +5,44 @@
  *     const session = initSession(apiKey, sessionId, { serverUrl: 'ws://127.0.0.1:4100' });
  *     session.on('signal', (e) => console.log(e.type, e.data));
  *     await session.connect(token);
+ *
+ * Code written for OpenTok.js runs as it is through the `OT` object:
+ *
+ *     const { OT } = require('convene');
+ *     const session = OT.initSession(apiKey, sessionId);
+ *     session.on({ sessionConnected: () => session.publish(OT.initPublisher({ name: 'bot' })) });
+ *     session.connect(token, (error) => { ... });
  */
 import { Session } from './session';
-import type { SessionOptions } from './types';
+import { Publisher } from './publisher';
+import { OTError } from './errors';
+import type { PublisherProperties, SessionOptions } from './types';
 
 export function initSession(apiKey: string, sessionId: string, options: SessionOptions = {}): Session {
   return new Session(apiKey, sessionId, options);
 }
 
+/**
+ * A Publisher to pass to session.publish(publisher, completionHandler). OpenTok.js's
+ * (targetElement, properties, completionHandler) form is accepted too: the target is ignored.
+ */
+export function initPublisher(properties?: PublisherProperties, completionHandler?: (error?: OTError) => void): Publisher;
+export function initPublisher(targetElement: string | null | undefined, properties?: PublisherProperties, completionHandler?: (error?: OTError) => void): Publisher;
+export function initPublisher(a?: unknown, b?: unknown, c?: unknown): Publisher {
+  const targetForm = a === undefined || a === null || typeof a === 'string';
+  const properties = (targetForm ? b : a) as PublisherProperties | undefined;
+  const handler = (targetForm ? c : b) as ((error?: OTError) => void) | undefined;
+  const pub = new Publisher(properties ?? {});
+  if (typeof handler === 'function') process.nextTick(handler); // no devices to open: it is ready
+  return pub;
+}
+
+/** The OpenTok.js entry object. */
+export const OT = Object.freeze({ initSession, initPublisher, Session, Publisher, OTError });
+
 export { Session } from './session';
 export { Publisher } from './publisher';
 export { OTError } from './errors';
+export { EventDispatcher } from './dispatcher';
+export type { OTEvent, OTEventBase } from './events';
 export type * from './types';

@@ -65,6 +65,8 @@ export interface NativeSession {
   publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean, videoType: VideoType): number;
   unpublish(pub: number): number;
   setPublish(pub: number, what: 'audio' | 'video', on: boolean): number;
+  /** 1 or 0: whether the core publishes audio / video now (a forced mute turns audio off); -1: no such publisher */
+  getPublish(pub: number, what: 'audio' | 'video'): number;
   close(): void;
 }
 

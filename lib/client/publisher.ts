@@ -1,46 +1,101 @@
-/** Publisher: the local side of a published stream (metadata only in this version). */
-import { EventEmitter } from 'node:events';
+/**
+ * Publisher: the local side of a published stream (metadata only in this version), as in
+ * OpenTok.js: made by `OT.initPublisher(properties)` (or by `session.publish(properties)`),
+ * published with `session.publish(publisher)`.
+ *
+ * Events (OpenTok.js event objects, see ./events):
+ *   streamCreated    { stream }            its stream exists
+ *   streamDestroyed  { stream, reason }    its stream went (unpublished, forced, session ended);
+ *                                          cancelable: the default action destroys the publisher,
+ *                                          preventDefault() keeps it to publish again
+ *   muteForced       {}                    a moderator muted its audio (forceMuteStream/All)
+ *   destroyed        { reason }            destroyed: it cannot publish any more
+ */
 import type { OTError } from './errors';
+import { otError } from './errors';
+import { EventDispatcher } from './dispatcher';
+import { makeEvent } from './events';
 import type { NativeSession, NativeStream } from './native';
-import type { Connection, Stream } from './types';
+import type { Session } from './session';
+import type { Connection, PublisherEvents, PublisherProperties, Stream, VideoType } from './types';
 
-/** Events: `streamDestroyed` ({ reason }) when its stream goes (unpublished, forced, session ended). */
-export class Publisher extends EventEmitter<{ streamDestroyed: [event: { reason: string }] }> {
+/** What a Publisher needs of the session it is published in. @internal */
+export interface PublisherLink {
+  readonly native: NativeSession;
+  readonly id: number;
+  onCreated(p: Publisher): void;
+  onFailed(e: OTError): void;
+}
+
+function pick(a: boolean | undefined, b: boolean | undefined): boolean {
+  return a ?? b ?? true;
+}
+
+export class Publisher extends EventDispatcher<PublisherEvents> {
+  readonly name: string;
+  readonly videoType: VideoType;
   /** the stream, once created; undefined after it is destroyed */
   stream: Stream | undefined;
+  /** the Session it is published in, while it is */
+  session: Session | undefined = undefined;
+  private audio: boolean;
+  private video: boolean;
+  private link: PublisherLink | undefined;
   private settled = false;
+  private gone = false;
 
-  /** @internal created by Session.publish */
-  constructor(
-    private readonly native: NativeSession,
-    readonly id: number,
-    readonly name: string,
-    private audio: boolean,
-    private video: boolean,
-    private readonly onCreated: (p: Publisher) => void,
-    private readonly onFailed: (e: OTError) => void,
-  ) {
+  constructor(properties: PublisherProperties = {}) {
     super();
+    if (properties === null || typeof properties !== 'object') throw otError(1011, 'publisher properties must be an object');
+    const { name, videoType } = properties;
+    if (name !== undefined && typeof name !== 'string') throw otError(1011, 'name must be a string');
+    if (videoType !== undefined && videoType !== 'camera' && videoType !== 'screen' && videoType !== 'custom') {
+      throw otError(1011, "videoType must be 'camera', 'screen' or 'custom'");
+    }
+    this.name = name ?? '';
+    this.videoType = videoType ?? 'camera';
+    // OpenTok.js names (publishAudio / publishVideo) win over the older hasAudio / hasVideo
+    this.audio = pick(properties.publishAudio, properties.hasAudio) !== false;
+    this.video = pick(properties.publishVideo, properties.hasVideo) !== false;
   }
 
+  /** the publish request id in its session; 0 while not published */
+  get id(): number { return this.link?.id ?? 0; }
   get publishingAudio(): boolean { return this.audio; }
   get publishingVideo(): boolean { return this.video; }
+  /** true once destroyed (destroy(), or the default action of streamDestroyed / sessionDisconnected) */
+  get isDestroyed(): boolean { return this.gone; }
 
   /** Turns audio on or off; others get streamPropertyChanged (hasAudio). */
   publishAudio(on: boolean): void {
     this.audio = on;
     if (this.stream) this.stream.hasAudio = on;
-    this.native.setPublish(this.id, 'audio', on);
+    this.link?.native.setPublish(this.link.id, 'audio', on);
   }
 
   /** Turns video on or off; others get streamPropertyChanged (hasVideo). */
   publishVideo(on: boolean): void {
     this.video = on;
     if (this.stream) this.stream.hasVideo = on;
-    this.native.setPublish(this.id, 'video', on);
+    this.link?.native.setPublish(this.link.id, 'video', on);
   }
 
-  /** @internal */
+  /** Unpublishes (if published) and destroys the publisher; `destroyed` fires once. */
+  destroy(): this {
+    if (this.gone) return this;
+    if (this.link && this.session) this.session.unpublish(this);
+    this.markDestroyed('destroyed');
+    return this;
+  }
+
+  /** @internal Session.publish hands it its native side */
+  attach(session: Session, link: PublisherLink): void {
+    this.session = session;
+    this.link = link;
+    this.settled = false;
+  }
+
+  /** @internal the stream exists */
   created(owner: Connection, s: NativeStream): void {
     this.stream = {
       streamId: s.streamId, connection: owner, creationTime: s.creationTime, name: s.name, hasAudio: s.hasAudio,
@@ -48,22 +103,62 @@ export class Publisher extends EventEmitter<{ streamDestroyed: [event: { reason:
     };
     if (!this.settled) {
       this.settled = true;
-      this.onCreated(this);
+      this.emit('streamCreated', makeEvent('streamCreated', this, { stream: this.stream }));
+      this.link?.onCreated(this);
     }
   }
 
-  /** @internal */
+  /** @internal publishing failed */
   failed(e: OTError): void {
+    const link = this.link;
+    this.detach();
     if (this.settled) return;
     this.settled = true;
-    this.onFailed(e);
+    link?.onFailed(e);
   }
 
-  /** @internal the stream is gone (reason as in streamDestroyed) */
-  destroyed(reason: string): void {
-    const had = this.stream !== undefined;
+  /** @internal a moderator muted it: the core turned its audio off */
+  forceMuted(): void {
+    this.audio = false;
+    if (this.stream) this.stream.hasAudio = false;
+    this.emit('muteForced', makeEvent('muteForced', this, {}));
+  }
+
+  /**
+   * @internal the stream is gone (reason as in streamDestroyed). Returns true when the
+   * default action ran (the publisher was destroyed).
+   */
+  ended(reason: string): boolean {
+    const stream = this.stream;
     this.stream = undefined;
-    if (had) this.emit('streamDestroyed', { reason });
-    this.failed(Object.assign(new Error('the publisher was destroyed before its stream was created'), { code: 1010, name: 'OT_NOT_CONNECTED' }) as OTError);
+    const link = this.link;
+    this.detach();
+    if (!this.settled && link) {
+      this.settled = true;
+      link.onFailed(otError(1010, 'the publisher was destroyed before its stream was created', 'OT_NOT_CONNECTED'));
+    }
+    if (!stream) return false;
+    const event = makeEvent('streamDestroyed', this, { stream, reason }, true);
+    this.emit('streamDestroyed', event);
+    if (event.isDefaultPrevented()) return false;
+    this.markDestroyed(reason);
+    return true;
+  }
+
+  /** @internal the session ended and its sessionDisconnected was not prevented */
+  sessionEnded(reason: string): void {
+    this.markDestroyed(reason);
+  }
+
+  private detach(): void {
+    this.link = undefined;
+    this.session = undefined;
+  }
+
+  private markDestroyed(reason: string): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.detach();
+    this.emit('destroyed', makeEvent('destroyed', this, { reason }));
   }
 }

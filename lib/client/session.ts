@@ -3,26 +3,28 @@
  * from the core's service thread; this turns them into typed events with stable
  * Connection and Stream objects.
  */
-import { EventEmitter } from 'node:events';
 import { OTError, otError } from './errors';
 import { K, loadNative, type NativeConn, type NativeSession, type NativeStream } from './native';
 import type {
-  Capabilities, CompletionHandler, Connection, ConnectionStatus, PublishOptions, SessionEvents, SessionOptions,
+  Capabilities, Connection, ConnectionStatus, PublisherProperties, SessionEvents, SessionOptions,
   SignalEvent, SignalOptions, Stream,
 } from './types';
 import { Publisher } from './publisher';
+import { EventDispatcher } from './dispatcher';
+import { makeEvent } from './events';
+import { complete, type CompletionHandler } from './completion';
 
 const SIGNAL_TYPE_RE = /^[A-Za-z0-9\-_~]*$/;
 
-type Listener<K extends keyof SessionEvents> = (...args: SessionEvents[K]) => void;
-type SignalTypeEvent = `signal:${string}`;
+/** Session events that have a default action (see types.ts, SessionEvents). */
+const CANCELABLE = new Set<string>(['sessionDisconnected', 'streamDestroyed']);
 
 interface Pending {
   resolve(): void;
   reject(e: OTError): void;
 }
 
-export class Session extends EventEmitter {
+export class Session extends EventDispatcher<SessionEvents> {
   readonly sessionId: string;
   readonly apiKey: string;
   /** this client's connection, once connected */
@@ -38,6 +40,9 @@ export class Session extends EventEmitter {
   private nextReq = 1;
   private nextPub = 1;
   private connectWaiter: Pending | undefined;
+  /** the connect attempt was cancelled (disconnect or abort): its late events are dropped */
+  private cancelled = false;
+  private readonly selfEvents: boolean;
 
   constructor(apiKey: string, sessionId: string, options: SessionOptions = {}) {
     super();
@@ -49,24 +54,40 @@ export class Session extends EventEmitter {
     const { NativeSession } = loadNative();
     this.native = new NativeSession(apiKey, sessionId, { ...options });
     this.native.onEvent = (kind, a, b, c, d, e) => this.onNative(kind, a, b, c, d, e);
+    this.selfEvents = options.connectionCreatedForSelf !== false && options.connectionEventsSuppressed !== true;
   }
 
-  // ---- typed events ----
-  override on<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this;
-  override on(event: SignalTypeEvent, listener: (event: SignalEvent) => void): this;
-  override on(event: string, listener: (...args: never[]) => void): this {
-    return super.on(event, listener as (...a: unknown[]) => void);
+  /** True while connected (also while reconnecting: the connection is kept). */
+  isConnected(): boolean {
+    return this.connectionStatus === 'connected' || this.connectionStatus === 'reconnecting';
   }
-  override once<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this;
-  override once(event: SignalTypeEvent, listener: (event: SignalEvent) => void): this;
-  override once(event: string, listener: (...args: never[]) => void): this {
-    return super.once(event, listener as (...a: unknown[]) => void);
+
+  /** The local Publisher of a stream, if this client publishes it. */
+  getPublisherForStream(stream: { streamId: string } | undefined): Publisher | undefined {
+    const id = stream?.streamId;
+    if (typeof id !== 'string') return undefined;
+    for (const [, pub] of this.publishers) if (pub.stream?.streamId === id) return pub;
+    return undefined;
   }
-  override off<K extends keyof SessionEvents>(event: K, listener: Listener<K>): this;
-  override off(event: SignalTypeEvent, listener: (event: SignalEvent) => void): this;
-  override off(event: string, listener: (...args: never[]) => void): this {
-    return super.off(event, listener as (...a: unknown[]) => void);
+
+  /** Emits an OpenTok.js event object; returns it (to check isDefaultPrevented). */
+  private fire<T extends keyof SessionEvents & string>(type: T, fields: object): SessionEvents[T][0] {
+    const event = makeEvent(type, this, fields, CANCELABLE.has(type)) as unknown as SessionEvents[T][0];
+    (this.emit as (t: string, e: unknown) => boolean)(type, event);
+    return event;
   }
+
+  /**
+   * A call without completion handler failed and nobody awaited or caught its promise: the
+   * error goes to the exception listeners; with none, a warning is logged.
+   */
+  private unhandled = (e: OTError): void => {
+    if (this.listenerCount('exception') > 0) {
+      this.fire('exception', { code: e.code, name: e.name, title: e.name, message: e.message, error: e });
+      return;
+    }
+    process.emitWarning(`${e.name} (${e.code}): ${e.message} (no completion handler, no 'exception' listener)`, { type: 'ConveneWarning', code: e.name });
+  };
 
   // ---- connect / disconnect ----
 
@@ -80,24 +101,43 @@ export class Session extends EventEmitter {
       if (abort?.aborted) return reject(abortError(abort));
       const st = this.native.connect(token);
       if (st !== 0) return reject(otError(st === 1015 ? 1015 : 1006, `connect failed (status ${st})`));
+      this.cancelled = false;
       this.connectionStatus = 'connecting';
-      this.connectWaiter = { resolve, reject };
+      const waiter: Pending = { resolve, reject };
+      this.connectWaiter = waiter;
       abort?.addEventListener('abort', () => {
-        if (this.connectionStatus !== 'connecting' || !this.connectWaiter) return;
-        this.connectWaiter = undefined;
-        this.native.disconnect();
-        this.native.disconnect(true);
-        this.connectionStatus = 'disconnected';
-        reject(abortError(abort));
+        if (this.connectWaiter === waiter) this.cancelConnect(abortError(abort));
       }, { once: true });
     });
-    return complete(p, handler);
+    return complete(p, handler, this.unhandled);
   }
 
-  /** Disconnects; sessionDisconnected fires (reason clientDisconnected). */
+  /**
+   * Disconnects; sessionDisconnected fires (reason clientDisconnected). While connecting, it
+   * cancels the attempt instead: connect fails (OT_CONNECT_FAILED), no sessionDisconnected.
+   */
   disconnect(): void {
     if (this.connectionStatus === 'disconnected') return;
+    if (this.connectionStatus === 'connecting' && this.connectWaiter) {
+      this.cancelConnect(otError(1006, 'connect cancelled: disconnect() was called before the session connected'));
+      return;
+    }
     this.native.disconnect();
+  }
+
+  /**
+   * Ends a connect attempt from this side. The core drops the attempt with no callback (it
+   * never connected), so the session's hold on the event loop is released here. Events of the
+   * attempt that were already on their way are dropped (see onNative).
+   */
+  private cancelConnect(error: Error): void {
+    const w = this.connectWaiter;
+    this.connectWaiter = undefined;
+    this.cancelled = true;
+    this.native.disconnect();
+    this.native.disconnect(true);
+    this.connectionStatus = 'disconnected';
+    w?.reject(error as OTError);
   }
 
   // ---- signals ----
@@ -119,7 +159,7 @@ export class Session extends EventEmitter {
       if (st !== 0) return reject(otError(st === 1010 ? 1010 : st, st === 1010 ? 'the session is not connected' : `signal failed (status ${st})`));
       this.pending.set(req, { resolve, reject });
     });
-    return complete(p, handler);
+    return complete(p, handler, this.unhandled);
   }
 
   /** Async iterator over signals (of one type, if given) until the session disconnects. */
@@ -130,12 +170,12 @@ export class Session extends EventEmitter {
     let done = false;
     const onSignal = (e: SignalEvent): void => { queue.push(e); wake?.(); };
     const onEnd = (): void => { done = true; wake?.(); };
-    super.on(event, onSignal);
-    super.once('sessionDisconnected', onEnd);
+    this.addListener(event as 'signal', onSignal);
+    this.prependOnceListener('sessionDisconnected', onEnd);
     const stop = (): void => {
       done = true;
-      super.off(event, onSignal);
-      super.off('sessionDisconnected', onEnd);
+      this.removeListener(event as 'signal', onSignal);
+      this.removeListener('sessionDisconnected', onEnd);
     };
     const it: AsyncIterableIterator<SignalEvent> = {
       next: async () => {
@@ -154,25 +194,45 @@ export class Session extends EventEmitter {
 
   // ---- publishing ----
 
-  /** Publishes a stream (metadata only in this version); resolves once the stream exists. */
-  publish(options: PublishOptions = {}): Promise<Publisher> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Publishes a stream (metadata only in this version): a Publisher (from OT.initPublisher),
+   * or the properties to make one. Resolves with the Publisher once its stream exists; with a
+   * completion handler (OpenTok.js), the handler gets the outcome and the promise resolves with
+   * the Publisher either way.
+   */
+  publish(publisher?: Publisher | PublisherProperties, handler?: CompletionHandler): Promise<Publisher>;
+  publish(handler: CompletionHandler): Promise<Publisher>;
+  publish(target: Publisher | PublisherProperties | CompletionHandler = {}, handler?: CompletionHandler): Promise<Publisher> {
+    if (typeof target === 'function') { handler = target; target = {}; }
+    let pub: Publisher | undefined;
+    let bad: OTError | undefined;
+    try {
+      pub = target instanceof Publisher ? target : new Publisher(target ?? {});
+    } catch (e) {
+      bad = e as OTError;
+    }
+    const p = new Promise<Publisher>((resolve, reject) => {
+      if (bad || !pub) return reject(bad);
+      if (pub.isDestroyed) return reject(otError(1011, 'publish: the publisher was destroyed'));
+      if (pub.session) return reject(otError(1015, 'publish: the publisher is already published'));
       if (this.connectionStatus !== 'connected') return reject(otError(1010, 'publish: the session is not connected'));
       const id = this.nextPub++;
-      const pub = new Publisher(this.native, id, options.name ?? '', options.hasAudio !== false, options.hasVideo !== false, resolve, reject);
-      const videoType = options.videoType ?? 'camera';
-      if (videoType !== 'camera' && videoType !== 'screen' && videoType !== 'custom') return reject(otError(1011, "videoType must be 'camera', 'screen' or 'custom'"));
-      const st = this.native.publish(id, pub.name, options.hasAudio !== false, options.hasVideo !== false, videoType);
-      if (st !== 0) return reject(otError(1500, `publish failed (status ${st})`));
-      this.publishers.set(id, pub);
+      const p2 = pub;
+      p2.attach(this, { native: this.native, id, onCreated: () => resolve(p2), onFailed: reject });
+      const st = this.native.publish(id, p2.name, p2.publishingAudio, p2.publishingVideo, p2.videoType);
+      if (st !== 0) { p2.failed(otError(1500, `publish failed (status ${st})`)); return; }
+      this.publishers.set(id, p2);
     });
+    return complete(p, handler, this.unhandled, pub as Publisher); // pub is undefined only when p rejects
   }
 
+  /** Stops publishing; the Publisher's streamDestroyed fires (its default action destroys it). */
   unpublish(publisher: Publisher): void {
-    if (!this.publishers.has(publisher.id)) return;
-    this.publishers.delete(publisher.id);
-    publisher.destroyed('clientDisconnected');
-    this.native.unpublish(publisher.id);
+    const id = publisher?.id;
+    if (!id || this.publishers.get(id) !== publisher) return;
+    this.publishers.delete(id);
+    publisher.ended('clientDisconnected');
+    this.native.unpublish(id);
   }
 
   // ---- moderation ----
@@ -201,7 +261,7 @@ export class Session extends EventEmitter {
       if (st !== 0) return reject(otError(st === 1010 ? 1010 : 1011, `${op} failed (status ${st})`));
       this.pending.set(req, { resolve, reject });
     });
-    return complete(p, handler);
+    return complete(p, handler, this.unhandled);
   }
 
   /** `await using session = initSession(...)`: disconnects and frees the native session. */
@@ -240,6 +300,8 @@ export class Session extends EventEmitter {
 
   /** One event from the native core (layout: K in ./native). */
   private onNative(kind: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown): void {
+    // A cancelled connect attempt: what it sent before the core saw the cancel is dropped.
+    if (this.cancelled && this.connectionStatus === 'disconnected' && kind !== K.Done && kind !== K.Disconnected) return;
     switch (kind) {
       case K.Signal: {
         // the hot path: the sender is known from its connectionCreated unless those are suppressed
@@ -249,7 +311,7 @@ export class Session extends EventEmitter {
           from = this.connections.get(fromId)
             ?? this.intern({ connectionId: fromId, creationTime: (d as number | undefined) ?? 0, data: (e as string | undefined) ?? '' });
         }
-        const event: SignalEvent = { type: a as string, data: b as string, from };
+        const event: SignalEvent = makeEvent(a as string, this, { data: b as string, from });
         this.emit('signal', event);
         this.emit(`signal:${event.type}`, event);
         return;
@@ -273,7 +335,9 @@ export class Session extends EventEmitter {
         this.connectionStatus = 'connected';
         const w = this.connectWaiter;
         this.connectWaiter = undefined;
-        this.emit('sessionConnected', { target: this });
+        this.fire('sessionConnected', {});
+        // OpenTok.js: connectionCreated fires for every connection, "including your own"
+        if (this.selfEvents && this.connection) this.fire('connectionCreated', { connection: this.connection });
         w?.resolve();
         return;
       }
@@ -283,41 +347,55 @@ export class Session extends EventEmitter {
         this.connectionStatus = 'disconnected';
         for (const [, p] of this.pending) p.reject(otError(1010, 'the session disconnected before the request completed'));
         this.pending.clear();
-        for (const [, pub] of this.publishers) pub.destroyed(reason);
+        const kept: Publisher[] = [];
+        for (const [id, pub] of this.publishers) {
+          if (!pub.ended(reason)) kept.push(pub);
+          this.native.unpublish(id);
+        }
         this.publishers.clear();
         this.streams.clear();
         this.connections.clear();
-        if (was !== 'disconnected') this.emit('sessionDisconnected', { reason: reason as SessionEvents['sessionDisconnected'][0]['reason'] });
+        this.connection = undefined;
+        this.capabilities = undefined;
+        if (was === 'disconnected') return;
+        const event = this.fire('sessionDisconnected', { reason });
+        // the default action (OpenTok.js): the session's publishers are destroyed
+        if (!event.isDefaultPrevented()) for (const pub of kept) pub.sessionEnded(reason);
         return;
       }
       case K.Error: {
         const err = otError(a as number, b as string);
         if (this.connectionStatus === 'connecting' && this.connectWaiter) {
+          // the connect call reports it: to its handler, its promise, or (neither) exception
           const w = this.connectWaiter;
           this.connectWaiter = undefined;
           this.connectionStatus = 'disconnected';
           this.native.disconnect(true);
           w.reject(err);
+          return;
         }
-        if (this.listenerCount('exception') > 0) this.emit('exception', { code: err.code, name: err.name, message: err.message, error: err });
+        if (this.listenerCount('exception') > 0) this.fire('exception', { code: err.code, name: err.name, title: err.name, message: err.message, error: err });
         return;
       }
-      case K.ConnectionCreated:
-        this.emit('connectionCreated', { connection: this.intern({ connectionId: a as string, creationTime: b as number, data: c as string }) });
+      case K.ConnectionCreated: {
+        const connection = this.intern({ connectionId: a as string, creationTime: b as number, data: c as string });
+        if (connection === this.connection && this.selfEvents) return; // already announced after sessionConnected
+        this.fire('connectionCreated', { connection });
         return;
+      }
       case K.ConnectionDropped: {
         const connection = this.intern({ connectionId: a as string, creationTime: b as number, data: c as string });
         this.connections.delete(connection.connectionId);
-        this.emit('connectionDestroyed', { connection, reason: d as SessionEvents['connectionDestroyed'][0]['reason'] });
+        this.fire('connectionDestroyed', { connection, reason: d as SessionEvents['connectionDestroyed'][0]['reason'] });
         return;
       }
       case K.StreamReceived:
-        this.emit('streamCreated', { stream: this.streamOf(a as NativeStream) });
+        this.fire('streamCreated', { stream: this.streamOf(a as NativeStream) });
         return;
       case K.StreamDropped: {
         const stream = this.streamOf(a as NativeStream);
         this.streams.delete(stream.streamId);
-        this.emit('streamDestroyed', { stream, reason: b as SessionEvents['streamDestroyed'][0]['reason'] });
+        this.fire('streamDestroyed', { stream, reason: b as SessionEvents['streamDestroyed'][0]['reason'] });
         return;
       }
       case K.StreamAudio:
@@ -327,7 +405,7 @@ export class Session extends EventEmitter {
         const prop = kind === K.StreamAudio ? 'hasAudio' : 'hasVideo';
         const oldValue = stream[prop];
         stream[prop] = b as boolean;
-        this.emit('streamPropertyChanged', { stream, changedProperty: prop, oldValue, newValue: b as boolean });
+        this.fire('streamPropertyChanged', { stream, changedProperty: prop, oldValue, newValue: b as boolean });
         return;
       }
       case K.StreamDims: {
@@ -335,7 +413,7 @@ export class Session extends EventEmitter {
         if (!stream) return;
         const oldValue = stream.videoDimensions;
         stream.videoDimensions = { width: b as number, height: c as number };
-        this.emit('streamPropertyChanged', { stream, changedProperty: 'videoDimensions', oldValue, newValue: stream.videoDimensions });
+        this.fire('streamPropertyChanged', { stream, changedProperty: 'videoDimensions', oldValue, newValue: stream.videoDimensions });
         return;
       }
       case K.StreamVideoType: {
@@ -345,15 +423,22 @@ export class Session extends EventEmitter {
       }
       case K.Reconnecting:
         this.connectionStatus = 'reconnecting';
-        this.emit('sessionReconnecting', {});
+        this.fire('sessionReconnecting', {});
         return;
       case K.Reconnected:
         this.connectionStatus = 'connected';
-        this.emit('sessionReconnected', {});
+        this.fire('sessionReconnected', {});
         return;
-      case K.MuteForced:
-        this.emit('muteForced', { active: a as boolean });
+      case K.MuteForced: {
+        // The core turned off the audio of the publishers the moderator muted: tell them.
+        if (a === true) {
+          for (const [id, pub] of this.publishers) {
+            if (pub.publishingAudio && this.native.getPublish(id, 'audio') === 0) pub.forceMuted();
+          }
+        }
+        this.fire('muteForced', { active: a as boolean });
         return;
+      }
       case K.PubCreated: {
         const s = b as NativeStream;
         const mine = s.connectionId === this.connection?.connectionId && this.connection;
@@ -366,7 +451,7 @@ export class Session extends EventEmitter {
         const pub = this.publishers.get(a as number);
         if (!pub) return;
         this.publishers.delete(a as number);
-        pub.destroyed(c as string);
+        pub.ended(c as string);
         this.native.unpublish(a as number);
         return;
       }
@@ -388,11 +473,4 @@ function abortError(signal: AbortSignal): Error {
   return reason instanceof Error ? reason : Object.assign(new Error('connect aborted'), { name: 'AbortError' });
 }
 
-/** Calls an OpenTok-style completion handler (never synchronously); the promise then never rejects. */
-function complete(p: Promise<void>, handler?: CompletionHandler): Promise<void> {
-  if (!handler) return p;
-  return p.then(
-    () => { process.nextTick(handler); },
-    (e: OTError) => { process.nextTick(handler, e); },
-  );
-}
+

@@ -1,5 +1,8 @@
 /** Public types of the client API: the shapes of OpenTok.js (see ../shared reference, section 2). */
 import type { OTError } from './errors';
+import type { OTEvent, OTEventBase } from './events';
+import type { Publisher } from './publisher';
+import type { Session } from './session';
 
 export type VideoType = 'camera' | 'screen' | 'custom';
 export interface VideoDimensions { width: number; height: number }
@@ -39,32 +42,59 @@ export type SessionDisconnectReason = 'clientDisconnected' | 'forceDisconnected'
 export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
 export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
 
-export interface SignalEvent { type: string; data: string; from: Connection | null }
+/** A Session event: the OpenTok.js event fields (type, target, cancelable, preventDefault) plus its own. */
+export type SessionEvent<Type extends string, Fields extends object = object> = OTEvent<Type, Session, Fields>;
+
+/** `signal` and `signal:<type>`: `type` is the signal's type, as in OpenTok.js. */
+export interface SignalEvent extends OTEventBase<string, Session> { readonly data: string; readonly from: Connection | null }
 
 export type StreamPropertyChangedEvent =
-  | { stream: Stream; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean }
-  | { stream: Stream; changedProperty: 'videoDimensions'; oldValue: VideoDimensions; newValue: VideoDimensions };
+  | SessionEvent<'streamPropertyChanged', { stream: Stream; changedProperty: 'hasAudio' | 'hasVideo'; oldValue: boolean; newValue: boolean }>
+  | SessionEvent<'streamPropertyChanged', { stream: Stream; changedProperty: 'videoDimensions'; oldValue: VideoDimensions; newValue: VideoDimensions }>;
 
-/** Event map of Session: name → listener arguments. `signal:<type>` listeners get a SignalEvent too. */
+/** A failure: a native error, or a call without completion handler whose promise nobody awaited. */
+export type ExceptionEvent = SessionEvent<'exception', { code: number; name: string; title: string; message: string; error: OTError }>;
+
+/**
+ * Event map of Session: name → listener arguments. Cancelable (with a default action):
+ * sessionDisconnected (destroys the session's publishers) and streamDestroyed (none here: no subscribers).
+ */
 export interface SessionEvents {
-  sessionConnected: [event: { target: unknown }];
-  sessionDisconnected: [event: { reason: SessionDisconnectReason }];
-  sessionReconnecting: [event: Record<string, never>];
-  sessionReconnected: [event: Record<string, never>];
-  connectionCreated: [event: { connection: Connection }];
-  connectionDestroyed: [event: { connection: Connection; reason: ConnectionDestroyedReason }];
-  streamCreated: [event: { stream: Stream }];
-  streamDestroyed: [event: { stream: Stream; reason: StreamDestroyedReason }];
+  sessionConnected: [event: SessionEvent<'sessionConnected'>];
+  sessionDisconnected: [event: SessionEvent<'sessionDisconnected', { reason: SessionDisconnectReason }>];
+  sessionReconnecting: [event: SessionEvent<'sessionReconnecting'>];
+  sessionReconnected: [event: SessionEvent<'sessionReconnected'>];
+  connectionCreated: [event: SessionEvent<'connectionCreated', { connection: Connection }>];
+  connectionDestroyed: [event: SessionEvent<'connectionDestroyed', { connection: Connection; reason: ConnectionDestroyedReason }>];
+  streamCreated: [event: SessionEvent<'streamCreated', { stream: Stream }>];
+  streamDestroyed: [event: SessionEvent<'streamDestroyed', { stream: Stream; reason: StreamDestroyedReason }>];
   streamPropertyChanged: [event: StreamPropertyChangedEvent];
   signal: [event: SignalEvent];
-  muteForced: [event: { active: boolean }];
-  exception: [event: { code: number; name: string; message: string; error: OTError }];
+  muteForced: [event: SessionEvent<'muteForced', { active: boolean }>];
+  exception: [event: ExceptionEvent];
+  [signalType: `signal:${string}`]: [event: SignalEvent];
+}
+
+/** A Publisher event. */
+export type PublisherEvent<Type extends string, Fields extends object = object> = OTEvent<Type, Publisher, Fields>;
+
+/** Event map of Publisher (see ./publisher). streamDestroyed is cancelable: its default action destroys the publisher. */
+export interface PublisherEvents {
+  streamCreated: [event: PublisherEvent<'streamCreated', { stream: Stream }>];
+  streamDestroyed: [event: PublisherEvent<'streamDestroyed', { stream: Stream; reason: string }>];
+  muteForced: [event: PublisherEvent<'muteForced'>];
+  destroyed: [event: PublisherEvent<'destroyed', { reason: string }>];
 }
 
 export interface SessionOptions {
   /** ws:// or wss:// URL of the Convene server; default env CONVENE_SERVER_URL, else ws://127.0.0.1:4100 */
   serverUrl?: string;
   connectionEventsSuppressed?: boolean;
+  /**
+   * connectionCreated fires for this client's own connection too, as in OpenTok.js ("including
+   * your own"; right after sessionConnected). Set false for the earlier behaviour: others only.
+   */
+  connectionCreatedForSelf?: boolean;
   /** handshake timeout in ms (default 10000) */
   connectTimeout?: number;
   /** wss://: PEM CA bundle to verify the server with */
@@ -85,11 +115,18 @@ export interface SignalOptions {
   retryAfterReconnect?: boolean;
 }
 
-export interface PublishOptions {
+/** Properties of OT.initPublisher / session.publish (the OpenTok.js names, plus hasAudio / hasVideo). */
+export interface PublisherProperties {
   name?: string;
+  /** publish audio (default true); OpenTok.js's name, preferred over hasAudio */
+  publishAudio?: boolean;
+  /** publish video (default true); OpenTok.js's name, preferred over hasVideo */
+  publishVideo?: boolean;
   hasAudio?: boolean;
   hasVideo?: boolean;
   videoType?: VideoType;
 }
+/** The earlier name of PublisherProperties. */
+export type PublishOptions = PublisherProperties;
 
-export type CompletionHandler = (error?: OTError) => void;
+export type { CompletionHandler } from './completion';

@@ -143,6 +143,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value Publish(const Napi::CallbackInfo& info);
   Napi::Value Unpublish(const Napi::CallbackInfo& info);
   Napi::Value SetPublish(const Napi::CallbackInfo& info);
+  Napi::Value GetPublish(const Napi::CallbackInfo& info);
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   void Alive(Napi::Env env, bool on);
@@ -483,6 +484,7 @@ Napi::Function SessionWrap::Init(Napi::Env env) {
                       InstanceMethod("publish", &SessionWrap::Publish),
                       InstanceMethod("unpublish", &SessionWrap::Unpublish),
                       InstanceMethod("setPublish", &SessionWrap::SetPublish),
+                      InstanceMethod("getPublish", &SessionWrap::GetPublish),
                       InstanceMethod("close", &SessionWrap::CloseJs)});
 }
 
@@ -682,6 +684,16 @@ Napi::Value SessionWrap::SetPublish(const Napi::CallbackInfo& info) {
   otc_status st = Str(info[1]) == "audio" ? otc_publisher_set_publish_audio(it->second->publisher, on)
                                           : otc_publisher_set_publish_video(it->second->publisher, on);
   return Napi::Number::New(env, st);
+}
+
+// getPublish(pubId, 'audio'|'video'): 1 or 0 as the core has it now (a forced mute clears audio); -1 unknown
+Napi::Value SessionWrap::GetPublish(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto it = publishers_.find(info[0].As<Napi::Number>().Int64Value());
+  if (it == publishers_.end()) return Napi::Number::New(env, -1);
+  otc_bool on = Str(info[1]) == "audio" ? otc_publisher_get_publish_audio(it->second->publisher)
+                                        : otc_publisher_get_publish_video(it->second->publisher);
+  return Napi::Number::New(env, on ? 1 : 0);
 }
 
 Napi::Value SessionWrap::CloseJs(const Napi::CallbackInfo& info) {
