@@ -3,7 +3,6 @@
  * handshake order and timeout, request id order and keepalive bookkeeping, then hands
  * decoded frames to the registry (docs/protocol.md, sections 1-7, 10).
  */
-import type { WebSocket, RawData } from 'ws';
 import { authenticate } from './auth';
 import { checkSessionId } from './session-id';
 import type { Connection, Transport } from './connection';
@@ -39,6 +38,30 @@ export interface SocketHost {
   forget(sock: ClientSocket): void;
 }
 
+/** A message as `ws` delivers it. */
+type RawData = Buffer | ArrayBuffer | Buffer[];
+
+/**
+ * The part of a `ws` WebSocket that a ClientSocket uses. Structural, so that the published
+ * types (ConveneServer refers to ClientSocket) do not need @types/ws.
+ */
+export interface WebSocketLike {
+  readonly readyState: number;
+  readonly OPEN: number;
+  readonly CONNECTING: number;
+  on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): unknown;
+  on(event: 'close', listener: () => void): unknown;
+  on(event: 'error', listener: () => void): unknown;
+  on(event: 'ping', listener: () => void): unknown;
+  on(event: 'pong', listener: () => void): unknown;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  terminate(): void;
+  ping(): void;
+  pause(): void;
+  resume(): void;
+}
+
 type Phase = 'handshake' | 'authenticating' | 'open' | 'closed';
 
 const MAX_PENDING_FRAMES = 256;
@@ -56,7 +79,7 @@ export class ClientSocket implements Transport {
   /** time anything was last received, for the keepalive sweep */
   lastSeen = Date.now();
 
-  constructor(private readonly ws: WebSocket, private readonly host: SocketHost) {
+  constructor(private readonly ws: WebSocketLike, private readonly host: SocketHost) {
     this.handshakeTimer = setTimeout(() => {
       if (this.phase === 'handshake' || this.phase === 'authenticating') {
         this.fatal(wireError(ErrorCode.CONNECTION_TIMED_OUT, `no handshake within ${host.config.handshakeTimeoutMs} ms`));
