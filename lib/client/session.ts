@@ -43,6 +43,8 @@ export class Session extends EventDispatcher<SessionEvents> {
   /** the connect attempt was cancelled (disconnect or abort): its late events are dropped */
   private cancelled = false;
   private readonly selfEvents: boolean;
+  /** publishers of this connection whose streamDestroyed was prevented: sessionDisconnected's default action destroys them */
+  private readonly keptPublishers = new Set<Publisher>();
 
   constructor(apiKey: string, sessionId: string, options: SessionOptions = {}) {
     super();
@@ -231,7 +233,7 @@ export class Session extends EventDispatcher<SessionEvents> {
     const id = publisher?.id;
     if (!id || this.publishers.get(id) !== publisher) return;
     this.publishers.delete(id);
-    publisher.ended('clientDisconnected');
+    if (!publisher.ended('clientDisconnected')) this.keptPublishers.add(publisher);
     this.native.unpublish(id);
   }
 
@@ -347,11 +349,12 @@ export class Session extends EventDispatcher<SessionEvents> {
         this.connectionStatus = 'disconnected';
         for (const [, p] of this.pending) p.reject(otError(1010, 'the session disconnected before the request completed'));
         this.pending.clear();
-        const kept: Publisher[] = [];
         for (const [id, pub] of this.publishers) {
-          if (!pub.ended(reason)) kept.push(pub);
+          if (!pub.ended(reason)) this.keptPublishers.add(pub);
           this.native.unpublish(id);
         }
+        const kept = [...this.keptPublishers].filter((pub) => pub.session === undefined);
+        this.keptPublishers.clear();
         this.publishers.clear();
         this.streams.clear();
         this.connections.clear();
@@ -451,7 +454,7 @@ export class Session extends EventDispatcher<SessionEvents> {
         const pub = this.publishers.get(a as number);
         if (!pub) return;
         this.publishers.delete(a as number);
-        pub.ended(c as string);
+        if (!pub.ended(c as string)) this.keptPublishers.add(pub);
         this.native.unpublish(a as number);
         return;
       }
