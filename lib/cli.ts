@@ -300,7 +300,17 @@ function projectFrom(values: { 'api-key'?: string | undefined; 'api-secret'?: st
 
 /** --server-url, CONVENE_SERVER_URL, the development server's URL, ws://127.0.0.1:4100. */
 function serverUrlFrom(flag: string | undefined, dev: ProjectSource['dev']): { ws: string; http: string } {
-  return serverUrls('--server-url', flag ?? envVar('CONVENE_SERVER_URL') ?? dev?.url ?? 'ws://127.0.0.1:4100');
+  const given = flag ?? envVar('CONVENE_SERVER_URL');
+  if (given !== undefined) return serverUrls('--server-url', given);
+  let devUrl = dev?.url;
+  if (devUrl === undefined) {
+    try {
+      devUrl = readDevProject()?.url;
+    } catch {
+      // the project came from flags or the environment: a bad file is not in the way
+    }
+  }
+  return serverUrls('--server-url', devUrl ?? 'ws://127.0.0.1:4100');
 }
 
 async function sessionCommand(argv: string[]): Promise<void> {
