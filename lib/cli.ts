@@ -258,7 +258,7 @@ async function serverCommand(argv: string[]): Promise<void> {
     server.close().then(
       (dropped) => {
         if (dropped > 0) {
-          log.warn({ event: 'dropped', clients: dropped },
+          log.warn({ event: 'shutdownTimeout', clients: dropped },
             `${dropped} client(s) did not finish closing within ${options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs} ms; dropped`);
         }
         process.exit(0);
