@@ -1,52 +1,128 @@
 #!/usr/bin/env node
 /**
- * The `convene` command line. `convene server` runs a session server; `convene help`.
+ * The `convene` command line: `convene server` runs a session server; `session`, `token` and
+ * `join` work against one; `demo`; `help`, `COMMAND --help`, `--version`.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConveneServer, DEFAULTS, type ServerOptions } from './server/server';
-import type { Project } from './server/projects';
+import { ProjectStore, type Project } from './server/projects';
+import { checkSessionId } from './server/session-id';
+import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from './server/logger';
 import { runDemo } from './demo/demo';
 import { createSessionViaRest, mintToken } from './mint';
 import { runJoin } from './join';
 import { ROLES, type Role } from './server/tokens';
+import { devProjectPath, readDevProject, removeDevProject, writeDevProject, type DevProject } from './dev-project';
 
-const USAGE = `usage: convene <command> [options]
+const COMMANDS = {
+  server: {
+    summary: 'run a session server',
+    usage: `usage: convene server [options]
+
+Runs a session server: the WebSocket protocol and the OpenTok REST API on one port. Prints
+"REST API at URL" and "listening on URL" on standard output, then logs JSON lines on
+standard error.
+
+options:
+  --host H              (env CONVENE_HOST, default 127.0.0.1)
+  --port P              (env CONVENE_PORT, default 4100; 0 picks a free port)
+  --api-key K           (env CONVENE_API_KEY)
+  --api-secret S        (env CONVENE_API_SECRET)
+  --config F            JSON file: {"projects":[{"apiKey","apiSecret"}], "port", "host", "graceWindowMs", ...}
+  --tls-cert F --tls-key F   serve wss:// and https://
+  --grace-window MS     keep dropped connections this long for a resume (default 30000)
+  --keepalive-interval MS --keepalive-timeout MS
+  --max-connections N   connections per session (default 1000)
+  --signal-rate N       signals per second per connection (default 1000, 0 = no limit)
+  --shutdown-timeout MS on SIGTERM/SIGINT, exit after this long even when clients
+                        do not finish closing (default 5000)
+  --redis URL           redis://HOST:PORT: run as one node of a cluster sharing its
+                        sessions through Redis (env CONVENE_REDIS_URL; docs/cluster.md)
+  --log-level L         trace, debug, info, warn, error, fatal or silent
+                        (env CONVENE_LOG_LEVEL, default info)
+
+Without a project, a development project is made up, printed, and written to
+${devProjectPath()} (env CONVENE_HOME moves it), where session, token and join find it.
+`,
+  },
+  demo: {
+    summary: 'run an embedded server and three bots (join, publish, signal, lose the network, come back)',
+    usage: `usage: convene demo
+
+Runs an embedded server and three bots that join, publish, signal, lose their network and
+come back; prints a timeline and a summary. Exits 0 when every signal arrived exactly once.
+`,
+  },
+  join: {
+    summary: 'join a session on the native core; events out as JSON lines, stdin lines in as signals',
+    usage: `usage: convene join --session S --token T [options]
+
+Joins a session on the native core: every event is printed as one JSON line; each line of
+standard input is sent as a signal ("type:data" or "data"). At the end of standard input,
+waits for the signals still in flight, then disconnects.
+
+options:
+  --server-url U        ws://, wss://, http:// or https:// URL of the server
+                        (env CONVENE_SERVER_URL; default: the development server's, else ws://127.0.0.1:4100)
+  --api-key K           (env CONVENE_API_KEY; default: the development project's)
+  --session S           session id (convene session prints one)
+  --token T             client token (convene token prints one)
+`,
+  },
+  session: {
+    summary: 'create a session on a running server (REST), print its id',
+    usage: `usage: convene session [options]
+
+Creates a session on a running server through its REST API and prints its id.
+
+options:
+  --server-url U        ws://, wss://, http:// or https:// URL of the server
+                        (env CONVENE_SERVER_URL; default: the development server's, else ws://127.0.0.1:4100)
+  --api-key K --api-secret S   (env CONVENE_API_KEY, CONVENE_API_SECRET;
+                        default: the development project, ${devProjectPath()})
+  --media-mode relayed|routed  (default relayed)
+`,
+  },
+  token: {
+    summary: 'mint a client token for a session (no server call), print it',
+    usage: `usage: convene token --session S [options]
+
+Mints a client token for a session (no server call) and prints it.
+
+options:
+  --session S           session id (convene session prints one)
+  --api-key K --api-secret S   (env CONVENE_API_KEY, CONVENE_API_SECRET;
+                        default: the development project, ${devProjectPath()})
+  --role subscriber|publisher|publisheronly|moderator (default publisher)
+  --data D              connection data (at most 1000 characters)
+  --expire-in SECONDS   (default 86400, at most 2592000)
+`,
+  },
+  help: { summary: 'this text; help COMMAND shows the options of COMMAND', usage: '' },
+} as const;
+
+type Command = keyof typeof COMMANDS;
+const isCommand = (s: string): s is Command => Object.hasOwn(COMMANDS, s);
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(9)} ${c.summary}`);
+  return `usage: convene <command> [options]
 
 commands:
-  server    run a session server
-            --host H            (env CONVENE_HOST, default 127.0.0.1)
-            --port P            (env CONVENE_PORT, default 4100; 0 picks a free port)
-            --api-key K         (env CONVENE_API_KEY)
-            --api-secret S      (env CONVENE_API_SECRET)
-            --config F          JSON file: {"projects":[{"apiKey","apiSecret"}], "port", "host", "graceWindowMs", ...}
-            --tls-cert F --tls-key F   serve wss:// and https://
-            --grace-window MS   keep dropped connections this long for a resume (default 30000)
-            --keepalive-interval MS --keepalive-timeout MS
-            --max-connections N connections per session (default 1000)
-            --signal-rate N     signals per second per connection (default 1000, 0 = no limit)
-            --shutdown-timeout MS  on SIGTERM/SIGINT, exit after this long even when clients
-                                do not finish closing (default 5000)
-            --redis URL         redis://HOST:PORT: run as one node of a cluster sharing its
-                                sessions through Redis (env CONVENE_REDIS_URL; docs/cluster.md)
-            Without a project, a development project is created and printed.
-  demo      run an embedded server and three bots that join, publish, signal,
-            lose their network and come back; prints a timeline and a summary
-  join      join a session on the native core: every event is printed as one JSON line,
-            each line of standard input is sent as a signal ("type:data" or "data")
-            --server-url U --api-key K --session S --token T
-  session   create a session on a running server (REST), print its id
-            --server-url U      ws:// or http:// URL of the server (env CONVENE_SERVER_URL, default ws://127.0.0.1:4100)
-            --api-key K --api-secret S   (env CONVENE_API_KEY, CONVENE_API_SECRET)
-            --media-mode relayed|routed  (default relayed)
-  token     mint a client token for a session (no server call), print it
-            --api-key K --api-secret S --session S
-            --role subscriber|publisher|publisheronly|moderator (default publisher)
-            --data D            connection data (at most 1000 characters)
-            --expire-in SECONDS (default 86400, at most 2592000)
-  help      this text
+${lines.join('\n')}
+
+convene <command> --help   the options of a command
+convene --version          the version
 `;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}
 
 function fail(message: string): never {
   process.stderr.write(`convene: ${message}\n`);
@@ -67,6 +143,22 @@ function envVar(name: string): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
+/** The server's ws:// and http:// URLs from any of ws://, wss://, http://, https:// (path kept). */
+function serverUrls(flag: string, raw: string): { ws: string; http: string } {
+  let u: URL;
+  try {
+    u = new URL(raw);
+  } catch {
+    fail(`${flag} must be a ws://, wss://, http:// or https:// URL, got '${raw}'`);
+  }
+  if (!['ws:', 'wss:', 'http:', 'https:'].includes(u.protocol) || u.hostname === '') {
+    fail(`${flag} must be a ws://, wss://, http:// or https:// URL, got '${raw}'`);
+  }
+  if (u.search !== '' || u.hash !== '') fail(`${flag} takes no query or fragment, got '${raw}'`);
+  const rest = raw.slice(raw.indexOf('://'));
+  const secure = u.protocol === 'wss:' || u.protocol === 'https:';
+  return { ws: `${secure ? 'wss' : 'ws'}${rest}`, http: `${secure ? 'https' : 'http'}${rest}` };
+}
 
 async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
@@ -78,9 +170,11 @@ async function serverCommand(argv: string[]): Promise<void> {
       config: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'grace-window': { type: 'string' }, 'keepalive-interval': { type: 'string' }, 'keepalive-timeout': { type: 'string' },
       'max-connections': { type: 'string' }, 'signal-rate': { type: 'string' },
-      'shutdown-timeout': { type: 'string' }, redis: { type: 'string' },
+      'shutdown-timeout': { type: 'string' }, redis: { type: 'string' }, 'log-level': { type: 'string' },
     },
   });
+  const level = values['log-level'] ?? envVar('CONVENE_LOG_LEVEL') ?? 'info';
+  if (!isLogLevel(level)) fail(`--log-level must be one of ${LOG_LEVELS.join(', ')}, got '${level}'`);
   let fileOpts: Partial<ServerOptions> = {};
   if (values.config) {
     let parsed: unknown;
@@ -114,6 +208,7 @@ async function serverCommand(argv: string[]): Promise<void> {
       fail(`cannot read TLS files: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
+  const log: Logger = createLogger(level);
   const options: ServerOptions = {
     ...fileOpts,
     projects,
@@ -126,6 +221,7 @@ async function serverCommand(argv: string[]): Promise<void> {
     signalsPerSecond: num('signal-rate', values['signal-rate']) ?? fileOpts.signalsPerSecond,
     shutdownTimeoutMs: num('shutdown-timeout', values['shutdown-timeout']) ?? fileOpts.shutdownTimeoutMs,
     redis: values.redis ?? envVar('CONVENE_REDIS_URL') ?? fileOpts.redis,
+    logger: log,
   };
   if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) fail(`--redis must be a redis:// URL, not '${options.redis}'`);
   if (tls) options.tls = tls;
@@ -136,9 +232,19 @@ async function serverCommand(argv: string[]): Promise<void> {
   } catch (e) {
     fail(`cannot start the server: ${e instanceof Error ? e.message : String(e)}`);
   }
+  let devProject: DevProject | undefined;
+  const devFile = devProjectPath();
   if (dev) {
     const p = projects[0] as Project;
     process.stdout.write(`development project: api key ${p.apiKey}  api secret ${p.apiSecret}\n`);
+    devProject = { ...p, url: server.url, apiUrl: server.apiUrl, pid: process.pid, createdAt: new Date().toISOString() };
+    try {
+      writeDevProject(devProject, devFile);
+      process.stdout.write(`development project written to ${devFile} (convene session, token and join use it)\n`);
+    } catch (e) {
+      devProject = undefined;
+      log.warn({ event: 'devProjectNotWritten', path: devFile, message: (e as Error).message }, `cannot write ${devFile}`);
+    }
   }
   if (server.cluster) process.stdout.write(`cluster node ${server.cluster.nodeId} on ${options.redis}\n`);
   process.stdout.write(`REST API at ${server.apiUrl}\n`);
@@ -147,24 +253,64 @@ async function serverCommand(argv: string[]): Promise<void> {
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
-    process.stderr.write(`convene: ${signal}: telling clients (serverRotation) and closing\n`);
+    if (devProject) removeDevProject(devProject, devFile);
+    log.info({ event: 'shutdownSignal', signal }, `${signal}: telling clients (serverRotation) and closing`);
     server.close().then(
       (dropped) => {
-        if (dropped > 0) process.stderr.write(`convene: ${dropped} client(s) did not finish closing within ${options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs} ms; dropped\n`);
+        if (dropped > 0) {
+          log.warn({ event: 'shutdownTimeout', clients: dropped },
+            `${dropped} client(s) did not finish closing within ${options.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs} ms; dropped`);
+        }
         process.exit(0);
       },
-      () => process.exit(1),
+      (e: unknown) => {
+        log.error({ event: 'stopFailed', message: e instanceof Error ? e.message : String(e) }, 'shutdown failed');
+        process.exit(1);
+      },
     );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-function projectFrom(values: { 'api-key'?: string | undefined; 'api-secret'?: string | undefined }): Project {
+/** Where a command's project comes from: flags, then the environment, then the dev project file. */
+interface ProjectSource {
+  project: Project;
+  /** set when the project came from the development project file */
+  dev?: { path: string; url: string };
+}
+
+function projectFrom(values: { 'api-key'?: string | undefined; 'api-secret'?: string | undefined }): ProjectSource {
   const apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
   const apiSecret = values['api-secret'] ?? envVar('CONVENE_API_SECRET');
-  if (!apiKey || !apiSecret) fail('--api-key and --api-secret are required (or CONVENE_API_KEY and CONVENE_API_SECRET)');
-  return { apiKey, apiSecret };
+  if (apiKey && apiSecret) return { project: { apiKey, apiSecret } };
+  if (apiKey || apiSecret) fail('--api-key and --api-secret go together (or CONVENE_API_KEY and CONVENE_API_SECRET)');
+  const path = devProjectPath();
+  let dev: DevProject | undefined;
+  try {
+    dev = readDevProject(path);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  if (!dev) {
+    fail(`--api-key and --api-secret are required (or CONVENE_API_KEY and CONVENE_API_SECRET, or a development server, which writes ${path})`);
+  }
+  return { project: { apiKey: dev.apiKey, apiSecret: dev.apiSecret }, dev: { path, url: dev.url } };
+}
+
+/** --server-url, CONVENE_SERVER_URL, the development server's URL, ws://127.0.0.1:4100. */
+function serverUrlFrom(flag: string | undefined, dev: ProjectSource['dev']): { ws: string; http: string } {
+  const given = flag ?? envVar('CONVENE_SERVER_URL');
+  if (given !== undefined) return serverUrls('--server-url', given);
+  let devUrl = dev?.url;
+  if (devUrl === undefined) {
+    try {
+      devUrl = readDevProject()?.url;
+    } catch {
+      // the project came from flags or the environment: a bad file is not in the way
+    }
+  }
+  return serverUrls('--server-url', devUrl ?? 'ws://127.0.0.1:4100');
 }
 
 async function sessionCommand(argv: string[]): Promise<void> {
@@ -173,17 +319,24 @@ async function sessionCommand(argv: string[]): Promise<void> {
     strict: true,
     options: { 'server-url': { type: 'string' }, 'api-key': { type: 'string' }, 'api-secret': { type: 'string' }, 'media-mode': { type: 'string' } },
   });
-  const project = projectFrom(values);
-  const url = values['server-url'] ?? envVar('CONVENE_SERVER_URL') ?? 'ws://127.0.0.1:4100';
-  if (!/^(wss?|https?):\/\//.test(url)) fail(`--server-url must be a ws://, wss://, http:// or https:// URL, got '${url}'`);
+  const { project, dev } = projectFrom(values);
+  const url = serverUrlFrom(values['server-url'], dev);
   const mode = values['media-mode'] ?? 'relayed';
   if (mode !== 'relayed' && mode !== 'routed') fail(`--media-mode must be relayed or routed, got '${mode}'`);
-  const apiUrl = url.replace(/^ws/, 'http');
   try {
-    process.stdout.write(`${await createSessionViaRest(apiUrl, project, mode)}\n`);
+    process.stdout.write(`${await createSessionViaRest(url.http, project, mode)}\n`);
   } catch (e) {
-    fail(`cannot create a session at ${apiUrl}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)}`);
+    const why = e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e);
+    const hint = dev ? ` (the development project in ${dev.path}: is its server still running?)` : '';
+    fail(`cannot create a session at ${url.http}: ${why}${hint}`);
   }
+}
+
+/** The api key a session id was minted for, or undefined when it is not a Convene session id. */
+function apiKeyOf(sessionId: string): string | undefined {
+  if (!sessionId.startsWith('2_')) return undefined;
+  const f = Buffer.from(sessionId.slice(2), 'base64url').toString('utf8').split('~');
+  return f.length === 9 ? f[1] : undefined;
 }
 
 async function tokenCommand(argv: string[]): Promise<void> {
@@ -195,8 +348,26 @@ async function tokenCommand(argv: string[]): Promise<void> {
       role: { type: 'string' }, data: { type: 'string' }, 'expire-in': { type: 'string' },
     },
   });
-  const project = projectFrom(values);
-  if (!values.session) fail('--session is required');
+  if (!values.session) fail('--session is required (convene session prints one)');
+  const { project, dev } = projectFrom(values);
+  let store: ProjectStore;
+  try {
+    store = new ProjectStore([project]);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const sid = checkSessionId(values.session, project.apiKey, store);
+  if (!sid.ok) {
+    const shown = values.session.length > 60 ? `${values.session.slice(0, 60)}...` : values.session;
+    const from = dev ? `the development project's (${dev.path})` : `'${project.apiKey}'`;
+    if (sid.message === 'session id belongs to another api key') {
+      fail(`--session was created for api key '${apiKeyOf(values.session) ?? '?'}', not for ${from}`);
+    }
+    if (sid.message === 'session id was not issued by this server') {
+      fail(`--session was not created with the api secret of ${from}: a server holding that secret would refuse its tokens`);
+    }
+    fail(`--session '${shown}' is not a session id (${sid.message}); convene session prints one`);
+  }
   const role = (values.role ?? 'publisher') as Role;
   if (!ROLES.includes(role)) fail(`--role must be one of ${ROLES.join(', ')}, got '${values.role}'`);
   const data = values.data ?? '';
@@ -212,20 +383,50 @@ async function joinCommand(argv: string[]): Promise<number> {
     strict: true,
     options: { 'server-url': { type: 'string' }, 'api-key': { type: 'string' }, session: { type: 'string' }, token: { type: 'string' } },
   });
-  const apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
-  if (!apiKey || !values.session || !values.token) fail('join needs --api-key, --session and --token');
-  const serverUrl = values['server-url'] ?? envVar('CONVENE_SERVER_URL');
-  if (serverUrl !== undefined && !/^wss?:\/\//.test(serverUrl)) fail(`--server-url must be a ws:// or wss:// URL, got '${serverUrl}'`);
-  return runJoin({ apiKey, sessionId: values.session, token: values.token, ...(serverUrl ? { serverUrl } : {}) });
+  if (!values.session || !values.token) fail('join needs --session and --token (convene session and convene token print them)');
+  let apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
+  let dev: ProjectSource['dev'];
+  if (!apiKey) {
+    const path = devProjectPath();
+    let file: DevProject | undefined;
+    try {
+      file = readDevProject(path);
+    } catch (e) {
+      fail((e as Error).message);
+    }
+    if (!file) fail(`join needs --api-key (or CONVENE_API_KEY, or a development server, which writes ${path})`);
+    apiKey = file.apiKey;
+    dev = { path, url: file.url };
+  }
+  const url = serverUrlFrom(values['server-url'], dev);
+  return runJoin({ apiKey, sessionId: values.session, token: values.token, serverUrl: url.ws });
 }
 
 async function main(): Promise<void> {
   const [command, ...rest] = process.argv.slice(2);
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${version()}\n`);
+    return;
+  }
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    const about = rest[0];
+    if (about !== undefined && isCommand(about) && about !== 'help') process.stdout.write(COMMANDS[about].usage);
+    else if (about !== undefined) fail(`unknown command '${about}'\n${usage()}`);
+    else process.stdout.write(usage());
+    return;
+  }
+  if (!isCommand(command)) fail(`unknown command '${command}'\n${usage()}`);
+  // `COMMAND --help` (or -h) anywhere among the options: that command's usage, nothing run.
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(COMMANDS[command].usage);
+    return;
+  }
   try {
     switch (command) {
       case 'server':
         return await serverCommand(rest);
       case 'demo':
+        if (rest.length > 0) fail(`demo takes no options, got '${rest[0]}'`);
         process.exitCode = await runDemo();
         return;
       case 'session':
@@ -235,11 +436,8 @@ async function main(): Promise<void> {
         return;
       case 'token':
         return await tokenCommand(rest);
-      case 'help': case '--help': case '-h': case undefined:
-        process.stdout.write(USAGE);
+      case 'help':
         return;
-      default:
-        fail(`unknown command '${command}'\n${USAGE}`);
     }
   } catch (e) {
     fail(e instanceof Error ? e.message : String(e));

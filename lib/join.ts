@@ -1,12 +1,16 @@
 /**
  * `convene join`: a bot on the native core that prints every event as one JSON line and
  * sends each line of its standard input as a signal (`type:data`, or just `data`).
- * Standard input closing disconnects; the process exits when the session has ended.
+ * At the end of standard input it waits for the signals still in flight (their results), then
+ * disconnects; the process exits when the session has ended. One `error` line per failure.
  */
 import { createInterface } from 'node:readline';
 import { initSession } from './client/index';
 import type { Session } from './client/session';
 import type { Connection, Stream } from './client/types';
+
+/** Signals sent and not answered yet before standard input is no longer read. */
+const MAX_IN_FLIGHT = 256;
 
 export interface JoinOptions {
   serverUrl?: string;
@@ -34,25 +38,44 @@ export async function runJoin(opts: JoinOptions, out: (line: string) => void = (
   session.on('streamPropertyChanged', (e) => print('streamPropertyChanged', { streamId: e.stream.streamId, changedProperty: e.changedProperty, oldValue: e.oldValue, newValue: e.newValue }));
   session.on('signal', (e) => print('signal', { type: e.type, data: e.data, from: conn(e.from) }));
   session.on('muteForced', (e) => print('muteForced', { active: e.active }));
-  session.on('exception', (e) => print('exception', { code: e.code, name: e.name, message: e.message }));
   try {
     await session.connect(opts.token);
   } catch (e) {
+    // The failure is this one line: the core's exception for it is not printed as well.
     const err = e as { code?: number; name?: string; message?: string };
     print('error', { code: err.code, name: err.name, message: err.message });
     return 1;
   }
+  session.on('exception', (e) => print('exception', { code: e.code, name: e.name, message: e.message }));
   const ended = new Promise<void>((resolve) => session.once('sessionDisconnected', () => resolve()));
   const rl = createInterface({ input: process.stdin });
+  // Signals sent and not answered yet; past MAX_IN_FLIGHT, reading stops until half are answered.
+  const inFlight = new Set<Promise<void>>();
+  let paused = false;
   rl.on('line', (line) => {
     if (line.trim() === '') return;
     const i = line.indexOf(':');
     const type = i > 0 ? line.slice(0, i) : '';
     const data = i > 0 ? line.slice(i + 1) : line;
-    session.signal({ type, data }).catch((e: { code?: number; name?: string; message?: string }) =>
-      print('error', { code: e.code, name: e.name, message: e.message, line }));
+    const p: Promise<void> = session.signal({ type, data })
+      .catch((e: { code?: number; name?: string; message?: string }) => print('error', { code: e.code, name: e.name, message: e.message, line }))
+      .finally(() => {
+        inFlight.delete(p);
+        if (paused && inFlight.size <= MAX_IN_FLIGHT / 2) {
+          paused = false;
+          rl.resume();
+        }
+      });
+    inFlight.add(p);
+    if (!paused && inFlight.size >= MAX_IN_FLIGHT) {
+      paused = true;
+      rl.pause();
+    }
   });
-  rl.on('close', () => session.disconnect());
+  rl.on('close', () => {
+    // The server may have delivered them already: their results decide, not the disconnect.
+    void Promise.allSettled([...inFlight]).then(() => session.disconnect());
+  });
   await ended;
   rl.close();
   return 0;

@@ -3,94 +3,21 @@
  * start, serve REST and WebSocket, SIGTERM shutdown (docs/protocol.md section 12), the
  * development project, and bad flags.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/client';
+import { buildIfStale, cleanEnv, cleanUp, exitOf, run, tempDir, waitLine } from './helpers/cli';
 import { OpenTok, call, type OpenTokSdk } from './helpers/server';
 
-const ROOT = join(__dirname, '..');
-const CLI = join(ROOT, 'dist', 'cli.js');
+beforeAll(buildIfStale, 90_000);
 
-/** True when some lib/**.ts has no dist/**.js or a newer one. */
-function distIsStale(): boolean {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  for (const src of walk(join(ROOT, 'lib')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))) {
-    const out = join(ROOT, 'dist', relative(join(ROOT, 'lib'), src).replace(/\.ts$/, '.js'));
-    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) return true;
-  }
-  return false;
-}
-
-beforeAll(async () => {
-  if (!distIsStale()) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`build failed:\n${stdout}${stderr}`));
-      else resolve();
-    });
-  });
-}, 90_000);
-
-/** The environment without CONVENE_* settings from the caller. */
-function cleanEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('CONVENE_')));
-}
-
-interface Running {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const procs: ChildProcess[] = [];
 const clients: TestClient[] = [];
-const tmpDirs: string[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
-  for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  for (const p of procs.splice(0)) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  cleanUp();
 });
-
-function run(args: string[], env: NodeJS.ProcessEnv = cleanEnv()): Running {
-  const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  procs.push(proc);
-  let out = '';
-  let err = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
-  proc.stderr!.setEncoding('utf8').on('data', (d: string) => { err += d; });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    proc.on('exit', (code, signal) => resolve({ code, signal }));
-  });
-  return { proc, out: () => out, err: () => err, exited };
-}
-
-/** Waits for a stdout line matching re; fails early if the process exits. */
-async function waitLine(r: Running, re: RegExp, timeoutMs = 10_000): Promise<RegExpMatchArray> {
-  const started = Date.now();
-  for (;;) {
-    const m = r.out().match(re);
-    if (m) return m;
-    if (r.proc.exitCode !== null) throw new Error(`process exited ${r.proc.exitCode} before printing ${re}:\n${r.out()}\n${r.err()}`);
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${re}:\n${r.out()}\n${r.err()}`);
-    await new Promise((res) => setTimeout(res, 20));
-  }
-}
-
-async function exitOf(r: Running, timeoutMs = 10_000): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  let t: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`process did not exit:\n${r.out()}\n${r.err()}`)), timeoutMs); });
-  try {
-    return await Promise.race([r.exited, timeout]);
-  } finally {
-    clearTimeout(t);
-  }
-}
 
 async function joinClient(url: string, apiKey: string, ot: OpenTokSdk, sessionId: string): Promise<TestClient> {
   const c = new TestClient(url, { apiKey, sessionId, token: ot.generateToken(sessionId) });
@@ -184,8 +111,7 @@ describe('convene server', () => {
   });
 
   it('reads projects and the port from a config file', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'convene-cli-'));
-    tmpDirs.push(dir);
+    const dir = tempDir();
     const file = join(dir, 'convene.json');
     writeFileSync(file, JSON.stringify({ port: 0, projects: [{ apiKey: 'C1', apiSecret: 'S1' }, { apiKey: 'C2', apiSecret: 'S2' }] }));
     const r = run(['server', '--config', file]);

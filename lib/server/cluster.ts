@@ -238,7 +238,8 @@ export interface ClusterOptions {
   onEntry: (entry: LogEntry) => void;
   /** Redis is back after an outage: catch up with the logs, put back records, append what waited */
   onResync?: () => Promise<void>;
-  log?: (line: string) => void;
+  /** notices for the operator; `event` names the kind: redisUnavailable, redisRecovered, nodeGone */
+  log?: (line: string, event?: string) => void;
 }
 
 export class Cluster implements ClusterPort {
@@ -246,7 +247,7 @@ export class Cluster implements ClusterPort {
   private readonly cmd: Redis;
   private readonly sub: Redis;
   private readonly listening = new Map<string, Promise<unknown>>();
-  private readonly log: (line: string) => void;
+  private readonly log: (line: string, event?: string) => void;
   private readonly logCap: number;
   /** entries younger than this are never trimmed: a node away less long catches up from the log */
   private readonly keepMs: number;
@@ -290,14 +291,14 @@ export class Cluster implements ClusterPort {
   private note(line: string): void {
     if (this.outage) return;
     this.outage = true;
-    this.log(`${line} (further Redis errors are not logged until it is back)`);
+    this.log(`${line} (further Redis errors are not logged until it is back)`, 'redisUnavailable');
   }
 
   private onReady(): void {
     const ready = this.cmd.status === 'ready' && this.sub.status === 'ready';
     if (!ready) return;
     this.up = true;
-    if (this.outage) this.log('convene: redis is back');
+    if (this.outage) this.log('convene: redis is back', 'redisRecovered');
     this.outage = false;
     if (this.wasDown) {
       this.wasDown = false;
@@ -414,7 +415,7 @@ export class Cluster implements ClusterPort {
       if (await this.commit(removalBatch(sessionId, conn, streams, 'networkDisconnected', node))) gone++;
     }
     await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).hdel(LAG, node).exec();
-    this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`);
+    this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`, 'nodeGone');
   }
 
   /** Redis is reachable and this node caught up after any outage: new work may start. */

@@ -11,3 +11,4 @@ export { verifyToken, ROLES, type Role, type TokenClaims } from './tokens';
 export { ErrorCode, type WireError } from './errors';
 export { PROTOCOL_VERSION } from './protocol';
 export type { WireConnection, WireStream, VideoType, VideoDimensions } from './protocol';
+export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger';

@@ -36,6 +36,8 @@ export interface RegistryOptions {
   now?: () => number;
   /** Called when a connection's grace window ends or it is destroyed (for logs/metrics). */
   onConnectionGone?: (conn: Connection, reason: ConnectionDestroyedReason) => void;
+  /** Called when a connection hits a limit: a signal over its rate, its replay buffer full (for logs). */
+  onLimit?: (conn: Connection, limit: 'signalRate' | 'replayBuffer') => void;
   /** Set when this node is one of several sharing their sessions through Redis. */
   cluster?: ClusterPort;
 }
@@ -347,6 +349,7 @@ export class Registry {
     } catch (e) {
       error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
       if (!(e instanceof Error && 'wire' in e)) console.error('convene: request failed', e);
+      if (error.code === ErrorCode.RATE_LIMIT_EXCEEDED) this.opts.onLimit?.(conn, 'signalRate');
     }
     if (conn.state === 'closed') return;
     const body = error
@@ -570,6 +573,7 @@ export class Registry {
   /** Replay buffer overflow: the exactly-once promise cannot be kept for this connection. */
   private overflow(conn: Connection): void {
     const transport = conn.currentTransport;
+    this.opts.onLimit?.(conn, 'replayBuffer');
     this.destroy(conn, 'networkDisconnected');
     if (transport) {
       transport.send(json({ type: 'error', ...wireError(ErrorCode.CONNECTION_DROPPED, 'too many unacknowledged events: connection dropped'), fatal: true }));

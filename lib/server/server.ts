@@ -12,6 +12,8 @@ import { Cluster } from './cluster';
 import { Registry, type RegistryLimits } from './registry';
 import { handleRest } from './rest';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
+import type { Connection } from './connection';
+import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
 
 /** Hard cap enforced by the WebSocket layer itself (close 1009 above it). */
 const WS_MAX_PAYLOAD = 1024 * 1024;
@@ -40,6 +42,10 @@ export interface ServerOptions {
    * (docs/cluster.md). Without it everything stays in this process.
    */
   redis?: string;
+  /** Where the operator log goes (README, "Server logs"). Default: nothing is logged. */
+  logger?: Logger;
+  /** Without `logger`: log JSON lines at this level to standard error. */
+  logLevel?: LogLevel;
 }
 
 export const DEFAULTS = {
@@ -67,10 +73,13 @@ export class ConveneServer implements SocketHost {
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<ClientSocket>();
   private sweep: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis'>> & Pick<ServerOptions, 'tls' | 'redis'>;
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel'>> & Pick<ServerOptions, 'tls' | 'redis'>;
   /** set by listen() when the server is a cluster node */
   cluster: Cluster | undefined;
   private stopped: Promise<number> | undefined;
+  /** the operator log (silent unless options.logger or options.logLevel) */
+  log: Logger;
+  private readonly limitLog = new LogThrottle<Connection>();
 
   constructor(options: ServerOptions) {
     const o = { ...DEFAULTS, ...stripUndefined(options) };
@@ -79,6 +88,7 @@ export class ConveneServer implements SocketHost {
     }
     if (o.keepaliveIntervalMs <= 0 || o.keepaliveTimeoutMs <= 0) throw new RangeError('keepalive interval and timeout must be > 0');
     this.opts = o;
+    this.log = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLog);
     this.projects = new ProjectStore(options.projects);
     const limits: RegistryLimits = {
       maxConnectionsPerSession: o.maxConnectionsPerSession,
@@ -87,7 +97,9 @@ export class ConveneServer implements SocketHost {
       maxReplayEvents: o.maxReplayEvents,
       maxReplayBytes: o.maxReplayBytes,
     };
-    this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs });
+    this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs,
+      onConnectionGone: (conn, reason) => this.log.info({ event: 'left', sessionId: conn.sessionId, connectionId: conn.id, reason }, `client left (${reason})`),
+      onLimit: (conn, limit) => this.logLimit(conn, limit) });
     this.config = {
       maxFrameBytes: Math.min(o.maxFrameBytes, WS_MAX_PAYLOAD),
       handshakeTimeoutMs: o.handshakeTimeoutMs,
@@ -96,7 +108,7 @@ export class ConveneServer implements SocketHost {
       maxFramesPerSecond: o.signalsPerSecond > 0 ? 5 * o.signalsPerSecond + 100 : 1_000_000,
     };
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
-      void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url });
+      void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url, log: this.log });
     };
     this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createHttpServer(onRequest);
     this.wss = new WebSocketServer({
@@ -105,8 +117,9 @@ export class ConveneServer implements SocketHost {
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has('convene.v1') ? 'convene.v1' : false),
     });
-    this.wss.on('connection', (ws) => {
+    this.wss.on('connection', (ws, req) => {
       const sock = new ClientSocket(ws, this);
+      sock.log = this.log.child({ remote: req.socket.remoteAddress });
       this.sockets.add(sock);
     });
     this.wss.on('error', () => { /* errors of the listening socket surface through http */ });
@@ -118,6 +131,7 @@ export class ConveneServer implements SocketHost {
       this.cluster = await Cluster.connect({
         url: this.opts.redis, graceWindowMs: this.opts.graceWindowMs,
         onEntry: (entry) => this.registry.receiveEntry(entry), onResync: () => this.registry.resync(),
+        log: (line, event) => this.logCluster(line, event),
       });
       this.registry.attachCluster(this.cluster, (on) => {
         if (!on) for (const sock of [...this.sockets]) sock.releaseHeld();
@@ -133,6 +147,8 @@ export class ConveneServer implements SocketHost {
     });
     const period = Math.max(50, Math.min(this.config.keepaliveIntervalMs, this.config.keepaliveTimeoutMs / 2));
     this.sweep = setInterval(() => this.keepaliveSweep(), period);
+    if (this.cluster) this.log = this.log.child({ node: this.cluster.nodeId });
+    this.log.info({ event: 'started', url: this.url, apiUrl: this.apiUrl, cluster: this.cluster !== undefined, nodeId: this.cluster?.nodeId ?? null, projects: this.projects.list().length }, 'server started');
     return this;
   }
 
@@ -175,6 +191,20 @@ export class ConveneServer implements SocketHost {
     };
   }
 
+  /** A client hit a limit: logged at most once per connection every 10 s, with the count left out. */
+  private logLimit(conn: Connection, limit: 'signalRate' | 'replayBuffer'): void {
+    const held = this.limitLog.take(conn);
+    if (held === undefined) return;
+    this.log.warn({ event: 'limit', limit, sessionId: conn.sessionId, connectionId: conn.id, ...(held > 0 ? { alsoSince: held } : {}) }, `client hit the ${limit} limit`);
+  }
+
+  /** What the cluster layer reports: Redis outages and recovery, nodes swept. */
+  private logCluster(line: string, event: string | undefined): void {
+    const msg = line.replace(/^convene: /, '');
+    if (event === 'redisRecovered') this.log.info({ event }, msg);
+    else this.log.warn({ event: event ?? 'cluster' }, msg);
+  }
+
   forget(sock: ClientSocket): void {
     this.sockets.delete(sock);
   }
@@ -194,6 +224,7 @@ export class ConveneServer implements SocketHost {
    */
   close(): Promise<number> {
     if (this.stopped) return this.stopped;
+    this.log.info({ event: 'stopping', clients: this.sockets.size }, 'shutting down');
     this.accepting = false;
     if (this.sweep) clearInterval(this.sweep);
     this.stopped = (async () => {
@@ -215,6 +246,7 @@ export class ConveneServer implements SocketHost {
       });
       this.registry.close();
       this.cluster?.close();
+      this.log.info({ event: 'stopped', dropped }, 'stopped');
       return dropped;
     })();
     return this.stopped;

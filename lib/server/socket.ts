@@ -14,6 +14,7 @@ function isRequest(r: DecodeResult): boolean {
   return r.kind === 'badRequest' || (r.kind === 'frame' && isRequestFrame(r.frame));
 }
 import type { ProjectStore } from './projects';
+import { clip, fatalEvent, silentLog, type Logger } from './logger';
 import type { Registry } from './registry';
 
 export interface SocketConfig {
@@ -78,6 +79,10 @@ export class ClientSocket implements Transport {
   private framesInWindow = 0;
   /** time anything was last received, for the keepalive sweep */
   lastSeen = Date.now();
+  /** the operator log (the server sets a child with the peer's address) */
+  log: Logger = silentLog;
+  /** what the handshake claimed, for the log (never the token) */
+  private logCtx: { apiKey?: string; sessionId?: string } = {};
 
   constructor(private readonly ws: WebSocketLike, private readonly host: SocketHost) {
     this.handshakeTimer = setTimeout(() => {
@@ -89,6 +94,7 @@ export class ClientSocket implements Transport {
     ws.on('pong', () => { this.lastSeen = Date.now(); });
     ws.on('ping', () => { this.lastSeen = Date.now(); });
     ws.on('close', () => this.onClose());
+    ws.on('close', (code) => this.logClose(code));
     ws.on('error', () => { /* 'close' follows; ws reports protocol errors (e.g. 1009) there */ });
   }
 
@@ -110,6 +116,7 @@ export class ClientSocket implements Transport {
   /** Keepalive sweep: ping, or terminate when nothing was heard for the timeout. */
   keepalive(now: number, pingDue: boolean): void {
     if (now - this.lastSeen > this.host.config.keepaliveTimeoutMs) {
+      this.log.info({ event: 'keepaliveTimeout', ...this.logCtx, connectionId: this.conn?.id }, `nothing heard for ${now - this.lastSeen} ms: closing`);
       this.close(4002, 'keepalive timeout');
       this.ws.terminate();
       return;
@@ -290,6 +297,7 @@ export class ClientSocket implements Transport {
 
   private async connect(frame: ConnectFrame): Promise<void> {
     this.phase = 'authenticating';
+    this.logCtx = { apiKey: clip(frame.apiKey), sessionId: clip(frame.sessionId) };
     let result;
     try {
       result = await authenticate(this.host.projects, frame);
@@ -332,6 +340,7 @@ export class ClientSocket implements Transport {
       return;
     }
     this.open(conn);
+    this.log.info({ event: 'connected', sessionId: conn.sessionId, connectionId: conn.id, role: conn.role }, 'client connected');
     this.send(JSON.stringify({
       type: 'connected', v: PROTOCOL_VERSION, sessionId: frame.sessionId, connection: conn.toWire(), role: conn.role,
       capabilities: conn.capabilities, resumeToken: conn.resumeToken, connections: snapshot.connections,
@@ -345,6 +354,7 @@ export class ClientSocket implements Transport {
 
   private async resume(frame: ResumeFrame): Promise<void> {
     const { registry, projects } = this.host;
+    this.logCtx = { apiKey: clip(frame.apiKey), sessionId: clip(frame.sessionId) };
     if (!projects.get(frame.apiKey)) return this.fatal(wireError(ErrorCode.AUTHENTICATION, 'unknown api key'), 'resume');
     const sid = checkSessionId(frame.sessionId, frame.apiKey, projects);
     if (!sid.ok) return this.fatal(wireError(ErrorCode.INVALID_SESSION_ID, sid.message), 'resume');
@@ -366,6 +376,7 @@ export class ClientSocket implements Transport {
       previous.close(4001, 'superseded by resume');
     }
     this.open(conn);
+    this.log.info({ event: 'resumed', sessionId: conn.sessionId, connectionId: conn.id, lastSeq: frame.lastSeq }, 'client resumed');
     this.send(JSON.stringify({
       type: 'resumed', v: PROTOCOL_VERSION, sessionId: conn.sessionId, connection: conn.toWire(), role: conn.role,
       capabilities: conn.capabilities, ...this.sessionParams(), lastRequestId: conn.lastRequestId, lastSeq: conn.lastSeq,
@@ -406,8 +417,19 @@ export class ClientSocket implements Transport {
 
   private fatal(error: WireError, ref?: string): void {
     if (this.phase === 'closed') return;
+    this.log.warn({ event: fatalEvent(error.code, this.phase !== 'open'), code: error.code, error: error.name, ...(ref !== undefined ? { ref: clip(ref) } : {}), ...this.logCtx, connectionId: this.conn?.id }, error.message);
     this.sendError(error, ref, true);
     this.close(closeCodeFor(error.code as ErrorCodeValue), closeReason(error.message));
+  }
+
+  /** A client's socket went away: with its connection in its grace window, or for good. */
+  private logClose(code: number): void {
+    const conn = this.conn;
+    if (conn?.state === 'detached' && conn.currentTransport === undefined) {
+      this.log.info({ event: 'dropped', sessionId: conn.sessionId, connectionId: conn.id, code, graceWindowMs: this.host.registry.graceWindowMs }, 'client socket lost: grace window started');
+    } else {
+      this.log.debug({ event: 'socketClosed', code, ...this.logCtx, connectionId: conn?.id }, 'socket closed');
+    }
   }
 
   private onClose(): void {
