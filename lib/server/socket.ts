@@ -51,7 +51,7 @@ export interface WebSocketLike {
   readonly OPEN: number;
   readonly CONNECTING: number;
   on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): unknown;
-  on(event: 'close', listener: () => void): unknown;
+  on(event: 'close', listener: (code: number) => void): unknown;
   on(event: 'error', listener: () => void): unknown;
   on(event: 'ping', listener: () => void): unknown;
   on(event: 'pong', listener: () => void): unknown;
@@ -93,8 +93,7 @@ export class ClientSocket implements Transport {
     ws.on('message', (data, isBinary) => this.onMessage(data, isBinary));
     ws.on('pong', () => { this.lastSeen = Date.now(); });
     ws.on('ping', () => { this.lastSeen = Date.now(); });
-    ws.on('close', () => this.onClose());
-    ws.on('close', (code) => this.logClose(code));
+    ws.on('close', (code) => { this.onClose(); this.logClose(code); });
     ws.on('error', () => { /* 'close' follows; ws reports protocol errors (e.g. 1009) there */ });
   }
 
