@@ -189,7 +189,7 @@ describe('convene join', () => {
     for (const url of [`http://127.0.0.1:${port}`, `http://127.0.0.1:${port}/`, `ws://127.0.0.1:${port}/`]) {
       const j = run(['join', '--server-url', url, '--api-key', 'K', '--session', sid, '--token', ot.generateToken(sid)], cleanEnv(), '');
       expect(await exitOf(j), url).toEqual({ code: 0, signal: null });
-      expect(jsonLines(j.out()).map((l) => l['event']), url).toEqual(['sessionConnected', 'sessionDisconnected']);
+      expect(jsonLines(j.out()).map((l) => l['event']), url).toEqual(['sessionConnected', 'connectionCreated', 'sessionDisconnected']);
     }
     const s = run(['session', '--server-url', `http://127.0.0.1:${port}/`, '--api-key', 'K', '--api-secret', 'S']);
     expect(await exitOf(s)).toEqual({ code: 0, signal: null });
