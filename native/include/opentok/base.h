@@ -68,8 +68,8 @@ OTC_DECL(void) otc_log_set_logger_callback(otc_logger_callback callback);
  * Logs the lines of `log_level` and the more severe ones (default OTC_LOG_LEVEL_DISABLED:
  * nothing). ERROR: errors reported to on_error and failures of the library; WARN: what was
  * ignored or refused; INFO: the life of a session (connecting to URL, connected, dropped
- * and why, each reconnection attempt, resumed, disconnected and why); DEBUG: requests,
- * publish/unpublish, failed attempts. Tokens and resume tokens are never logged. Any thread.
+ * and why, each reconnection attempt, resumed, disconnected and why); DEBUG: disconnecting,
+ * publishing, failed reconnection attempts. Tokens and resume tokens are never logged. Any thread.
  */
 OTC_DECL(void) otc_log_enable(enum otc_log_level log_level);
 
