@@ -39,13 +39,15 @@ static void free_lines(void) {
   pthread_mutex_unlock(&g_lock);
 }
 
-/* The server sends keepalives every 300 ms and the client drops after 1.5 s of silence. */
-static const char *const k_fast_keepalive[] = {"--keepalive-interval", "300", "--keepalive-timeout", "1500",
-                                               "--grace-window", "30000", NULL};
-
 static void session_story(void) {
+  /* the server sends keepalives every 300 ms and the client drops after 1.5 s of silence
+   * (times CONVENE_TEST_SLOW, as under valgrind) */
+  char timeout[16];
+  snprintf(timeout, sizeof timeout, "%d", 1500 * it_slow());
+  const char *const fast_keepalive[] = {"--keepalive-interval", "300", "--keepalive-timeout", timeout,
+                                        "--grace-window", "60000", NULL};
   struct child_server cs;
-  child_server_start(&cs, k_fast_keepalive);
+  child_server_start(&cs, fast_keepalive);
   otc_log_set_logger_callback(keep_line);
   otc_log_enable(OTC_LOG_LEVEL_ALL);
   CHECK_EQ(OTC_LOG_LEVEL_ALL, otc_get_log_level());
@@ -53,7 +55,7 @@ static void session_story(void) {
   struct rec r;
   rec_init(&r);
   otc_session_settings *settings = otc_session_settings_new();
-  CHECK_EQ(OTC_SUCCESS, otc_session_settings_set_connect_timeout(settings, 1000));
+  CHECK_EQ(OTC_SUCCESS, otc_session_settings_set_connect_timeout(settings, 1000 * it_slow()));
   it_session_new_with(&r, cs.url, fx_session(), settings);
   otc_session_settings_delete(settings);
   const char *token = fx_token("publisher");
