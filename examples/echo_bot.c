@@ -19,8 +19,7 @@ static volatile sig_atomic_t g_done = 0;
 static void on_connected(otc_session *session, void *user_data) {
   (void)user_data;
   otc_connection *me = otc_session_get_connection(session);
-  printf("connected as %s\n", me ? otc_connection_get_id(me) : "?");
-  otc_connection_delete(me);
+  printf("connected as %s\n", me ? otc_connection_get_id(me) : "?"); /* owned by the session */
   fflush(stdout);
 }
 
@@ -68,7 +67,6 @@ static void on_signal_received(otc_session *session, void *user_data, const char
   fflush(stdout);
   otc_connection *me = otc_session_get_connection(session);
   int mine = me && from && strcmp(otc_connection_get_id(me), otc_connection_get_id(from)) == 0;
-  otc_connection_delete(me);
   if (from && !mine && strcmp(type, "echo") != 0) otc_session_send_signal_to_connection(session, "echo", signal, from);
 }
 

@@ -164,8 +164,7 @@ void Q(void* user_data, Event&& e);
 void OnConnected(otc_session* s, void* u) {
   Event e(Kind::Connected);
   otc_connection* me = otc_session_get_connection(s);
-  e.conn = CopyConn(me);
-  otc_connection_delete(me);
+  e.conn = CopyConn(me);  // owned by the session: not freed
   struct otc_session_capabilities caps = otc_session_get_capabilities(s);
   e.i1 = (caps.publish ? 1 : 0) | (caps.force_mute ? 2 : 0) | (caps.force_disconnect ? 4 : 0);
   e.s1 = convene_session_get_role(s);

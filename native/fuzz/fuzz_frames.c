@@ -48,7 +48,6 @@ static void touch_stream(const otc_stream *s) {
 static void on_connected(otc_session *s, void *u) {
   otc_connection *me = otc_session_get_connection(s);
   touch_connection(me);
-  otc_connection_delete(me);
   (void)otc_session_get_capabilities(s);
   if ((g_mode & 2) && g_pub) cv_state_publish(s, g_pub);
 }
@@ -73,8 +72,8 @@ static void on_mute(otc_session *s, void *u, otc_on_mute_forced_info *info) { (v
 
 static void pub_stream(otc_publisher *p, void *u, const otc_stream *st) {
   touch_stream(st);
-  otc_stream *copy = otc_publisher_get_stream(p);
-  if (copy) otc_stream_delete(copy);
+  const otc_stream *mine = otc_publisher_get_stream(p); /* owned by the publisher */
+  if (mine) touch_stream(mine);
 }
 static void pub_error(otc_publisher *p, void *u, const char *msg, enum otc_publisher_error_code code) {
   size_t n = strlen(msg);

@@ -7,11 +7,19 @@
  * thread. Exceptions are listed at the function. Every callback runs on the service
  * thread; pointers it is handed (other than the session and user_data) are valid only
  * during the call: copy what you keep (otc_connection_copy, otc_stream_copy).
+ *
+ * Ownership, as in the Vonage SDK: the caller frees only what it created (otc_*_new,
+ * otc_*_copy) with the matching otc_*_delete. Everything a getter returns belongs to the
+ * library (otc_session_get_id, otc_session_get_connection: until otc_session_delete;
+ * otc_publisher_get_stream: until otc_publisher_delete); each function says so.
  */
 #ifndef CONVENE_OPENTOK_H
 #define CONVENE_OPENTOK_H
 
+#include "opentok/config.h"
 #include "opentok/base.h"
+#include "opentok/capabilities.h"
+#include "opentok/error.h"
 #include "opentok/connection.h"
 #include "opentok/stream.h"
 #include "opentok/publisher.h"

@@ -42,6 +42,7 @@ struct otc_connection {
   const char *session_id; /* borrowed from the session for the session's own table entries */
   int64_t creation_time;
   const char *reason; /* static; set only while on_connection_dropped runs */
+  int lib_owned;      /* handed out by a getter: otc_connection_delete refuses it */
 };
 
 struct otc_stream {
@@ -55,6 +56,7 @@ struct otc_stream {
   int height;
   enum otc_stream_video_type video_type;
   const char *reason; /* static; set only while a stream-gone callback runs */
+  int lib_owned;      /* handed out by a getter: otc_stream_delete refuses it */
   /* media tracks attach here in a later version */
 };
 
@@ -64,6 +66,12 @@ otc_connection *cv_connection_from_json_in(const json_t *obj, const char *sessio
 otc_stream *cv_stream_from_json(const json_t *obj, const otc_connection *owner, const char *session_id);
 enum otc_stream_video_type cv_video_type_from_string(const char *s);
 const char *cv_video_type_to_string(enum otc_stream_video_type t);
+/* Copies for getters (otc_session_get_connection, otc_publisher_get_stream): owned by the
+ * library (the public *_delete refuses them), freed with cv_*_free_owned. */
+otc_connection *cv_connection_owned_copy(const otc_connection *c);
+void cv_connection_free_owned(otc_connection *c);
+otc_stream *cv_stream_owned_copy(const otc_stream *s);
+void cv_stream_free_owned(otc_stream *s);
 
 /* A growable array of owned pointers in insertion order, looked up by id: linearly while
  * small, through an open-addressing hash index (item index + 1 per slot) from 16 items on. */
@@ -224,9 +232,11 @@ struct otc_session {
 
   /* read by any thread */
   atomic_int state; /* enum cv_session_state */
-  pthread_mutex_t info_lock; /* guards self and caps for the getters */
+  pthread_mutex_t info_lock; /* guards self, caps and handed for the getters */
   otc_connection *self;
   struct otc_session_capabilities caps;
+  struct cv_table handed; /* library-owned copies of self given out by otc_session_get_connection, one
+                           * per connection this session had; freed with the session */
 
   /* service thread only */
   struct otc_session *next_live; /* list of sessions known to the service thread */
@@ -248,8 +258,8 @@ struct otc_session {
   int reported_fatal; /* the server sent a fatal error: no second error on close */
   int server_ended;   /* the server sent sessionDisconnected */
   int peer_close_code;
-  const char *disconnect_reason; /* static, for convene_session_get_disconnect_reason */
-  const char *role;              /* static, for convene_session_get_role */
+  _Atomic(const char *) disconnect_reason; /* static, for convene_session_get_disconnect_reason (any thread) */
+  _Atomic(const char *) role;              /* static, for convene_session_get_role (any thread) */
   int deleted;       /* otc_session_delete was called: no more callbacks */
   int in_callback;
   int ping_due;
@@ -273,8 +283,10 @@ struct otc_publisher {
   struct otc_publisher_callbacks cb;
   atomic_int publish_audio;
   atomic_int publish_video;
-  pthread_mutex_t lock;      /* guards stream for otc_publisher_get_stream */
+  pthread_mutex_t lock;      /* guards stream and handed for otc_publisher_get_stream */
   otc_stream *stream;        /* owned copy, NULL while unpublished */
+  struct cv_table handed;    /* library-owned copies given out by otc_publisher_get_stream, one per
+                              * stream this publisher had; freed with the publisher */
   otc_session *session;      /* service thread: where it is published */
   int deleted;
 };

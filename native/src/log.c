@@ -9,7 +9,9 @@ static _Atomic(otc_logger_callback) g_logger; /* NULL; clang rejects "= NULL" on
 
 void otc_log_set_logger_callback(otc_logger_callback callback) { atomic_store(&g_logger, callback); }
 
-void otc_log_enable(int level) { atomic_store(&g_level, level); }
+void otc_log_enable(enum otc_log_level level) { atomic_store(&g_level, (int)level); }
+
+enum otc_log_level otc_get_log_level(void) { return (enum otc_log_level)atomic_load(&g_level); }
 
 void cv_log(int level, const char *fmt, ...) {
   if (level > atomic_load(&g_level)) return;

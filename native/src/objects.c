@@ -47,8 +47,25 @@ otc_connection *otc_connection_copy(const otc_connection *c) {
 
 otc_status otc_connection_delete(otc_connection *c) {
   if (!c) return OTC_INVALID_PARAM;
+  if (c->lib_owned) {
+    CV_WARN("otc_connection_delete: connection %s is owned by the library (otc_session_get_connection, "
+            "otc_stream_get_connection): not freed", c->id);
+    return OTC_INVALID_PARAM;
+  }
   free(c);
   return OTC_SUCCESS;
+}
+
+otc_connection *cv_connection_owned_copy(const otc_connection *c) {
+  otc_connection *copy = otc_connection_copy(c);
+  if (copy) copy->lib_owned = 1;
+  return copy;
+}
+
+void cv_connection_free_owned(otc_connection *c) {
+  if (!c) return;
+  c->lib_owned = 0;
+  otc_connection_delete(c);
 }
 
 /* ---- otc_stream ---- */
@@ -110,6 +127,7 @@ otc_stream *otc_stream_copy(const otc_stream *s) {
   otc_stream *c = calloc(1, sizeof *c);
   if (!c) return NULL;
   *c = *s;
+  c->lib_owned = 0;
   c->id = strdup(s->id);
   c->name = strdup(s->name);
   c->connection = otc_connection_copy(s->connection);
@@ -122,11 +140,32 @@ otc_stream *otc_stream_copy(const otc_stream *s) {
 
 otc_status otc_stream_delete(otc_stream *s) {
   if (!s) return OTC_INVALID_PARAM;
+  if (s->lib_owned) {
+    CV_WARN("otc_stream_delete: stream %s is owned by the library (otc_publisher_get_stream): not freed", s->id);
+    return OTC_INVALID_PARAM;
+  }
+  if (s->connection) s->connection->lib_owned = 0;
   free(s->id);
   free(s->name);
   if (s->connection) otc_connection_delete(s->connection);
   free(s);
   return OTC_SUCCESS;
+}
+
+otc_stream *cv_stream_owned_copy(const otc_stream *s) {
+  otc_stream *copy = otc_stream_copy(s);
+  if (copy) {
+    copy->reason = NULL;
+    copy->lib_owned = 1;
+    copy->connection->lib_owned = 1;
+  }
+  return copy;
+}
+
+void cv_stream_free_owned(otc_stream *s) {
+  if (!s) return;
+  s->lib_owned = 0;
+  otc_stream_delete(s);
 }
 
 /* ---- tables ---- */

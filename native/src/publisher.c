@@ -24,6 +24,8 @@ otc_publisher *otc_publisher_new(const char *name, const struct otc_video_captur
 
 void cv_publisher_free(otc_publisher *p) {
   if (p->stream) otc_stream_delete(p->stream);
+  for (size_t i = 0; i < p->handed.len; i++) cv_stream_free_owned(p->handed.items[i]);
+  cv_table_free(&p->handed);
   pthread_mutex_destroy(&p->lock);
   free(p->name);
   free(p);
@@ -71,12 +73,24 @@ otc_bool otc_publisher_get_publish_video(const otc_publisher *p) {
 
 const char *otc_publisher_get_name(const otc_publisher *p) { return p ? p->name : NULL; }
 
+/* p->stream is freed on the service thread when the stream goes; what the app got stays
+ * valid: each stream is copied once into `handed`, freed with the publisher. */
 otc_stream *otc_publisher_get_stream(otc_publisher *p) {
   if (!p) return NULL;
   pthread_mutex_lock(&p->lock);
-  otc_stream *copy = otc_stream_copy(p->stream);
+  otc_stream *st = NULL;
+  if (p->stream) {
+    st = p->handed.len ? p->handed.items[p->handed.len - 1] : NULL;
+    if (!st || strcmp(st->id, p->stream->id) != 0) {
+      st = cv_stream_owned_copy(p->stream);
+      if (st && cv_table_add(&p->handed, st, NULL) != 0) {
+        cv_stream_free_owned(st);
+        st = NULL;
+      }
+    }
+  }
   pthread_mutex_unlock(&p->lock);
-  return copy;
+  return st;
 }
 
 void *otc_publisher_get_user_data(const otc_publisher *p) { return p ? p->cb.user_data : NULL; }

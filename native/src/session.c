@@ -118,6 +118,8 @@ otc_status convene_session_settings_set_max_queued(struct otc_session_settings *
 
 void cv_session_free(otc_session *s) {
   otc_connection_delete(s->self);
+  for (size_t i = 0; i < s->handed.len; i++) cv_connection_free_owned(s->handed.items[i]);
+  cv_table_free(&s->handed);
   free(s->api_key);
   free(s->session_id);
   free(s->server_url);
@@ -129,7 +131,7 @@ void cv_session_free(otc_session *s) {
 
 otc_session *otc_session_new_with_settings(const char *apikey, const char *session_id,
                                            const struct otc_session_callbacks *callbacks,
-                                           const struct otc_session_settings *settings) {
+                                           otc_session_settings *settings) {
   if (!apikey || !*apikey || !session_id || !*session_id || !callbacks || !cv_service_running()) return NULL;
   otc_session *s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -248,13 +250,26 @@ otc_status otc_session_unsubscribe(otc_session *s, otc_subscriber *sub) {
   return OTC_SESSION_SUBSCRIBER_NOT_FOUND;
 }
 
-char *otc_session_get_id(const otc_session *s) { return s ? strdup(s->session_id) : NULL; }
+/* The id is copied at creation and never changes: no lock needed. */
+char *otc_session_get_id(const otc_session *s) { return s ? s->session_id : NULL; }
 
+/* s->self is replaced (under info_lock) when the session connects again; what the app
+ * got stays valid: each connection is copied once into `handed`, freed with the session. */
 otc_connection *otc_session_get_connection(const otc_session *s) {
   if (!s) return NULL;
   otc_session *m = (otc_session *)s;
   pthread_mutex_lock(&m->info_lock);
-  otc_connection *c = otc_connection_copy(s->self);
+  otc_connection *c = NULL;
+  if (m->self) {
+    c = m->handed.len ? m->handed.items[m->handed.len - 1] : NULL;
+    if (!c || strcmp(c->id, m->self->id) != 0) {
+      c = cv_connection_owned_copy(m->self);
+      if (c && cv_table_add(&m->handed, c, NULL) != 0) {
+        cv_connection_free_owned(c);
+        c = NULL;
+      }
+    }
+  }
   pthread_mutex_unlock(&m->info_lock);
   return c;
 }

@@ -13,7 +13,7 @@
 #define ACK_DELAY_US (1000 * LWS_US_PER_MS)
 
 static void report_error(otc_session *s, int code, const char *message) {
-  CV_WARN("session %.24s: error %d: %s", s->session_id, code, message);
+  CV_ERROR("session %.24s: error %d: %s", s->session_id, code, message);
   EMIT(s, on_error, message, (enum otc_session_error_code)code);
 }
 
@@ -139,6 +139,7 @@ static void finish(otc_session *s) {
   if (state == CV_STATE_DISCONNECTED || state == CV_STATE_IDLE) return;
   atomic_store(&s->state, CV_STATE_DISCONNECTED);
   if (!s->disconnect_reason) s->disconnect_reason = "networkDisconnected";
+  CV_INFO("session %.24s: disconnected (%s)", s->session_id, s->disconnect_reason);
   cancel_timers(s);
   cv_transport_close(s);
   free_pending(s);
@@ -186,6 +187,7 @@ void cv_state_start_connect(otc_session *s, char *token) {
   s->had_connected = 0;
   s->disconnect_reported = 0;
   atomic_store(&s->state, CV_STATE_CONNECTING);
+  CV_INFO("session %.24s: connecting to %s", s->session_id, s->server_url);
   lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
                    (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
   if (cv_transport_open(s) != 0) {
@@ -199,6 +201,7 @@ void cv_state_start_connect(otc_session *s, char *token) {
 void cv_state_disconnect(otc_session *s) {
   int state = atomic_load(&s->state);
   if (!s->disconnect_reason) s->disconnect_reason = "clientDisconnected";
+  CV_DEBUG("session %.24s: disconnecting", s->session_id);
   if (state == CV_STATE_CONNECTED && s->link) {
     atomic_store(&s->state, CV_STATE_DISCONNECTING);
     send_owned(s, cv_frame_request("disconnect", ++s->next_id, NULL));
@@ -439,6 +442,7 @@ void cv_state_publish(otc_session *s, otc_publisher *p) {
     return;
   }
   p->session = s;
+  CV_DEBUG("session %.24s: publishing \"%s\"", s->session_id, p->name);
   cv_state_request(s, "publish", fields, p);
 }
 
@@ -498,6 +502,7 @@ static void on_result(otc_session *s, json_t *f) {
       pthread_mutex_lock(&pub->lock);
       pub->stream = stream;
       pthread_mutex_unlock(&pub->lock);
+      CV_DEBUG("session %.24s: stream %s published", s->session_id, stream->id);
       PUB_EMIT(pub, on_stream_created, stream);
     } else if (stream) { /* unpublished or deleted before the result came */
       cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", stream->id), NULL);
@@ -530,6 +535,7 @@ static void on_connected(otc_session *s, json_t *f) {
   free(s->resume_token);
   s->resume_token = strdup(cv_json_str(f, "resumeToken"));
   s->role = static_role(cv_json_str(f, "role"));
+  CV_INFO("session %.24s: connected as %s (role %s)", s->session_id, self->id, s->role);
   s->disconnect_reason = NULL;
   json_t *ka = json_object_get(f, "keepalive");
   int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");

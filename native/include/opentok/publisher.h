@@ -1,11 +1,15 @@
 #ifndef CONVENE_OPENTOK_PUBLISHER_H
 #define CONVENE_OPENTOK_PUBLISHER_H
 
+#include "config.h"
 #include "base.h"
 #include "stream.h"
 
-#ifdef __cplusplus
-extern "C" {
+OTC_BEGIN_DECL
+
+#ifndef OTC_SESSION_FWD_DECL
+#define OTC_SESSION_FWD_DECL
+typedef struct otc_session otc_session;
 #endif
 
 /** A publisher: the local side of a stream. Opaque. */
@@ -55,17 +59,24 @@ OTC_DECL(otc_status) otc_publisher_set_publish_audio(otc_publisher *publisher, o
 OTC_DECL(otc_status) otc_publisher_set_publish_video(otc_publisher *publisher, otc_bool publish_video);
 OTC_DECL(otc_bool) otc_publisher_get_publish_audio(const otc_publisher *publisher);
 OTC_DECL(otc_bool) otc_publisher_get_publish_video(const otc_publisher *publisher);
-/** Owned by the publisher. */
+/*
+ * Getters. Any thread (the app's, or a callback on the service thread), race-free. What
+ * they return is owned by the library, never freed by the caller, and valid until
+ * otc_publisher_delete().
+ */
+/** The name given to otc_publisher_new() ("" for none). Owned by the publisher. */
 OTC_DECL(const char *) otc_publisher_get_name(const otc_publisher *publisher);
 /**
- * A copy of the publisher's stream (NULL while unpublished), owned by the caller and
- * freed with otc_stream_delete().
+ * The publisher's stream: NULL until on_stream_created and after on_stream_destroyed.
+ * Owned by the publisher: do not free it (otc_stream_delete() refuses it with
+ * OTC_INVALID_PARAM); otc_stream_copy() it to keep it past otc_publisher_delete(). Its
+ * properties are those announced when it was created. A new publish gives a new object;
+ * earlier ones stay valid (each stream costs about 200 bytes until the delete).
  */
 OTC_DECL(otc_stream *) otc_publisher_get_stream(otc_publisher *publisher);
+/** The callbacks' user_data. */
 OTC_DECL(void *) otc_publisher_get_user_data(const otc_publisher *publisher);
 
-#ifdef __cplusplus
-}
-#endif
+OTC_END_DECL
 
 #endif

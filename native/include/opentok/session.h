@@ -1,17 +1,19 @@
 #ifndef CONVENE_OPENTOK_SESSION_H
 #define CONVENE_OPENTOK_SESSION_H
 
+#include "config.h"
 #include "base.h"
 #include "connection.h"
 #include "publisher.h"
 #include "stream.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OTC_BEGIN_DECL
 
 /** A session object. Opaque. Created by otc_session_new(), freed by otc_session_delete(). */
+#ifndef OTC_SESSION_FWD_DECL
+#define OTC_SESSION_FWD_DECL
 typedef struct otc_session otc_session;
+#endif
 /** Subscribing to media arrives in a later version. */
 typedef struct otc_subscriber otc_subscriber;
 
@@ -84,11 +86,11 @@ struct otc_session_callbacks {
   void (*on_mute_forced)(otc_session *session, void *user_data, otc_on_mute_forced_info *mute_forced_info);
 };
 
-/** Session settings. Created by otc_session_settings_new(), owned by the caller. */
-struct otc_session_settings;
+/** Session settings. Opaque. Created by otc_session_settings_new(), owned by the caller. */
+typedef struct otc_session_settings otc_session_settings;
 
 /** A new settings object the caller owns (free with otc_session_settings_delete()). */
-OTC_DECL(struct otc_session_settings *) otc_session_settings_new(void);
+OTC_DECL(otc_session_settings *) otc_session_settings_new(void);
 OTC_DECL(otc_status) otc_session_settings_delete(struct otc_session_settings *settings);
 /** When true, on_connection_created / on_connection_dropped do not fire for other clients. */
 OTC_DECL(otc_status) otc_session_settings_set_connection_events_suppressed(struct otc_session_settings *settings,
@@ -113,10 +115,13 @@ OTC_DECL(otc_status) otc_session_settings_set_connect_timeout(struct otc_session
  */
 OTC_DECL(otc_session *) otc_session_new(const char *apikey, const char *session_id,
                                        const struct otc_session_callbacks *callbacks);
-/** Like otc_session_new() with settings (copied; the caller keeps ownership of `settings`). */
+/**
+ * Like otc_session_new() with settings: read during the call (not modified), so the caller
+ * keeps ownership of `settings` and may delete it at once.
+ */
 OTC_DECL(otc_session *) otc_session_new_with_settings(const char *apikey, const char *session_id,
                                                      const struct otc_session_callbacks *callbacks,
-                                                     const struct otc_session_settings *settings);
+                                                     otc_session_settings *settings);
 
 /**
  * Frees the session; disconnects it first if needed (on_disconnected fires then, if it had
@@ -155,15 +160,25 @@ OTC_DECL(otc_status) otc_session_unpublish(otc_session *session, otc_publisher *
 OTC_DECL(otc_status) otc_session_subscribe(otc_session *session, otc_subscriber *subscriber);
 OTC_DECL(otc_status) otc_session_unsubscribe(otc_session *session, otc_subscriber *subscriber);
 
-/** The session id: a new string the caller frees with free(). */
+/*
+ * Getters. Any thread (the app's, or a callback on the service thread), race-free. What
+ * they return is owned by the library, never freed by the caller, and valid until
+ * otc_session_delete() (as with the Vonage SDK, code that frees nothing leaks nothing).
+ */
+
+/** The session id given to otc_session_new(). Owned by the session: do not free or modify. */
 OTC_DECL(char *) otc_session_get_id(const otc_session *session);
 /**
- * This client's connection (NULL before on_connected): a copy the caller owns and frees
- * with otc_connection_delete().
+ * This client's connection: NULL before the first on_connected, then the current one
+ * (after a disconnection, the last one). Owned by the session: do not free it
+ * (otc_connection_delete() refuses it with OTC_INVALID_PARAM); otc_connection_copy() it to
+ * keep it past otc_session_delete(). Connecting again gives a new object; earlier ones stay
+ * valid (each connection the session had costs about 150 bytes until the delete).
  */
 OTC_DECL(otc_connection *) otc_session_get_connection(const otc_session *session);
-/** Capabilities; all false before on_connected. */
+/** Capabilities (a value); all false before on_connected. */
 OTC_DECL(struct otc_session_capabilities) otc_session_get_capabilities(const otc_session *session);
+/** The callbacks' user_data. */
 OTC_DECL(void *) otc_session_get_user_data(const otc_session *session);
 
 /** Moderation (role moderator); failures are reported through on_error. */
@@ -173,8 +188,6 @@ OTC_DECL(otc_status) otc_session_force_mute_stream(otc_session *session, const c
 OTC_DECL(otc_status) otc_session_force_mute_all(otc_session *session, char **excluded_stream_ids, size_t len);
 OTC_DECL(otc_status) otc_session_disable_force_mute(otc_session *session);
 
-#ifdef __cplusplus
-}
-#endif
+OTC_END_DECL
 
 #endif

@@ -1,16 +1,19 @@
 #ifndef CONVENE_OPENTOK_STREAM_H
 #define CONVENE_OPENTOK_STREAM_H
 
+#include "config.h"
 #include "base.h"
 #include "connection.h"
 
-#ifdef __cplusplus
-extern "C" {
-#endif
+OTC_BEGIN_DECL
 
 /**
  * A stream published in a session. Opaque. In this version a stream carries metadata
- * only; audio and video tracks attach to it in a later version.
+ * only; audio and video tracks attach to it in a later version. Who owns one: the library,
+ * for those handed to callbacks (valid during the call) and those returned by
+ * otc_publisher_get_stream() (valid as long as the publisher); the caller, for copies from
+ * otc_stream_copy(). The getters below may be called from any thread while the stream is
+ * valid; strings and the connection they return belong to the stream.
  */
 typedef struct otc_stream otc_stream;
 
@@ -38,11 +41,12 @@ OTC_DECL(enum otc_stream_video_type) otc_stream_get_video_type(const otc_stream 
 OTC_DECL(const otc_connection *) otc_stream_get_connection(const otc_stream *stream);
 /** A copy the caller owns and frees with otc_stream_delete(). */
 OTC_DECL(otc_stream *) otc_stream_copy(const otc_stream *stream);
-/** Frees a copy made by otc_stream_copy(). */
+/**
+ * Frees a copy made by otc_stream_copy(). One from otc_publisher_get_stream() is refused
+ * (OTC_INVALID_PARAM, nothing freed); never pass one handed to a callback.
+ */
 OTC_DECL(otc_status) otc_stream_delete(otc_stream *stream);
 
-#ifdef __cplusplus
-}
-#endif
+OTC_END_DECL
 
 #endif

@@ -101,7 +101,6 @@ static void stream_lifecycle(void) {
   CHECK_STREQ(pub.stream_id, otc_stream_get_id(mine));
   CHECK_STREQ("camera-1", otc_stream_get_name(mine));
   CHECK_STREQ(p.a_id, otc_connection_get_id(otc_stream_get_connection(mine)));
-  otc_stream_delete(mine);
 
   pthread_mutex_lock(&p.b.lock);
   const otc_stream *seen = p.b.last_stream_received;

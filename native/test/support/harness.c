@@ -312,7 +312,6 @@ const char *it_my_id(struct rec *r, char *buf, size_t n) {
   otc_connection *me = otc_session_get_connection(r->session);
   CHECK_NOT_NULL(me);
   snprintf(buf, n, "%s", otc_connection_get_id(me));
-  otc_connection_delete(me);
   return buf;
 }
 

@@ -162,7 +162,6 @@ static void test_connected(void) {
   CHECK_STREQ("c-me", otc_connection_get_id(me));
   CHECK_STREQ("me=1", otc_connection_get_data(me));
   CHECK_STREQ("2_s", otc_connection_get_session_id(me));
-  otc_connection_delete(me);
   struct otc_session_capabilities caps = otc_session_get_capabilities(s);
   CHECK_EQ(1, caps.publish);
   CHECK_EQ(1, caps.force_disconnect);
@@ -405,7 +404,6 @@ static void test_publisher(void) {
   otc_stream *mine = otc_publisher_get_stream(p);
   CHECK_NOT_NULL(mine);
   CHECK_STREQ("me=1", otc_connection_get_data(otc_stream_get_connection(mine)));
-  otc_stream_delete(mine);
 
   /* muteForced for my stream turns publish_audio off */
   feed(s, "{\"type\":\"muteForced\",\"seq\":2,\"active\":true,\"streamId\":\"s-me\"}");
