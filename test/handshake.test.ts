@@ -26,6 +26,23 @@ describe('before the handshake', () => {
   }
 });
 
+describe('a project JWT is not a client token', () => {
+  it('connect with the REST credential (the SDK\'s or the CLI\'s) is refused with 1004 and says why', async () => {
+    fx = await startFixture();
+    const sid = await fx.newSession();
+    const { mintProjectJwt } = await import('../lib/mint');
+    const sdkJwt = (fx.ot as unknown as { generateJwt(): string }).generateJwt();
+    for (const token of [sdkJwt, await mintProjectJwt({ apiKey: API_KEY, apiSecret: API_SECRET })]) {
+      const c = new TestClient(fx.url, { apiKey: API_KEY, sessionId: sid, token });
+      const f = await c.connect();
+      expect(f).toMatchObject({ type: 'error', code: 1004, fatal: true });
+      expect(String(f['message'])).toMatch(/project JWT/);
+      c.close();
+    }
+    expect(fx.server.registry.connectionCount(sid)).toBe(0);
+  });
+});
+
 describe('resume checks the api key and session id', () => {
   it('refuses an unknown api key (1004) and a session id of another project (1005)', async () => {
     fx = await startFixture();
