@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { mintToken } from '../lib/mint';
 import { TestClient, type Frame } from './helpers/client';
 import { API_KEY, API_SECRET, OpenTok, call, startFixture, type Fixture, type OpenTokSdk } from './helpers/server';
 
@@ -457,7 +458,6 @@ describe('authentication and routing', () => {
     const a = await fx.join(sid, { role: 'moderator' });
     const pub = await a.request('publish', { name: 'cam', hasAudio: true, hasVideo: true });
     const streamId = (pub['stream'] as { id: string }).id;
-    const { mintToken } = await import('../lib/mint');
     const tokens: Array<[string, string]> = [];
     for (const role of ['subscriber', 'publisher', 'publisheronly', 'moderator']) {
       for (const s of [sid, otherSid]) {
