@@ -47,6 +47,11 @@ export interface ServerOptions {
   signalBurst?: number;
   maxReplayEvents?: number;
   maxReplayBytes?: number;
+  /**
+   * Bytes waiting in a socket to be sent to a client that does not read them: past half, its
+   * frames are no longer read; past it, the socket is dropped (close 4003). Default 8 MiB.
+   */
+  maxSendBufferBytes?: number;
   /** close(): sockets still open this long after serverRotation are dropped. Default 5000. */
   shutdownTimeoutMs?: number;
   /**
@@ -71,6 +76,7 @@ export const DEFAULTS = {
   signalBurst: 2000,
   maxReplayEvents: 10_000,
   maxReplayBytes: 8 * 1024 * 1024,
+  maxSendBufferBytes: 8 * 1024 * 1024,
   shutdownTimeoutMs: 5000,
 } as const;
 
@@ -97,6 +103,7 @@ export class ConveneServer implements SocketHost {
     }
     if (o.keepaliveIntervalMs <= 0 || o.keepaliveTimeoutMs <= 0) throw new RangeError('keepalive interval and timeout must be > 0');
     if (o.headersTimeoutMs <= 0) throw new RangeError('headersTimeoutMs must be > 0');
+    if (o.maxSendBufferBytes < 65_536) throw new RangeError("option 'maxSendBufferBytes' must be at least 65536");
     if (o.maxFrameBytes < 1 || o.maxFrameBytes > WS_MAX_PAYLOAD) throw new RangeError(`option 'maxFrameBytes' must be between 1 and ${WS_MAX_PAYLOAD}`);
     this.opts = o;
     this.projects = new ProjectStore(options.projects);
@@ -114,6 +121,7 @@ export class ConveneServer implements SocketHost {
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       keepaliveTimeoutMs: o.keepaliveTimeoutMs,
       maxFramesPerSecond: o.signalsPerSecond > 0 ? 5 * o.signalsPerSecond + 100 : 1_000_000,
+      maxSendBufferBytes: o.maxSendBufferBytes,
     };
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
       void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url });
