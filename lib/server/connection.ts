@@ -41,6 +41,17 @@ export interface ReplayLimits {
 
 export type ConnectionState = 'attached' | 'detached' | 'closed';
 
+/**
+ * Where a signal event came from: the sending connection, the id of its `signal` request and
+ * the signal's type. Kept with the event until it is acknowledged, so that the sender can be
+ * told (signalUndelivered) if this connection ends without acknowledging it.
+ */
+export interface SignalOrigin {
+  from: string;
+  rid: number;
+  signalType: string;
+}
+
 /** A per-connection token bucket for signals. */
 export class RateLimiter {
   private tokens: number;
@@ -93,6 +104,8 @@ export class Connection {
   private replayN: number[] = [];
   /** cluster: for each buffered event, the seq before the first event of its entry */
   private replayBase: number[] = [];
+  /** for each buffered event, the signal it carries, if any (signalUndelivered) */
+  private replaySig: Array<SignalOrigin | undefined> = [];
   private lastEmitN = -1;
   private lastEmitBase = 0;
   private replayHead = 0;
@@ -143,12 +156,13 @@ export class Connection {
    * `body` is a serialized JSON object without `seq`, e.g. `{"type":"signal",...}`.
    * Returns false when the replay buffer overflowed (the caller destroys the connection).
    */
-  emit(body: string, n = 0): boolean {
+  emit(body: string, n = 0, sig?: SignalOrigin): boolean {
     if (this.state === 'closed') return true;
     const seq = ++this.lastSeq;
     const text = `{"seq":${seq},${body.slice(1)}`;
     this.replay.push(text);
     this.replayN.push(n);
+    this.replaySig.push(sig);
     if (n === 0 || n !== this.lastEmitN) this.lastEmitBase = seq - 1;
     this.lastEmitN = n;
     this.replayBase.push(this.lastEmitBase);
@@ -173,9 +187,20 @@ export class Connection {
       this.replay = this.replay.slice(this.replayHead);
       this.replayN = this.replayN.slice(this.replayHead);
       this.replayBase = this.replayBase.slice(this.replayHead);
+      this.replaySig = this.replaySig.slice(this.replayHead);
       this.replayHead = 0;
     }
     return true;
+  }
+
+  /** The signals of the events not acknowledged yet, oldest first. */
+  unacknowledgedSignals(): SignalOrigin[] {
+    const out: SignalOrigin[] = [];
+    for (let i = this.replayHead; i < this.replaySig.length; i++) {
+      const sig = this.replaySig[i];
+      if (sig) out.push(sig);
+    }
+    return out;
   }
 
   /**
@@ -228,6 +253,7 @@ export class Connection {
     this.replay = [];
     this.replayN = [];
     this.replayBase = [];
+    this.replaySig = [];
     this.replayHead = 0;
     this.replayBytes = 0;
     if (this.graceTimer) clearTimeout(this.graceTimer);
