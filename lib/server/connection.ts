@@ -62,11 +62,26 @@ export class RateLimiter {
   }
   take(now: number): boolean {
     if (this.perSecond <= 0) return true;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
-    this.last = now;
+    this.refill(now);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
+  }
+
+  /**
+   * A resume after `stallMs` during which the server heard nothing from the client: the
+   * signals it queued meanwhile (at most the rate for that long) arrive at once. They are
+   * credited on top of the bucket, which may go over `burst` until they are spent.
+   */
+  credit(stallMs: number, now: number): void {
+    if (this.perSecond <= 0 || stallMs <= 0) return;
+    this.refill(now);
+    this.tokens += (stallMs * this.perSecond) / 1000;
+  }
+
+  private refill(now: number): void {
+    if (this.tokens < this.burst) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
+    this.last = now;
   }
 }
 
@@ -95,6 +110,8 @@ export class Connection {
   /** cluster: the checkpoint last recorded in Redis */
   checkpointN = -1;
   checkpointSeq = -1;
+  /** when the server last received anything from this connection's client (ms; 0 unknown) */
+  lastHeardAt = 0;
   /** when the socket dropped (state 'detached' after a handshake), for the grace timer */
   graceTimer: NodeJS.Timeout | undefined;
   private transport: Transport | undefined;

@@ -71,6 +71,8 @@ export class ClientSocket implements Transport {
   private lastQueued = 0;
   private windowStart = 0;
   private framesInWindow = 0;
+  /** frames allowed over the per-second limit: a resumed connection's backlog (creditStall) */
+  private floodCredit = 0;
   /** time anything was last received, for the keepalive sweep */
   lastSeen = Date.now();
 
@@ -136,7 +138,10 @@ export class ClientSocket implements Transport {
     clearInterval(this.drainTimer);
     this.phase = 'closed';
     // nothing more is sent to this socket; events wait in the replay buffer for a resume
-    if (conn && conn.currentTransport === this) this.host.registry.detach(conn, this);
+    if (conn && conn.currentTransport === this) {
+      conn.lastHeardAt = this.lastSeen;
+      this.host.registry.detach(conn, this);
+    }
     this.ws.close(CLOSE_SEND_BUFFER_FULL, closeReason(`send buffer full: ${queued} bytes unread (limit ${this.host.config.maxSendBufferBytes})`));
     // the close frame waits behind what the client does not read: give it a moment, no more
     setTimeout(() => this.ws.terminate(), Math.min(5000, this.host.config.keepaliveTimeoutMs)).unref();
@@ -199,6 +204,10 @@ export class ClientSocket implements Transport {
     this.process(text);
   }
 
+  /**
+   * The flood guard: at most maxFramesPerSecond frames per one-second window, beyond which a
+   * resumed connection spends its credit for the stall (creditStall): its backlog is not a flood.
+   */
   private flooded(): boolean {
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
@@ -206,10 +215,30 @@ export class ClientSocket implements Transport {
       this.framesInWindow = 0;
     }
     if (++this.framesInWindow > this.host.config.maxFramesPerSecond) {
+      if (this.floodCredit >= 1) {
+        this.floodCredit--;
+        return false;
+      }
       this.fatal(wireError(ErrorCode.FLOOD, `more than ${this.host.config.maxFramesPerSecond} frames in one second`));
       return true;
     }
     return false;
+  }
+
+  /**
+   * A resume: the client queued frames while the server heard nothing from it (since
+   * `heardAt`, ms; 0 unknown: another node had it) and now sends them at once. The flood guard
+   * and the signal rate limiter are credited for that long, so the backlog of a client that
+   * kept to the limits is neither a flood nor over the rate. At most the grace window plus
+   * the keepalive timeout (the longest a connection can be silent and still be resumed).
+   */
+  private creditStall(conn: Connection, heardAt: number): void {
+    const { keepaliveTimeoutMs, maxFramesPerSecond } = this.host.config;
+    const now = Date.now();
+    const longest = this.host.registry.graceWindowMs + keepaliveTimeoutMs;
+    const stallMs = heardAt > 0 ? Math.min(longest, Math.max(0, now - heardAt)) : keepaliveTimeoutMs;
+    this.floodCredit += (stallMs * maxFramesPerSecond) / 1000;
+    conn.limiter.credit(stallMs, now);
   }
 
   private process(text: string): void {
@@ -408,11 +437,13 @@ export class ClientSocket implements Transport {
       return;
     }
     const previous = conn.currentTransport;
+    const heardAt = previous instanceof ClientSocket ? previous.lastSeen : conn.lastHeardAt;
     if (previous && previous !== this) {
       conn.detach(previous);
       previous.close(4001, 'superseded by resume');
     }
     this.open(conn);
+    this.creditStall(conn, heardAt);
     this.send(JSON.stringify({
       type: 'resumed', v: PROTOCOL_VERSION, sessionId: conn.sessionId, connection: conn.toWire(), role: conn.role,
       capabilities: conn.capabilities, ...this.sessionParams(), lastRequestId: conn.lastRequestId, lastSeq: conn.lastSeq,
@@ -464,7 +495,10 @@ export class ClientSocket implements Transport {
     clearInterval(this.drainTimer);
     this.pending = [];
     const conn = this.conn;
-    if (conn && conn.currentTransport === this) this.host.registry.detach(conn, this);
+    if (conn && conn.currentTransport === this) {
+      conn.lastHeardAt = this.lastSeen;
+      this.host.registry.detach(conn, this);
+    }
     this.host.forget(this);
   }
 }
