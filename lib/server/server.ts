@@ -216,7 +216,10 @@ export class ConveneServer implements SocketHost {
         resolve();
       });
     });
-    const period = Math.max(50, Math.min(this.config.keepaliveIntervalMs, this.config.keepaliveTimeoutMs / 2));
+    // A dead socket is noticed within keepaliveTimeoutMs + one period (at most 1 s, a tenth
+    // of the timeout when shorter); pings go out every keepaliveIntervalMs.
+    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.config;
+    const period = Math.max(20, Math.min(keepaliveIntervalMs, keepaliveTimeoutMs / 10, 1000));
     this.sweep = setInterval(() => this.keepaliveSweep(), period);
     return this;
   }
