@@ -71,6 +71,24 @@ describe('signalUndelivered, one node', () => {
     expect(undelivered(mod)).toEqual([]);
   });
 
+  it('an addressee whose replay buffer overflows: its sender is told of every signal, and the burst does not overflow the sender', async () => {
+    fx = await startFixture({ maxReplayEvents: 50 });
+    const sid = await fx.newSession();
+    const a = await fx.join(sid);
+    const b = await fx.join(sid);
+    a.drop();
+    let sent = 0;
+    while (!b.eventsOf('connectionDestroyed').length) {
+      expect(await b.request('signal', { data: String(sent++), to: a.connectionId })).toMatchObject({ ok: true });
+    }
+    await b.waitFor((f) => f.type === 'signalUndelivered' && f['requestId'] === 50, 2000, true);
+    // the signals numbered for a before it overflowed: every one reported, in order
+    expect(undelivered(b).map((f) => f['requestId'])).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(b.closeCode).toBeUndefined();
+    expect(b.frames.filter((f) => f.type === 'error')).toEqual([]);
+    expect(await b.request('signal', { data: 'still here' })).toMatchObject({ ok: true });
+  });
+
   it('a sender that left is not told; resumed addressees produce nothing', async () => {
     fx = await startFixture({ graceWindowMs: 300 });
     const sid = await fx.newSession();

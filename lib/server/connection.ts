@@ -85,6 +85,14 @@ export class RateLimiter {
   }
 }
 
+/**
+ * Marks, in the replay buffer, a signalUndelivered event: it carries no signal, and does not
+ * count against the replay limits (up to as much again): a burst of them, one per signal of
+ * an addressee that left, must not overflow the sender that is told.
+ */
+const UNDELIVERED: SignalOrigin = Object.freeze({ from: '', rid: 0, signalType: '' });
+const UNDELIVERED_PREFIX = '{"type":"signalUndelivered"';
+
 /** A connection rebuilt by another node of a cluster: the same id and resume token. */
 export interface RestoredIdentity {
   id: string;
@@ -127,6 +135,9 @@ export class Connection {
   private lastEmitBase = 0;
   private replayHead = 0;
   private replayBytes = 0;
+  /** signalUndelivered events among the buffered ones, and their bytes */
+  private undeliveredEvents = 0;
+  private undeliveredBytes = 0;
   private firstBufferedSeq = 1;
   private overflowed = false;
 
@@ -177,15 +188,23 @@ export class Connection {
     if (this.state === 'closed') return true;
     const seq = ++this.lastSeq;
     const text = `{"seq":${seq},${body.slice(1)}`;
+    const undelivered = body.startsWith(UNDELIVERED_PREFIX);
     this.replay.push(text);
     this.replayN.push(n);
-    this.replaySig.push(sig);
+    this.replaySig.push(undelivered ? UNDELIVERED : sig);
+    if (undelivered) {
+      this.undeliveredEvents++;
+      this.undeliveredBytes += text.length;
+    }
     if (n === 0 || n !== this.lastEmitN) this.lastEmitBase = seq - 1;
     this.lastEmitN = n;
     this.replayBase.push(this.lastEmitBase);
     this.replayBytes += text.length;
     if (this.transport) this.transport.send(text);
-    if (this.bufferedEvents > this.limits.maxReplayEvents || this.replayBytes > this.limits.maxReplayBytes) {
+    const { maxReplayEvents, maxReplayBytes } = this.limits;
+    const events = this.bufferedEvents;
+    if (events - this.undeliveredEvents > maxReplayEvents || this.replayBytes - this.undeliveredBytes > maxReplayBytes
+      || events > 2 * maxReplayEvents || this.replayBytes > 2 * maxReplayBytes) {
       this.overflowed = true;
       return false;
     }
@@ -196,7 +215,12 @@ export class Connection {
   ack(seq: number): boolean {
     if (seq > this.lastSeq) return false;
     while (this.firstBufferedSeq <= seq && this.replayHead < this.replay.length) {
-      this.replayBytes -= (this.replay[this.replayHead] as string).length;
+      const bytes = (this.replay[this.replayHead] as string).length;
+      this.replayBytes -= bytes;
+      if (this.replaySig[this.replayHead] === UNDELIVERED) {
+        this.undeliveredEvents--;
+        this.undeliveredBytes -= bytes;
+      }
       this.replayHead++;
       this.firstBufferedSeq++;
     }
@@ -215,7 +239,7 @@ export class Connection {
     const out: SignalOrigin[] = [];
     for (let i = this.replayHead; i < this.replaySig.length; i++) {
       const sig = this.replaySig[i];
-      if (sig) out.push(sig);
+      if (sig && sig !== UNDELIVERED) out.push(sig);
     }
     return out;
   }
@@ -273,6 +297,8 @@ export class Connection {
     this.replaySig = [];
     this.replayHead = 0;
     this.replayBytes = 0;
+    this.undeliveredEvents = 0;
+    this.undeliveredBytes = 0;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
   }
