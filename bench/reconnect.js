@@ -24,7 +24,7 @@ function pct(sorted, p) {
 
 async function scenario(n, backoff) {
   const project = { apiKey: 'bench', apiSecret: 'bench-secret-0123456789' };
-  const server = await startServer({ projects: [project], port: 0, maxConnectionsPerSession: n + 10, signalsPerSecond: 0 });
+  const server = await startServer({ projects: [project], port: 0, maxConnectionsPerSession: n + 10, maxConnectionsPerAddress: 0, signalsPerSecond: 0 });
   const proxy = await new FaultProxy(server.port).start();
   const { sessionId } = mintSessionId(project);
   const token = await mintToken(project, sessionId);

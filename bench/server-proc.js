@@ -18,6 +18,7 @@ async function main() {
     port: 0,
     redis,
     maxConnectionsPerSession: 5000,
+    maxConnectionsPerAddress: 0, // every bench client comes from 127.0.0.1
     signalsPerSecond: 0, // the benchmarks measure clients, not the rate limiter
   });
   const echo = net.createServer((s) => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { mintProjectJwt } from '../lib/mint';
 import { TestClient } from './helpers/client';
 import { API_KEY, API_SECRET, call, startFixture, type Fixture } from './helpers/server';
 
@@ -24,6 +25,22 @@ describe('before the handshake', () => {
       expect(await c.waitClose()).toBe(4010);
     });
   }
+});
+
+describe('a project JWT is not a client token', () => {
+  it('connect with the REST credential (the SDK\'s or the CLI\'s) is refused with 1004 and says why', async () => {
+    fx = await startFixture();
+    const sid = await fx.newSession();
+    const sdkJwt = (fx.ot as unknown as { generateJwt(): string }).generateJwt();
+    for (const token of [sdkJwt, await mintProjectJwt({ apiKey: API_KEY, apiSecret: API_SECRET })]) {
+      const c = new TestClient(fx.url, { apiKey: API_KEY, sessionId: sid, token });
+      const f = await c.connect();
+      expect(f).toMatchObject({ type: 'error', code: 1004, fatal: true });
+      expect(String(f['message'])).toMatch(/project JWT/);
+      c.close();
+    }
+    expect(fx.server.registry.connectionCount(sid)).toBe(0);
+  });
 });
 
 describe('resume checks the api key and session id', () => {

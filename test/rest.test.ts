@@ -5,6 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { connect as tcpConnect } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi, type MockInstance } from 'vitest';
+import { mintToken } from '../lib/mint';
 import { TestClient, type Frame } from './helpers/client';
 import { API_KEY, API_SECRET, OpenTok, call, startFixture, type Fixture, type OpenTokSdk } from './helpers/server';
 
@@ -449,6 +450,53 @@ describe('authentication and routing', () => {
     }
     // the hand-made JWT itself is fine when valid
     expect((await raw(v2(sid, '/stream'), { auth: projectJwt(API_KEY, API_SECRET) })).status).toBe(200);
+  });
+
+  it('no client token is a REST credential: JWT and T1 of every role, the CLI\'s, for this or another session: 403 on every route', async () => {
+    const sid = await fx.newSession();
+    const otherSid = await fx.newSession();
+    const a = await fx.join(sid, { role: 'moderator' });
+    const pub = await a.request('publish', { name: 'cam', hasAudio: true, hasVideo: true });
+    const streamId = (pub['stream'] as { id: string }).id;
+    const tokens: Array<[string, string]> = [];
+    for (const role of ['subscriber', 'publisher', 'publisheronly', 'moderator']) {
+      for (const s of [sid, otherSid]) {
+        const which = s === sid ? 'this session' : 'another session';
+        tokens.push([`JWT ${role}, ${which}`, fx.ot.generateToken(s, { role, data: 'x' })]);
+        tokens.push([`T1 ${role}, ${which}`, fx.ot.generateToken(s, { role }, true)]);
+      }
+      tokens.push([`convene token ${role}`, await mintToken({ apiKey: API_KEY, apiSecret: API_SECRET }, sid, '', role as 'publisher')]);
+    }
+    // a project JWT with a single client claim added is a client token too
+    for (const claim of ['scope', 'session_id', 'role', 'connection_data', 'nonce', 'expire_time']) {
+      tokens.push([`project JWT + ${claim}`, projectJwt(API_KEY, API_SECRET, { [claim]: claim === 'expire_time' ? Math.floor(Date.now() / 1000) + 300 : 'x' })]);
+    }
+    const routes: Array<[string, string, string | undefined]> = [
+      ['POST', '/session/create', ''],
+      ['POST', v2(sid, '/signal'), '{"type":"t","data":"intrude"}'],
+      ['POST', v2(sid, `/connection/${a.connectionId}/signal`), '{"type":"t","data":"intrude"}'],
+      ['DELETE', v2(sid, `/connection/${a.connectionId}`), undefined],
+      ['GET', v2(sid, '/stream'), undefined],
+      ['GET', v2(sid, `/stream/${streamId}`), undefined],
+      ['POST', v2(sid, `/stream/${streamId}/mute`), '{}'],
+      ['POST', v2(sid, '/mute'), '{"active":true}'],
+    ];
+    for (const [what, token] of tokens) {
+      for (const [method, path, body] of routes) {
+        const r = await raw(path, { method, auth: token, body, contentType: path === '/session/create' ? 'application/x-www-form-urlencoded' : undefined });
+        expect(r.status, `${what}: ${method} ${path}`).toBe(403);
+        expect(r.json, `${what}: ${method} ${path}`).toMatchObject({ code: 403 });
+      }
+    }
+    // the error says why when the token is a JWT client token
+    const told = await raw(v2(sid, '/stream'), { auth: fx.ot.generateToken(sid, { role: 'subscriber' }) });
+    expect((told.json as { message: string }).message).toMatch(/project JWT/);
+    // nothing happened: no signal, no mute, still connected; the SDK's own calls still work
+    await flush(sid, a);
+    expect(nonMarker(a, 'signal')).toEqual([]);
+    expect(a.eventsOf('muteForced')).toEqual([]);
+    expect(a.closeCode).toBeUndefined();
+    expect(await call<Array<Record<string, unknown>>>((cb) => fx.ot.listStreams(sid, cb))).toHaveLength(1);
   });
 
   it('a session id of another api key or a forged one is not found; a path api key other than the caller is 403', async () => {

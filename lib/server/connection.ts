@@ -41,6 +41,17 @@ export interface ReplayLimits {
 
 export type ConnectionState = 'attached' | 'detached' | 'closed';
 
+/**
+ * Where a signal event came from: the sending connection, the id of its `signal` request and
+ * the signal's type. Kept with the event until it is acknowledged, so that the sender can be
+ * told (signalUndelivered) if this connection ends without acknowledging it.
+ */
+export interface SignalOrigin {
+  from: string;
+  rid: number;
+  signalType: string;
+}
+
 /** A per-connection token bucket for signals. */
 export class RateLimiter {
   private tokens: number;
@@ -51,13 +62,36 @@ export class RateLimiter {
   }
   take(now: number): boolean {
     if (this.perSecond <= 0) return true;
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
-    this.last = now;
+    this.refill(now);
     if (this.tokens < 1) return false;
     this.tokens -= 1;
     return true;
   }
+
+  /**
+   * A resume after `stallMs` during which the server heard nothing from the client: the
+   * signals it queued meanwhile (at most the rate for that long) arrive at once. They are
+   * credited on top of the bucket, which may go over `burst` until they are spent.
+   */
+  credit(stallMs: number, now: number): void {
+    if (this.perSecond <= 0 || stallMs <= 0) return;
+    this.refill(now);
+    this.tokens += (stallMs * this.perSecond) / 1000;
+  }
+
+  private refill(now: number): void {
+    if (this.tokens < this.burst) this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.perSecond) / 1000);
+    this.last = now;
+  }
 }
+
+/**
+ * Marks, in the replay buffer, a signalUndelivered event: it carries no signal, and does not
+ * count against the replay limits (up to as much again): a burst of them, one per signal of
+ * an addressee that left, must not overflow the sender that is told.
+ */
+const UNDELIVERED: SignalOrigin = Object.freeze({ from: '', rid: 0, signalType: '' });
+const UNDELIVERED_PREFIX = '{"type":"signalUndelivered"';
 
 /** A connection rebuilt by another node of a cluster: the same id and resume token. */
 export interface RestoredIdentity {
@@ -84,6 +118,8 @@ export class Connection {
   /** cluster: the checkpoint last recorded in Redis */
   checkpointN = -1;
   checkpointSeq = -1;
+  /** when the server last received anything from this connection's client (ms; 0 unknown) */
+  lastHeardAt = 0;
   /** when the socket dropped (state 'detached' after a handshake), for the grace timer */
   graceTimer: NodeJS.Timeout | undefined;
   private transport: Transport | undefined;
@@ -93,10 +129,15 @@ export class Connection {
   private replayN: number[] = [];
   /** cluster: for each buffered event, the seq before the first event of its entry */
   private replayBase: number[] = [];
+  /** for each buffered event, the signal it carries, if any (signalUndelivered) */
+  private replaySig: Array<SignalOrigin | undefined> = [];
   private lastEmitN = -1;
   private lastEmitBase = 0;
   private replayHead = 0;
   private replayBytes = 0;
+  /** signalUndelivered events among the buffered ones, and their bytes */
+  private undeliveredEvents = 0;
+  private undeliveredBytes = 0;
   private firstBufferedSeq = 1;
   private overflowed = false;
 
@@ -143,18 +184,27 @@ export class Connection {
    * `body` is a serialized JSON object without `seq`, e.g. `{"type":"signal",...}`.
    * Returns false when the replay buffer overflowed (the caller destroys the connection).
    */
-  emit(body: string, n = 0): boolean {
+  emit(body: string, n = 0, sig?: SignalOrigin): boolean {
     if (this.state === 'closed') return true;
     const seq = ++this.lastSeq;
     const text = `{"seq":${seq},${body.slice(1)}`;
+    const undelivered = body.startsWith(UNDELIVERED_PREFIX);
     this.replay.push(text);
     this.replayN.push(n);
+    this.replaySig.push(undelivered ? UNDELIVERED : sig);
+    if (undelivered) {
+      this.undeliveredEvents++;
+      this.undeliveredBytes += text.length;
+    }
     if (n === 0 || n !== this.lastEmitN) this.lastEmitBase = seq - 1;
     this.lastEmitN = n;
     this.replayBase.push(this.lastEmitBase);
     this.replayBytes += text.length;
     if (this.transport) this.transport.send(text);
-    if (this.bufferedEvents > this.limits.maxReplayEvents || this.replayBytes > this.limits.maxReplayBytes) {
+    const { maxReplayEvents, maxReplayBytes } = this.limits;
+    const events = this.bufferedEvents;
+    if (events - this.undeliveredEvents > maxReplayEvents || this.replayBytes - this.undeliveredBytes > maxReplayBytes
+      || events > 2 * maxReplayEvents || this.replayBytes > 2 * maxReplayBytes) {
       this.overflowed = true;
       return false;
     }
@@ -165,7 +215,12 @@ export class Connection {
   ack(seq: number): boolean {
     if (seq > this.lastSeq) return false;
     while (this.firstBufferedSeq <= seq && this.replayHead < this.replay.length) {
-      this.replayBytes -= (this.replay[this.replayHead] as string).length;
+      const bytes = (this.replay[this.replayHead] as string).length;
+      this.replayBytes -= bytes;
+      if (this.replaySig[this.replayHead] === UNDELIVERED) {
+        this.undeliveredEvents--;
+        this.undeliveredBytes -= bytes;
+      }
       this.replayHead++;
       this.firstBufferedSeq++;
     }
@@ -173,9 +228,20 @@ export class Connection {
       this.replay = this.replay.slice(this.replayHead);
       this.replayN = this.replayN.slice(this.replayHead);
       this.replayBase = this.replayBase.slice(this.replayHead);
+      this.replaySig = this.replaySig.slice(this.replayHead);
       this.replayHead = 0;
     }
     return true;
+  }
+
+  /** The signals of the events not acknowledged yet, oldest first. */
+  unacknowledgedSignals(): SignalOrigin[] {
+    const out: SignalOrigin[] = [];
+    for (let i = this.replayHead; i < this.replaySig.length; i++) {
+      const sig = this.replaySig[i];
+      if (sig && sig !== UNDELIVERED) out.push(sig);
+    }
+    return out;
   }
 
   /**
@@ -228,8 +294,11 @@ export class Connection {
     this.replay = [];
     this.replayN = [];
     this.replayBase = [];
+    this.replaySig = [];
     this.replayHead = 0;
     this.replayBytes = 0;
+    this.undeliveredEvents = 0;
+    this.undeliveredBytes = 0;
     if (this.graceTimer) clearTimeout(this.graceTimer);
     this.graceTimer = undefined;
   }

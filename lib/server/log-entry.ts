@@ -5,6 +5,7 @@
  * is addressed to; a client's event sequence is therefore a function of the log alone, which
  * is what lets any node rebuild a connection whose node died. No I/O here.
  */
+import type { SignalOrigin } from './connection';
 import type { WireConnection, WireStream } from './protocol';
 
 /** A stream as the cluster stores it: the wire form plus its layout classes. */
@@ -46,6 +47,8 @@ export interface LogMsg {
   rid?: number;
   /** force-disconnect this connection (its node does it) */
   force?: string;
+  /** a signal event: its sender and request (signalUndelivered if an addressee never acknowledges it) */
+  sg?: SignalOrigin;
 }
 
 /** A change to the session state that rides along with an entry. */
@@ -140,14 +143,14 @@ export interface Checkpoint {
  * Rebuilds a connection's events after a checkpoint from the log entries that follow it
  * (consecutive, starting at ck.n + 1): each event with its seq, and the last result id.
  */
-export function eventsAfter(entries: LogEntry[], ck: Checkpoint, id: string, suppressed: boolean): { events: Array<{ seq: number; n: number; body: string }>; rid: number } {
-  const events: Array<{ seq: number; n: number; body: string }> = [];
+export function eventsAfter(entries: LogEntry[], ck: Checkpoint, id: string, suppressed: boolean): { events: Array<{ seq: number; n: number; body: string; sg?: SignalOrigin }>; rid: number } {
+  const events: Array<{ seq: number; n: number; body: string; sg?: SignalOrigin }> = [];
   let seq = ck.seq;
   let rid = ck.rid;
   for (const entry of entries) {
     for (const msg of entry.m) {
       if (!addressedTo(msg, id, suppressed)) continue;
-      events.push({ seq: ++seq, n: entry.n, body: msg.b as string });
+      events.push(msg.sg ? { seq: ++seq, n: entry.n, body: msg.b as string, sg: msg.sg } : { seq: ++seq, n: entry.n, body: msg.b as string });
       if (msg.rid !== undefined && msg.rid > rid) rid = msg.rid;
     }
   }

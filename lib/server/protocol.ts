@@ -10,6 +10,53 @@ export const MAX_SIGNAL_DATA_BYTES = 8192;
 export const MAX_CONNECTION_DATA_CHARS = 1000;
 export const MAX_STREAM_NAME_CHARS = 1000;
 const SIGNAL_TYPE_RE = /^[A-Za-z0-9\-_~]*$/;
+/** Deepest nesting of objects and arrays in a client frame (protocol frames nest 2 deep). */
+export const MAX_FRAME_DEPTH = 32;
+/** Longest token, api key, session id, connection id and sdk name/version in a handshake. */
+export const MAX_TOKEN_CHARS = 8192;
+const MAX_API_KEY_CHARS = 256;
+const MAX_SESSION_ID_CHARS = 512;
+const MAX_ID_CHARS = 256;
+const MAX_SDK_FIELD_CHARS = 64;
+
+/**
+ * The largest frame a client needs to send, in bytes: a `connect` with the longest token and
+ * ids, or a `signal` with the longest type, data and `to`, every character escaped by the JSON
+ * encoder (`\u00XX`: 6 bytes per byte or UTF-16 unit), with their numbers and field names.
+ * The default maxFrameBytes (65 536) is above it.
+ */
+export function largestClientFrameBytes(): number {
+  const esc = 6;
+  const skeleton = 256; // field names, quotes, braces and two 16-digit numbers (id, ack / v)
+  const connect = (MAX_TOKEN_CHARS + MAX_API_KEY_CHARS + MAX_SESSION_ID_CHARS + 2 * MAX_SDK_FIELD_CHARS) * esc;
+  const signal = (MAX_SIGNAL_TYPE_BYTES + MAX_SIGNAL_DATA_BYTES + MAX_ID_CHARS) * esc;
+  return Math.max(connect, signal) + skeleton;
+}
+
+/**
+ * True when objects and arrays in `text` nest deeper than `max`: one linear pass over the
+ * brackets outside strings, so that a deep frame is refused before JSON.parse spends time
+ * on it (its cost grows with the depth). Brackets inside strings, escaped quotes included,
+ * do not count.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (++depth > max) return true;
+    } else if (c === 0x7d || c === 0x5d) {
+      depth--;
+    }
+  }
+  return false;
+}
 
 export type VideoType = 'camera' | 'screen' | 'custom';
 export interface VideoDimensions { width: number; height: number }
@@ -165,7 +212,7 @@ function requestBody(type: RequestType, o: Obj): RequestBody {
     case 'signal': {
       const signalType = str(o, 'signalType', { optional: true }) ?? '';
       const data = str(o, 'data', { optional: true }) ?? '';
-      const to = str(o, 'to', { optional: true, max: 256 });
+      const to = str(o, 'to', { optional: true, max: MAX_ID_CHARS });
       const err = checkSignal(signalType, data);
       if (err) throw new FieldError(err);
       return to === undefined ? { type, signalType, data } : { type, signalType, data, to };
@@ -204,19 +251,19 @@ function requestBody(type: RequestType, o: Obj): RequestBody {
 function handshakeCommon(o: Obj): { v: number; apiKey: string; sessionId: string } {
   const v = int(o, 'v', 0);
   if (v !== PROTOCOL_VERSION) invalid(`unsupported protocol version ${String(o['v'])}; this server speaks ${PROTOCOL_VERSION}`);
-  return { v, apiKey: reqStr(o, 'apiKey'), sessionId: reqStr(o, 'sessionId', 512) };
+  return { v, apiKey: reqStr(o, 'apiKey', MAX_API_KEY_CHARS), sessionId: reqStr(o, 'sessionId', MAX_SESSION_ID_CHARS) };
 }
 
 function decodeObject(o: Obj, type: string): DecodeResult {
   switch (type) {
     case 'connect': {
       const common = handshakeCommon(o);
-      const token = reqStr(o, 'token', 8192);
+      const token = reqStr(o, 'token', MAX_TOKEN_CHARS);
       const sdkRaw = o['sdk'];
       let sdk = { name: 'unknown', version: 'unknown' };
       if (sdkRaw !== undefined) {
         if (typeof sdkRaw !== 'object' || sdkRaw === null || Array.isArray(sdkRaw)) invalid("field 'sdk' must be {name, version}");
-        sdk = { name: reqStr(sdkRaw as Obj, 'name', 64), version: reqStr(sdkRaw as Obj, 'version', 64) };
+        sdk = { name: reqStr(sdkRaw as Obj, 'name', MAX_SDK_FIELD_CHARS), version: reqStr(sdkRaw as Obj, 'version', MAX_SDK_FIELD_CHARS) };
       }
       const connectionEventsSuppressed = bool(o, 'connectionEventsSuppressed') ?? false;
       return { kind: 'frame', frame: { type, ...common, token, sdk, connectionEventsSuppressed } };
@@ -266,6 +313,9 @@ function decodeObject(o: Obj, type: string): DecodeResult {
 
 /** Decodes one text frame from a client. Never throws. */
 export function decodeClientFrame(text: string): DecodeResult {
+  if (nestsDeeperThan(text, MAX_FRAME_DEPTH)) {
+    return { kind: 'error', error: wireError(ErrorCode.MALFORMED_FRAME, `frame nests objects or arrays deeper than ${MAX_FRAME_DEPTH} levels: not parsed`) };
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

@@ -8,7 +8,7 @@
  * every node emits the events of the entries to its own clients, in log order (replica.ts).
  */
 import { randomUUID } from 'node:crypto';
-import { Connection, RateLimiter, Transport } from './connection';
+import { Connection, RateLimiter, Transport, type SignalOrigin } from './connection';
 import { ErrorCode, fail, wireError, WireError } from './errors';
 import type { RequestBody, StreamProps, VideoDimensions, WireStream } from './protocol';
 import type { Role } from './tokens';
@@ -253,6 +253,7 @@ export class Registry {
   destroy(conn: Connection, reason: ConnectionDestroyedReason): void {
     if (conn.state === 'closed') return;
     const session = this.sessions.get(conn.sessionId);
+    const undelivered = conn.unacknowledgedSignals();
     conn.markClosed();
     if (!session || session.connections.get(conn.id) !== conn) return;
     this.inBatch(session.id, () => {
@@ -267,12 +268,26 @@ export class Registry {
         this.batch.writes.push(['dc', conn.id, '']);
       }
       this.broadcast(session, json({ type: 'connectionDestroyed', connection: conn.toWire(), reason }), { connectionEvent: true, op: { t: 'connDel', id: conn.id } });
+      this.tellUndelivered(session, conn.id, undelivered);
     });
     if (session.connections.size === 0) {
       if (this.replica) this.replica.dropIfIdle(session);
       else this.sessions.delete(session.id);
     }
     this.opts.onConnectionGone?.(conn, reason);
+  }
+
+  /**
+   * A connection ended without acknowledging these signals: each sender still in the session
+   * gets signalUndelivered per signal (docs/protocol.md section 5.3); in a cluster, through
+   * the log like any event.
+   */
+  private tellUndelivered(session: Session, to: string, signals: SignalOrigin[]): void {
+    for (const sig of signals) {
+      if (sig.from === to || (!session.connections.has(sig.from) && !session.remote.has(sig.from))) continue;
+      const error = wireError(ErrorCode.SIGNAL_UNDELIVERED, `connection ${to} left the session without acknowledging the signal`);
+      this.emitToId(session, sig.from, json({ type: 'signalUndelivered', requestId: sig.rid, to, signalType: sig.signalType, error }));
+    }
   }
 
   /**
@@ -344,7 +359,7 @@ export class Registry {
     try {
       const session = this.sessions.get(conn.sessionId);
       if (!session || conn.state === 'closed') fail(ErrorCode.NOT_CONNECTED, 'connection is not in its session');
-      const stream = this.perform(session, conn, req);
+      const stream = this.perform(session, conn, req, id);
       if (stream) extra = `,"stream":${json(stream)}`;
     } catch (e) {
       error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
@@ -381,13 +396,13 @@ export class Registry {
     if (this.batch && cluster) this.batch.conds.push(['o', conn.id, cluster.nodeId]);
   }
 
-  private perform(session: Session, conn: Connection, req: RequestBody): WireStream | undefined {
+  private perform(session: Session, conn: Connection, req: RequestBody, id: number): WireStream | undefined {
     const caps = conn.capabilities;
     switch (req.type) {
       case 'signal':
         if (!caps.signal) fail(ErrorCode.SIGNAL_DENIED, `role '${conn.role}' may not send signals`, 'OT_PERMISSION_DENIED');
         if (!conn.limiter.take(this.now())) fail(ErrorCode.RATE_LIMIT_EXCEEDED, 'signal rate limit exceeded');
-        this.signal(session, conn.id, req.signalType, req.data, req.to);
+        this.signal(session, conn.id, req.signalType, req.data, req.to, id);
         return undefined;
       case 'publish':
         if (!caps.publish) fail(ErrorCode.PUBLISH_DENIED, `role '${conn.role}' may not publish`, 'OT_PERMISSION_DENIED');
@@ -438,15 +453,19 @@ export class Registry {
 
   // ---- operations shared by client requests and the REST API ----
 
-  /** Sends a signal to every connection of the session, or to one. `from` null = the server. */
-  private signal(session: Session, from: string | null, signalType: string, data: string, to?: string): void {
+  /**
+   * Sends a signal to every connection of the session, or to one. `from` null = the server;
+   * else `rid` is the id of the sender's request (kept with each event for signalUndelivered).
+   */
+  private signal(session: Session, from: string | null, signalType: string, data: string, to?: string, rid?: number): void {
     const body = json({ type: 'signal', signalType, data, from });
+    const sig: SignalOrigin | undefined = from !== null && rid !== undefined ? { from, rid, signalType } : undefined;
     if (to !== undefined) {
       if (!session.connections.has(to) && !session.remote.has(to)) fail(ErrorCode.INVALID_PARAMETER, `no connection '${to}' in this session`);
-      this.emitToId(session, to, body);
+      this.emitToId(session, to, body, sig);
       return;
     }
-    this.broadcast(session, body, {});
+    this.broadcast(session, body, { sig });
   }
 
   private publish(session: Session, conn: Connection, props: StreamProps): WireStream {
@@ -552,22 +571,24 @@ export class Registry {
   }
 
   /** Emits an event to one connection of this node (in a cluster: through the log). */
-  private emitTo(conn: Connection, body: string, rid?: number): void {
+  private emitTo(conn: Connection, body: string, rid?: number, sig?: SignalOrigin): void {
     if (this.batch) {
-      this.batch.m.push(rid === undefined ? { to: conn.id, b: body } : { to: conn.id, b: body, rid });
+      const msg: LogMsg = rid === undefined ? { to: conn.id, b: body } : { to: conn.id, b: body, rid };
+      if (sig) msg.sg = sig;
+      this.batch.m.push(msg);
       return;
     }
-    if (!conn.emit(body)) this.overflow(conn);
+    if (!conn.emit(body, 0, sig)) this.overflow(conn);
   }
 
   /** Emits an event to one connection of the session, on this node or (cluster) another. */
-  private emitToId(session: Session, id: string, body: string): void {
+  private emitToId(session: Session, id: string, body: string, sig?: SignalOrigin): void {
     if (this.batch) {
-      this.batch.m.push({ to: id, b: body });
+      this.batch.m.push(sig ? { to: id, b: body, sg: sig } : { to: id, b: body });
       return;
     }
     const target = session.connections.get(id);
-    if (target) this.emitTo(target, body);
+    if (target) this.emitTo(target, body, undefined, sig);
   }
 
   /** Replay buffer overflow: the exactly-once promise cannot be kept for this connection. */
@@ -585,12 +606,13 @@ export class Registry {
    * Emits an event to every connection of the session (but `except`), here and, in a
    * cluster, on the other nodes, with the mirror change `op` that goes with it.
    */
-  private broadcast(session: Session, body: string, opts: { except?: Connection; exceptId?: string; connectionEvent?: boolean; op?: ClusterOp; mute?: MuteState }): void {
+  private broadcast(session: Session, body: string, opts: { except?: Connection; exceptId?: string; connectionEvent?: boolean; op?: ClusterOp; mute?: MuteState; sig?: SignalOrigin }): void {
     const exceptId = opts.except?.id ?? opts.exceptId;
     if (this.batch) {
       const msg: LogMsg = { b: body };
       if (exceptId !== undefined) msg.x = exceptId;
       if (opts.connectionEvent) msg.ce = 1;
+      if (opts.sig) msg.sg = opts.sig;
       this.batch.m.push(msg);
       if (opts.op) this.batch.op.push(opts.op);
       if (opts.mute) this.batch.mute = opts.mute;
@@ -599,7 +621,7 @@ export class Registry {
     for (const c of [...session.connections.values()]) {
       if (c === opts.except || c.id === exceptId) continue;
       if (opts.connectionEvent && c.eventsSuppressed) continue;
-      this.emitTo(c, body);
+      this.emitTo(c, body, undefined, opts.sig);
     }
   }
 

@@ -6,7 +6,7 @@
  * a Redis outage (with the outbox). The operations themselves stay in the registry, which
  * reaches this through `Registry.replica`; this reaches the registry through RegistryCore.
  */
-import { Connection } from './connection';
+import { Connection, type SignalOrigin } from './connection';
 import { ErrorCode, fail } from './errors';
 import { ClusterUnavailableError, type ClusterPort, type RemoteSnapshot } from './cluster';
 import { addressedTo, eventsAfter, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
@@ -350,7 +350,7 @@ export class Replica {
       if (entry.n <= c.lastN || entry.e !== c.epoch) continue;
       c.lastN = entry.n;
       for (const msg of entry.m) {
-        if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, entry.n, msg.rid);
+        if (addressedTo(msg, c.id, c.eventsSuppressed)) this.deliver(c, msg.b as string, entry.n, msg.rid, msg.sg);
       }
       // a client that gets nothing does not acknowledge: move its checkpoint on (log trimming)
       if (c.bufferedEvents === 0 && entry.n - c.checkpointN >= 256) this.checkpoint(c);
@@ -363,10 +363,10 @@ export class Replica {
   }
 
   /** Cluster: events reach this node's connections here (or directly when Redis is away). */
-  private deliver(c: Connection, body: string, n: number, rid?: number): void {
+  private deliver(c: Connection, body: string, n: number, rid?: number, sig?: SignalOrigin): void {
     if (c.state === 'closed') return;
     if (rid !== undefined && rid > c.committedRid) c.committedRid = rid;
-    if (!c.emit(body, n)) this.core.overflow(c);
+    if (!c.emit(body, n, sig)) this.core.overflow(c);
   }
 
   /** Cluster: applies a change of the session's state (idempotent: the origin applied it already). */
@@ -495,7 +495,7 @@ export class Replica {
       conn.lastRequestId = rid;
       conn.committedRid = rid;
       for (const ev of events) {
-        if (!conn.emit(ev.body, ev.n)) {
+        if (!conn.emit(ev.body, ev.n, ev.sg)) {
           this.core.destroy(conn, 'networkDisconnected');
           fail(ErrorCode.CONNECTION_DROPPED, 'connection cannot be resumed: too many unacknowledged events');
         }

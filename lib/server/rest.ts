@@ -84,7 +84,8 @@ async function authenticate(req: IncomingMessage, projects: ProjectStore, pathAp
   const project = typeof apiKey === 'string' ? projects.get(apiKey) : undefined;
   if (!project) throw new HttpError(403, 'invalid api key or secret');
   const check = await verifyProjectJwt(jwt, project);
-  if (!check.ok) throw new HttpError(403, 'invalid api key or secret');
+  // A client token is told apart (a credential mix-up to fix); other failures say nothing more.
+  if (!check.ok) throw new HttpError(403, check.clientToken ? `X-OPENTOK-AUTH must be a project JWT: ${check.message}` : 'invalid api key or secret');
   if (pathApiKey !== undefined && pathApiKey !== project.apiKey) throw new HttpError(403, 'the api key in the path is not the one authenticated');
   return project.apiKey;
 }

@@ -4,7 +4,7 @@
  */
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ProjectStore, type Project } from './projects';
 import { MAX_CONNECTION_DATA_CHARS, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES } from './protocol';
@@ -15,8 +15,11 @@ import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
 import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
 
-/** Hard cap enforced by the WebSocket layer itself (close 1009 above it). */
+/** Highest maxFrameBytes accepted. */
 const WS_MAX_PAYLOAD = 1024 * 1024;
+/** A socket still waiting for complete request headers: its timer until the request or upgrade. */
+const PRE_REQUEST_TIMER = Symbol('convene.preRequestTimer');
+type TimedSocket = Socket & { [PRE_REQUEST_TIMER]?: NodeJS.Timeout };
 
 export interface ServerOptions {
   /** Projects (api key / secret pairs) this server accepts. At least one. */
@@ -29,12 +32,28 @@ export interface ServerOptions {
   handshakeTimeoutMs?: number;
   keepaliveIntervalMs?: number;
   keepaliveTimeoutMs?: number;
+  /**
+   * Largest client frame; the WebSocket layer refuses a larger one from its header, before
+   * reading it (close 1009). At least largestClientFrameBytes() (protocol.ts) for clients to send every frame they need.
+   */
   maxFrameBytes?: number;
   maxConnectionsPerSession?: number;
+  /** Open TCP connections per client IP address (WebSocket and REST alike); 0 = no limit. Default 256. */
+  maxConnectionsPerAddress?: number;
+  /**
+   * A new TCP connection (TLS included) must have sent complete HTTP request headers (the
+   * WebSocket upgrade or a REST request) within this many ms, or it is closed. Default 5000.
+   */
+  headersTimeoutMs?: number;
   signalsPerSecond?: number;
   signalBurst?: number;
   maxReplayEvents?: number;
   maxReplayBytes?: number;
+  /**
+   * Bytes waiting in a socket to be sent to a client that does not read them: past half, its
+   * frames are no longer read; past it, the socket is dropped (close 4003). Default 8 MiB.
+   */
+  maxSendBufferBytes?: number;
   /** close(): sockets still open this long after serverRotation are dropped. Default 5000. */
   shutdownTimeoutMs?: number;
   /**
@@ -57,10 +76,13 @@ export const DEFAULTS = {
   keepaliveTimeoutMs: 15_000,
   maxFrameBytes: 65_536,
   maxConnectionsPerSession: 1000,
+  maxConnectionsPerAddress: 256,
+  headersTimeoutMs: 5000,
   signalsPerSecond: 1000,
   signalBurst: 2000,
   maxReplayEvents: 10_000,
   maxReplayBytes: 8 * 1024 * 1024,
+  maxSendBufferBytes: 8 * 1024 * 1024,
   shutdownTimeoutMs: 5000,
 } as const;
 
@@ -72,6 +94,8 @@ export class ConveneServer implements SocketHost {
   private readonly http: HttpServer;
   private readonly wss: WebSocketServer;
   private readonly sockets = new Set<ClientSocket>();
+  /** open TCP connections per remote address (maxConnectionsPerAddress) */
+  private readonly perAddress = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel'>> & Pick<ServerOptions, 'tls' | 'redis'>;
   /** set by listen() when the server is a cluster node */
@@ -87,6 +111,9 @@ export class ConveneServer implements SocketHost {
       if (typeof v === 'number' && (!Number.isFinite(v) || v < 0)) throw new RangeError(`option '${k}' must be a number >= 0`);
     }
     if (o.keepaliveIntervalMs <= 0 || o.keepaliveTimeoutMs <= 0) throw new RangeError('keepalive interval and timeout must be > 0');
+    if (o.headersTimeoutMs <= 0) throw new RangeError('headersTimeoutMs must be > 0');
+    if (o.maxSendBufferBytes < 65_536) throw new RangeError("option 'maxSendBufferBytes' must be at least 65536");
+    if (o.maxFrameBytes < 1 || o.maxFrameBytes > WS_MAX_PAYLOAD) throw new RangeError(`option 'maxFrameBytes' must be between 1 and ${WS_MAX_PAYLOAD}`);
     this.opts = o;
     this.log = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLog);
     this.projects = new ProjectStore(options.projects);
@@ -101,19 +128,33 @@ export class ConveneServer implements SocketHost {
       onConnectionGone: (conn, reason) => this.log.info({ event: 'left', sessionId: conn.sessionId, connectionId: conn.id, reason }, `client left (${reason})`),
       onLimit: (conn, limit) => this.logLimit(conn, limit) });
     this.config = {
-      maxFrameBytes: Math.min(o.maxFrameBytes, WS_MAX_PAYLOAD),
+      maxFrameBytes: o.maxFrameBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
       keepaliveIntervalMs: o.keepaliveIntervalMs,
       keepaliveTimeoutMs: o.keepaliveTimeoutMs,
       maxFramesPerSecond: o.signalsPerSecond > 0 ? 5 * o.signalsPerSecond + 100 : 1_000_000,
+      maxSendBufferBytes: o.maxSendBufferBytes,
     };
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
       void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url, log: this.log });
     };
-    this.http = options.tls ? createHttpsServer({ cert: options.tls.cert, key: options.tls.key }, onRequest) : createHttpServer(onRequest);
+    // Idle and slow sockets before the upgrade are closed within seconds (Node's own header
+    // timeout is checked every connectionsCheckingInterval; the socket timers below are exact).
+    const httpOpts = {
+      headersTimeout: o.headersTimeoutMs, requestTimeout: Math.max(30_000, o.headersTimeoutMs),
+      connectionsCheckingInterval: Math.min(1000, o.headersTimeoutMs),
+    };
+    this.http = options.tls
+      ? createHttpsServer({ ...httpOpts, cert: options.tls.cert, key: options.tls.key, handshakeTimeout: o.headersTimeoutMs }, onRequest)
+      : createHttpServer(httpOpts, onRequest);
+    this.http.on('connection', (socket: Socket) => this.onTcpConnection(socket, !options.tls));
+    if (options.tls) this.http.on('secureConnection', (socket: Socket) => this.armPreRequestTimer(socket));
+    this.http.on('request', (req: { socket: Socket }) => this.disarmPreRequestTimer(req.socket));
+    this.http.on('upgrade', (req: { socket: Socket }) => this.disarmPreRequestTimer(req.socket));
     this.wss = new WebSocketServer({
       server: this.http,
-      maxPayload: WS_MAX_PAYLOAD,
+      // a frame over the limit is refused from its header, before its payload is read (1009)
+      maxPayload: o.maxFrameBytes,
       perMessageDeflate: false,
       handleProtocols: (protocols) => (protocols.has('convene.v1') ? 'convene.v1' : false),
     });
@@ -123,6 +164,50 @@ export class ConveneServer implements SocketHost {
       this.sockets.add(sock);
     });
     this.wss.on('error', () => { /* errors of the listening socket surface through http */ });
+  }
+
+  /**
+   * A new TCP connection: counted against its address's limit (refused with 429 over it), and,
+   * over plain HTTP, given headersTimeoutMs to send its request headers.
+   */
+  private onTcpConnection(socket: Socket, plain: boolean): void {
+    const addr = socket.remoteAddress ?? '';
+    const max = this.opts.maxConnectionsPerAddress;
+    const n = (this.perAddress.get(addr) ?? 0) + 1;
+    if (max > 0 && n > max) {
+      const body = JSON.stringify({ code: 429, message: `too many connections from ${addr} (at most ${max})` });
+      if (plain) {
+        socket.end(`HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+        setTimeout(() => socket.destroy(), 1000).unref();
+      } else {
+        socket.destroy();
+      }
+      return;
+    }
+    this.perAddress.set(addr, n);
+    socket.once('close', () => {
+      const left = (this.perAddress.get(addr) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(addr, left);
+      else this.perAddress.delete(addr);
+    });
+    if (plain) this.armPreRequestTimer(socket);
+  }
+
+  private armPreRequestTimer(socket: TimedSocket): void {
+    const timer = setTimeout(() => socket.destroy(), this.opts.headersTimeoutMs);
+    timer.unref();
+    socket[PRE_REQUEST_TIMER] = timer;
+    socket.once('close', () => clearTimeout(timer));
+  }
+
+  private disarmPreRequestTimer(socket: TimedSocket): void {
+    clearTimeout(socket[PRE_REQUEST_TIMER]);
+    socket[PRE_REQUEST_TIMER] = undefined;
+  }
+
+  /** Open TCP connections from an address (maxConnectionsPerAddress). */
+  connectionsFrom(address: string): number {
+    return this.perAddress.get(address) ?? 0;
   }
 
   /** Starts listening; resolves once the port is bound. */
@@ -145,7 +230,10 @@ export class ConveneServer implements SocketHost {
         resolve();
       });
     });
-    const period = Math.max(50, Math.min(this.config.keepaliveIntervalMs, this.config.keepaliveTimeoutMs / 2));
+    // A dead socket is noticed within keepaliveTimeoutMs + one period (at most 1 s, a tenth
+    // of the timeout when shorter); pings go out every keepaliveIntervalMs.
+    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.config;
+    const period = Math.max(20, Math.min(keepaliveIntervalMs, keepaliveTimeoutMs / 10, 1000));
     this.sweep = setInterval(() => this.keepaliveSweep(), period);
     if (this.cluster) this.log = this.log.child({ node: this.cluster.nodeId });
     this.log.info({ event: 'started', url: this.url, apiUrl: this.apiUrl, cluster: this.cluster !== undefined, nodeId: this.cluster?.nodeId ?? null, projects: this.projects.list().length }, 'server started');

@@ -24,6 +24,11 @@ export interface SocketConfig {
   keepaliveTimeoutMs: number;
   /** frames per second per socket before the socket is closed as a flood */
   maxFramesPerSecond: number;
+  /**
+   * Bytes waiting in a socket to be sent (ws bufferedAmount): past half of it the client's
+   * frames are no longer read; past it the socket is dropped (close 4003).
+   */
+  maxSendBufferBytes: number;
 }
 
 /** What a socket needs from the server that owns it. */
@@ -48,6 +53,7 @@ type RawData = Buffer | ArrayBuffer | Buffer[];
  */
 export interface WebSocketLike {
   readonly readyState: number;
+  readonly bufferedAmount: number;
   readonly OPEN: number;
   readonly CONNECTING: number;
   on(event: 'message', listener: (data: RawData, isBinary: boolean) => void): unknown;
@@ -66,17 +72,32 @@ export interface WebSocketLike {
 type Phase = 'handshake' | 'authenticating' | 'open' | 'closed';
 
 const MAX_PENDING_FRAMES = 256;
+/** Bytes of frames a socket may send before its handshake completes. */
+const MAX_PENDING_BYTES = 1024 * 1024;
+/** How often a socket whose client does not read is checked (send buffer draining). */
+const DRAIN_CHECK_MS = 50;
+/** Close code of a socket dropped because its client does not read what it is sent. */
+export const CLOSE_SEND_BUFFER_FULL = 4003;
 
 export class ClientSocket implements Transport {
   private phase: Phase = 'handshake';
   private conn: Connection | undefined;
   private readonly handshakeTimer: NodeJS.Timeout;
   private pending: string[] = [];
+  private pendingBytes = 0;
   /** decoded request frames waiting for the cluster to catch up (back-pressure), in order */
   private held: DecodeResult[] = [];
+  /** reading is paused: requests wait for the cluster (held) */
   private paused = false;
+  /** reading is paused: the client does not read what it is sent (send buffer over half its bound) */
+  private sendBlocked = false;
+  private drainTimer: NodeJS.Timeout | undefined;
+  /** bufferedAmount at the last check while blocked */
+  private lastQueued = 0;
   private windowStart = 0;
   private framesInWindow = 0;
+  /** frames allowed over the per-second limit: a resumed connection's backlog (creditStall) */
+  private floodCredit = 0;
   /** time anything was last received, for the keepalive sweep */
   lastSeen = Date.now();
   /** the operator log (the server sets a child with the peer's address) */
@@ -104,7 +125,61 @@ export class ClientSocket implements Transport {
   // ---- Transport (used by Connection) ----
 
   send(text: string): void {
-    if (this.ws.readyState === this.ws.OPEN) this.ws.send(text);
+    if (this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(text);
+    const max = this.host.config.maxSendBufferBytes;
+    if (!this.sendBlocked && this.ws.bufferedAmount > max / 2) this.checkSendBuffer();
+  }
+
+  /**
+   * Bounds what waits in the socket for a client that does not read (it may even acknowledge
+   * events it never read): past half the bound its frames are no longer read, past the bound
+   * the socket is dropped with 4003 and the connection starts its grace window. Below a quarter
+   * reading goes on. Checked on each send and every DRAIN_CHECK_MS while blocked.
+   */
+  private checkSendBuffer(): void {
+    if (this.phase === 'closed') return;
+    const queued = this.ws.bufferedAmount;
+    const max = this.host.config.maxSendBufferBytes;
+    if (queued > max) {
+      this.dropUnread(queued);
+      return;
+    }
+    if (!this.sendBlocked && queued > max / 2) {
+      this.sendBlocked = true;
+      this.lastQueued = queued;
+      this.updateReading();
+      this.drainTimer = setInterval(() => this.checkSendBuffer(), DRAIN_CHECK_MS);
+    } else if (this.sendBlocked) {
+      if (queued < this.lastQueued) this.lastSeen = Date.now(); // it reads: a sign of life
+      this.lastQueued = queued;
+      if (queued <= max / 4) {
+        this.sendBlocked = false;
+        clearInterval(this.drainTimer);
+        this.updateReading();
+      }
+    }
+  }
+
+  /** The client does not read: drop the socket (a drop: the grace window starts), close 4003. */
+  private dropUnread(queued: number): void {
+    const conn = this.conn;
+    clearInterval(this.drainTimer);
+    this.phase = 'closed';
+    // nothing more is sent to this socket; events wait in the replay buffer for a resume
+    if (conn && conn.currentTransport === this) {
+      conn.lastHeardAt = this.lastSeen;
+      this.host.registry.detach(conn, this);
+    }
+    this.ws.close(CLOSE_SEND_BUFFER_FULL, closeReason(`send buffer full: ${queued} bytes unread (limit ${this.host.config.maxSendBufferBytes})`));
+    // the close frame waits behind what the client does not read: give it a moment, no more
+    setTimeout(() => this.ws.terminate(), Math.min(5000, this.host.config.keepaliveTimeoutMs)).unref();
+  }
+
+  /** Reading is paused while requests are held (cluster) or the client does not read. */
+  private updateReading(): void {
+    if (this.paused || this.sendBlocked) this.ws.pause();
+    else this.ws.resume();
   }
 
   close(code: number, reason: string): void {
@@ -148,16 +223,21 @@ export class ClientSocket implements Transport {
     }
     const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
     if (this.phase === 'authenticating') {
-      if (this.pending.length >= MAX_PENDING_FRAMES) {
+      if (this.pending.length >= MAX_PENDING_FRAMES || this.pendingBytes + size > MAX_PENDING_BYTES) {
         this.fatal(wireError(ErrorCode.FLOOD, 'too many frames before the handshake completed'));
         return;
       }
       this.pending.push(text);
+      this.pendingBytes += size;
       return;
     }
     this.process(text);
   }
 
+  /**
+   * The flood guard: at most maxFramesPerSecond frames per one-second window, beyond which a
+   * resumed connection spends its credit for the stall (creditStall): its backlog is not a flood.
+   */
   private flooded(): boolean {
     const now = Date.now();
     if (now - this.windowStart >= 1000) {
@@ -165,10 +245,30 @@ export class ClientSocket implements Transport {
       this.framesInWindow = 0;
     }
     if (++this.framesInWindow > this.host.config.maxFramesPerSecond) {
+      if (this.floodCredit >= 1) {
+        this.floodCredit--;
+        return false;
+      }
       this.fatal(wireError(ErrorCode.FLOOD, `more than ${this.host.config.maxFramesPerSecond} frames in one second`));
       return true;
     }
     return false;
+  }
+
+  /**
+   * A resume: the client queued frames while the server heard nothing from it (since
+   * `heardAt`, ms; 0 unknown: another node had it) and now sends them at once. The flood guard
+   * and the signal rate limiter are credited for that long, so the backlog of a client that
+   * kept to the limits is neither a flood nor over the rate. At most the grace window plus
+   * the keepalive timeout (the longest a connection can be silent and still be resumed).
+   */
+  private creditStall(conn: Connection, heardAt: number): void {
+    const { keepaliveTimeoutMs, maxFramesPerSecond } = this.host.config;
+    const now = Date.now();
+    const longest = this.host.registry.graceWindowMs + keepaliveTimeoutMs;
+    const stallMs = heardAt > 0 ? Math.min(longest, Math.max(0, now - heardAt)) : keepaliveTimeoutMs;
+    this.floodCredit += (stallMs * maxFramesPerSecond) / 1000;
+    conn.limiter.credit(stallMs, now);
   }
 
   private process(text: string): void {
@@ -187,7 +287,7 @@ export class ClientSocket implements Transport {
     this.held.push(r);
     if (this.held.length >= MAX_PENDING_FRAMES && !this.paused) {
       this.paused = true;
-      this.ws.pause();
+      this.updateReading();
     }
   }
 
@@ -201,7 +301,7 @@ export class ClientSocket implements Transport {
     }
     if (this.paused) {
       this.paused = false;
-      this.ws.resume();
+      this.updateReading();
     }
   }
 
@@ -370,12 +470,14 @@ export class ClientSocket implements Transport {
       return;
     }
     const previous = conn.currentTransport;
+    const heardAt = previous instanceof ClientSocket ? previous.lastSeen : conn.lastHeardAt;
     if (previous && previous !== this) {
       conn.detach(previous);
       previous.close(4001, 'superseded by resume');
     }
     this.open(conn);
     this.log.info({ event: 'resumed', sessionId: conn.sessionId, connectionId: conn.id, lastSeq: frame.lastSeq }, 'client resumed');
+    this.creditStall(conn, heardAt);
     this.send(JSON.stringify({
       type: 'resumed', v: PROTOCOL_VERSION, sessionId: conn.sessionId, connection: conn.toWire(), role: conn.role,
       capabilities: conn.capabilities, ...this.sessionParams(), lastRequestId: conn.lastRequestId, lastSeq: conn.lastSeq,
@@ -402,6 +504,7 @@ export class ClientSocket implements Transport {
   private drainPending(): void {
     const frames = this.pending;
     this.pending = [];
+    this.pendingBytes = 0;
     for (const text of frames) {
       if (this.phase !== 'open') return;
       this.process(text);
@@ -434,9 +537,13 @@ export class ClientSocket implements Transport {
   private onClose(): void {
     this.phase = 'closed';
     clearTimeout(this.handshakeTimer);
+    clearInterval(this.drainTimer);
     this.pending = [];
     const conn = this.conn;
-    if (conn && conn.currentTransport === this) this.host.registry.detach(conn, this);
+    if (conn && conn.currentTransport === this) {
+      conn.lastHeardAt = this.lastSeen;
+      this.host.registry.detach(conn, this);
+    }
     this.host.forget(this);
   }
 }

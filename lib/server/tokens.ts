@@ -38,6 +38,15 @@ export const CLOCK_TOLERANCE_SECONDS = 60;
 const T1_PREFIX = 'T1==';
 const SCOPE = 'session.connect';
 
+/**
+ * Claims only a client token carries (what `generateToken` adds to the project claims
+ * iss/ist/iat/exp, plus `acl` of Vonage-style tokens). A REST credential carrying any of them is
+ * a client token presented as the project's: refused, or any client could call the REST API.
+ */
+export const CLIENT_TOKEN_CLAIMS: readonly string[] = Object.freeze([
+  'scope', 'session_id', 'role', 'connection_data', 'initial_layout_class_list', 'create_time', 'expire_time', 'nonce', 'acl',
+]);
+
 /** A verification failure carrying its user-facing message. */
 class Reject extends Error {}
 function reject(message: string): never {
@@ -223,6 +232,7 @@ export async function verifyToken(
     }
     if (!token.includes('.')) reject('token is malformed: neither a JWT nor a T1 token');
     const c = await verifyHs256(token, expect.apiKey, expect.apiSecret, now, 'token');
+    if (!CLIENT_TOKEN_CLAIMS.some((k) => k in c)) reject('token is a project JWT (the REST API credential), not a client token');
     return { ok: true, claims: checkClaims(c, 'jwt', expect.sessionId, now) };
   } catch (e) {
     return { ok: false, message: e instanceof Reject ? e.message : 'token could not be verified' };
@@ -231,17 +241,23 @@ export async function verifyToken(
 
 /**
  * Verifies the `X-OPENTOK-AUTH` JWT of REST calls: HS256 with the project secret, iss = apiKey,
- * ist = 'project', and an `exp` in the future. `now` is in ms. Never throws.
+ * ist = 'project', an `exp` in the future, and none of the claims of a client token
+ * ({@link CLIENT_TOKEN_CLAIMS}): a client token is signed with the same secret and has all the
+ * others. `now` is in ms. Never throws.
  */
 export async function verifyProjectJwt(
   jwt: string,
   project: Project,
   now?: number,
-): Promise<{ ok: true } | { ok: false; message: string }> {
+): Promise<{ ok: true } | { ok: false; message: string; clientToken?: true }> {
   try {
     if (typeof jwt !== 'string' || jwt.length > MAX_TOKEN_LENGTH) reject('auth token is malformed: not a JWT');
     const c = await verifyHs256(jwt, project.apiKey, project.apiSecret, now ?? Date.now(), 'auth token');
     if (typeof c.exp !== 'number') reject('auth token has no expiry (exp)');
+    const clientClaim = CLIENT_TOKEN_CLAIMS.find((k) => k in c);
+    if (clientClaim !== undefined) {
+      return { ok: false, message: `auth token is a client token (it has '${clientClaim}'), not a project JWT`, clientToken: true };
+    }
     return { ok: true };
   } catch (e) {
     return { ok: false, message: e instanceof Reject ? e.message : 'auth token could not be verified' };
