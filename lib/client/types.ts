@@ -75,6 +75,12 @@ export interface SessionOptions {
   rejoin?: boolean;
   /** reconnection delays in ms: base, growth factor, cap (default 250, 2, 5000), each with 50-100 % jitter */
   reconnectBackoff?: { base?: number; factor?: number; cap?: number };
+  /**
+   * How many signals/requests may be queued while the session reconnects (default 1000);
+   * past it a signal fails with 1550. Requests already in flight when the connection
+   * dropped do not count.
+   */
+  maxQueued?: number;
 }
 
 export interface SignalOptions {

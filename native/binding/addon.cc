@@ -532,6 +532,13 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
       return;
     }
   }
+  Napi::Value max_queued = opts.Get("maxQueued");
+  if (!max_queued.IsUndefined() &&
+      (!max_queued.IsNumber() || convene_session_settings_set_max_queued(st, max_queued.As<Napi::Number>().Int32Value()) != OTC_SUCCESS)) {
+    otc_session_settings_delete(st);
+    Napi::TypeError::New(env, "maxQueued must be a number >= 0").ThrowAsJavaScriptException();
+    return;
+  }
   Napi::Value verify = opts.Get("tlsVerify");
   if (verify.IsBoolean() && !verify.As<Napi::Boolean>().Value()) otc_session_settings_set_tls_verify(st, 0);
 

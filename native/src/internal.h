@@ -219,6 +219,7 @@ struct otc_session {
   double backoff_factor; /* growth per attempt */
   int backoff_cap_ms;    /* largest delay */
   int max_queued;        /* requests queued while reconnecting */
+  int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   int rejoin;            /* when resuming fails, connect again as a new connection */
   int rejoining;         /* a rejoin connect is under way */
 

@@ -64,6 +64,7 @@ void cv_reconnect_start(otc_session *s, const char *why) {
   s->ack_scheduled = 0;
   cv_transport_close(s);
   s->reconnect_attempt = 0;
+  s->queued_reconnecting = 0;
   s->reconnect_deadline_ms = cv_now_ms() + (s->grace_window_ms > 0 ? s->grace_window_ms : 30000);
   s->server_ended = 0;
   s->reported_fatal = 0;
@@ -87,6 +88,7 @@ void cv_reconnect_resumed(otc_session *s, json_t *f) {
   if (timeout > 0) s->keepalive_timeout_ms = timeout;
   int grace = (int)cv_json_int(f, "graceWindow");
   if (grace > 0) s->grace_window_ms = grace;
+  s->queued_reconnecting = 0;
   s->acked_seq = s->last_seq; /* resume.lastSeq acknowledged everything processed */
   atomic_store(&s->state, CV_STATE_CONNECTED);
   cv_state_resend_after(s, (uint64_t)cv_json_int(f, "lastRequestId"));

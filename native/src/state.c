@@ -295,12 +295,6 @@ void cv_state_start_keepalive(otc_session *s) {
 
 /* ---- requests ---- */
 
-static int count_pending(const otc_session *s) {
-  int n = 0;
-  for (const struct cv_pending *p = s->pending_head; p; p = p->next) n++;
-  return n;
-}
-
 void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publisher *pub) {
   cv_state_request_ex(s, type, fields, pub, NULL, NULL);
 }
@@ -308,7 +302,7 @@ void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publ
 void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
                          convene_completion_cb done, void *done_data) {
   int state = atomic_load(&s->state);
-  if (state == CV_STATE_RECONNECTING && count_pending(s) >= s->max_queued) {
+  if (state == CV_STATE_RECONNECTING && s->queued_reconnecting >= s->max_queued) {
     if (fields) json_decref(fields);
     char msg[128];
     snprintf(msg, sizeof msg, "%s: %d requests already wait for the reconnection", type, s->max_queued);
@@ -354,6 +348,7 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
   else
     s->pending_head = p;
   s->pending_tail = p;
+  if (state == CV_STATE_RECONNECTING) s->queued_reconnecting++;
   /* while reconnecting it waits: cv_state_resend_after() sends it after the resume */
   if (atomic_load(&s->state) == CV_STATE_CONNECTED) cv_state_send(s, p->text);
 }

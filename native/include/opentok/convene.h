@@ -80,7 +80,12 @@ OTC_DECL(otc_status) convene_session_settings_set_reconnect_backoff(struct otc_s
  */
 OTC_DECL(otc_status) convene_session_settings_set_rejoin(struct otc_session_settings *settings, otc_bool rejoin);
 
-/** How many signals/requests may wait while reconnecting (default 1000); past it a send fails (1550). */
+/**
+ * How many signals/requests may be queued during one reconnection (default 1000); past it a
+ * send fails (1550). Requests already sent when the connection dropped (waiting for their
+ * result, resent after the resume if the server had not processed them) do not count.
+ * OTC_INVALID_PARAM when max_requests < 0.
+ */
 OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
 
 /**

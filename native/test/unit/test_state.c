@@ -474,7 +474,7 @@ static void test_resume(void) {
   CHECK_NULL(s->link);
   cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued"), NULL); /* id 2, waits */
   CHECK_EQ(0, R.errors);
-  s->max_queued = 2; /* ids 1 and 2 wait: the bound is reached, a third send fails with a clear error */
+  s->max_queued = 1; /* id 2 was queued while reconnecting: the bound is reached, a third send fails with a clear error */
   cv_state_request(s, "signal", json_pack("{s:s}", "data", "over"), NULL);
   CHECK_EQ(1, R.errors);
   CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
@@ -503,6 +503,33 @@ static void test_resume(void) {
   cv_testing_session_free(s);
 }
 
+/* The bound on requests queued while reconnecting counts only those: requests that were in
+ * flight when the connection dropped (they wait for the resume too) do not use it up. */
+static void test_queue_bound_counts_only_queued(void) {
+  otc_session *s = connected_session();
+  s->max_queued = 3;
+  for (int i = 0; i < 5; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "in flight"), NULL);
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  for (int i = 0; i < 3; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued"), NULL);
+  CHECK_EQ(0, R.errors); /* 3 queued: within the bound, whatever was in flight */
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "over"), NULL);
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
+  /* after the resume, a later reconnection starts with an empty count */
+  s->link = calloc(1, sizeof *s->link);
+  s->link->session = s;
+  json_t *f = json_pack("{s:s, s:I, s:I}", "type", "resumed", "lastRequestId", (json_int_t)0, "lastSeq",
+                        (json_int_t)s->last_seq);
+  cv_reconnect_resumed(s, f);
+  json_decref(f);
+  cv_state_on_closed(s, 1006, "gone again");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  for (int i = 0; i < 3; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued 2"), NULL);
+  CHECK_EQ(1, R.errors);
+  cv_testing_session_free(s);
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -528,6 +555,7 @@ int main(void) {
   test_fatal_error_while_connecting();
   test_close_during_handshake();
   test_resume();
+  test_queue_bound_counts_only_queued();
   test_publisher();
   test_publish_refused();
   CHECK_EQ(0, cv_transport_awaiting_close());
