@@ -81,6 +81,12 @@ export interface SessionOptions {
    * dropped do not count.
    */
   maxQueued?: number;
+  /**
+   * Keepalive in ms: ping every `interval`, take the connection for dead (and reconnect) when
+   * nothing came for `timeout`. Default: the server's (10000 / 15000). Bots on good networks
+   * may want e.g. {interval: 1000, timeout: 3000}. A missing one follows the 2:3 ratio.
+   */
+  keepalive?: { interval?: number; timeout?: number };
 }
 
 export interface SignalOptions {

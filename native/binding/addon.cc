@@ -532,6 +532,27 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
       return;
     }
   }
+  Napi::Value keepalive = opts.Get("keepalive");
+  if (keepalive.IsObject()) {
+    // one of the two may be left out: the other follows the server's ratio (10 s / 15 s)
+    Napi::Object k = keepalive.As<Napi::Object>();
+    Napi::Value iv = k.Get("interval"), tv = k.Get("timeout");
+    double interval = iv.IsNumber() ? iv.As<Napi::Number>().DoubleValue() : -1;
+    double timeout = tv.IsNumber() ? tv.As<Napi::Number>().DoubleValue() : -1;
+    if (interval < 0 && timeout >= 0) interval = timeout * 2 / 3;
+    if (timeout < 0 && interval >= 0) timeout = interval * 3 / 2;
+    if ((!iv.IsUndefined() && !iv.IsNumber()) || (!tv.IsUndefined() && !tv.IsNumber()) || interval > 3600000 ||
+        timeout > 3600000 ||
+        convene_session_settings_set_keepalive(st, static_cast<int>(interval), static_cast<int>(timeout)) != OTC_SUCCESS) {
+      otc_session_settings_delete(st);
+      Napi::TypeError::New(env, "keepalive: interval >= 100 ms, timeout > interval").ThrowAsJavaScriptException();
+      return;
+    }
+  } else if (!keepalive.IsUndefined()) {
+    otc_session_settings_delete(st);
+    Napi::TypeError::New(env, "keepalive must be an object {interval, timeout}").ThrowAsJavaScriptException();
+    return;
+  }
   Napi::Value max_queued = opts.Get("maxQueued");
   if (!max_queued.IsUndefined() &&
       (!max_queued.IsNumber() || convene_session_settings_set_max_queued(st, max_queued.As<Napi::Number>().Int32Value()) != OTC_SUCCESS)) {

@@ -254,7 +254,9 @@ struct otc_session {
   int deleted;       /* otc_session_delete was called: no more callbacks */
   int in_callback;
   int ping_due;
-  int keepalive_interval_ms, keepalive_timeout_ms;
+  int keepalive_interval_ms, keepalive_timeout_ms; /* in effect (the server's, or the settings') */
+  int ka_interval_setting, ka_timeout_setting;      /* from the settings; 0: the server's */
+  int64_t last_ping_ms;
   int64_t last_rx_ms;
   lws_sorted_usec_list_t sul_handshake;
   lws_sorted_usec_list_t sul_keepalive;
@@ -323,6 +325,15 @@ void cv_service_drain(void);
 void cv_state_report_error(otc_session *s, int code, const char *message);
 void cv_state_finish(otc_session *s);
 void cv_state_start_keepalive(otc_session *s);
+/* Takes the keepalive interval/timeout the server announced (`keepalive` of connected or
+ * resumed, may be NULL), unless the settings chose them. */
+void cv_state_set_keepalive(otc_session *s, const json_t *ka);
+/* Keepalive schedule (pure): whether the path is dead (nothing received for timeout_ms), and
+ * the delay in ms before the next check, given the last receive and the last ping (the
+ * next ping is due interval_ms after it). Checks happen when either deadline comes, so a
+ * dead path is noticed timeout_ms after the last receive, not at the next ping. */
+int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms);
+int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms);
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id);
 
 /* ---- reconnect.c: automatic reconnection (service thread) ---- */

@@ -82,10 +82,7 @@ void cv_reconnect_attempt_failed(otc_session *s, const char *why) {
 void cv_reconnect_resumed(otc_session *s, json_t *f) {
   lws_sul_cancel(&s->sul_handshake);
   lws_sul_cancel(&s->sul_retry);
-  json_t *ka = json_object_get(f, "keepalive");
-  int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
-  if (interval > 0) s->keepalive_interval_ms = interval;
-  if (timeout > 0) s->keepalive_timeout_ms = timeout;
+  cv_state_set_keepalive(s, json_object_get(f, "keepalive"));
   int grace = (int)cv_json_int(f, "graceWindow");
   if (grace > 0) s->grace_window_ms = grace;
   s->queued_reconnecting = 0;

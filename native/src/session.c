@@ -26,6 +26,8 @@ struct otc_session_settings {
   int backoff_cap_ms;
   int max_queued;
   int rejoin;
+  int keepalive_interval_ms; /* 0: the server's */
+  int keepalive_timeout_ms;
 };
 
 static int replace_str(char **dst, const char *src) {
@@ -116,6 +118,13 @@ otc_status convene_session_settings_set_max_queued(struct otc_session_settings *
   return OTC_SUCCESS;
 }
 
+otc_status convene_session_settings_set_keepalive(struct otc_session_settings *st, int interval_ms, int timeout_ms) {
+  if (!st || interval_ms < 100 || timeout_ms <= interval_ms || timeout_ms > 3600000) return OTC_INVALID_PARAM;
+  st->keepalive_interval_ms = interval_ms;
+  st->keepalive_timeout_ms = timeout_ms;
+  return OTC_SUCCESS;
+}
+
 void cv_session_free(otc_session *s) {
   otc_connection_delete(s->self);
   free(s->api_key);
@@ -151,6 +160,8 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->backoff_cap_ms = settings ? settings->backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
   s->max_queued = settings ? settings->max_queued : DEFAULT_MAX_QUEUED;
   s->rejoin = settings ? settings->rejoin : 0;
+  s->ka_interval_setting = settings ? settings->keepalive_interval_ms : 0;
+  s->ka_timeout_setting = settings ? settings->keepalive_timeout_ms : 0;
   if (settings && settings->proxy_url) CV_WARN("proxy URL %s ignored: proxies are not supported yet", settings->proxy_url);
   atomic_store(&s->state, CV_STATE_IDLE);
   if (!s->api_key || !s->session_id || !s->server_url) {

@@ -268,10 +268,29 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
 
 /* ---- keepalive ---- */
 
+int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms) { return now - last_rx >= timeout_ms; }
+
+int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms) {
+  int64_t ping_at = last_ping + interval_ms, dead_at = last_rx + timeout_ms;
+  int64_t next = (ping_at < dead_at ? ping_at : dead_at) - now;
+  return next < 10 ? 10 : next;
+}
+
+void cv_state_set_keepalive(otc_session *s, const json_t *ka) {
+  int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
+  if (interval > 0) s->keepalive_interval_ms = interval;
+  if (timeout > 0) s->keepalive_timeout_ms = timeout;
+  /* the settings win, but pings never less often than the server asks: it drops silent clients */
+  if (s->ka_interval_setting > 0 && s->ka_interval_setting < s->keepalive_interval_ms)
+    s->keepalive_interval_ms = s->ka_interval_setting;
+  if (s->ka_timeout_setting > 0) s->keepalive_timeout_ms = s->ka_timeout_setting;
+}
+
 static void keepalive_tick(lws_sorted_usec_list_t *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_keepalive);
   if (atomic_load(&s->state) != CV_STATE_CONNECTED) return;
-  if (cv_now_ms() - s->last_rx_ms > s->keepalive_timeout_ms) {
+  int64_t now = cv_now_ms();
+  if (cv_keepalive_dead(now, s->last_rx_ms, s->keepalive_timeout_ms)) {
     char msg[128];
     snprintf(msg, sizeof msg, "keepalive timeout: nothing received for %d ms", s->keepalive_timeout_ms);
     if (can_resume(s)) {
@@ -282,15 +301,22 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
     }
     return;
   }
-  s->ping_due = 1;
-  cv_transport_want_write(s);
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
-                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+  if (now - s->last_ping_ms >= s->keepalive_interval_ms) {
+    s->last_ping_ms = now;
+    s->ping_due = 1;
+    cv_transport_want_write(s);
+  }
+  int64_t next = cv_keepalive_next_check(now, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
+                                         s->keepalive_timeout_ms);
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick, (lws_usec_t)next * LWS_US_PER_MS);
 }
 
 void cv_state_start_keepalive(otc_session *s) {
+  s->last_ping_ms = cv_now_ms();
   lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
-                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+                   (lws_usec_t)cv_keepalive_next_check(s->last_ping_ms, s->last_rx_ms, s->last_ping_ms,
+                                                       s->keepalive_interval_ms, s->keepalive_timeout_ms) *
+                       LWS_US_PER_MS);
 }
 
 /* ---- requests ---- */
@@ -526,10 +552,9 @@ static void on_connected(otc_session *s, json_t *f) {
   s->resume_token = strdup(cv_json_str(f, "resumeToken"));
   s->role = static_role(cv_json_str(f, "role"));
   s->disconnect_reason = NULL;
-  json_t *ka = json_object_get(f, "keepalive");
-  int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
-  s->keepalive_interval_ms = interval > 0 ? interval : 10000;
-  s->keepalive_timeout_ms = timeout > 0 ? timeout : 15000;
+  s->keepalive_interval_ms = 10000;
+  s->keepalive_timeout_ms = 15000;
+  cv_state_set_keepalive(s, json_object_get(f, "keepalive"));
   s->last_seq = s->acked_seq = (uint64_t)cv_json_int(f, "lastSeq");
   int grace = (int)cv_json_int(f, "graceWindow");
   s->grace_window_ms = grace > 0 ? grace : 30000;

@@ -89,6 +89,17 @@ OTC_DECL(otc_status) convene_session_settings_set_rejoin(struct otc_session_sett
 OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
 
 /**
+ * Keepalive: ping the server every interval_ms and take the connection for dead (and start
+ * reconnecting) when nothing was received for timeout_ms; the drop is noticed within about
+ * timeout_ms of the last thing received. By default the server's (10000 and 15000 ms, sent
+ * at connect). The interval is never longer than the server's (it drops silent clients).
+ * Bots on good networks may want e.g. 1000 and 3000. OTC_INVALID_PARAM when
+ * interval_ms < 100 or timeout_ms <= interval_ms.
+ */
+OTC_DECL(otc_status) convene_session_settings_set_keepalive(struct otc_session_settings *settings, int interval_ms,
+                                                            int timeout_ms);
+
+/**
  * A hook the service thread calls at the end of each pass over its sockets and commands,
  * after every callback of that pass. A binding that queues events in callbacks hands them
  * over to its own thread here, once per pass, instead of once per event. Process-wide;

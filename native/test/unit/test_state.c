@@ -530,6 +530,41 @@ static void test_queue_bound_counts_only_queued(void) {
   cv_testing_session_free(s);
 }
 
+/* Keepalive: a dead path is noticed timeout ms after the last receive, not at the next ping
+ * (with the server's 10 s / 15 s, checking only at pings noticed it after 15 to 25 s). */
+static void test_keepalive_schedule(void) {
+  /* last receive at 0, last ping at 10000: next check at 15000 (the deadline), not 20000 */
+  CHECK_EQ(5000, cv_keepalive_next_check(10000, 0, 10000, 10000, 15000));
+  CHECK(!cv_keepalive_dead(14999, 0, 15000));
+  CHECK(cv_keepalive_dead(15000, 0, 15000));
+  /* traffic keeps coming: the next ping comes first */
+  CHECK_EQ(10000, cv_keepalive_next_check(0, 0, 0, 10000, 15000));
+  CHECK_EQ(1000, cv_keepalive_next_check(9000, 8500, 0, 10000, 15000));
+  /* a late timer: never a busy loop */
+  CHECK_EQ(10, cv_keepalive_next_check(20000, 0, 0, 10000, 15000));
+  /* short settings for bots; the interval never longer than the server's */
+  struct otc_session_settings *st = otc_session_settings_new();
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_keepalive(st, 50, 1000));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_keepalive(st, 1000, 1000));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_keepalive(NULL, 1000, 3000));
+  CHECK_EQ(OTC_SUCCESS, convene_session_settings_set_keepalive(st, 1000, 3000));
+  otc_session_settings_delete(st);
+  otc_session *s = connected_session(); /* the server said 10000 / 15000 */
+  CHECK_EQ(10000, s->keepalive_interval_ms);
+  CHECK_EQ(15000, s->keepalive_timeout_ms);
+  s->ka_interval_setting = 1000;
+  s->ka_timeout_setting = 3000;
+  json_t *ka = json_pack("{s:i, s:i}", "interval", 10000, "timeout", 15000);
+  cv_state_set_keepalive(s, ka);
+  CHECK_EQ(1000, s->keepalive_interval_ms);
+  CHECK_EQ(3000, s->keepalive_timeout_ms);
+  s->ka_interval_setting = 20000;
+  cv_state_set_keepalive(s, ka);
+  CHECK_EQ(10000, s->keepalive_interval_ms);
+  json_decref(ka);
+  cv_testing_session_free(s);
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -556,6 +591,7 @@ int main(void) {
   test_close_during_handshake();
   test_resume();
   test_queue_bound_counts_only_queued();
+  test_keepalive_schedule();
   test_publisher();
   test_publish_refused();
   CHECK_EQ(0, cv_transport_awaiting_close());
