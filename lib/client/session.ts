@@ -370,6 +370,15 @@ export class Session extends EventEmitter {
         this.native.unpublish(a as number);
         return;
       }
+      case K.SignalUndelivered: {
+        // the addressee is usually gone: described by its id, not added back to the connections
+        const id = b as string;
+        const to = this.connections.get(id) ?? Object.freeze({ connectionId: id, creationTime: 0, data: '' });
+        const code = c as number;
+        const error = otError(code, d as string, code === 1560 ? 'CONVENE_SIGNAL_UNDELIVERED' : undefined);
+        this.emit('signalUndelivered', { type: 'signalUndelivered', to, signalType: a as string, error });
+        return;
+      }
       case K.PubError: {
         const pub = this.publishers.get(a as number);
         if (!pub) return;

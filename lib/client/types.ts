@@ -59,6 +59,20 @@ export interface SessionEvents {
   signal: [event: SignalEvent];
   muteForced: [event: { active: boolean }];
   exception: [event: { code: number; name: string; message: string; error: OTError }];
+  signalUndelivered: [event: SignalUndeliveredEvent];
+}
+
+/**
+ * A signal this session sent, that the server had accepted (its promise resolved), could not
+ * be delivered to one addressee: that connection ended for good before receiving it. One
+ * event per (signal, addressee). `to` is the addressee (it may already be destroyed).
+ */
+export interface SignalUndeliveredEvent {
+  type: 'signalUndelivered';
+  to: Connection;
+  signalType: string;
+  /** code 1560, name CONVENE_SIGNAL_UNDELIVERED */
+  error: OTError;
 }
 
 export interface SessionOptions {

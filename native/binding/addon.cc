@@ -60,7 +60,7 @@ struct StreamData {
 enum class Kind {
   Connected, Disconnected, Error, ConnectionCreated, ConnectionDropped, StreamReceived, StreamDropped,
   StreamAudio, StreamVideo, StreamDims, StreamVideoType, Signal, Reconnecting, Reconnected, MuteForced,
-  Done, PubCreated, PubDestroyed, PubError,
+  Done, PubCreated, PubDestroyed, PubError, SignalUndelivered,
 };
 
 struct Event {
@@ -259,6 +259,15 @@ void OnDone(otc_session*, void* u, void* req, int code, const char* message) {
   Q(u, std::move(e));
 }
 
+void OnSignalUndelivered(otc_session*, void* u, const char* type, const char* to, int code, const char* message) {
+  Event e(Kind::SignalUndelivered);
+  e.s1 = type ? type : "";
+  e.conn.id = to ? to : "";
+  e.i1 = code;
+  e.s2 = message ? message : "";
+  Q(u, std::move(e));
+}
+
 void OnPubCreated(otc_publisher*, void* u, const otc_stream* st) {
   auto* p = static_cast<PubCtx*>(u);
   Event e(Kind::PubCreated);
@@ -432,6 +441,9 @@ void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, c
     case Kind::PubError:
       v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
       break;
+    case Kind::SignalUndelivered:
+      v[2] = str(e.s1), v[3] = str(e.conn.id), v[4] = num(static_cast<double>(e.i1)), v[5] = str(e.s2);
+      break;
   }
   for (uint32_t i = 0; i < kEventStride; i++) napi_set_element(env, arr, base + i, v[i]);
 }
@@ -560,6 +572,7 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
     Napi::TypeError::New(env, "maxQueued must be a number >= 0").ThrowAsJavaScriptException();
     return;
   }
+  convene_session_settings_set_on_signal_undelivered(st, OnSignalUndelivered);
   Napi::Value verify = opts.Get("tlsVerify");
   if (verify.IsBoolean() && !verify.As<Napi::Boolean>().Value()) otc_session_settings_set_tls_verify(st, 0);
 

@@ -32,6 +32,7 @@ static void schedule(otc_session *s) {
     cv_reconnect_give_up(s, "the connection could not be resumed within the server's grace window");
     return;
   }
+  if (delay < s->retry_floor_ms) delay = s->retry_floor_ms;
   if (delay > left) delay = left;
   s->reconnect_attempt++;
   lws_sul_schedule(cv_service_context(), 0, &s->sul_retry, retry_tick, (lws_usec_t)delay * LWS_US_PER_MS);
@@ -56,11 +57,15 @@ static void retry_tick(lws_sorted_usec_list_t *sul) {
   }
 }
 
-void cv_reconnect_start(otc_session *s, const char *why) {
+void cv_reconnect_start(otc_session *s, const char *why) { cv_reconnect_start_after(s, why, 0); }
+
+void cv_reconnect_start_after(otc_session *s, const char *why, int floor_ms) {
+  s->retry_floor_ms = floor_ms;
   CV_INFO("session %.24s: connection dropped (%s); reconnecting", s->session_id, why ? why : "");
   atomic_store(&s->state, CV_STATE_RECONNECTING);
   lws_sul_cancel(&s->sul_keepalive);
   lws_sul_cancel(&s->sul_ack);
+  lws_sul_cancel(&s->sul_pace);
   s->ack_scheduled = 0;
   cv_transport_close(s);
   s->reconnect_attempt = 0;
@@ -86,6 +91,10 @@ void cv_reconnect_resumed(otc_session *s, json_t *f) {
   int grace = (int)cv_json_int(f, "graceWindow");
   if (grace > 0) s->grace_window_ms = grace;
   s->queued_reconnecting = 0;
+  s->retry_floor_ms = 0;
+  json_t *limits = json_object_get(f, "limits");
+  double rate = cv_pace_rate_for(limits);
+  if (limits && rate < s->pace_rate) s->pace_rate = rate; /* never faster than after a flood */
   s->acked_seq = s->last_seq; /* resume.lastSeq acknowledged everything processed */
   atomic_store(&s->state, CV_STATE_CONNECTED);
   cv_state_resend_after(s, (uint64_t)cv_json_int(f, "lastRequestId"));

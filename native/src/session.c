@@ -28,6 +28,7 @@ struct otc_session_settings {
   int rejoin;
   int keepalive_interval_ms; /* 0: the server's */
   int keepalive_timeout_ms;
+  convene_signal_undelivered_cb on_signal_undelivered;
 };
 
 static int replace_str(char **dst, const char *src) {
@@ -125,6 +126,13 @@ otc_status convene_session_settings_set_keepalive(struct otc_session_settings *s
   return OTC_SUCCESS;
 }
 
+otc_status convene_session_settings_set_on_signal_undelivered(struct otc_session_settings *st,
+                                                             convene_signal_undelivered_cb cb) {
+  if (!st) return OTC_INVALID_PARAM;
+  st->on_signal_undelivered = cb;
+  return OTC_SUCCESS;
+}
+
 void cv_session_free(otc_session *s) {
   otc_connection_delete(s->self);
   free(s->api_key);
@@ -162,6 +170,7 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->rejoin = settings ? settings->rejoin : 0;
   s->ka_interval_setting = settings ? settings->keepalive_interval_ms : 0;
   s->ka_timeout_setting = settings ? settings->keepalive_timeout_ms : 0;
+  s->on_signal_undelivered = settings ? settings->on_signal_undelivered : NULL;
   if (settings && settings->proxy_url) CV_WARN("proxy URL %s ignored: proxies are not supported yet", settings->proxy_url);
   atomic_store(&s->state, CV_STATE_IDLE);
   if (!s->api_key || !s->session_id || !s->server_url) {

@@ -11,6 +11,17 @@
 
 #define ACK_EVERY 32
 #define ACK_DELAY_US (1000 * LWS_US_PER_MS)
+/* Request pacing: the server closes a socket past 5 x signalsPerSecond + 100 frames in a
+ * second (4429) and refuses signals past signalsPerSecond (1429, bucket of signalBurst). The
+ * client stays under both: 80 % of signalsPerSecond, bursts of PACE_BURST, and at most
+ * CV_MAX_IN_FLIGHT requests waiting for their result. */
+#define CV_MAX_IN_FLIGHT 1024
+#define PACE_BURST 200.0
+#define PACE_DEFAULT_RATE 800.0
+#define PACE_UNLIMITED_RATE 4000.0
+#define PACE_MIN_RATE 50.0
+#define CV_FLOOD_CODE 4429 /* CONVENE_FLOOD: fatal, close 1008 */
+#define FLOOD_RETRY_FLOOR_MS 1000
 
 static void report_error(otc_session *s, int code, const char *message) {
   CV_WARN("session %.24s: error %d: %s", s->session_id, code, message);
@@ -84,6 +95,8 @@ static void ack_timer(lws_sorted_usec_list_t *sul) {
 static void free_pending(otc_session *s) {
   struct cv_pending *p = s->pending_head;
   s->pending_head = s->pending_tail = NULL;
+  s->unsent = NULL;
+  s->in_flight = 0;
   while (p) {
     struct cv_pending *next = p->next;
     if (p->done) {
@@ -109,6 +122,7 @@ static void clear_tables(otc_session *s) {
 }
 
 static void cancel_timers(otc_session *s) {
+  lws_sul_cancel(&s->sul_pace);
   lws_sul_cancel(&s->sul_retry);
   lws_sul_cancel(&s->sul_handshake);
   lws_sul_cancel(&s->sul_keepalive);
@@ -157,9 +171,53 @@ static void finish(otc_session *s) {
 void cv_state_report_error(otc_session *s, int code, const char *message) { report_error(s, code, message); }
 void cv_state_finish(otc_session *s) { finish(s); }
 
+double cv_pace_rate_for(const json_t *limits) {
+  json_t *sps = json_object_get(limits, "signalsPerSecond");
+  if (!json_is_integer(sps)) return PACE_DEFAULT_RATE;
+  if (json_integer_value(sps) <= 0) return PACE_UNLIMITED_RATE; /* no signal limit: the guard is 1e6 frames/s */
+  double r = (double)json_integer_value(sps) * 0.8;
+  return r < PACE_MIN_RATE ? PACE_MIN_RATE : r;
+}
+
+static void pace_tick(lws_sorted_usec_list_t *sul) {
+  otc_session *s = lws_container_of(sul, otc_session, sul_pace);
+  cv_state_pump(s);
+}
+
+void cv_state_pump(otc_session *s) {
+  if (!s->unsent || !s->link || atomic_load(&s->state) != CV_STATE_CONNECTED) return;
+  if (s->pace_rate <= 0) s->pace_rate = PACE_DEFAULT_RATE;
+  int64_t now = cv_now_ms();
+  s->pace_tokens += (double)(now - s->pace_at_ms) * s->pace_rate / 1000.0;
+  if (s->pace_tokens > PACE_BURST) s->pace_tokens = PACE_BURST;
+  s->pace_at_ms = now;
+  while (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT && s->pace_tokens >= 1.0) {
+    struct cv_pending *p = s->unsent;
+    cv_state_send(s, p->text);
+    p->sent = 1;
+    s->in_flight++;
+    s->pace_tokens -= 1.0;
+    s->unsent = p->next;
+  }
+  /* out of tokens: come back when one is there; a full window: results call pump again */
+  if (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT) {
+    int64_t ms = (int64_t)((1.0 - s->pace_tokens) * 1000.0 / s->pace_rate) + 1;
+    lws_sul_schedule(cv_service_context(), 0, &s->sul_pace, pace_tick, (lws_usec_t)(ms < 2 ? 2 : ms) * LWS_US_PER_MS);
+  }
+}
+
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id) {
-  for (struct cv_pending *p = s->pending_head; p; p = p->next)
-    if (p->id > last_request_id) cv_state_send(s, p->text);
+  s->unsent = NULL;
+  s->in_flight = 0;
+  for (struct cv_pending *p = s->pending_head; p; p = p->next) {
+    if (p->id <= last_request_id) {
+      p->sent = 2;
+    } else {
+      p->sent = 0;
+      if (!s->unsent) s->unsent = p;
+    }
+  }
+  cv_state_pump(s);
 }
 
 /* ---- connect / disconnect ---- */
@@ -201,7 +259,9 @@ void cv_state_disconnect(otc_session *s) {
   if (!s->disconnect_reason) s->disconnect_reason = "clientDisconnected";
   if (state == CV_STATE_CONNECTED && s->link) {
     atomic_store(&s->state, CV_STATE_DISCONNECTING);
-    send_owned(s, cv_frame_request("disconnect", ++s->next_id, NULL));
+    /* ids must follow each other: requests not written yet are given up (they fail below) */
+    uint64_t id = s->unsent ? s->unsent->id : ++s->next_id;
+    send_owned(s, cv_frame_request("disconnect", id, NULL));
     cv_transport_await_server_close(s);
   }
   /* The transport flushes what is queued (the disconnect request), then closes cleanly. */
@@ -244,6 +304,7 @@ void cv_state_on_transport_error(otc_session *s, const char *why) {
 
 void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
   int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTED && s->reported_fatal) s->fail_queued = 1;
   if (state == CV_STATE_CONNECTING && !s->reported_fatal) {
     char msg[256];
     snprintf(msg, sizeof msg, "server closed the connection during the handshake (%d %s)", close_code,
@@ -255,9 +316,16 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
   } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && can_resume(s)) {
     char why[96];
     snprintf(why, sizeof why, "close code %d", close_code);
+    if (s->flooded || close_code == 1008) {
+      /* the guard counts frames per second: the first attempt waits for the next second */
+      s->flooded = 0;
+      cv_reconnect_start_after(s, why, FLOOD_RETRY_FLOOR_MS);
+      return;
+    }
     cv_reconnect_start(s, why);
     return;
   } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && !s->server_ended) {
+    s->fail_queued = 1; /* signals waiting for a result fail one by one, not silently */
     char msg[256];
     snprintf(msg, sizeof msg, "connection dropped (close code %d%s%s)", close_code, reason && *reason ? ": " : "",
              reason ? reason : "");
@@ -375,8 +443,9 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
     s->pending_head = p;
   s->pending_tail = p;
   if (state == CV_STATE_RECONNECTING) s->queued_reconnecting++;
+  if (!s->unsent) s->unsent = p;
   /* while reconnecting it waits: cv_state_resend_after() sends it after the resume */
-  if (atomic_load(&s->state) == CV_STATE_CONNECTED) cv_state_send(s, p->text);
+  cv_state_pump(s);
 }
 
 void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, convene_completion_cb done,
@@ -400,6 +469,8 @@ static struct cv_pending *take_pending(otc_session *s, uint64_t id) {
     if (p->id == id) {
       *pp = p->next;
       if (s->pending_tail == p) s->pending_tail = prev;
+      if (s->unsent == p) s->unsent = p->next;
+      if (p->sent == 1) s->in_flight--;
       return p;
     }
     prev = p;
@@ -528,6 +599,7 @@ static void on_result(otc_session *s, json_t *f) {
   free(req->type);
   free(req->text);
   free(req);
+  cv_state_pump(s); /* room in the window */
 }
 
 /* ---- events ---- */
@@ -558,6 +630,9 @@ static void on_connected(otc_session *s, json_t *f) {
   s->last_seq = s->acked_seq = (uint64_t)cv_json_int(f, "lastSeq");
   int grace = (int)cv_json_int(f, "graceWindow");
   s->grace_window_ms = grace > 0 ? grace : 30000;
+  s->pace_rate = cv_pace_rate_for(json_object_get(f, "limits"));
+  s->pace_tokens = PACE_BURST;
+  s->pace_at_ms = cv_now_ms();
   s->had_connected = 1;
   s->rejoining = 0;
   atomic_store(&s->state, CV_STATE_CONNECTED);
@@ -623,6 +698,17 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         char msg[256];
         snprintf(msg, sizeof msg, "the connection could not be resumed: %s", cv_json_str(f, "message"));
         cv_reconnect_give_up(s, msg);
+        break;
+      }
+      if (code == CV_FLOOD_CODE && cv_json_bool(f, "fatal") && atomic_load(&s->state) == CV_STATE_CONNECTED &&
+          can_resume(s)) {
+        /* the flood guard closes the socket (1008) but keeps the connection for its grace
+         * window: resume, more slowly, rather than end (and lose what waits for a result) */
+        s->flooded = 1;
+        s->pace_rate /= 2;
+        if (s->pace_rate < PACE_MIN_RATE) s->pace_rate = PACE_MIN_RATE;
+        CV_WARN("session %.24s: the server's flood guard closed the socket (%s); resuming at %.0f requests/s",
+                s->session_id, cv_json_str(f, "message"), s->pace_rate);
         break;
       }
       if (cv_json_bool(f, "fatal")) s->reported_fatal = 1;
@@ -718,6 +804,21 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     case CV_FRAME_RESUMED:
       if (atomic_load(&s->state) == CV_STATE_RECONNECTING) cv_reconnect_resumed(s, f);
       break;
+    case CV_FRAME_SIGNAL_UNDELIVERED: {
+      /* a signal the server had acknowledged could not reach one addressee (protocol 11) */
+      json_t *err = json_object_get(f, "error");
+      int code = (int)cv_json_int(err, "code");
+      const char *type = cv_json_str(f, "signalType"), *to = cv_json_str(f, "to");
+      CV_INFO("session %.24s: signal '%s' (request %lld) not delivered to %s", s->session_id, type,
+              (long long)cv_json_int(f, "requestId"), to);
+      if (!s->deleted && s->on_signal_undelivered) {
+        s->in_callback++;
+        s->on_signal_undelivered(s, s->cb.user_data, type, to, code ? code : CONVENE_SIGNAL_UNDELIVERED,
+                                 cv_json_str(err, "message"));
+        s->in_callback--;
+      }
+      break;
+    }
     case CV_FRAME_PONG:
     case CV_FRAME_UNKNOWN:
       break;

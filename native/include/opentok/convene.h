@@ -99,6 +99,25 @@ OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_
 OTC_DECL(otc_status) convene_session_settings_set_keepalive(struct otc_session_settings *settings, int interval_ms,
                                                             int timeout_ms);
 
+/** Error code of a signal the server acknowledged but could not deliver to one addressee. */
+#define CONVENE_SIGNAL_UNDELIVERED 1560
+
+/**
+ * Called on the service thread when a signal this client sent, and that the server had
+ * accepted (its completion reported success), could not be delivered to one addressee:
+ * that connection ended for good (grace window over, force-disconnected) before it had
+ * received the signal. Once per (signal, addressee): a broadcast may report several. The
+ * signal is identified by its type and the addressee's connection id (strings valid during
+ * the call); error_code is CONVENE_SIGNAL_UNDELIVERED (1560), message says why. user_data
+ * is the session callbacks' user_data.
+ */
+typedef void (*convene_signal_undelivered_cb)(otc_session *session, void *user_data, const char *signal_type,
+                                              const char *to_connection_id, int error_code, const char *message);
+
+/** Sets the callback above (NULL: none, the default). */
+OTC_DECL(otc_status) convene_session_settings_set_on_signal_undelivered(struct otc_session_settings *settings,
+                                                                       convene_signal_undelivered_cb cb);
+
 /**
  * A hook the service thread calls at the end of each pass over its sockets and commands,
  * after every callback of that pass. A binding that queues events in callbacks hands them

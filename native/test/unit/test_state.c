@@ -565,6 +565,164 @@ static void test_keepalive_schedule(void) {
   cv_testing_session_free(s);
 }
 
+/* Request ids of the frames of this type queued on the link, in order (count returned). */
+static int sent_ids(otc_session *s, const char *type, long long *ids, int max) {
+  int n = 0;
+  if (!s->link) return 0;
+  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
+    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
+    if (f && strcmp(cv_json_str(f, "type"), type) == 0 && n < max) ids[n++] = cv_json_int(f, "id");
+    json_decref(f);
+  }
+  return n;
+}
+
+static void drop_sent(otc_session *s) {
+  struct cv_out *o = s->link->out_head;
+  while (o) {
+    struct cv_out *next = o->next;
+    free(o);
+    o = next;
+  }
+  s->link->out_head = s->link->out_tail = NULL;
+}
+
+static void feed_result(otc_session *s, uint64_t seq, long long id) {
+  char text[128];
+  snprintf(text, sizeof text, "{\"type\":\"result\",\"seq\":%llu,\"id\":%lld,\"ok\":true}", (unsigned long long)seq, id);
+  feed(s, text);
+}
+
+/* After a long stall the backlog is resent paced (a burst, then the server's rate, at most a
+ * window waiting for results), in id order: all at once tripped the server's flood guard. */
+static void test_resend_paced(void) {
+  enum { N = 1500 };
+  static long long ids[N + 10];
+  otc_session *s = connected_session();
+  s->max_queued = 10;
+  CHECK(s->pace_rate > 0 && s->pace_rate <= 1000); /* no limits announced: the default pace */
+  for (int i = 0; i < N; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "stalled"), NULL);
+  int n = sent_ids(s, "signal", ids, N);
+  CHECK(n >= 200 && n <= 220); /* a burst; the rest waits for the pace */
+  for (int i = 0; i < n; i++) CHECK_EQ(i + 1, ids[i]);
+  /* the stall is noticed: reconnecting, then resumed; the server had processed ids 1..100 */
+  cv_state_on_closed(s, 1006, "stalled");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  s->pace_at_ms -= 20000; /* the outage lasted: the bucket is full again (a burst, no more) */
+  s->link = calloc(1, sizeof *s->link);
+  s->link->session = s;
+  json_t *f = json_pack("{s:s, s:I, s:I, s:{s:i}}", "type", "resumed", "lastRequestId", (json_int_t)100, "lastSeq",
+                        (json_int_t)s->last_seq, "limits", "signalsPerSecond", 1000);
+  cv_reconnect_resumed(s, f);
+  json_decref(f);
+  CHECK(s->pace_rate <= 800.0);
+  n = sent_ids(s, "signal", ids, N);
+  CHECK(n >= 200 && n <= 220); /* not 1400 at once */
+  for (int i = 0; i < n; i++) CHECK_EQ(101 + i, ids[i]);
+  long long next = 101 + n;
+  int total = n;
+  /* results free the window but the pace holds */
+  uint64_t seq = s->last_seq;
+  for (int i = 0; i < 100; i++) feed_result(s, ++seq, 1 + i);   /* replayed results of 1..100 */
+  for (int i = 0; i < 10; i++) feed_result(s, ++seq, 101 + i);  /* results of the resent ones */
+  drop_sent(s);
+  CHECK(sent_ids(s, "signal", ids, N) <= 5);
+  drop_sent(s);
+  /* time passes (the pace timer): more go out, in order, until the window is full */
+  for (int round = 0; round < 20; round++) {
+    s->pace_at_ms -= 1000;
+    cv_state_pump(s);
+    n = sent_ids(s, "signal", ids, N);
+    for (int i = 0; i < n; i++) CHECK_EQ(next + i, ids[i]);
+    next += n;
+    total += n;
+    drop_sent(s);
+  }
+  /* the window: at most 1024 wait for their result */
+  CHECK_EQ(1024, s->in_flight);
+  CHECK_EQ(101 + 10 + 1024, next);
+  /* as results come, the rest goes */
+  for (long long id = 111; id < next; id++) feed_result(s, ++seq, id);
+  for (int round = 0; round < 20; round++) {
+    s->pace_at_ms -= 1000;
+    cv_state_pump(s);
+    n = sent_ids(s, "signal", ids, N);
+    for (int i = 0; i < n; i++) CHECK_EQ(next + i, ids[i]);
+    next += n;
+    total += n;
+    drop_sent(s);
+  }
+  CHECK_EQ(N + 1, next); /* all of them were resent, once, in order */
+  CHECK_EQ(N - 100, total);
+  cv_testing_session_free(s);
+}
+
+/* The flood guard's close (error 4429, close 1008) is not the end: the session resumes,
+ * after a second, more slowly. */
+static void test_flood_close_resumes(void) {
+  otc_session *s = connected_session();
+  s->max_queued = 10;
+  double rate = s->pace_rate;
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "x"), NULL);
+  feed(s, "{\"type\":\"error\",\"code\":4429,\"name\":\"CONVENE_FLOOD\",\"message\":\"more than 5100 frames in one "
+          "second\",\"fatal\":true}");
+  cv_state_on_closed(s, 1008, "flood");
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(0, R.disconnected);
+  CHECK_EQ(1, R.reconnecting);
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  CHECK_EQ(1000, s->retry_floor_ms);
+  CHECK(s->pace_rate < rate);
+  cv_testing_session_free(s);
+
+  /* other fatal errors still end the session, and signals waiting for a result fail one by one */
+  s = connected_session();
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "x"), NULL);
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "y"), NULL);
+  feed(s, "{\"type\":\"error\",\"code\":4400,\"name\":\"x\",\"message\":\"bad\",\"fatal\":true}");
+  cv_state_on_closed(s, 4400, "bad");
+  CHECK_EQ(3, R.errors); /* the fatal error, then one per signal */
+  CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+}
+
+static int g_undelivered;
+static char g_undelivered_what[256];
+static void on_undelivered(otc_session *s, void *u, const char *type, const char *to, int code, const char *msg) {
+  g_undelivered++;
+  snprintf(g_undelivered_what, sizeof g_undelivered_what, "%s>%s:%d:%s", type, to, code, msg);
+}
+
+/* signalUndelivered (docs/protocol.md): an ordinary event, surfaced once through the Convene
+ * callback with the signal's type, the addressee and the error. */
+static void test_signal_undelivered(void) {
+  otc_session *s = connected_session();
+  g_undelivered = 0;
+  /* without the callback: consumed quietly */
+  feed(s, "{\"type\":\"signalUndelivered\",\"seq\":1,\"requestId\":3,\"to\":\"c-a\",\"signalType\":\"chat\","
+          "\"error\":{\"code\":1560,\"name\":\"CONVENE_SIGNAL_UNDELIVERED\",\"message\":\"gone\"}}");
+  CHECK_EQ(0, g_undelivered);
+  CHECK_EQ(0, R.errors);
+  s->on_signal_undelivered = on_undelivered;
+  feed(s, "{\"type\":\"signalUndelivered\",\"seq\":2,\"requestId\":4,\"to\":\"c-b\",\"signalType\":\"chat\","
+          "\"error\":{\"code\":1560,\"name\":\"CONVENE_SIGNAL_UNDELIVERED\",\"message\":\"c-b left\"}}");
+  CHECK_EQ(1, g_undelivered);
+  CHECK_STREQ("chat>c-b:1560:c-b left", g_undelivered_what);
+  /* replayed after a resume: once */
+  feed(s, "{\"type\":\"signalUndelivered\",\"seq\":2,\"requestId\":4,\"to\":\"c-b\",\"signalType\":\"chat\","
+          "\"error\":{\"code\":1560,\"name\":\"CONVENE_SIGNAL_UNDELIVERED\",\"message\":\"c-b left\"}}");
+  CHECK_EQ(1, g_undelivered);
+  CHECK_EQ(2, s->last_seq);
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  cv_testing_session_free(s);
+  struct otc_session_settings *st = otc_session_settings_new();
+  CHECK_EQ(OTC_SUCCESS, convene_session_settings_set_on_signal_undelivered(st, on_undelivered));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_on_signal_undelivered(NULL, on_undelivered));
+  otc_session_settings_delete(st);
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -592,6 +750,9 @@ int main(void) {
   test_resume();
   test_queue_bound_counts_only_queued();
   test_keepalive_schedule();
+  test_resend_paced();
+  test_flood_close_resumes();
+  test_signal_undelivered();
   test_publisher();
   test_publish_refused();
   CHECK_EQ(0, cv_transport_awaiting_close());
