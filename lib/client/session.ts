@@ -263,6 +263,8 @@ export class Session extends EventEmitter {
         return;
       }
       case K.Connected: {
+        // rejoined as a new connection: the lost one is no longer a connection of the session
+        if (this.connection && this.connection.connectionId !== a) this.connections.delete(this.connection.connectionId);
         this.connection = this.intern({ connectionId: a as string, creationTime: b as number, data: c as string });
         const bits = d as number;
         const mod = bits & 4 ? 1 : 0;

@@ -85,8 +85,13 @@ export interface SessionOptions {
   caFile?: string;
   /** wss://: set false to skip certificate verification (testing only) */
   tlsVerify?: boolean;
-  /** when resuming after a drop is impossible, join again as a new connection (default false) */
+  /**
+   * when resuming after a drop is impossible, join again as a new connection (default false);
+   * connectionDestroyed/streamDestroyed then come for peers that left meanwhile
+   */
   rejoin?: boolean;
+  /** with rejoin: how long (ms) to keep trying while the server cannot be reached (default 60000) */
+  rejoinTimeout?: number;
   /** reconnection delays in ms: base, growth factor, cap (default 250, 2, 5000), each with 50-100 % jitter */
   reconnectBackoff?: { base?: number; factor?: number; cap?: number };
   /**

@@ -532,6 +532,14 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
   std::string ca = Str(opts.Get("caFile"));
   if (!ca.empty()) otc_session_settings_set_ca_file(st, ca.c_str());
   if (opts.Get("rejoin").ToBoolean()) convene_session_settings_set_rejoin(st, 1);
+  Napi::Value rejoin_timeout = opts.Get("rejoinTimeout");
+  if (!rejoin_timeout.IsUndefined() &&
+      (!rejoin_timeout.IsNumber() ||
+       convene_session_settings_set_rejoin_timeout(st, rejoin_timeout.As<Napi::Number>().Int32Value()) != OTC_SUCCESS)) {
+    otc_session_settings_delete(st);
+    Napi::TypeError::New(env, "rejoinTimeout must be a number of ms >= 0").ThrowAsJavaScriptException();
+    return;
+  }
   Napi::Value backoff = opts.Get("reconnectBackoff");
   if (backoff.IsObject()) {
     Napi::Object b = backoff.As<Napi::Object>();

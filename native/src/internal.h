@@ -225,6 +225,10 @@ struct otc_session {
   int rejoin;            /* when resuming fails, connect again as a new connection */
   convene_signal_undelivered_cb on_signal_undelivered; /* may be NULL */
   int rejoining;         /* a rejoin connect is under way */
+  int rejoin_timeout_ms; /* rejoin attempts stop this long after the connection was lost */
+  int64_t rejoin_deadline_ms;
+  /* what the lost connection knew, reconciled with the new connection's lists on rejoin */
+  struct cv_table stale_connections, stale_streams;
 
   /* read by any thread */
   atomic_int state; /* enum cv_session_state */
@@ -340,6 +344,8 @@ void cv_state_start_keepalive(otc_session *s);
 /* Takes the keepalive interval/timeout the server announced (`keepalive` of connected or
  * resumed, may be NULL), unless the settings chose them. */
 void cv_state_set_keepalive(otc_session *s, const json_t *ka);
+/* One connect attempt on a new socket (handshake timer, transport); -1 when it cannot start. */
+int cv_state_connect_attempt(otc_session *s);
 /* Keepalive schedule (pure): whether the path is dead (nothing received for timeout_ms), and
  * the delay in ms before the next check, given the last receive and the last ping (the
  * next ping is due interval_ms after it). Checks happen when either deadline comes, so a
@@ -366,8 +372,11 @@ void cv_reconnect_start_after(otc_session *s, const char *why, int floor_ms);
 void cv_reconnect_attempt_failed(otc_session *s, const char *why);
 /* The server answered `resumed`. */
 void cv_reconnect_resumed(otc_session *s, json_t *frame);
-/* Resuming is impossible: on_error(CONNECTION_DROPPED), then the session ends. */
+/* Resuming is impossible: on_error(CONNECTION_DROPPED), then the session ends (or rejoins). */
 void cv_reconnect_give_up(otc_session *s, const char *why);
+/* A rejoin connect failed (not a fatal error): 1 when another attempt is scheduled (backoff,
+ * until the rejoin deadline), 0 when the caller ends the session. */
+int cv_rejoin_attempt_failed(otc_session *s, const char *why);
 
 /* ---- callbacks (service thread): never after delete ---- */
 

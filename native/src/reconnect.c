@@ -103,6 +103,29 @@ void cv_reconnect_resumed(otc_session *s, json_t *f) {
   EMIT0(s, on_reconnected);
 }
 
+static void rejoin_tick(lws_sorted_usec_list_t *sul) {
+  otc_session *s = lws_container_of(sul, otc_session, sul_retry);
+  if (atomic_load(&s->state) != CV_STATE_CONNECTING || !s->rejoining || s->link) return;
+  CV_INFO("session %.24s: rejoin attempt %d", s->session_id, s->reconnect_attempt);
+  if (cv_state_connect_attempt(s) != 0 && atomic_load(&s->state) == CV_STATE_CONNECTING && !s->link)
+    cv_state_on_transport_error(s, "cannot open a socket");
+}
+
+int cv_rejoin_attempt_failed(otc_session *s, const char *why) {
+  if (!s->rejoining || s->deleted || s->reported_fatal) return 0;
+  int64_t left = s->rejoin_deadline_ms - cv_now_ms();
+  if (left <= 0) return 0;
+  lws_sul_cancel(&s->sul_handshake);
+  cv_transport_close(s);
+  int64_t delay = cv_backoff_ms(s->reconnect_attempt, s->backoff_base_ms, s->backoff_factor, s->backoff_cap_ms, jitter());
+  if (delay > left) delay = left;
+  s->reconnect_attempt++;
+  CV_DEBUG("session %.24s: rejoin attempt failed (%s); next in %lld ms", s->session_id, why ? why : "",
+           (long long)delay);
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_retry, rejoin_tick, (lws_usec_t)delay * LWS_US_PER_MS);
+  return 1;
+}
+
 void cv_reconnect_give_up(otc_session *s, const char *why) {
   lws_sul_cancel(&s->sul_retry);
   lws_sul_cancel(&s->sul_handshake);
@@ -115,9 +138,17 @@ void cv_reconnect_give_up(otc_session *s, const char *why) {
     snprintf(msg, sizeof msg, "%s; rejoining as a new connection", why);
     cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
     s->disconnect_reported = 1;
+    /* the peers and streams the lost connection knew are reconciled with the new lists */
+    struct cv_table conns = s->connections, streams = s->streams;
+    memset(&s->connections, 0, sizeof s->connections);
+    memset(&s->streams, 0, sizeof s->streams);
     cv_state_finish(s);
+    s->stale_connections = conns;
+    s->stale_streams = streams;
     if (token && !s->deleted) {
-      s->rejoining = 1; /* if this connect fails, on_disconnected ends the session */
+      s->rejoining = 1; /* if rejoining fails for good, on_disconnected ends the session */
+      s->reconnect_attempt = 0;
+      s->rejoin_deadline_ms = cv_now_ms() + s->rejoin_timeout_ms;
       cv_state_start_connect(s, token);
     } else {
       free(token);

@@ -13,6 +13,7 @@
 #define DEFAULT_BACKOFF_FACTOR 2.0
 #define DEFAULT_BACKOFF_CAP_MS 5000
 #define DEFAULT_MAX_QUEUED 1000
+#define DEFAULT_REJOIN_TIMEOUT_MS 60000
 
 struct otc_session_settings {
   int suppress;
@@ -29,6 +30,7 @@ struct otc_session_settings {
   int keepalive_interval_ms; /* 0: the server's */
   int keepalive_timeout_ms;
   convene_signal_undelivered_cb on_signal_undelivered;
+  int rejoin_timeout_ms;
 };
 
 static int replace_str(char **dst, const char *src) {
@@ -48,6 +50,7 @@ struct otc_session_settings *otc_session_settings_new(void) {
     st->backoff_factor = DEFAULT_BACKOFF_FACTOR;
     st->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
     st->max_queued = DEFAULT_MAX_QUEUED;
+    st->rejoin_timeout_ms = DEFAULT_REJOIN_TIMEOUT_MS;
   }
   return st;
 }
@@ -113,6 +116,12 @@ otc_status convene_session_settings_set_rejoin(struct otc_session_settings *st, 
   return OTC_SUCCESS;
 }
 
+otc_status convene_session_settings_set_rejoin_timeout(struct otc_session_settings *st, int timeout_ms) {
+  if (!st || timeout_ms < 0) return OTC_INVALID_PARAM;
+  st->rejoin_timeout_ms = timeout_ms;
+  return OTC_SUCCESS;
+}
+
 otc_status convene_session_settings_set_max_queued(struct otc_session_settings *st, int max_requests) {
   if (!st || max_requests < 0) return OTC_INVALID_PARAM;
   st->max_queued = max_requests;
@@ -168,6 +177,7 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->backoff_cap_ms = settings ? settings->backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
   s->max_queued = settings ? settings->max_queued : DEFAULT_MAX_QUEUED;
   s->rejoin = settings ? settings->rejoin : 0;
+  s->rejoin_timeout_ms = settings ? settings->rejoin_timeout_ms : DEFAULT_REJOIN_TIMEOUT_MS;
   s->ka_interval_setting = settings ? settings->keepalive_interval_ms : 0;
   s->ka_timeout_setting = settings ? settings->keepalive_timeout_ms : 0;
   s->on_signal_undelivered = settings ? settings->on_signal_undelivered : NULL;

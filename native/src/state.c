@@ -119,6 +119,10 @@ static void clear_tables(otc_session *s) {
   cv_table_clear(&s->connections);
   for (size_t i = 0; i < s->streams.len; i++) otc_stream_delete(s->streams.items[i]);
   cv_table_clear(&s->streams);
+  for (size_t i = 0; i < s->stale_connections.len; i++) otc_connection_delete(s->stale_connections.items[i]);
+  cv_table_clear(&s->stale_connections);
+  for (size_t i = 0; i < s->stale_streams.len; i++) otc_stream_delete(s->stale_streams.items[i]);
+  cv_table_clear(&s->stale_streams);
 }
 
 static void cancel_timers(otc_session *s) {
@@ -227,8 +231,15 @@ static void handshake_timeout(lws_sorted_usec_list_t *sul) {
   if (atomic_load(&s->state) != CV_STATE_CONNECTING) return;
   char msg[160];
   snprintf(msg, sizeof msg, "no answer from %s within %d ms", s->server_url, s->connect_timeout_ms);
+  if (cv_rejoin_attempt_failed(s, msg)) return;
   report_error(s, OTC_SESSION_CONNECTION_TIMED_OUT, msg);
   finish(s);
+}
+
+int cv_state_connect_attempt(otc_session *s) {
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
+                   (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
+  return cv_transport_open(s);
 }
 
 void cv_state_start_connect(otc_session *s, char *token) {
@@ -244,9 +255,8 @@ void cv_state_start_connect(otc_session *s, char *token) {
   s->had_connected = 0;
   s->disconnect_reported = 0;
   atomic_store(&s->state, CV_STATE_CONNECTING);
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
-                   (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
-  if (cv_transport_open(s) != 0) {
+  if (cv_state_connect_attempt(s) != 0) {
+    if (cv_rejoin_attempt_failed(s, "cannot open a socket")) return;
     char msg[160];
     snprintf(msg, sizeof msg, "cannot connect to %s", s->server_url);
     report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
@@ -286,6 +296,7 @@ static int can_resume(otc_session *s) {
 
 void cv_state_on_transport_error(otc_session *s, const char *why) {
   int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTING && cv_rejoin_attempt_failed(s, why)) return;
   if (state == CV_STATE_CONNECTING) {
     char msg[256];
     snprintf(msg, sizeof msg, "cannot connect to %s: %s", s->server_url, why ? why : "unknown error");
@@ -305,6 +316,7 @@ void cv_state_on_transport_error(otc_session *s, const char *why) {
 void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
   int state = atomic_load(&s->state);
   if (state == CV_STATE_CONNECTED && s->reported_fatal) s->fail_queued = 1;
+  if (state == CV_STATE_CONNECTING && !s->reported_fatal && cv_rejoin_attempt_failed(s, "socket closed")) return;
   if (state == CV_STATE_CONNECTING && !s->reported_fatal) {
     char msg[256];
     snprintf(msg, sizeof msg, "server closed the connection during the handshake (%d %s)", close_code,
@@ -604,6 +616,36 @@ static void on_result(otc_session *s, json_t *f) {
 
 /* ---- events ---- */
 
+static int listed(const json_t *arr, const char *id) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(arr, i, item) if (strcmp(cv_json_str(item, "id"), id) == 0) return 1;
+  return 0;
+}
+
+/* Rejoined after the lost connection: what it knew and is gone now is dropped (streams, then
+ * connections, reason networkDisconnected); what is still there stays in the stale tables for
+ * on_connected to take over without events. */
+static void reconcile_stale(otc_session *s, json_t *f) {
+  const json_t *streams = json_object_get(f, "streams"), *conns = json_object_get(f, "connections");
+  for (size_t i = s->stale_streams.len; i-- > 0;) {
+    otc_stream *st = s->stale_streams.items[i];
+    if (listed(streams, st->id)) continue;
+    cv_table_remove(&s->stale_streams, st->id, cv_stream_id_of);
+    st->reason = "networkDisconnected";
+    EMIT(s, on_stream_dropped, st);
+    otc_stream_delete(st);
+  }
+  for (size_t i = s->stale_connections.len; i-- > 0;) {
+    otc_connection *c = s->stale_connections.items[i];
+    if (listed(conns, c->id)) continue;
+    cv_table_remove(&s->stale_connections, c->id, cv_connection_id_of);
+    c->reason = "networkDisconnected";
+    EMIT(s, on_connection_dropped, c);
+    otc_connection_delete(c);
+  }
+}
+
 static void on_connected(otc_session *s, json_t *f) {
   lws_sul_cancel(&s->sul_handshake);
   otc_connection *self = cv_connection_from_json(json_object_get(f, "connection"), s->session_id);
@@ -640,7 +682,14 @@ static void on_connected(otc_session *s, json_t *f) {
   EMIT0(s, on_connected);
   size_t i;
   json_t *item;
+  if (s->stale_connections.len || s->stale_streams.len) reconcile_stale(s, f);
   json_array_foreach(json_object_get(f, "connections"), i, item) {
+    /* rejoined: a connection the lost one knew already is kept, without a second event */
+    otc_connection *known = cv_table_remove(&s->stale_connections, cv_json_str(item, "id"), cv_connection_id_of);
+    if (known) {
+      if (cv_table_add(&s->connections, known, cv_connection_id_of) != 0) otc_connection_delete(known);
+      continue;
+    }
     otc_connection *c = cv_connection_from_json_in(item, s->session_id);
     if (!c || cv_table_add(&s->connections, c, cv_connection_id_of) != 0) {
       otc_connection_delete(c);
@@ -649,6 +698,11 @@ static void on_connected(otc_session *s, json_t *f) {
     EMIT(s, on_connection_created, c);
   }
   json_array_foreach(json_object_get(f, "streams"), i, item) {
+    otc_stream *known = cv_table_remove(&s->stale_streams, cv_json_str(item, "id"), cv_stream_id_of);
+    if (known) {
+      if (cv_table_add(&s->streams, known, cv_stream_id_of) != 0) otc_stream_delete(known);
+      continue;
+    }
     const otc_connection *owner = cv_table_find(&s->connections, cv_json_str(item, "connectionId"), cv_connection_id_of);
     otc_stream *st = cv_stream_from_json(item, owner, s->session_id);
     if (!st || cv_table_add(&s->streams, st, cv_stream_id_of) != 0) {
@@ -867,6 +921,8 @@ void cv_state_free(otc_session *s) {
   clear_tables(s);
   cv_table_free(&s->connections);
   cv_table_free(&s->streams);
+  cv_table_free(&s->stale_connections);
+  cv_table_free(&s->stale_streams);
   cv_table_free(&s->publishers);
   free(s->token);
   free(s->resume_token);

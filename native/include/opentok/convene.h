@@ -76,9 +76,17 @@ OTC_DECL(otc_status) convene_session_settings_set_reconnect_backoff(struct otc_s
  * When resuming is impossible (grace window over, server restarted, token expired), connect
  * again as a new connection instead of ending the session (default off): on_error
  * (OTC_SESSION_CONNECTION_DROPPED, queued signals fail one by one), then on_connected again
- * with a new connection; no on_disconnected in between.
+ * with a new connection; no on_disconnected in between. The peers and streams are then
+ * reconciled: on_connection_dropped / on_stream_dropped (reason "networkDisconnected") for
+ * those that left meanwhile, on_connection_created / on_stream_received for those that came,
+ * nothing for those still there. While the server cannot be reached, connecting is retried
+ * with the reconnection backoff for the rejoin timeout (below); then on_error and
+ * on_disconnected. An error the server sends (e.g. an expired token) ends it at once.
  */
 OTC_DECL(otc_status) convene_session_settings_set_rejoin(struct otc_session_settings *settings, otc_bool rejoin);
+
+/** How long rejoin attempts go on after resuming failed (default 60000 ms; 0: one attempt). */
+OTC_DECL(otc_status) convene_session_settings_set_rejoin_timeout(struct otc_session_settings *settings, int timeout_ms);
 
 /**
  * How many signals/requests may be queued during one reconnection (default 1000); past it a

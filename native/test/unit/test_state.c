@@ -723,6 +723,66 @@ static void test_signal_undelivered(void) {
   otc_session_settings_delete(st);
 }
 
+/* Rejoin after the lost connection could not be resumed: peers and streams are reconciled with
+ * the new connection's lists (before: no connection_dropped for those gone, ghosts kept), and
+ * a connect that fails is retried instead of ending the session. */
+static void test_rejoin_reconciles(void) {
+  otc_session *s = connected_session(); /* knows c-a, c-b and s-a (of c-a) */
+  s->rejoin = 1;
+  s->rejoin_timeout_ms = 60000;
+  free(s->server_url);
+  s->server_url = strdup("ftp://unreachable"); /* every connect attempt fails at once */
+  cv_state_on_closed(s, 1006, "server gone");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  cv_reconnect_give_up(s, "test: the server forgot the connection");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
+  /* the rejoin connect failed: retried later, the session goes on */
+  CHECK_EQ(CV_STATE_CONNECTING, atomic_load(&s->state));
+  CHECK_EQ(1, s->rejoining);
+  CHECK_EQ(0, R.disconnected);
+  CHECK_EQ(1, R.errors);
+  cv_state_on_transport_error(s, "connection refused"); /* a later attempt fails too */
+  CHECK_EQ(CV_STATE_CONNECTING, atomic_load(&s->state));
+  CHECK_EQ(0, R.disconnected);
+  /* the server is back: c-a left meanwhile (with its stream), c-b is still there, c-c came */
+  s->link = calloc(1, sizeof *s->link);
+  s->link->session = s;
+  R.conn_created = R.conn_dropped = R.stream_received = R.stream_dropped = 0;
+  feed(s, "{\"type\":\"connected\",\"v\":1,\"sessionId\":\"2_s\",\"connection\":{\"id\":\"c-me2\",\"creationTime\":2},"
+          "\"role\":\"publisher\",\"capabilities\":{},\"resumeToken\":\"rt2\",\"connections\":["
+          "{\"id\":\"c-b\",\"creationTime\":0,\"data\":\"b=1\"},{\"id\":\"c-c\",\"creationTime\":3,\"data\":\"c=1\"}],"
+          "\"streams\":[{\"id\":\"s-c\",\"connectionId\":\"c-c\",\"name\":\"C\"}],\"lastSeq\":0}");
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  CHECK_EQ(2, R.connected);
+  CHECK_EQ(1, R.conn_dropped);   /* c-a */
+  CHECK_EQ(1, R.stream_dropped); /* s-a */
+  CHECK_EQ(1, R.conn_created);   /* c-c; nothing for c-b */
+  CHECK_EQ(1, R.stream_received);
+  CHECK_EQ(2, s->connections.len);
+  CHECK_NOT_NULL(cv_table_find(&s->connections, "c-b", cv_connection_id_of));
+  CHECK_NULL(cv_table_find(&s->connections, "c-a", cv_connection_id_of));
+  CHECK_EQ(0, s->stale_connections.len);
+  CHECK_EQ(0, s->stale_streams.len);
+  CHECK_EQ(0, R.disconnected);
+  cv_testing_session_free(s);
+
+  /* the rejoin timeout passes: the error, then on_disconnected */
+  s = connected_session();
+  s->rejoin = 1;
+  s->rejoin_timeout_ms = 0;
+  free(s->server_url);
+  s->server_url = strdup("ftp://unreachable");
+  cv_state_on_closed(s, 1006, "server gone");
+  cv_reconnect_give_up(s, "test: the server forgot the connection");
+  CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+  CHECK_EQ(2, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_FAILED, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  CHECK_EQ(0, s->stale_connections.len);
+  cv_testing_session_free(s);
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -753,6 +813,7 @@ int main(void) {
   test_resend_paced();
   test_flood_close_resumes();
   test_signal_undelivered();
+  test_rejoin_reconciles();
   test_publisher();
   test_publish_refused();
   CHECK_EQ(0, cv_transport_awaiting_close());
