@@ -252,7 +252,7 @@ struct otc_session {
    * result and at most pace_rate a second (token bucket), well under the server's flood guard */
   struct cv_pending *unsent; /* the first pending request not yet written on this socket */
   int in_flight;
-  double pace_rate, pace_tokens;
+  double pace_rate, pace_burst, pace_tokens; /* rate 0: not paced */
   int64_t pace_at_ms;
   lws_sorted_usec_list_t sul_pace;
   int retry_floor_ms; /* after a flood close: no reconnection attempt sooner than this */
@@ -357,8 +357,10 @@ int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping,
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id);
 /* Writes pending requests as the window and the pace allow (schedules itself for the rest). */
 void cv_state_pump(otc_session *s);
-/* The pace for a server that announced these `limits` (signalsPerSecond; NULL: unknown). */
+/* The pace (requests/s, 0: none) and burst for a server that announced these `limits`
+ * (signalsPerSecond, signalBurst; NULL: unknown). */
 double cv_pace_rate_for(const json_t *limits);
+double cv_pace_burst_for(const json_t *limits);
 
 /* ---- reconnect.c: automatic reconnection (service thread) ---- */
 /* Delay before attempt `attempt` (0-based): base * factor^attempt capped at cap, times a

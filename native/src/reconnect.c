@@ -94,7 +94,7 @@ void cv_reconnect_resumed(otc_session *s, json_t *f) {
   s->retry_floor_ms = 0;
   json_t *limits = json_object_get(f, "limits");
   double rate = cv_pace_rate_for(limits);
-  if (limits && rate < s->pace_rate) s->pace_rate = rate; /* never faster than after a flood */
+  if (limits && rate > 0 && (s->pace_rate <= 0 || rate < s->pace_rate)) s->pace_rate = rate; /* never faster than after a flood */
   s->acked_seq = s->last_seq; /* resume.lastSeq acknowledged everything processed */
   atomic_store(&s->state, CV_STATE_CONNECTED);
   cv_state_resend_after(s, (uint64_t)cv_json_int(f, "lastRequestId"));

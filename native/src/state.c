@@ -13,12 +13,14 @@
 #define ACK_DELAY_US (1000 * LWS_US_PER_MS)
 /* Request pacing: the server closes a socket past 5 x signalsPerSecond + 100 frames in a
  * second (4429) and refuses signals past signalsPerSecond (1429, bucket of signalBurst). The
- * client stays under both: 80 % of signalsPerSecond, bursts of PACE_BURST, and at most
- * CV_MAX_IN_FLIGHT requests waiting for their result. */
+ * client stays under both with a token bucket of its own, 90 % of signalsPerSecond and half
+ * of signalBurst (no pace when the server has no signal limit: its guard is then 1e6 frames
+ * a second), and keeps at most CV_MAX_IN_FLIGHT requests waiting for their result. Traffic
+ * under the server's limits goes out at once; a backlog (after a resume) drains at the pace. */
 #define CV_MAX_IN_FLIGHT 1024
-#define PACE_BURST 200.0
-#define PACE_DEFAULT_RATE 800.0
-#define PACE_UNLIMITED_RATE 4000.0
+#define PACE_DEFAULT_RATE 800.0 /* a server that announced no limits */
+#define PACE_DEFAULT_BURST 200.0
+#define PACE_MAX_BURST 1000.0
 #define PACE_MIN_RATE 50.0
 #define CV_FLOOD_CODE 4429 /* CONVENE_FLOOD: fatal, close 1008 */
 #define FLOOD_RETRY_FLOOR_MS 1000
@@ -178,9 +180,16 @@ void cv_state_finish(otc_session *s) { finish(s); }
 double cv_pace_rate_for(const json_t *limits) {
   json_t *sps = json_object_get(limits, "signalsPerSecond");
   if (!json_is_integer(sps)) return PACE_DEFAULT_RATE;
-  if (json_integer_value(sps) <= 0) return PACE_UNLIMITED_RATE; /* no signal limit: the guard is 1e6 frames/s */
-  double r = (double)json_integer_value(sps) * 0.8;
+  if (json_integer_value(sps) <= 0) return 0; /* no signal limit: no pace */
+  double r = (double)json_integer_value(sps) * 0.9;
   return r < PACE_MIN_RATE ? PACE_MIN_RATE : r;
+}
+
+double cv_pace_burst_for(const json_t *limits) {
+  json_t *burst = json_object_get(limits, "signalBurst");
+  if (!json_is_integer(burst) || json_integer_value(burst) <= 0) return PACE_DEFAULT_BURST;
+  double b = (double)json_integer_value(burst) / 2;
+  return b < 1 ? 1 : b > PACE_MAX_BURST ? PACE_MAX_BURST : b;
 }
 
 static void pace_tick(lws_sorted_usec_list_t *sul) {
@@ -190,19 +199,22 @@ static void pace_tick(lws_sorted_usec_list_t *sul) {
 
 void cv_state_pump(otc_session *s) {
   if (!s->unsent || !s->link || atomic_load(&s->state) != CV_STATE_CONNECTED) return;
-  if (s->pace_rate <= 0) s->pace_rate = PACE_DEFAULT_RATE;
-  int64_t now = cv_now_ms();
-  s->pace_tokens += (double)(now - s->pace_at_ms) * s->pace_rate / 1000.0;
-  if (s->pace_tokens > PACE_BURST) s->pace_tokens = PACE_BURST;
-  s->pace_at_ms = now;
-  while (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT && s->pace_tokens >= 1.0) {
+  int paced = s->pace_rate > 0;
+  if (paced) {
+    int64_t now = cv_now_ms();
+    s->pace_tokens += (double)(now - s->pace_at_ms) * s->pace_rate / 1000.0;
+    if (s->pace_tokens > s->pace_burst) s->pace_tokens = s->pace_burst;
+    s->pace_at_ms = now;
+  }
+  while (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT && (!paced || s->pace_tokens >= 1.0)) {
     struct cv_pending *p = s->unsent;
     cv_state_send(s, p->text);
     p->sent = 1;
     s->in_flight++;
-    s->pace_tokens -= 1.0;
+    if (paced) s->pace_tokens -= 1.0;
     s->unsent = p->next;
   }
+  if (!paced) return; /* a full window: results call pump again */
   /* out of tokens: come back when one is there; a full window: results call pump again */
   if (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT) {
     int64_t ms = (int64_t)((1.0 - s->pace_tokens) * 1000.0 / s->pace_rate) + 1;
@@ -673,7 +685,8 @@ static void on_connected(otc_session *s, json_t *f) {
   int grace = (int)cv_json_int(f, "graceWindow");
   s->grace_window_ms = grace > 0 ? grace : 30000;
   s->pace_rate = cv_pace_rate_for(json_object_get(f, "limits"));
-  s->pace_tokens = PACE_BURST;
+  s->pace_burst = cv_pace_burst_for(json_object_get(f, "limits"));
+  s->pace_tokens = s->pace_burst;
   s->pace_at_ms = cv_now_ms();
   s->had_connected = 1;
   s->rejoining = 0;
@@ -759,7 +772,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         /* the flood guard closes the socket (1008) but keeps the connection for its grace
          * window: resume, more slowly, rather than end (and lose what waits for a result) */
         s->flooded = 1;
-        s->pace_rate /= 2;
+        s->pace_rate = s->pace_rate > 0 ? s->pace_rate / 2 : PACE_DEFAULT_RATE / 2;
         if (s->pace_rate < PACE_MIN_RATE) s->pace_rate = PACE_MIN_RATE;
         CV_WARN("session %.24s: the server's flood guard closed the socket (%s); resuming at %.0f requests/s",
                 s->session_id, cv_json_str(f, "message"), s->pace_rate);

@@ -603,11 +603,14 @@ static void test_resend_paced(void) {
   CHECK(s->pace_rate > 0 && s->pace_rate <= 1000); /* no limits announced: the default pace */
   /* the pace: 80 % of the server's signal rate, never below 50/s; 4000/s for an unlimited server */
   json_t *lim = json_pack("{s:i}", "signalsPerSecond", 1000);
-  CHECK(cv_pace_rate_for(lim) == 800.0);
+  CHECK(cv_pace_rate_for(lim) == 900.0);
+  CHECK(cv_pace_burst_for(lim) == 200.0); /* no signalBurst announced */
+  json_object_set_new(lim, "signalBurst", json_integer(2000));
+  CHECK(cv_pace_burst_for(lim) == 1000.0);
   json_object_set_new(lim, "signalsPerSecond", json_integer(10));
   CHECK(cv_pace_rate_for(lim) == 50.0);
   json_object_set_new(lim, "signalsPerSecond", json_integer(0));
-  CHECK(cv_pace_rate_for(lim) == 4000.0);
+  CHECK(cv_pace_rate_for(lim) == 0.0); /* no signal limit: not paced */
   json_decref(lim);
   /* the clock is frozen for the test: tokens come only when pace_at_ms is moved back (a day a token) */
   s->pace_rate = 1.0 / 86400.0;
@@ -626,7 +629,7 @@ static void test_resend_paced(void) {
                         (json_int_t)s->last_seq, "limits", "signalsPerSecond", 1000);
   cv_reconnect_resumed(s, f);
   json_decref(f);
-  CHECK(s->pace_rate <= 800.0); /* never faster than the server's limits allow */
+  CHECK(s->pace_rate <= 900.0); /* never faster than the server's limits allow */
   n = sent_ids(s, "signal", ids, N);
   CHECK_EQ(200, n); /* not 1400 at once */
   for (int i = 0; i < n; i++) CHECK_EQ(101 + i, ids[i]);
@@ -665,6 +668,21 @@ static void test_resend_paced(void) {
   }
   CHECK_EQ(N + 1, next); /* all of them were resent, once, in order */
   CHECK_EQ(N - 100, total);
+  cv_testing_session_free(s);
+}
+
+/* A server without a signal limit (its flood guard is 1e6 frames/s): no pace, only the window. */
+static void test_unlimited_not_paced(void) {
+  static long long ids[2000];
+  otc_session *s = connected_session();
+  s->pace_rate = 0;
+  for (int i = 0; i < 1500; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "x"), NULL);
+  CHECK_EQ(1024, sent_ids(s, "signal", ids, 2000));
+  drop_sent(s);
+  uint64_t seq = s->last_seq;
+  for (int i = 1; i <= 10; i++) feed_result(s, ++seq, i);
+  CHECK_EQ(10, sent_ids(s, "signal", ids, 2000));
+  CHECK_EQ(1025, ids[0]);
   cv_testing_session_free(s);
 }
 
@@ -822,6 +840,7 @@ int main(void) {
   test_queue_bound_counts_only_queued();
   test_keepalive_schedule();
   test_resend_paced();
+  test_unlimited_not_paced();
   test_flood_close_resumes();
   test_signal_undelivered();
   test_rejoin_reconciles();
