@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { initSession, type Session } from '../lib/index';
 import { startServer } from '../lib/server';
-import { countEvents } from './helpers/events';
+import { countEvents, until } from './helpers/events';
 import { API_KEY, API_SECRET, sleep, startFixture, type Fixture } from './helpers/server';
 
 let fx: Fixture | undefined;
@@ -143,6 +143,65 @@ describe('rejoin option', () => {
       await restarted.close();
     }
   }, 30_000);
+
+  it('server down longer than the grace window: rejoin keeps trying, then reconciles peers (destroyed for the gone, created for the new)', async () => {
+    const opts = { projects: [{ apiKey: API_KEY, apiSecret: API_SECRET }], port: 0, graceWindowMs: 1500 };
+    const first = await startServer(opts);
+    const port = first.port;
+    fx = await startFixture({ port: 0 });
+    const sid = await fx.newSession();
+    const backoff = { base: 50, factor: 2, cap: 400 };
+    const a = initSession(API_KEY, sid, { serverUrl: first.url, rejoin: true, reconnectBackoff: backoff, connectTimeout: 1000 });
+    const gone = initSession(API_KEY, sid, { serverUrl: first.url, reconnectBackoff: backoff, connectTimeout: 1000 });
+    const back = initSession(API_KEY, sid, { serverUrl: first.url, rejoin: true, reconnectBackoff: backoff, connectTimeout: 1000 });
+    open.push(a, gone, back);
+    await a.connect(fx.token(sid));
+    let peers = 0;
+    let streams = 0;
+    a.on('connectionCreated', () => { peers++; });
+    a.on('streamCreated', () => { streams++; });
+    await gone.connect(fx.token(sid));
+    await back.connect(fx.token(sid));
+    await gone.publish({ name: 'gone' });
+    await until('a sees both peers and the stream', () => peers === 2 && streams === 1);
+    const goneId = gone.connection!.connectionId;
+    const oldBackId = back.connection!.connectionId;
+    const destroyed: string[] = [];
+    const created: string[] = [];
+    const streamsDestroyed: string[] = [];
+    a.on('connectionDestroyed', (e) => destroyed.push(e.connection.connectionId));
+    a.on('connectionCreated', (e) => created.push(e.connection.connectionId));
+    a.on('streamDestroyed', (e) => streamsDestroyed.push(e.stream.name));
+    let disconnected = 0;
+    a.on('sessionDisconnected', () => { disconnected++; });
+    const goneEnded = new Promise((r) => gone.once('sessionDisconnected', r));
+    const rejoined = Promise.all([a, back].map((s) => new Promise((r) => s.once('sessionConnected', r))));
+    await first.kill();
+    await sleep(4000); // > the grace window, and rejoin attempts fail meanwhile (connection refused)
+    expect(disconnected).toBe(0);
+    expect(a.connectionStatus).not.toBe('disconnected');
+    const restarted = await startServer({ ...opts, port });
+    try {
+      await rejoined;
+      await goneEnded;
+      const newBackId = back.connection!.connectionId;
+      expect(newBackId).not.toBe(oldBackId);
+      await until('a reconciled its peers', () => destroyed.includes(goneId) && destroyed.includes(oldBackId) && created.includes(newBackId), 5000);
+      expect(streamsDestroyed).toEqual(['gone']);
+      expect(destroyed.filter((id) => id === goneId)).toHaveLength(1);
+      expect(disconnected).toBe(0);
+      // the new peer hears a
+      const heard = new Promise<string>((r) => back.once('signal', (e) => r(e.data)));
+      await a.signal({ data: 'after the rejoin' });
+      expect(await heard).toBe('after the rejoin');
+    } finally {
+      for (const s of [a, back]) {
+        s.disconnect();
+        if (s.connectionStatus !== 'disconnected') await new Promise((r) => s.once('sessionDisconnected', r));
+      }
+      await restarted.close();
+    }
+  }, 40_000);
 
   it('rejects a bad backoff setting', () => {
     expect(() => initSession(API_KEY, '2_x', { reconnectBackoff: { base: 0 } })).toThrow(/reconnectBackoff/);

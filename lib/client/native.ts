@@ -40,11 +40,13 @@ export interface NativeStream {
  *   PubCreated         a publisher id, b NativeStream
  *   PubDestroyed       a publisher id, b NativeStream, c reason
  *   PubError           a publisher id, b code, c message
+ *   SignalUndelivered  a signal type, b addressee connection id, c code, d message
  */
 export const K = {
   Connected: 0, Disconnected: 1, Error: 2, ConnectionCreated: 3, ConnectionDropped: 4, StreamReceived: 5,
   StreamDropped: 6, StreamAudio: 7, StreamVideo: 8, StreamDims: 9, StreamVideoType: 10, Signal: 11,
   Reconnecting: 12, Reconnected: 13, MuteForced: 14, Done: 15, PubCreated: 16, PubDestroyed: 17, PubError: 18,
+  SignalUndelivered: 19,
 } as const;
 export const EVENT_STRIDE = 7;
 

@@ -327,6 +327,8 @@ export class Session extends EventDispatcher<SessionEvents> {
         return;
       }
       case K.Connected: {
+        // rejoined as a new connection: the lost one is no longer a connection of the session
+        if (this.connection && this.connection.connectionId !== a) this.connections.delete(this.connection.connectionId);
         this.connection = this.intern({ connectionId: a as string, creationTime: b as number, data: c as string });
         const bits = d as number;
         const mod = bits & 4 ? 1 : 0;
@@ -456,6 +458,15 @@ export class Session extends EventDispatcher<SessionEvents> {
         this.publishers.delete(a as number);
         if (!pub.ended(c as string)) this.keptPublishers.add(pub);
         this.native.unpublish(a as number);
+        return;
+      }
+      case K.SignalUndelivered: {
+        // the addressee is usually gone: described by its id, not added back to the connections
+        const id = b as string;
+        const to = this.connections.get(id) ?? Object.freeze({ connectionId: id, creationTime: 0, data: '' });
+        const code = c as number;
+        const error = otError(code, d as string, code === 1560 ? 'CONVENE_SIGNAL_UNDELIVERED' : undefined);
+        this.fire('signalUndelivered', { to, signalType: a as string, error });
         return;
       }
       case K.PubError: {

@@ -72,6 +72,7 @@ export interface SessionEvents {
   signal: [event: SignalEvent];
   muteForced: [event: SessionEvent<'muteForced', { active: boolean }>];
   exception: [event: ExceptionEvent];
+  signalUndelivered: [event: SignalUndeliveredEvent];
   [signalType: `signal:${string}`]: [event: SignalEvent];
 }
 
@@ -85,6 +86,18 @@ export interface PublisherEvents {
   muteForced: [event: PublisherEvent<'muteForced'>];
   destroyed: [event: PublisherEvent<'destroyed', { reason: string }>];
 }
+
+/**
+ * A signal this session sent, that the server had accepted (its promise resolved), could not
+ * be delivered to one addressee: that connection ended for good before receiving it. One
+ * event per (signal, addressee). `to` is the addressee (it may already be destroyed).
+ */
+export type SignalUndeliveredEvent = SessionEvent<'signalUndelivered', {
+  to: Connection;
+  signalType: string;
+  /** code 1560, name CONVENE_SIGNAL_UNDELIVERED */
+  error: OTError;
+}>;
 
 export interface SessionOptions {
   /** ws:// or wss:// URL of the Convene server; default env CONVENE_SERVER_URL, else ws://127.0.0.1:4100 */
@@ -101,10 +114,27 @@ export interface SessionOptions {
   caFile?: string;
   /** wss://: set false to skip certificate verification (testing only) */
   tlsVerify?: boolean;
-  /** when resuming after a drop is impossible, join again as a new connection (default false) */
+  /**
+   * when resuming after a drop is impossible, join again as a new connection (default false);
+   * connectionDestroyed/streamDestroyed then come for peers that left meanwhile
+   */
   rejoin?: boolean;
+  /** with rejoin: how long (ms) to keep trying while the server cannot be reached (default 60000) */
+  rejoinTimeout?: number;
   /** reconnection delays in ms: base, growth factor, cap (default 250, 2, 5000), each with 50-100 % jitter */
   reconnectBackoff?: { base?: number; factor?: number; cap?: number };
+  /**
+   * How many signals/requests may be queued while the session reconnects (default 1000);
+   * past it a signal fails with 1550. Requests already in flight when the connection
+   * dropped do not count.
+   */
+  maxQueued?: number;
+  /**
+   * Keepalive in ms: ping every `interval`, take the connection for dead (and reconnect) when
+   * nothing came for `timeout`. Default: the server's (10000 / 15000). Bots on good networks
+   * may want e.g. {interval: 1000, timeout: 3000}. A missing one follows the 2:3 ratio.
+   */
+  keepalive?: { interval?: number; timeout?: number };
 }
 
 export interface SignalOptions {

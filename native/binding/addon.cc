@@ -60,7 +60,7 @@ struct StreamData {
 enum class Kind {
   Connected, Disconnected, Error, ConnectionCreated, ConnectionDropped, StreamReceived, StreamDropped,
   StreamAudio, StreamVideo, StreamDims, StreamVideoType, Signal, Reconnecting, Reconnected, MuteForced,
-  Done, PubCreated, PubDestroyed, PubError,
+  Done, PubCreated, PubDestroyed, PubError, SignalUndelivered,
 };
 
 struct Event {
@@ -259,6 +259,15 @@ void OnDone(otc_session*, void* u, void* req, int code, const char* message) {
   Q(u, std::move(e));
 }
 
+void OnSignalUndelivered(otc_session*, void* u, const char* type, const char* to, int code, const char* message) {
+  Event e(Kind::SignalUndelivered);
+  e.s1 = type ? type : "";
+  e.conn.id = to ? to : "";
+  e.i1 = code;
+  e.s2 = message ? message : "";
+  Q(u, std::move(e));
+}
+
 void OnPubCreated(otc_publisher*, void* u, const otc_stream* st) {
   auto* p = static_cast<PubCtx*>(u);
   Event e(Kind::PubCreated);
@@ -432,6 +441,9 @@ void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, c
     case Kind::PubError:
       v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
       break;
+    case Kind::SignalUndelivered:
+      v[2] = str(e.s1), v[3] = str(e.conn.id), v[4] = num(static_cast<double>(e.i1)), v[5] = str(e.s2);
+      break;
   }
   for (uint32_t i = 0; i < kEventStride; i++) napi_set_element(env, arr, base + i, v[i]);
 }
@@ -521,6 +533,14 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
   std::string ca = Str(opts.Get("caFile"));
   if (!ca.empty()) otc_session_settings_set_ca_file(st, ca.c_str());
   if (opts.Get("rejoin").ToBoolean()) convene_session_settings_set_rejoin(st, 1);
+  Napi::Value rejoin_timeout = opts.Get("rejoinTimeout");
+  if (!rejoin_timeout.IsUndefined() &&
+      (!rejoin_timeout.IsNumber() ||
+       convene_session_settings_set_rejoin_timeout(st, rejoin_timeout.As<Napi::Number>().Int32Value()) != OTC_SUCCESS)) {
+    otc_session_settings_delete(st);
+    Napi::TypeError::New(env, "rejoinTimeout must be a number of ms >= 0").ThrowAsJavaScriptException();
+    return;
+  }
   Napi::Value backoff = opts.Get("reconnectBackoff");
   if (backoff.IsObject()) {
     Napi::Object b = backoff.As<Napi::Object>();
@@ -533,6 +553,35 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
       return;
     }
   }
+  Napi::Value keepalive = opts.Get("keepalive");
+  if (keepalive.IsObject()) {
+    // one of the two may be left out: the other follows the server's ratio (10 s / 15 s)
+    Napi::Object k = keepalive.As<Napi::Object>();
+    Napi::Value iv = k.Get("interval"), tv = k.Get("timeout");
+    double interval = iv.IsNumber() ? iv.As<Napi::Number>().DoubleValue() : -1;
+    double timeout = tv.IsNumber() ? tv.As<Napi::Number>().DoubleValue() : -1;
+    if (interval < 0 && timeout >= 0) interval = timeout * 2 / 3;
+    if (timeout < 0 && interval >= 0) timeout = interval * 3 / 2;
+    if ((!iv.IsUndefined() && !iv.IsNumber()) || (!tv.IsUndefined() && !tv.IsNumber()) || interval > 3600000 ||
+        timeout > 3600000 ||
+        convene_session_settings_set_keepalive(st, static_cast<int>(interval), static_cast<int>(timeout)) != OTC_SUCCESS) {
+      otc_session_settings_delete(st);
+      Napi::TypeError::New(env, "keepalive: interval >= 100 ms, timeout > interval").ThrowAsJavaScriptException();
+      return;
+    }
+  } else if (!keepalive.IsUndefined()) {
+    otc_session_settings_delete(st);
+    Napi::TypeError::New(env, "keepalive must be an object {interval, timeout}").ThrowAsJavaScriptException();
+    return;
+  }
+  Napi::Value max_queued = opts.Get("maxQueued");
+  if (!max_queued.IsUndefined() &&
+      (!max_queued.IsNumber() || convene_session_settings_set_max_queued(st, max_queued.As<Napi::Number>().Int32Value()) != OTC_SUCCESS)) {
+    otc_session_settings_delete(st);
+    Napi::TypeError::New(env, "maxQueued must be a number >= 0").ThrowAsJavaScriptException();
+    return;
+  }
+  convene_session_settings_set_on_signal_undelivered(st, OnSignalUndelivered);
   Napi::Value verify = opts.Get("tlsVerify");
   if (verify.IsBoolean() && !verify.As<Napi::Boolean>().Value()) otc_session_settings_set_tls_verify(st, 0);
 

@@ -21,6 +21,7 @@ static const struct {
     {"signal", CV_FRAME_SIGNAL},
     {"muteForced", CV_FRAME_MUTE_FORCED},
     {"sessionDisconnected", CV_FRAME_SESSION_DISCONNECTED},
+    {"signalUndelivered", CV_FRAME_SIGNAL_UNDELIVERED},
 };
 
 int cv_frame_decode(const char *text, size_t len, struct cv_frame *out) {

@@ -109,6 +109,7 @@ enum cv_frame_type {
   CV_FRAME_SIGNAL,
   CV_FRAME_MUTE_FORCED,
   CV_FRAME_SESSION_DISCONNECTED,
+  CV_FRAME_SIGNAL_UNDELIVERED,
 };
 
 struct cv_frame {
@@ -199,6 +200,7 @@ struct cv_pending {
   char *type;
   char *text;
   otc_publisher *publisher;
+  int sent; /* 0 not written on this socket, 1 written (counted in in_flight), 2 processed before a resume */
   convene_completion_cb done; /* called once with the result, or when the session ends */
   void *done_data;
 };
@@ -227,8 +229,14 @@ struct otc_session {
   double backoff_factor; /* growth per attempt */
   int backoff_cap_ms;    /* largest delay */
   int max_queued;        /* requests queued while reconnecting */
+  int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   int rejoin;            /* when resuming fails, connect again as a new connection */
+  convene_signal_undelivered_cb on_signal_undelivered; /* may be NULL */
   int rejoining;         /* a rejoin connect is under way */
+  int rejoin_timeout_ms; /* rejoin attempts stop this long after the connection was lost */
+  int64_t rejoin_deadline_ms;
+  /* what the lost connection knew, reconciled with the new connection's lists on rejoin */
+  struct cv_table stale_connections, stale_streams;
 
   /* read by any thread */
   atomic_int state; /* enum cv_session_state */
@@ -250,6 +258,15 @@ struct otc_session {
   int rx_skip; /* skipping the fragments of a message that was dropped */
   uint64_t last_seq, acked_seq, next_id;
   struct cv_pending *pending_head, *pending_tail;
+  /* pacing (state.c): requests go out in id order, at most CV_MAX_IN_FLIGHT waiting for their
+   * result and at most pace_rate a second (token bucket), well under the server's flood guard */
+  struct cv_pending *unsent; /* the first pending request not yet written on this socket */
+  int in_flight;
+  double pace_rate, pace_burst, pace_tokens; /* rate 0: not paced */
+  int64_t pace_at_ms;
+  lws_sorted_usec_list_t sul_pace;
+  int retry_floor_ms; /* after a flood close: no reconnection attempt sooner than this */
+  int flooded;        /* the server's flood guard is closing the socket */
   struct cv_table connections; /* otc_connection* of the others */
   struct cv_table streams;     /* otc_stream* of everyone, mine included */
   struct cv_table publishers;  /* otc_publisher* published or publishing here (not owned) */
@@ -263,7 +280,9 @@ struct otc_session {
   int deleted;       /* otc_session_delete was called: no more callbacks */
   int in_callback;
   int ping_due;
-  int keepalive_interval_ms, keepalive_timeout_ms;
+  int keepalive_interval_ms, keepalive_timeout_ms; /* in effect (the server's, or the settings') */
+  int ka_interval_setting, ka_timeout_setting;      /* from the settings; 0: the server's */
+  int64_t last_ping_ms;
   int64_t last_rx_ms;
   lws_sorted_usec_list_t sul_handshake;
   lws_sorted_usec_list_t sul_keepalive;
@@ -334,7 +353,26 @@ void cv_service_drain(void);
 void cv_state_report_error(otc_session *s, int code, const char *message);
 void cv_state_finish(otc_session *s);
 void cv_state_start_keepalive(otc_session *s);
+/* Takes the keepalive interval/timeout the server announced (`keepalive` of connected or
+ * resumed, may be NULL), unless the settings chose them. */
+void cv_state_set_keepalive(otc_session *s, const json_t *ka);
+/* One connect attempt on a new socket (handshake timer, transport); -1 when it cannot start. */
+int cv_state_connect_attempt(otc_session *s);
+/* Keepalive schedule (pure): whether the path is dead (nothing received for timeout_ms), and
+ * the delay in ms before the next check, given the last receive and the last ping (the
+ * next ping is due interval_ms after it). Checks happen when either deadline comes, so a
+ * dead path is noticed timeout_ms after the last receive, not at the next ping. */
+int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms);
+int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms);
+/* After `resumed`: requests up to last_request_id were processed (their results are replayed);
+ * the others are sent again, paced. */
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id);
+/* Writes pending requests as the window and the pace allow (schedules itself for the rest). */
+void cv_state_pump(otc_session *s);
+/* The pace (requests/s, 0: none) and burst for a server that announced these `limits`
+ * (signalsPerSecond, signalBurst; NULL: unknown). */
+double cv_pace_rate_for(const json_t *limits);
+double cv_pace_burst_for(const json_t *limits);
 
 /* ---- reconnect.c: automatic reconnection (service thread) ---- */
 /* Delay before attempt `attempt` (0-based): base * factor^attempt capped at cap, times a
@@ -342,12 +380,17 @@ void cv_state_resend_after(otc_session *s, uint64_t last_request_id);
 int64_t cv_backoff_ms(int attempt, int base_ms, double factor, int cap_ms, double r01);
 /* The connection dropped while connected: start reconnecting (on_reconnection_started once). */
 void cv_reconnect_start(otc_session *s, const char *why);
+/* The same, no attempt sooner than floor_ms (after a flood close). */
+void cv_reconnect_start_after(otc_session *s, const char *why, int floor_ms);
 /* An attempt failed (socket error, close, timeout): schedule the next or give up. */
 void cv_reconnect_attempt_failed(otc_session *s, const char *why);
 /* The server answered `resumed`. */
 void cv_reconnect_resumed(otc_session *s, json_t *frame);
-/* Resuming is impossible: on_error(CONNECTION_DROPPED), then the session ends. */
+/* Resuming is impossible: on_error(CONNECTION_DROPPED), then the session ends (or rejoins). */
 void cv_reconnect_give_up(otc_session *s, const char *why);
+/* A rejoin connect failed (not a fatal error): 1 when another attempt is scheduled (backoff,
+ * until the rejoin deadline), 0 when the caller ends the session. */
+int cv_rejoin_attempt_failed(otc_session *s, const char *why);
 
 /* ---- callbacks (service thread): never after delete ---- */
 

@@ -13,6 +13,7 @@
 #define DEFAULT_BACKOFF_FACTOR 2.0
 #define DEFAULT_BACKOFF_CAP_MS 5000
 #define DEFAULT_MAX_QUEUED 1000
+#define DEFAULT_REJOIN_TIMEOUT_MS 60000
 
 struct otc_session_settings {
   int suppress;
@@ -26,6 +27,10 @@ struct otc_session_settings {
   int backoff_cap_ms;
   int max_queued;
   int rejoin;
+  int keepalive_interval_ms; /* 0: the server's */
+  int keepalive_timeout_ms;
+  convene_signal_undelivered_cb on_signal_undelivered;
+  int rejoin_timeout_ms;
 };
 
 static int replace_str(char **dst, const char *src) {
@@ -45,6 +50,7 @@ struct otc_session_settings *otc_session_settings_new(void) {
     st->backoff_factor = DEFAULT_BACKOFF_FACTOR;
     st->backoff_cap_ms = DEFAULT_BACKOFF_CAP_MS;
     st->max_queued = DEFAULT_MAX_QUEUED;
+    st->rejoin_timeout_ms = DEFAULT_REJOIN_TIMEOUT_MS;
   }
   return st;
 }
@@ -110,9 +116,29 @@ otc_status convene_session_settings_set_rejoin(struct otc_session_settings *st, 
   return OTC_SUCCESS;
 }
 
+otc_status convene_session_settings_set_rejoin_timeout(struct otc_session_settings *st, int timeout_ms) {
+  if (!st || timeout_ms < 0) return OTC_INVALID_PARAM;
+  st->rejoin_timeout_ms = timeout_ms;
+  return OTC_SUCCESS;
+}
+
 otc_status convene_session_settings_set_max_queued(struct otc_session_settings *st, int max_requests) {
   if (!st || max_requests < 0) return OTC_INVALID_PARAM;
   st->max_queued = max_requests;
+  return OTC_SUCCESS;
+}
+
+otc_status convene_session_settings_set_keepalive(struct otc_session_settings *st, int interval_ms, int timeout_ms) {
+  if (!st || interval_ms < 100 || timeout_ms <= interval_ms || timeout_ms > 3600000) return OTC_INVALID_PARAM;
+  st->keepalive_interval_ms = interval_ms;
+  st->keepalive_timeout_ms = timeout_ms;
+  return OTC_SUCCESS;
+}
+
+otc_status convene_session_settings_set_on_signal_undelivered(struct otc_session_settings *st,
+                                                             convene_signal_undelivered_cb cb) {
+  if (!st) return OTC_INVALID_PARAM;
+  st->on_signal_undelivered = cb;
   return OTC_SUCCESS;
 }
 
@@ -153,6 +179,10 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->backoff_cap_ms = settings ? settings->backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
   s->max_queued = settings ? settings->max_queued : DEFAULT_MAX_QUEUED;
   s->rejoin = settings ? settings->rejoin : 0;
+  s->rejoin_timeout_ms = settings ? settings->rejoin_timeout_ms : DEFAULT_REJOIN_TIMEOUT_MS;
+  s->ka_interval_setting = settings ? settings->keepalive_interval_ms : 0;
+  s->ka_timeout_setting = settings ? settings->keepalive_timeout_ms : 0;
+  s->on_signal_undelivered = settings ? settings->on_signal_undelivered : NULL;
   if (settings && settings->proxy_url) CV_WARN("proxy URL %s ignored: proxies are not supported yet", settings->proxy_url);
   atomic_store(&s->state, CV_STATE_IDLE);
   if (!s->api_key || !s->session_id || !s->server_url) {

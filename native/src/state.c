@@ -11,6 +11,19 @@
 
 #define ACK_EVERY 32
 #define ACK_DELAY_US (1000 * LWS_US_PER_MS)
+/* Request pacing: the server closes a socket past 5 x signalsPerSecond + 100 frames in a
+ * second (4429) and refuses signals past signalsPerSecond (1429, bucket of signalBurst). The
+ * client stays under both with a token bucket of its own, 90 % of signalsPerSecond and half
+ * of signalBurst (no pace when the server has no signal limit: its guard is then 1e6 frames
+ * a second), and keeps at most CV_MAX_IN_FLIGHT requests waiting for their result. Traffic
+ * under the server's limits goes out at once; a backlog (after a resume) drains at the pace. */
+#define CV_MAX_IN_FLIGHT 1024
+#define PACE_DEFAULT_RATE 800.0 /* a server that announced no limits */
+#define PACE_DEFAULT_BURST 200.0
+#define PACE_MAX_BURST 1000.0
+#define PACE_MIN_RATE 50.0
+#define CV_FLOOD_CODE 4429 /* CONVENE_FLOOD: fatal, close 1008 */
+#define FLOOD_RETRY_FLOOR_MS 1000
 
 static void report_error(otc_session *s, int code, const char *message) {
   CV_ERROR("session %.24s: error %d: %s", s->session_id, code, message);
@@ -84,6 +97,8 @@ static void ack_timer(lws_sorted_usec_list_t *sul) {
 static void free_pending(otc_session *s) {
   struct cv_pending *p = s->pending_head;
   s->pending_head = s->pending_tail = NULL;
+  s->unsent = NULL;
+  s->in_flight = 0;
   while (p) {
     struct cv_pending *next = p->next;
     if (p->done) {
@@ -106,9 +121,14 @@ static void clear_tables(otc_session *s) {
   cv_table_clear(&s->connections);
   for (size_t i = 0; i < s->streams.len; i++) otc_stream_delete(s->streams.items[i]);
   cv_table_clear(&s->streams);
+  for (size_t i = 0; i < s->stale_connections.len; i++) otc_connection_delete(s->stale_connections.items[i]);
+  cv_table_clear(&s->stale_connections);
+  for (size_t i = 0; i < s->stale_streams.len; i++) otc_stream_delete(s->stale_streams.items[i]);
+  cv_table_clear(&s->stale_streams);
 }
 
 static void cancel_timers(otc_session *s) {
+  lws_sul_cancel(&s->sul_pace);
   lws_sul_cancel(&s->sul_retry);
   lws_sul_cancel(&s->sul_handshake);
   lws_sul_cancel(&s->sul_keepalive);
@@ -158,9 +178,63 @@ static void finish(otc_session *s) {
 void cv_state_report_error(otc_session *s, int code, const char *message) { report_error(s, code, message); }
 void cv_state_finish(otc_session *s) { finish(s); }
 
+double cv_pace_rate_for(const json_t *limits) {
+  json_t *sps = json_object_get(limits, "signalsPerSecond");
+  if (!json_is_integer(sps)) return PACE_DEFAULT_RATE;
+  if (json_integer_value(sps) <= 0) return 0; /* no signal limit: no pace */
+  double r = (double)json_integer_value(sps) * 0.9;
+  return r < PACE_MIN_RATE ? PACE_MIN_RATE : r;
+}
+
+double cv_pace_burst_for(const json_t *limits) {
+  json_t *burst = json_object_get(limits, "signalBurst");
+  if (!json_is_integer(burst) || json_integer_value(burst) <= 0) return PACE_DEFAULT_BURST;
+  double b = (double)json_integer_value(burst) / 2;
+  return b < 1 ? 1 : b > PACE_MAX_BURST ? PACE_MAX_BURST : b;
+}
+
+static void pace_tick(lws_sorted_usec_list_t *sul) {
+  otc_session *s = lws_container_of(sul, otc_session, sul_pace);
+  cv_state_pump(s);
+}
+
+void cv_state_pump(otc_session *s) {
+  if (!s->unsent || !s->link || atomic_load(&s->state) != CV_STATE_CONNECTED) return;
+  int paced = s->pace_rate > 0;
+  if (paced) {
+    int64_t now = cv_now_ms();
+    s->pace_tokens += (double)(now - s->pace_at_ms) * s->pace_rate / 1000.0;
+    if (s->pace_tokens > s->pace_burst) s->pace_tokens = s->pace_burst;
+    s->pace_at_ms = now;
+  }
+  while (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT && (!paced || s->pace_tokens >= 1.0)) {
+    struct cv_pending *p = s->unsent;
+    cv_state_send(s, p->text);
+    p->sent = 1;
+    s->in_flight++;
+    if (paced) s->pace_tokens -= 1.0;
+    s->unsent = p->next;
+  }
+  if (!paced) return; /* a full window: results call pump again */
+  /* out of tokens: come back when one is there; a full window: results call pump again */
+  if (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT) {
+    int64_t ms = (int64_t)((1.0 - s->pace_tokens) * 1000.0 / s->pace_rate) + 1;
+    lws_sul_schedule(cv_service_context(), 0, &s->sul_pace, pace_tick, (lws_usec_t)(ms < 2 ? 2 : ms) * LWS_US_PER_MS);
+  }
+}
+
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id) {
-  for (struct cv_pending *p = s->pending_head; p; p = p->next)
-    if (p->id > last_request_id) cv_state_send(s, p->text);
+  s->unsent = NULL;
+  s->in_flight = 0;
+  for (struct cv_pending *p = s->pending_head; p; p = p->next) {
+    if (p->id <= last_request_id) {
+      p->sent = 2;
+    } else {
+      p->sent = 0;
+      if (!s->unsent) s->unsent = p;
+    }
+  }
+  cv_state_pump(s);
 }
 
 /* ---- connect / disconnect ---- */
@@ -170,8 +244,15 @@ static void handshake_timeout(lws_sorted_usec_list_t *sul) {
   if (atomic_load(&s->state) != CV_STATE_CONNECTING) return;
   char msg[160];
   snprintf(msg, sizeof msg, "no answer from %s within %d ms", s->server_url, s->connect_timeout_ms);
+  if (cv_rejoin_attempt_failed(s, msg)) return;
   report_error(s, OTC_SESSION_CONNECTION_TIMED_OUT, msg);
   finish(s);
+}
+
+int cv_state_connect_attempt(otc_session *s) {
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
+                   (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
+  return cv_transport_open(s);
 }
 
 void cv_state_start_connect(otc_session *s, char *token) {
@@ -188,9 +269,8 @@ void cv_state_start_connect(otc_session *s, char *token) {
   s->disconnect_reported = 0;
   atomic_store(&s->state, CV_STATE_CONNECTING);
   CV_INFO("session %.24s: connecting to %s", s->session_id, s->server_url);
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
-                   (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
-  if (cv_transport_open(s) != 0) {
+  if (cv_state_connect_attempt(s) != 0) {
+    if (cv_rejoin_attempt_failed(s, "cannot open a socket")) return;
     char msg[160];
     snprintf(msg, sizeof msg, "cannot connect to %s", s->server_url);
     report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
@@ -204,7 +284,9 @@ void cv_state_disconnect(otc_session *s) {
   CV_DEBUG("session %.24s: disconnecting", s->session_id);
   if (state == CV_STATE_CONNECTED && s->link) {
     atomic_store(&s->state, CV_STATE_DISCONNECTING);
-    send_owned(s, cv_frame_request("disconnect", ++s->next_id, NULL));
+    /* ids must follow each other: requests not written yet are given up (they fail below) */
+    uint64_t id = s->unsent ? s->unsent->id : ++s->next_id;
+    send_owned(s, cv_frame_request("disconnect", id, NULL));
     cv_transport_await_server_close(s);
   }
   /* The transport flushes what is queued (the disconnect request), then closes cleanly. */
@@ -229,6 +311,7 @@ static int can_resume(otc_session *s) {
 
 void cv_state_on_transport_error(otc_session *s, const char *why) {
   int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTING && cv_rejoin_attempt_failed(s, why)) return;
   if (state == CV_STATE_CONNECTING) {
     char msg[256];
     snprintf(msg, sizeof msg, "cannot connect to %s: %s", s->server_url, why ? why : "unknown error");
@@ -247,6 +330,8 @@ void cv_state_on_transport_error(otc_session *s, const char *why) {
 
 void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
   int state = atomic_load(&s->state);
+  if (state == CV_STATE_CONNECTED && s->reported_fatal) s->fail_queued = 1;
+  if (state == CV_STATE_CONNECTING && !s->reported_fatal && cv_rejoin_attempt_failed(s, "socket closed")) return;
   if (state == CV_STATE_CONNECTING && !s->reported_fatal) {
     char msg[256];
     snprintf(msg, sizeof msg, "server closed the connection during the handshake (%d %s)", close_code,
@@ -258,9 +343,16 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
   } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && can_resume(s)) {
     char why[96];
     snprintf(why, sizeof why, "close code %d", close_code);
+    if (s->flooded || close_code == 1008) {
+      /* the guard counts frames per second: the first attempt waits for the next second */
+      s->flooded = 0;
+      cv_reconnect_start_after(s, why, FLOOD_RETRY_FLOOR_MS);
+      return;
+    }
     cv_reconnect_start(s, why);
     return;
   } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && !s->server_ended) {
+    s->fail_queued = 1; /* signals waiting for a result fail one by one, not silently */
     char msg[256];
     snprintf(msg, sizeof msg, "connection dropped (close code %d%s%s)", close_code, reason && *reason ? ": " : "",
              reason ? reason : "");
@@ -271,10 +363,29 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
 
 /* ---- keepalive ---- */
 
+int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms) { return now - last_rx >= timeout_ms; }
+
+int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms) {
+  int64_t ping_at = last_ping + interval_ms, dead_at = last_rx + timeout_ms;
+  int64_t next = (ping_at < dead_at ? ping_at : dead_at) - now;
+  return next < 10 ? 10 : next;
+}
+
+void cv_state_set_keepalive(otc_session *s, const json_t *ka) {
+  int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
+  if (interval > 0) s->keepalive_interval_ms = interval;
+  if (timeout > 0) s->keepalive_timeout_ms = timeout;
+  /* the settings win, but pings never less often than the server asks: it drops silent clients */
+  if (s->ka_interval_setting > 0 && s->ka_interval_setting < s->keepalive_interval_ms)
+    s->keepalive_interval_ms = s->ka_interval_setting;
+  if (s->ka_timeout_setting > 0) s->keepalive_timeout_ms = s->ka_timeout_setting;
+}
+
 static void keepalive_tick(lws_sorted_usec_list_t *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_keepalive);
   if (atomic_load(&s->state) != CV_STATE_CONNECTED) return;
-  if (cv_now_ms() - s->last_rx_ms > s->keepalive_timeout_ms) {
+  int64_t now = cv_now_ms();
+  if (cv_keepalive_dead(now, s->last_rx_ms, s->keepalive_timeout_ms)) {
     char msg[128];
     snprintf(msg, sizeof msg, "keepalive timeout: nothing received for %d ms", s->keepalive_timeout_ms);
     if (can_resume(s)) {
@@ -285,24 +396,25 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
     }
     return;
   }
-  s->ping_due = 1;
-  cv_transport_want_write(s);
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
-                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+  if (now - s->last_ping_ms >= s->keepalive_interval_ms) {
+    s->last_ping_ms = now;
+    s->ping_due = 1;
+    cv_transport_want_write(s);
+  }
+  int64_t next = cv_keepalive_next_check(now, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
+                                         s->keepalive_timeout_ms);
+  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick, (lws_usec_t)next * LWS_US_PER_MS);
 }
 
 void cv_state_start_keepalive(otc_session *s) {
+  s->last_ping_ms = cv_now_ms();
   lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
-                   (lws_usec_t)s->keepalive_interval_ms * LWS_US_PER_MS);
+                   (lws_usec_t)cv_keepalive_next_check(s->last_ping_ms, s->last_rx_ms, s->last_ping_ms,
+                                                       s->keepalive_interval_ms, s->keepalive_timeout_ms) *
+                       LWS_US_PER_MS);
 }
 
 /* ---- requests ---- */
-
-static int count_pending(const otc_session *s) {
-  int n = 0;
-  for (const struct cv_pending *p = s->pending_head; p; p = p->next) n++;
-  return n;
-}
 
 void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publisher *pub) {
   cv_state_request_ex(s, type, fields, pub, NULL, NULL);
@@ -311,7 +423,7 @@ void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publ
 void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
                          convene_completion_cb done, void *done_data) {
   int state = atomic_load(&s->state);
-  if (state == CV_STATE_RECONNECTING && count_pending(s) >= s->max_queued) {
+  if (state == CV_STATE_RECONNECTING && s->queued_reconnecting >= s->max_queued) {
     if (fields) json_decref(fields);
     char msg[128];
     snprintf(msg, sizeof msg, "%s: %d requests already wait for the reconnection", type, s->max_queued);
@@ -357,8 +469,10 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
   else
     s->pending_head = p;
   s->pending_tail = p;
+  if (state == CV_STATE_RECONNECTING) s->queued_reconnecting++;
+  if (!s->unsent) s->unsent = p;
   /* while reconnecting it waits: cv_state_resend_after() sends it after the resume */
-  if (atomic_load(&s->state) == CV_STATE_CONNECTED) cv_state_send(s, p->text);
+  cv_state_pump(s);
 }
 
 void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, convene_completion_cb done,
@@ -382,6 +496,8 @@ static struct cv_pending *take_pending(otc_session *s, uint64_t id) {
     if (p->id == id) {
       *pp = p->next;
       if (s->pending_tail == p) s->pending_tail = prev;
+      if (s->unsent == p) s->unsent = p->next;
+      if (p->sent == 1) s->in_flight--;
       return p;
     }
     prev = p;
@@ -512,9 +628,40 @@ static void on_result(otc_session *s, json_t *f) {
   free(req->type);
   free(req->text);
   free(req);
+  cv_state_pump(s); /* room in the window */
 }
 
 /* ---- events ---- */
+
+static int listed(const json_t *arr, const char *id) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(arr, i, item) if (strcmp(cv_json_str(item, "id"), id) == 0) return 1;
+  return 0;
+}
+
+/* Rejoined after the lost connection: what it knew and is gone now is dropped (streams, then
+ * connections, reason networkDisconnected); what is still there stays in the stale tables for
+ * on_connected to take over without events. */
+static void reconcile_stale(otc_session *s, json_t *f) {
+  const json_t *streams = json_object_get(f, "streams"), *conns = json_object_get(f, "connections");
+  for (size_t i = s->stale_streams.len; i-- > 0;) {
+    otc_stream *st = s->stale_streams.items[i];
+    if (listed(streams, st->id)) continue;
+    cv_table_remove(&s->stale_streams, st->id, cv_stream_id_of);
+    st->reason = "networkDisconnected";
+    EMIT(s, on_stream_dropped, st);
+    otc_stream_delete(st);
+  }
+  for (size_t i = s->stale_connections.len; i-- > 0;) {
+    otc_connection *c = s->stale_connections.items[i];
+    if (listed(conns, c->id)) continue;
+    cv_table_remove(&s->stale_connections, c->id, cv_connection_id_of);
+    c->reason = "networkDisconnected";
+    EMIT(s, on_connection_dropped, c);
+    otc_connection_delete(c);
+  }
+}
 
 static void on_connected(otc_session *s, json_t *f) {
   lws_sul_cancel(&s->sul_handshake);
@@ -537,13 +684,16 @@ static void on_connected(otc_session *s, json_t *f) {
   s->role = static_role(cv_json_str(f, "role"));
   CV_INFO("session %.24s: connected as %s (role %s)", s->session_id, self->id, s->role);
   s->disconnect_reason = NULL;
-  json_t *ka = json_object_get(f, "keepalive");
-  int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
-  s->keepalive_interval_ms = interval > 0 ? interval : 10000;
-  s->keepalive_timeout_ms = timeout > 0 ? timeout : 15000;
+  s->keepalive_interval_ms = 10000;
+  s->keepalive_timeout_ms = 15000;
+  cv_state_set_keepalive(s, json_object_get(f, "keepalive"));
   s->last_seq = s->acked_seq = (uint64_t)cv_json_int(f, "lastSeq");
   int grace = (int)cv_json_int(f, "graceWindow");
   s->grace_window_ms = grace > 0 ? grace : 30000;
+  s->pace_rate = cv_pace_rate_for(json_object_get(f, "limits"));
+  s->pace_burst = cv_pace_burst_for(json_object_get(f, "limits"));
+  s->pace_tokens = s->pace_burst;
+  s->pace_at_ms = cv_now_ms();
   s->had_connected = 1;
   s->rejoining = 0;
   atomic_store(&s->state, CV_STATE_CONNECTED);
@@ -551,7 +701,14 @@ static void on_connected(otc_session *s, json_t *f) {
   EMIT0(s, on_connected);
   size_t i;
   json_t *item;
+  if (s->stale_connections.len || s->stale_streams.len) reconcile_stale(s, f);
   json_array_foreach(json_object_get(f, "connections"), i, item) {
+    /* rejoined: a connection the lost one knew already is kept, without a second event */
+    otc_connection *known = cv_table_remove(&s->stale_connections, cv_json_str(item, "id"), cv_connection_id_of);
+    if (known) {
+      if (cv_table_add(&s->connections, known, cv_connection_id_of) != 0) otc_connection_delete(known);
+      continue;
+    }
     otc_connection *c = cv_connection_from_json_in(item, s->session_id);
     if (!c || cv_table_add(&s->connections, c, cv_connection_id_of) != 0) {
       otc_connection_delete(c);
@@ -560,6 +717,11 @@ static void on_connected(otc_session *s, json_t *f) {
     EMIT(s, on_connection_created, c);
   }
   json_array_foreach(json_object_get(f, "streams"), i, item) {
+    otc_stream *known = cv_table_remove(&s->stale_streams, cv_json_str(item, "id"), cv_stream_id_of);
+    if (known) {
+      if (cv_table_add(&s->streams, known, cv_stream_id_of) != 0) otc_stream_delete(known);
+      continue;
+    }
     const otc_connection *owner = cv_table_find(&s->connections, cv_json_str(item, "connectionId"), cv_connection_id_of);
     otc_stream *st = cv_stream_from_json(item, owner, s->session_id);
     if (!st || cv_table_add(&s->streams, st, cv_stream_id_of) != 0) {
@@ -609,6 +771,17 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         char msg[256];
         snprintf(msg, sizeof msg, "the connection could not be resumed: %s", cv_json_str(f, "message"));
         cv_reconnect_give_up(s, msg);
+        break;
+      }
+      if (code == CV_FLOOD_CODE && cv_json_bool(f, "fatal") && atomic_load(&s->state) == CV_STATE_CONNECTED &&
+          can_resume(s)) {
+        /* the flood guard closes the socket (1008) but keeps the connection for its grace
+         * window: resume, more slowly, rather than end (and lose what waits for a result) */
+        s->flooded = 1;
+        s->pace_rate = s->pace_rate > 0 ? s->pace_rate / 2 : PACE_DEFAULT_RATE / 2;
+        if (s->pace_rate < PACE_MIN_RATE) s->pace_rate = PACE_MIN_RATE;
+        CV_WARN("session %.24s: the server's flood guard closed the socket (%s); resuming at %.0f requests/s",
+                s->session_id, cv_json_str(f, "message"), s->pace_rate);
         break;
       }
       if (cv_json_bool(f, "fatal")) s->reported_fatal = 1;
@@ -704,6 +877,21 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     case CV_FRAME_RESUMED:
       if (atomic_load(&s->state) == CV_STATE_RECONNECTING) cv_reconnect_resumed(s, f);
       break;
+    case CV_FRAME_SIGNAL_UNDELIVERED: {
+      /* a signal the server had acknowledged could not reach one addressee (protocol 11) */
+      json_t *err = json_object_get(f, "error");
+      int code = (int)cv_json_int(err, "code");
+      const char *type = cv_json_str(f, "signalType"), *to = cv_json_str(f, "to");
+      CV_INFO("session %.24s: signal '%s' (request %lld) not delivered to %s", s->session_id, type,
+              (long long)cv_json_int(f, "requestId"), to);
+      if (!s->deleted && s->on_signal_undelivered) {
+        s->in_callback++;
+        s->on_signal_undelivered(s, s->cb.user_data, type, to, code ? code : CONVENE_SIGNAL_UNDELIVERED,
+                                 cv_json_str(err, "message"));
+        s->in_callback--;
+      }
+      break;
+    }
     case CV_FRAME_PONG:
     case CV_FRAME_UNKNOWN:
       break;
@@ -752,6 +940,8 @@ void cv_state_free(otc_session *s) {
   clear_tables(s);
   cv_table_free(&s->connections);
   cv_table_free(&s->streams);
+  cv_table_free(&s->stale_connections);
+  cv_table_free(&s->stale_streams);
   cv_table_free(&s->publishers);
   free(s->token);
   free(s->resume_token);

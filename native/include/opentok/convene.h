@@ -76,12 +76,55 @@ OTC_DECL(otc_status) convene_session_settings_set_reconnect_backoff(struct otc_s
  * When resuming is impossible (grace window over, server restarted, token expired), connect
  * again as a new connection instead of ending the session (default off): on_error
  * (OTC_SESSION_CONNECTION_DROPPED, queued signals fail one by one), then on_connected again
- * with a new connection; no on_disconnected in between.
+ * with a new connection; no on_disconnected in between. The peers and streams are then
+ * reconciled: on_connection_dropped / on_stream_dropped (reason "networkDisconnected") for
+ * those that left meanwhile, on_connection_created / on_stream_received for those that came,
+ * nothing for those still there. While the server cannot be reached, connecting is retried
+ * with the reconnection backoff for the rejoin timeout (below); then on_error and
+ * on_disconnected. An error the server sends (e.g. an expired token) ends it at once.
  */
 OTC_DECL(otc_status) convene_session_settings_set_rejoin(struct otc_session_settings *settings, otc_bool rejoin);
 
-/** How many signals/requests may wait while reconnecting (default 1000); past it a send fails (1550). */
+/** How long rejoin attempts go on after resuming failed (default 60000 ms; 0: one attempt). */
+OTC_DECL(otc_status) convene_session_settings_set_rejoin_timeout(struct otc_session_settings *settings, int timeout_ms);
+
+/**
+ * How many signals/requests may be queued during one reconnection (default 1000); past it a
+ * send fails (1550). Requests already sent when the connection dropped (waiting for their
+ * result, resent after the resume if the server had not processed them) do not count.
+ * OTC_INVALID_PARAM when max_requests < 0.
+ */
 OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
+
+/**
+ * Keepalive: ping the server every interval_ms and take the connection for dead (and start
+ * reconnecting) when nothing was received for timeout_ms; the drop is noticed within about
+ * timeout_ms of the last thing received. By default the server's (10000 and 15000 ms, sent
+ * at connect). The interval is never longer than the server's (it drops silent clients).
+ * Bots on good networks may want e.g. 1000 and 3000. OTC_INVALID_PARAM when
+ * interval_ms < 100 or timeout_ms <= interval_ms.
+ */
+OTC_DECL(otc_status) convene_session_settings_set_keepalive(struct otc_session_settings *settings, int interval_ms,
+                                                            int timeout_ms);
+
+/** Error code of a signal the server acknowledged but could not deliver to one addressee. */
+#define CONVENE_SIGNAL_UNDELIVERED 1560
+
+/**
+ * Called on the service thread when a signal this client sent, and that the server had
+ * accepted (its completion reported success), could not be delivered to one addressee:
+ * that connection ended for good (grace window over, force-disconnected) before it had
+ * received the signal. Once per (signal, addressee): a broadcast may report several. The
+ * signal is identified by its type and the addressee's connection id (strings valid during
+ * the call); error_code is CONVENE_SIGNAL_UNDELIVERED (1560), message says why. user_data
+ * is the session callbacks' user_data.
+ */
+typedef void (*convene_signal_undelivered_cb)(otc_session *session, void *user_data, const char *signal_type,
+                                              const char *to_connection_id, int error_code, const char *message);
+
+/** Sets the callback above (NULL: none, the default). */
+OTC_DECL(otc_status) convene_session_settings_set_on_signal_undelivered(struct otc_session_settings *settings,
+                                                                       convene_signal_undelivered_cb cb);
 
 /**
  * A hook the service thread calls at the end of each pass over its sockets and commands,

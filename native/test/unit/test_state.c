@@ -472,7 +472,7 @@ static void test_resume(void) {
   CHECK_NULL(s->link);
   cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued"), NULL); /* id 2, waits */
   CHECK_EQ(0, R.errors);
-  s->max_queued = 2; /* ids 1 and 2 wait: the bound is reached, a third send fails with a clear error */
+  s->max_queued = 1; /* id 2 was queued while reconnecting: the bound is reached, a third send fails with a clear error */
   cv_state_request(s, "signal", json_pack("{s:s}", "data", "over"), NULL);
   CHECK_EQ(1, R.errors);
   CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
@@ -501,6 +501,315 @@ static void test_resume(void) {
   cv_testing_session_free(s);
 }
 
+/* The bound on requests queued while reconnecting counts only those: requests that were in
+ * flight when the connection dropped (they wait for the resume too) do not use it up. */
+static void test_queue_bound_counts_only_queued(void) {
+  otc_session *s = connected_session();
+  s->max_queued = 3;
+  for (int i = 0; i < 5; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "in flight"), NULL);
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  for (int i = 0; i < 3; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued"), NULL);
+  CHECK_EQ(0, R.errors); /* 3 queued: within the bound, whatever was in flight */
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "over"), NULL);
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
+  /* after the resume, a later reconnection starts with an empty count */
+  s->link = calloc(1, sizeof *s->link);
+  s->link->session = s;
+  json_t *f = json_pack("{s:s, s:I, s:I}", "type", "resumed", "lastRequestId", (json_int_t)0, "lastSeq",
+                        (json_int_t)s->last_seq);
+  cv_reconnect_resumed(s, f);
+  json_decref(f);
+  cv_state_on_closed(s, 1006, "gone again");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  for (int i = 0; i < 3; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "queued 2"), NULL);
+  CHECK_EQ(1, R.errors);
+  cv_testing_session_free(s);
+}
+
+/* Keepalive: a dead path is noticed timeout ms after the last receive, not at the next ping
+ * (with the server's 10 s / 15 s, checking only at pings noticed it after 15 to 25 s). */
+static void test_keepalive_schedule(void) {
+  /* last receive at 0, last ping at 10000: next check at 15000 (the deadline), not 20000 */
+  CHECK_EQ(5000, cv_keepalive_next_check(10000, 0, 10000, 10000, 15000));
+  CHECK(!cv_keepalive_dead(14999, 0, 15000));
+  CHECK(cv_keepalive_dead(15000, 0, 15000));
+  /* traffic keeps coming: the next ping comes first */
+  CHECK_EQ(10000, cv_keepalive_next_check(0, 0, 0, 10000, 15000));
+  CHECK_EQ(1000, cv_keepalive_next_check(9000, 8500, 0, 10000, 15000));
+  /* a late timer: never a busy loop */
+  CHECK_EQ(10, cv_keepalive_next_check(20000, 0, 0, 10000, 15000));
+  /* short settings for bots; the interval never longer than the server's */
+  struct otc_session_settings *st = otc_session_settings_new();
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_keepalive(st, 50, 1000));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_keepalive(st, 1000, 1000));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_keepalive(NULL, 1000, 3000));
+  CHECK_EQ(OTC_SUCCESS, convene_session_settings_set_keepalive(st, 1000, 3000));
+  otc_session_settings_delete(st);
+  otc_session *s = connected_session(); /* the server said 10000 / 15000 */
+  CHECK_EQ(10000, s->keepalive_interval_ms);
+  CHECK_EQ(15000, s->keepalive_timeout_ms);
+  s->ka_interval_setting = 1000;
+  s->ka_timeout_setting = 3000;
+  json_t *ka = json_pack("{s:i, s:i}", "interval", 10000, "timeout", 15000);
+  cv_state_set_keepalive(s, ka);
+  CHECK_EQ(1000, s->keepalive_interval_ms);
+  CHECK_EQ(3000, s->keepalive_timeout_ms);
+  s->ka_interval_setting = 20000;
+  cv_state_set_keepalive(s, ka);
+  CHECK_EQ(10000, s->keepalive_interval_ms);
+  json_decref(ka);
+  cv_testing_session_free(s);
+}
+
+/* Request ids of the frames of this type queued on the link, in order (count returned). */
+static int sent_ids(otc_session *s, const char *type, long long *ids, int max) {
+  int n = 0;
+  if (!s->link) return 0;
+  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
+    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
+    if (f && strcmp(cv_json_str(f, "type"), type) == 0 && n < max) ids[n++] = cv_json_int(f, "id");
+    json_decref(f);
+  }
+  return n;
+}
+
+static void drop_sent(otc_session *s) {
+  struct cv_out *o = s->link->out_head;
+  while (o) {
+    struct cv_out *next = o->next;
+    free(o);
+    o = next;
+  }
+  s->link->out_head = s->link->out_tail = NULL;
+}
+
+static void feed_result(otc_session *s, uint64_t seq, long long id) {
+  char text[128];
+  snprintf(text, sizeof text, "{\"type\":\"result\",\"seq\":%llu,\"id\":%lld,\"ok\":true}", (unsigned long long)seq, id);
+  feed(s, text);
+}
+
+/* After a long stall the backlog is resent paced (a burst, then the server's rate, at most a
+ * window waiting for results), in id order: all at once tripped the server's flood guard. */
+static void test_resend_paced(void) {
+  enum { N = 1500 };
+  static long long ids[N + 10];
+  otc_session *s = connected_session();
+  s->max_queued = 10;
+  CHECK(s->pace_rate > 0 && s->pace_rate <= 1000); /* no limits announced: the default pace */
+  /* the pace: 80 % of the server's signal rate, never below 50/s; 4000/s for an unlimited server */
+  json_t *lim = json_pack("{s:i}", "signalsPerSecond", 1000);
+  CHECK(cv_pace_rate_for(lim) == 900.0);
+  CHECK(cv_pace_burst_for(lim) == 200.0); /* no signalBurst announced */
+  json_object_set_new(lim, "signalBurst", json_integer(2000));
+  CHECK(cv_pace_burst_for(lim) == 1000.0);
+  json_object_set_new(lim, "signalsPerSecond", json_integer(10));
+  CHECK(cv_pace_rate_for(lim) == 50.0);
+  json_object_set_new(lim, "signalsPerSecond", json_integer(0));
+  CHECK(cv_pace_rate_for(lim) == 0.0); /* no signal limit: not paced */
+  json_decref(lim);
+  /* the clock is frozen for the test: tokens come only when pace_at_ms is moved back (a day a token) */
+  s->pace_rate = 1.0 / 86400.0;
+#define PASS_TIME(s) ((s)->pace_at_ms -= 1000LL * 86400 * 1000)
+  for (int i = 0; i < N; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "stalled"), NULL);
+  int n = sent_ids(s, "signal", ids, N);
+  CHECK_EQ(200, n); /* a burst; the rest waits for the pace */
+  for (int i = 0; i < n; i++) CHECK_EQ(i + 1, ids[i]);
+  /* the stall is noticed: reconnecting, then resumed; the server had processed ids 1..100 */
+  cv_state_on_closed(s, 1006, "stalled");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  PASS_TIME(s); /* the outage lasted: the bucket is full again (a burst, no more) */
+  s->link = calloc(1, sizeof *s->link);
+  s->link->session = s;
+  json_t *f = json_pack("{s:s, s:I, s:I, s:{s:i}}", "type", "resumed", "lastRequestId", (json_int_t)100, "lastSeq",
+                        (json_int_t)s->last_seq, "limits", "signalsPerSecond", 1000);
+  cv_reconnect_resumed(s, f);
+  json_decref(f);
+  CHECK(s->pace_rate <= 900.0); /* never faster than the server's limits allow */
+  n = sent_ids(s, "signal", ids, N);
+  CHECK_EQ(200, n); /* not 1400 at once */
+  for (int i = 0; i < n; i++) CHECK_EQ(101 + i, ids[i]);
+  long long next = 101 + n;
+  int total = n;
+  /* results free the window but the pace holds */
+  uint64_t seq = s->last_seq;
+  for (int i = 0; i < 100; i++) feed_result(s, ++seq, 1 + i);   /* replayed results of 1..100 */
+  for (int i = 0; i < 10; i++) feed_result(s, ++seq, 101 + i);  /* results of the resent ones */
+  drop_sent(s);
+  CHECK_EQ(0, sent_ids(s, "signal", ids, N));
+  drop_sent(s);
+  /* time passes (the pace timer): more go out, in order, until the window is full */
+  for (int round = 0; round < 20; round++) {
+    PASS_TIME(s);
+    cv_state_pump(s);
+    n = sent_ids(s, "signal", ids, N);
+    for (int i = 0; i < n; i++) CHECK_EQ(next + i, ids[i]);
+    next += n;
+    total += n;
+    drop_sent(s);
+  }
+  /* the window: at most 1024 wait for their result */
+  CHECK_EQ(1024, s->in_flight);
+  CHECK_EQ(101 + 10 + 1024, next);
+  /* as results come, the rest goes */
+  for (long long id = 111; id < next; id++) feed_result(s, ++seq, id);
+  for (int round = 0; round < 20; round++) {
+    PASS_TIME(s);
+    cv_state_pump(s);
+    n = sent_ids(s, "signal", ids, N);
+    for (int i = 0; i < n; i++) CHECK_EQ(next + i, ids[i]);
+    next += n;
+    total += n;
+    drop_sent(s);
+  }
+  CHECK_EQ(N + 1, next); /* all of them were resent, once, in order */
+  CHECK_EQ(N - 100, total);
+  cv_testing_session_free(s);
+}
+
+/* A server without a signal limit (its flood guard is 1e6 frames/s): no pace, only the window. */
+static void test_unlimited_not_paced(void) {
+  static long long ids[2000];
+  otc_session *s = connected_session();
+  s->pace_rate = 0;
+  for (int i = 0; i < 1500; i++) cv_state_request(s, "signal", json_pack("{s:s}", "data", "x"), NULL);
+  CHECK_EQ(1024, sent_ids(s, "signal", ids, 2000));
+  drop_sent(s);
+  uint64_t seq = s->last_seq;
+  for (int i = 1; i <= 10; i++) feed_result(s, ++seq, i);
+  CHECK_EQ(10, sent_ids(s, "signal", ids, 2000));
+  CHECK_EQ(1025, ids[0]);
+  cv_testing_session_free(s);
+}
+
+/* The flood guard's close (error 4429, close 1008) is not the end: the session resumes,
+ * after a second, more slowly. */
+static void test_flood_close_resumes(void) {
+  otc_session *s = connected_session();
+  s->max_queued = 10;
+  double rate = s->pace_rate;
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "x"), NULL);
+  feed(s, "{\"type\":\"error\",\"code\":4429,\"name\":\"CONVENE_FLOOD\",\"message\":\"more than 5100 frames in one "
+          "second\",\"fatal\":true}");
+  cv_state_on_closed(s, 1008, "flood");
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(0, R.disconnected);
+  CHECK_EQ(1, R.reconnecting);
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  CHECK_EQ(1000, s->retry_floor_ms);
+  CHECK(s->pace_rate < rate);
+  cv_testing_session_free(s);
+
+  /* other fatal errors still end the session, and signals waiting for a result fail one by one */
+  s = connected_session();
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "x"), NULL);
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "y"), NULL);
+  feed(s, "{\"type\":\"error\",\"code\":4400,\"name\":\"x\",\"message\":\"bad\",\"fatal\":true}");
+  cv_state_on_closed(s, 4400, "bad");
+  CHECK_EQ(3, R.errors); /* the fatal error, then one per signal */
+  CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  cv_testing_session_free(s);
+}
+
+static int g_undelivered;
+static char g_undelivered_what[256];
+static void on_undelivered(otc_session *s, void *u, const char *type, const char *to, int code, const char *msg) {
+  g_undelivered++;
+  snprintf(g_undelivered_what, sizeof g_undelivered_what, "%s>%s:%d:%s", type, to, code, msg);
+}
+
+/* signalUndelivered (docs/protocol.md): an ordinary event, surfaced once through the Convene
+ * callback with the signal's type, the addressee and the error. */
+static void test_signal_undelivered(void) {
+  otc_session *s = connected_session();
+  g_undelivered = 0;
+  /* without the callback: consumed quietly */
+  feed(s, "{\"type\":\"signalUndelivered\",\"seq\":1,\"requestId\":3,\"to\":\"c-a\",\"signalType\":\"chat\","
+          "\"error\":{\"code\":1560,\"name\":\"CONVENE_SIGNAL_UNDELIVERED\",\"message\":\"gone\"}}");
+  CHECK_EQ(0, g_undelivered);
+  CHECK_EQ(0, R.errors);
+  s->on_signal_undelivered = on_undelivered;
+  feed(s, "{\"type\":\"signalUndelivered\",\"seq\":2,\"requestId\":4,\"to\":\"c-b\",\"signalType\":\"chat\","
+          "\"error\":{\"code\":1560,\"name\":\"CONVENE_SIGNAL_UNDELIVERED\",\"message\":\"c-b left\"}}");
+  CHECK_EQ(1, g_undelivered);
+  CHECK_STREQ("chat>c-b:1560:c-b left", g_undelivered_what);
+  /* replayed after a resume: once */
+  feed(s, "{\"type\":\"signalUndelivered\",\"seq\":2,\"requestId\":4,\"to\":\"c-b\",\"signalType\":\"chat\","
+          "\"error\":{\"code\":1560,\"name\":\"CONVENE_SIGNAL_UNDELIVERED\",\"message\":\"c-b left\"}}");
+  CHECK_EQ(1, g_undelivered);
+  CHECK_EQ(2, s->last_seq);
+  CHECK_EQ(0, R.errors);
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  cv_testing_session_free(s);
+  struct otc_session_settings *st = otc_session_settings_new();
+  CHECK_EQ(OTC_SUCCESS, convene_session_settings_set_on_signal_undelivered(st, on_undelivered));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_session_settings_set_on_signal_undelivered(NULL, on_undelivered));
+  otc_session_settings_delete(st);
+}
+
+/* Rejoin after the lost connection could not be resumed: peers and streams are reconciled with
+ * the new connection's lists (before: no connection_dropped for those gone, ghosts kept), and
+ * a connect that fails is retried instead of ending the session. */
+static void test_rejoin_reconciles(void) {
+  otc_session *s = connected_session(); /* knows c-a, c-b and s-a (of c-a) */
+  s->rejoin = 1;
+  s->rejoin_timeout_ms = 60000;
+  free(s->server_url);
+  s->server_url = strdup("ftp://unreachable"); /* every connect attempt fails at once */
+  cv_state_on_closed(s, 1006, "server gone");
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  cv_reconnect_give_up(s, "test: the server forgot the connection");
+  CHECK_EQ(1, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
+  /* the rejoin connect failed: retried later, the session goes on */
+  CHECK_EQ(CV_STATE_CONNECTING, atomic_load(&s->state));
+  CHECK_EQ(1, s->rejoining);
+  CHECK_EQ(0, R.disconnected);
+  CHECK_EQ(1, R.errors);
+  cv_state_on_transport_error(s, "connection refused"); /* a later attempt fails too */
+  CHECK_EQ(CV_STATE_CONNECTING, atomic_load(&s->state));
+  CHECK_EQ(0, R.disconnected);
+  /* the server is back: c-a left meanwhile (with its stream), c-b is still there, c-c came */
+  s->link = calloc(1, sizeof *s->link);
+  s->link->session = s;
+  R.conn_created = R.conn_dropped = R.stream_received = R.stream_dropped = 0;
+  feed(s, "{\"type\":\"connected\",\"v\":1,\"sessionId\":\"2_s\",\"connection\":{\"id\":\"c-me2\",\"creationTime\":2},"
+          "\"role\":\"publisher\",\"capabilities\":{},\"resumeToken\":\"rt2\",\"connections\":["
+          "{\"id\":\"c-b\",\"creationTime\":0,\"data\":\"b=1\"},{\"id\":\"c-c\",\"creationTime\":3,\"data\":\"c=1\"}],"
+          "\"streams\":[{\"id\":\"s-c\",\"connectionId\":\"c-c\",\"name\":\"C\"}],\"lastSeq\":0}");
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  CHECK_EQ(2, R.connected);
+  CHECK_EQ(1, R.conn_dropped);   /* c-a */
+  CHECK_EQ(1, R.stream_dropped); /* s-a */
+  CHECK_EQ(1, R.conn_created);   /* c-c; nothing for c-b */
+  CHECK_EQ(1, R.stream_received);
+  CHECK_EQ(2, s->connections.len);
+  CHECK_NOT_NULL(cv_table_find(&s->connections, "c-b", cv_connection_id_of));
+  CHECK_NULL(cv_table_find(&s->connections, "c-a", cv_connection_id_of));
+  CHECK_EQ(0, s->stale_connections.len);
+  CHECK_EQ(0, s->stale_streams.len);
+  CHECK_EQ(0, R.disconnected);
+  cv_testing_session_free(s);
+
+  /* the rejoin timeout passes: the error, then on_disconnected */
+  s = connected_session();
+  s->rejoin = 1;
+  s->rejoin_timeout_ms = 0;
+  free(s->server_url);
+  s->server_url = strdup("ftp://unreachable");
+  cv_state_on_closed(s, 1006, "server gone");
+  cv_reconnect_give_up(s, "test: the server forgot the connection");
+  CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+  CHECK_EQ(2, R.errors);
+  CHECK_EQ(OTC_SESSION_CONNECTION_FAILED, R.last_error);
+  CHECK_EQ(1, R.disconnected);
+  CHECK_EQ(0, s->stale_connections.len);
+  cv_testing_session_free(s);
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -526,6 +835,13 @@ int main(void) {
   test_fatal_error_while_connecting();
   test_close_during_handshake();
   test_resume();
+  test_queue_bound_counts_only_queued();
+  test_keepalive_schedule();
+  test_resend_paced();
+  test_unlimited_not_paced();
+  test_flood_close_resumes();
+  test_signal_undelivered();
+  test_rejoin_reconciles();
   test_publisher();
   test_publish_refused();
   CHECK_EQ(0, cv_transport_awaiting_close());
