@@ -6,9 +6,25 @@
  * `startServer()` from code is silent unless given a logger or a level; `convene server`
  * logs at `info` to standard error.
  */
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino } from 'pino';
 
-export type { Logger } from 'pino';
+/**
+ * What the server needs of a logger: pino's shape (a pino logger fits; so does any object
+ * with these methods). Declared here so that the package's public types do not depend on
+ * pino's declarations.
+ */
+export interface Logger {
+  trace(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  fatal(obj: object, msg?: string): void;
+  child(bindings: Record<string, unknown>): Logger;
+}
+
+/** Where log lines go: a file descriptor (2: standard error) or a writable stream. */
+export type LogDestination = number | { write(line: string): unknown };
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -24,7 +40,7 @@ const REDACT = ['token', 'resumeToken', 'apiSecret', 'secret', 'password', '*.to
  * that nothing is lost when the process exits). Lines carry `level` as a name ("info"),
  * `time` as an ISO date, `event` and the event's fields.
  */
-export function createLogger(level: LogLevel = 'info', dest: DestinationStream | number = 2): Logger {
+export function createLogger(level: LogLevel = 'info', dest: LogDestination = 2): Logger {
   const stream = typeof dest === 'number' ? pino.destination({ dest, sync: true }) : dest;
   return pino({
     level,
