@@ -259,6 +259,26 @@ describe('modern extras and the rest of the API', () => {
     expect(c.connectionStatus).toBe('disconnected');
   });
 
+  it('signals() iterators are not listeners: off() leaves them running, and they end when the session ends', async () => {
+    const sid = await fx.newSession();
+    const a = session(sid);
+    const b = session(sid);
+    await a.connect(fx.token(sid));
+    await b.connect(fx.token(sid));
+    const all = b.signals();
+    const chat = b.signals('chat');
+    b.off(); // OpenTok.js: removes every handler; the iterators must keep working
+    await a.signal({ type: 'chat', data: 'one' });
+    await a.signal({ type: 'x', data: 'two' });
+    expect((await chat.next()).value?.data).toBe('one');
+    expect((await all.next()).value?.data).toBe('one');
+    expect((await all.next()).value?.data).toBe('two');
+    const waiting = chat.next(); // nothing more of type chat: ends with the session
+    b.disconnect();
+    expect(await waiting).toEqual({ value: undefined, done: true });
+    expect(await all.next()).toEqual({ value: undefined, done: true });
+  });
+
   it('forceUnpublish, forceMuteAll and disableForceMute; streamDestroyed reasons', async () => {
     const sid = await fx.newSession();
     const mod = session(sid);

@@ -45,4 +45,5 @@ export { Publisher } from './publisher';
 export { OTError } from './errors';
 export { EventDispatcher } from './dispatcher';
 export type { OTEvent, OTEventBase } from './events';
+export type { SignalIterator } from './signal-iterators';
 export type * from './types';

@@ -12,6 +12,7 @@ import type {
 import { Publisher } from './publisher';
 import { EventDispatcher } from './dispatcher';
 import { makeEvent } from './events';
+import { SignalIterators, type SignalIterator } from './signal-iterators';
 import { complete, type CompletionHandler } from './completion';
 
 const SIGNAL_TYPE_RE = /^[A-Za-z0-9\-_~]*$/;
@@ -45,6 +46,7 @@ export class Session extends EventDispatcher<SessionEvents> {
   private readonly selfEvents: boolean;
   /** publishers of this connection whose streamDestroyed was prevented: sessionDisconnected's default action destroys them */
   private readonly keptPublishers = new Set<Publisher>();
+  private readonly iterators = new SignalIterators();
 
   constructor(apiKey: string, sessionId: string, options: SessionOptions = {}) {
     super();
@@ -165,33 +167,8 @@ export class Session extends EventDispatcher<SessionEvents> {
   }
 
   /** Async iterator over signals (of one type, if given) until the session disconnects. */
-  signals(type?: string): AsyncIterableIterator<SignalEvent> {
-    const event = type === undefined ? 'signal' : `signal:${type}`;
-    const queue: SignalEvent[] = [];
-    let wake: (() => void) | undefined;
-    let done = false;
-    const onSignal = (e: SignalEvent): void => { queue.push(e); wake?.(); };
-    const onEnd = (): void => { done = true; wake?.(); };
-    this.addListener(event as 'signal', onSignal);
-    this.prependOnceListener('sessionDisconnected', onEnd);
-    const stop = (): void => {
-      done = true;
-      this.removeListener(event as 'signal', onSignal);
-      this.removeListener('sessionDisconnected', onEnd);
-    };
-    const it: AsyncIterableIterator<SignalEvent> = {
-      next: async () => {
-        while (queue.length === 0 && !done) await new Promise<void>((r) => { wake = r; });
-        wake = undefined;
-        const value = queue.shift();
-        if (value) return { value, done: false };
-        stop();
-        return { value: undefined, done: true };
-      },
-      return: async () => { stop(); return { value: undefined, done: true }; },
-      [Symbol.asyncIterator]() { return it; },
-    };
-    return it;
+  signals(type?: string): SignalIterator {
+    return this.iterators.open(type);
   }
 
   // ---- publishing ----
@@ -314,6 +291,7 @@ export class Session extends EventDispatcher<SessionEvents> {
             ?? this.intern({ connectionId: fromId, creationTime: (d as number | undefined) ?? 0, data: (e as string | undefined) ?? '' });
         }
         const event: SignalEvent = makeEvent(a as string, this, { data: b as string, from });
+        this.iterators.push(event);
         this.emit('signal', event);
         this.emit(`signal:${event.type}`, event);
         return;
@@ -362,6 +340,7 @@ export class Session extends EventDispatcher<SessionEvents> {
         this.connections.clear();
         this.connection = undefined;
         this.capabilities = undefined;
+        this.iterators.end();
         if (was === 'disconnected') return;
         const event = this.fire('sessionDisconnected', { reason });
         // the default action (OpenTok.js): the session's publishers are destroyed
