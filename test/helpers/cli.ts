@@ -2,35 +2,17 @@
  * Running the `convene` command line as a real process from dist/ (built when stale), for the
  * CLI tests: output capture, waiting for lines, exit status, clean-up.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { ensureDist, ROOT } from './dist';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 
-export const ROOT = join(__dirname, '..', '..');
+export { ROOT };
 export const CLI = join(ROOT, 'dist', 'cli.js');
 
-/** True when some lib/**.ts has no dist/**.js or a newer one. */
-function distIsStale(): boolean {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  for (const src of walk(join(ROOT, 'lib')).filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))) {
-    const out = join(ROOT, 'dist', relative(join(ROOT, 'lib'), src).replace(/\.ts$/, '.js'));
-    if (!existsSync(out) || statSync(out).mtimeMs < statSync(src).mtimeMs) return true;
-  }
-  return false;
-}
-
 /** Builds dist/ when it is older than lib/ (for a beforeAll with a long timeout). */
-export async function buildIfStale(): Promise<void> {
-  if (!distIsStale()) return;
-  await new Promise<void>((resolve, reject) => {
-    execFile('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, timeout: 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`build failed:\n${stdout}${stderr}`));
-      else resolve();
-    });
-  });
-}
+export const buildIfStale = ensureDist;
 
 const tmpDirs: string[] = [];
 
