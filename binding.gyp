@@ -5,16 +5,18 @@
       "sources": [
         "native/binding/addon.cc",
         "native/src/log.c",
-        "native/src/cmd_queue.c",
-        "native/src/objects.c",
-        "native/src/frame.c",
-        "native/src/state.c",
+        "native/src/clock.c",
         "native/src/transport.c",
+        "native/src/frame.c",
+        "native/src/objects.c",
+        "native/src/policy.c",
+        "native/src/state.c",
+        "native/src/recovery.c",
+        "native/src/cmd_queue.c",
         "native/src/service.c",
         "native/src/session.c",
         "native/src/publisher.c",
-        "native/src/convene.c",
-        "native/src/reconnect.c"
+        "native/src/convene.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -142,19 +142,6 @@ otc_status convene_session_settings_set_on_signal_undelivered(struct otc_session
   return OTC_SUCCESS;
 }
 
-void cv_session_free(otc_session *s) {
-  otc_connection_delete(s->self);
-  for (size_t i = 0; i < s->handed.len; i++) cv_connection_free_owned(s->handed.items[i]);
-  cv_table_free(&s->handed);
-  free(s->api_key);
-  free(s->session_id);
-  free(s->server_url);
-  free(s->ca_file);
-  free(s->rx);
-  pthread_mutex_destroy(&s->info_lock);
-  free(s);
-}
-
 otc_session *otc_session_new_with_settings(const char *apikey, const char *session_id,
                                            const struct otc_session_callbacks *callbacks,
                                            otc_session_settings *settings) {

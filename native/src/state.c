@@ -10,7 +10,7 @@
 #include "internal.h"
 
 #define ACK_EVERY 32
-#define ACK_DELAY_US (1000 * LWS_US_PER_MS)
+#define ACK_DELAY_MS 1000
 /* Request pacing: the server closes a socket past 5 x signalsPerSecond + 100 frames in a
  * second (4429) and refuses signals past signalsPerSecond (1429, bucket of signalBurst). The
  * client stays under both with a token bucket of its own, 90 % of signalsPerSecond and half
@@ -18,21 +18,17 @@
  * a second), and keeps at most CV_MAX_IN_FLIGHT requests waiting for their result. Traffic
  * under the server's limits goes out at once; a backlog (after a resume) drains at the pace. */
 #define CV_MAX_IN_FLIGHT 1024
-#define PACE_DEFAULT_RATE 800.0 /* a server that announced no limits */
-#define PACE_DEFAULT_BURST 200.0
-#define PACE_MAX_BURST 1000.0
-#define PACE_MIN_RATE 50.0
 #define CV_FLOOD_CODE 4429 /* CONVENE_FLOOD: fatal, close 1008 */
 #define FLOOD_RETRY_FLOOR_MS 1000
 
 static void report_error(otc_session *s, int code, const char *message) {
   CV_ERROR("session %.24s: error %d: %s", s->session_id, code, message);
-  EMIT(s, on_error, message, (enum otc_session_error_code)code);
+  CV_EMIT(s, on_error, message, (enum otc_session_error_code)code);
 }
 
 /* ---- completions and reasons ---- */
 
-#define COMPLETE(s, done, data, code, msg)                           \
+#define CV_COMPLETE(s, done, data, code, msg)                           \
   do {                                                               \
     if ((done) && !(s)->deleted) {                                   \
       (s)->in_callback++;                                            \
@@ -58,21 +54,7 @@ static const char *static_role(const char *role) {
 
 /* ---- sending ---- */
 
-void cv_state_send(otc_session *s, const char *text) {
-  if (!s->link || !text) return;
-  size_t len = strlen(text);
-  struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
-  if (!o) return;
-  o->next = NULL;
-  o->len = len;
-  memcpy(o->buf + LWS_PRE, text, len);
-  if (s->link->out_tail)
-    s->link->out_tail->next = o;
-  else
-    s->link->out_head = o;
-  s->link->out_tail = o;
-  cv_transport_want_write(s);
-}
+void cv_state_send(otc_session *s, const char *text) { cv_transport_send(s->link, text); }
 
 static void send_owned(otc_session *s, char *text) {
   cv_state_send(s, text);
@@ -102,7 +84,7 @@ static void free_pending(otc_session *s) {
   while (p) {
     struct cv_pending *next = p->next;
     if (p->done) {
-      COMPLETE(s, p->done, p->done_data, OTC_SESSION_NOT_CONNECTED, "the session ended before the request completed");
+      CV_COMPLETE(s, p->done, p->done_data, OTC_SESSION_NOT_CONNECTED, "the session ended before the request completed");
     } else if (s->fail_queued && strcmp(p->type, "signal") == 0) {
       char msg[96];
       snprintf(msg, sizeof msg, "signal #%llu was not sent: the connection could not be resumed", (unsigned long long)p->id);
@@ -128,11 +110,11 @@ static void clear_tables(otc_session *s) {
 }
 
 static void cancel_timers(otc_session *s) {
-  lws_sul_cancel(&s->sul_pace);
-  lws_sul_cancel(&s->sul_retry);
-  lws_sul_cancel(&s->sul_handshake);
-  lws_sul_cancel(&s->sul_keepalive);
-  lws_sul_cancel(&s->sul_ack);
+  cv_timer_cancel(&s->sul_pace);
+  cv_timer_cancel(&s->sul_retry);
+  cv_timer_cancel(&s->sul_handshake);
+  cv_timer_cancel(&s->sul_keepalive);
+  cv_timer_cancel(&s->sul_ack);
   s->ack_scheduled = 0;
 }
 
@@ -147,7 +129,7 @@ static void end_publishers(otc_session *s) {
     p->session = NULL;
     if (stream) {
       stream->reason = s->disconnect_reason ? s->disconnect_reason : "clientDisconnected";
-      PUB_EMIT(p, on_stream_destroyed, stream);
+      CV_PUB_EMIT(p, on_stream_destroyed, stream);
       otc_stream_delete(stream);
     }
   }
@@ -161,7 +143,7 @@ static void finish(otc_session *s) {
   if (!s->disconnect_reason) s->disconnect_reason = "networkDisconnected";
   CV_INFO("session %.24s: disconnected (%s)", s->session_id, s->disconnect_reason);
   cancel_timers(s);
-  cv_transport_close(s);
+  cv_transport_close(&s->link);
   free_pending(s);
   end_publishers(s);
   clear_tables(s);
@@ -170,28 +152,13 @@ static void finish(otc_session *s) {
   s->token = NULL;
   if ((s->had_connected || s->rejoining) && !s->disconnect_reported) {
     s->disconnect_reported = 1;
-    EMIT0(s, on_disconnected);
+    CV_EMIT0(s, on_disconnected);
   }
   s->rejoining = 0;
 }
 
 void cv_state_report_error(otc_session *s, int code, const char *message) { report_error(s, code, message); }
 void cv_state_finish(otc_session *s) { finish(s); }
-
-double cv_pace_rate_for(const json_t *limits) {
-  json_t *sps = json_object_get(limits, "signalsPerSecond");
-  if (!json_is_integer(sps)) return PACE_DEFAULT_RATE;
-  if (json_integer_value(sps) <= 0) return 0; /* no signal limit: no pace */
-  double r = (double)json_integer_value(sps) * 0.9;
-  return r < PACE_MIN_RATE ? PACE_MIN_RATE : r;
-}
-
-double cv_pace_burst_for(const json_t *limits) {
-  json_t *burst = json_object_get(limits, "signalBurst");
-  if (!json_is_integer(burst) || json_integer_value(burst) <= 0) return PACE_DEFAULT_BURST;
-  double b = (double)json_integer_value(burst) / 2;
-  return b < 1 ? 1 : b > PACE_MAX_BURST ? PACE_MAX_BURST : b;
-}
 
 static void pace_tick(lws_sorted_usec_list_t *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_pace);
@@ -219,7 +186,7 @@ void cv_state_pump(otc_session *s) {
   /* out of tokens: come back when one is there; a full window: results call pump again */
   if (s->unsent && s->in_flight < CV_MAX_IN_FLIGHT) {
     int64_t ms = (int64_t)((1.0 - s->pace_tokens) * 1000.0 / s->pace_rate) + 1;
-    lws_sul_schedule(cv_service_context(), 0, &s->sul_pace, pace_tick, (lws_usec_t)(ms < 2 ? 2 : ms) * LWS_US_PER_MS);
+    cv_timer_schedule(&s->sul_pace, pace_tick, (ms < 2 ? 2 : ms));
   }
 }
 
@@ -250,9 +217,13 @@ static void handshake_timeout(lws_sorted_usec_list_t *sul) {
 }
 
 int cv_state_connect_attempt(otc_session *s) {
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_handshake, handshake_timeout,
-                   (lws_usec_t)s->connect_timeout_ms * LWS_US_PER_MS);
-  return cv_transport_open(s);
+  cv_timer_schedule(&s->sul_handshake, handshake_timeout, s->connect_timeout_ms);
+  return cv_state_open_link(s);
+}
+
+int cv_state_open_link(otc_session *s) {
+  struct cv_transport_config cfg = {s->server_url, s->ca_file, s->tls_verify, s->session_id};
+  return cv_transport_open(&cfg, &cv_state_transport_events, s, &s->link);
 }
 
 void cv_state_start_connect(otc_session *s, char *token) {
@@ -287,7 +258,7 @@ void cv_state_disconnect(otc_session *s) {
     /* ids must follow each other: requests not written yet are given up (they fail below) */
     uint64_t id = s->unsent ? s->unsent->id : ++s->next_id;
     send_owned(s, cv_frame_request("disconnect", id, NULL));
-    cv_transport_await_server_close(s);
+    cv_transport_await_server_close(s->link);
   }
   /* The transport flushes what is queued (the disconnect request), then closes cleanly. */
   finish(s);
@@ -363,14 +334,6 @@ void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
 
 /* ---- keepalive ---- */
 
-int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms) { return now - last_rx >= timeout_ms; }
-
-int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms) {
-  int64_t ping_at = last_ping + interval_ms, dead_at = last_rx + timeout_ms;
-  int64_t next = (ping_at < dead_at ? ping_at : dead_at) - now;
-  return next < 10 ? 10 : next;
-}
-
 void cv_state_set_keepalive(otc_session *s, const json_t *ka) {
   int interval = (int)cv_json_int(ka, "interval"), timeout = (int)cv_json_int(ka, "timeout");
   if (interval > 0) s->keepalive_interval_ms = interval;
@@ -398,20 +361,18 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
   }
   if (now - s->last_ping_ms >= s->keepalive_interval_ms) {
     s->last_ping_ms = now;
-    s->ping_due = 1;
-    cv_transport_want_write(s);
+    cv_transport_ping(s->link);
   }
   int64_t next = cv_keepalive_next_check(now, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
                                          s->keepalive_timeout_ms);
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick, (lws_usec_t)next * LWS_US_PER_MS);
+  cv_timer_schedule(&s->sul_keepalive, keepalive_tick, next);
 }
 
 void cv_state_start_keepalive(otc_session *s) {
   s->last_ping_ms = cv_now_ms();
-  lws_sul_schedule(cv_service_context(), 0, &s->sul_keepalive, keepalive_tick,
-                   (lws_usec_t)cv_keepalive_next_check(s->last_ping_ms, s->last_rx_ms, s->last_ping_ms,
-                                                       s->keepalive_interval_ms, s->keepalive_timeout_ms) *
-                       LWS_US_PER_MS);
+  cv_timer_schedule(&s->sul_keepalive, keepalive_tick,
+                    cv_keepalive_next_check(s->last_ping_ms, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
+                                            s->keepalive_timeout_ms));
 }
 
 /* ---- requests ---- */
@@ -428,7 +389,7 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
     char msg[128];
     snprintf(msg, sizeof msg, "%s: %d requests already wait for the reconnection", type, s->max_queued);
     if (done)
-      COMPLETE(s, done, done_data, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+      CV_COMPLETE(s, done, done_data, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     else
       report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     return;
@@ -438,9 +399,9 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
     char msg[128];
     snprintf(msg, sizeof msg, "%s: the session is not connected", type);
     if (done)
-      COMPLETE(s, done, done_data, OTC_SESSION_NOT_CONNECTED, msg);
+      CV_COMPLETE(s, done, done_data, OTC_SESSION_NOT_CONNECTED, msg);
     else if (pub)
-      PUB_EMIT(pub, on_error, msg, OTC_PUBLISHER_SESSION_DISCONNECTED);
+      CV_PUB_EMIT(pub, on_error, msg, OTC_PUBLISHER_SESSION_DISCONNECTED);
     else
       report_error(s, OTC_SESSION_NOT_CONNECTED, msg);
     return;
@@ -448,7 +409,7 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
   struct cv_pending *p = calloc(1, sizeof *p);
   if (!p) {
     if (fields) json_decref(fields);
-    COMPLETE(s, done, done_data, OTC_SESSION_INTERNAL_ERROR, "out of memory");
+    CV_COMPLETE(s, done, done_data, OTC_SESSION_INTERNAL_ERROR, "out of memory");
     return;
   }
   p->id = ++s->next_id;
@@ -461,7 +422,7 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
     free(p->type);
     free(p->text);
     free(p);
-    COMPLETE(s, done, done_data, OTC_SESSION_NULL_OR_INVALID_PARAMETER, "the request could not be encoded");
+    CV_COMPLETE(s, done, done_data, OTC_SESSION_NULL_OR_INVALID_PARAMETER, "the request could not be encoded");
     return;
   }
   if (s->pending_tail)
@@ -481,7 +442,7 @@ void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, 
     json_decref(fields);
     const char *msg = "signal not sent: the session is reconnecting and retry_after_reconnect is false";
     if (done)
-      COMPLETE(s, done, done_data, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
+      CV_COMPLETE(s, done, done_data, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     else
       report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     return;
@@ -535,18 +496,18 @@ static void publisher_stream_gone(otc_session *s, otc_publisher *p, const char *
   drop_publisher(s, p);
   if (stream) {
     stream->reason = reason;
-    PUB_EMIT(p, on_stream_destroyed, stream);
+    CV_PUB_EMIT(p, on_stream_destroyed, stream);
     otc_stream_delete(stream);
   }
 }
 
 void cv_state_publish(otc_session *s, otc_publisher *p) {
   if (p->session) {
-    PUB_EMIT(p, on_error, "the publisher is already published", OTC_PUBLISHER_UNABLE_TO_PUBLISH);
+    CV_PUB_EMIT(p, on_error, "the publisher is already published", OTC_PUBLISHER_UNABLE_TO_PUBLISH);
     return;
   }
   if (atomic_load(&s->state) != CV_STATE_CONNECTED) {
-    PUB_EMIT(p, on_error, "publish: the session is not connected", OTC_PUBLISHER_SESSION_DISCONNECTED);
+    CV_PUB_EMIT(p, on_error, "publish: the session is not connected", OTC_PUBLISHER_SESSION_DISCONNECTED);
     return;
   }
   json_t *fields = json_pack("{s:s, s:b, s:b, s:s, s:{s:i, s:i}}", "name", p->name, "hasAudio",
@@ -603,15 +564,15 @@ static void on_result(otc_session *s, json_t *f) {
     int code = (int)cv_json_int(err, "code");
     const char *message = cv_json_str(err, "message");
     if (req->done) {
-      COMPLETE(s, req->done, req->done_data, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
+      CV_COMPLETE(s, req->done, req->done_data, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
     } else if (pub && strcmp(req->type, "publish") == 0) {
       drop_publisher(s, pub);
-      PUB_EMIT(pub, on_error, message, (enum otc_publisher_error_code)(code ? code : OTC_PUBLISHER_UNABLE_TO_PUBLISH));
+      CV_PUB_EMIT(pub, on_error, message, (enum otc_publisher_error_code)(code ? code : OTC_PUBLISHER_UNABLE_TO_PUBLISH));
     } else {
       report_error(s, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
     }
   } else if (req->done) {
-    COMPLETE(s, req->done, req->done_data, 0, "");
+    CV_COMPLETE(s, req->done, req->done_data, 0, "");
   } else if (strcmp(req->type, "publish") == 0) { /* pub is NULL when deleted meanwhile */
     otc_stream *stream = cv_stream_from_json(json_object_get(f, "stream"), s->self, s->session_id);
     if (stream && pub && pub->session == s) {
@@ -619,7 +580,7 @@ static void on_result(otc_session *s, json_t *f) {
       pub->stream = stream;
       pthread_mutex_unlock(&pub->lock);
       CV_DEBUG("session %.24s: stream %s published", s->session_id, stream->id);
-      PUB_EMIT(pub, on_stream_created, stream);
+      CV_PUB_EMIT(pub, on_stream_created, stream);
     } else if (stream) { /* unpublished or deleted before the result came */
       cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", stream->id), NULL);
       otc_stream_delete(stream);
@@ -650,7 +611,7 @@ static void reconcile_stale(otc_session *s, json_t *f) {
     if (listed(streams, st->id)) continue;
     cv_table_remove(&s->stale_streams, st->id, cv_stream_id_of);
     st->reason = "networkDisconnected";
-    EMIT(s, on_stream_dropped, st);
+    CV_EMIT(s, on_stream_dropped, st);
     otc_stream_delete(st);
   }
   for (size_t i = s->stale_connections.len; i-- > 0;) {
@@ -658,13 +619,13 @@ static void reconcile_stale(otc_session *s, json_t *f) {
     if (listed(conns, c->id)) continue;
     cv_table_remove(&s->stale_connections, c->id, cv_connection_id_of);
     c->reason = "networkDisconnected";
-    EMIT(s, on_connection_dropped, c);
+    CV_EMIT(s, on_connection_dropped, c);
     otc_connection_delete(c);
   }
 }
 
 static void on_connected(otc_session *s, json_t *f) {
-  lws_sul_cancel(&s->sul_handshake);
+  cv_timer_cancel(&s->sul_handshake);
   otc_connection *self = cv_connection_from_json(json_object_get(f, "connection"), s->session_id);
   if (!self) {
     report_error(s, OTC_SESSION_UNEXPECTED_GET_SESSION_INFO_REPONSE, "server sent a connected frame without a connection");
@@ -698,7 +659,7 @@ static void on_connected(otc_session *s, json_t *f) {
   s->rejoining = 0;
   atomic_store(&s->state, CV_STATE_CONNECTED);
   cv_state_start_keepalive(s);
-  EMIT0(s, on_connected);
+  CV_EMIT0(s, on_connected);
   size_t i;
   json_t *item;
   if (s->stale_connections.len || s->stale_streams.len) reconcile_stale(s, f);
@@ -714,7 +675,7 @@ static void on_connected(otc_session *s, json_t *f) {
       otc_connection_delete(c);
       continue;
     }
-    EMIT(s, on_connection_created, c);
+    CV_EMIT(s, on_connection_created, c);
   }
   json_array_foreach(json_object_get(f, "streams"), i, item) {
     otc_stream *known = cv_table_remove(&s->stale_streams, cv_json_str(item, "id"), cv_stream_id_of);
@@ -728,7 +689,7 @@ static void on_connected(otc_session *s, json_t *f) {
       otc_stream_delete(st);
       continue;
     }
-    EMIT(s, on_stream_received, st);
+    CV_EMIT(s, on_stream_received, st);
   }
 }
 
@@ -739,17 +700,17 @@ static void on_property_changed(otc_session *s, json_t *f) {
   json_t *nv = json_object_get(f, "newValue");
   if (strcmp(prop, "hasAudio") == 0) {
     st->has_audio = json_is_true(nv);
-    EMIT(s, on_stream_has_audio_changed, st, st->has_audio);
+    CV_EMIT(s, on_stream_has_audio_changed, st, st->has_audio);
   } else if (strcmp(prop, "hasVideo") == 0) {
     st->has_video = json_is_true(nv);
-    EMIT(s, on_stream_has_video_changed, st, st->has_video);
+    CV_EMIT(s, on_stream_has_video_changed, st, st->has_video);
   } else if (strcmp(prop, "videoDimensions") == 0) {
     st->width = (int)cv_json_int(nv, "width");
     st->height = (int)cv_json_int(nv, "height");
-    EMIT(s, on_stream_video_dimensions_changed, st, st->width, st->height);
+    CV_EMIT(s, on_stream_video_dimensions_changed, st, st->width, st->height);
   } else if (strcmp(prop, "videoType") == 0) {
     st->video_type = cv_video_type_from_string(json_string_value(nv));
-    EMIT(s, on_stream_video_type_changed, st, st->video_type);
+    CV_EMIT(s, on_stream_video_type_changed, st, st->video_type);
   } else if (strcmp(prop, "name") == 0 && json_is_string(nv)) {
     char *name = strdup(json_string_value(nv));
     if (name) {
@@ -778,8 +739,8 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         /* the flood guard closes the socket (1008) but keeps the connection for its grace
          * window: resume, more slowly, rather than end (and lose what waits for a result) */
         s->flooded = 1;
-        s->pace_rate = s->pace_rate > 0 ? s->pace_rate / 2 : PACE_DEFAULT_RATE / 2;
-        if (s->pace_rate < PACE_MIN_RATE) s->pace_rate = PACE_MIN_RATE;
+        s->pace_rate = s->pace_rate > 0 ? s->pace_rate / 2 : CV_PACE_DEFAULT_RATE / 2;
+        if (s->pace_rate < CV_PACE_MIN_RATE) s->pace_rate = CV_PACE_MIN_RATE;
         CV_WARN("session %.24s: the server's flood guard closed the socket (%s); resuming at %.0f requests/s",
                 s->session_id, cv_json_str(f, "message"), s->pace_rate);
         break;
@@ -798,7 +759,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         otc_connection_delete(c);
         break;
       }
-      EMIT(s, on_connection_created, c);
+      CV_EMIT(s, on_connection_created, c);
       break;
     }
     case CV_FRAME_CONNECTION_DESTROYED: {
@@ -806,7 +767,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
                                           cv_connection_id_of);
       if (!c) break;
       c->reason = cv_static_reason(cv_json_str(f, "reason"));
-      EMIT(s, on_connection_dropped, c);
+      CV_EMIT(s, on_connection_dropped, c);
       otc_connection_delete(c);
       break;
     }
@@ -818,7 +779,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         otc_stream_delete(st);
         break;
       }
-      EMIT(s, on_stream_received, st);
+      CV_EMIT(s, on_stream_received, st);
       break;
     }
     case CV_FRAME_STREAM_DESTROYED: {
@@ -832,7 +793,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       otc_stream *st = cv_table_remove(&s->streams, id, cv_stream_id_of);
       if (!st) break;
       st->reason = reason;
-      EMIT(s, on_stream_dropped, st);
+      CV_EMIT(s, on_stream_dropped, st);
       otc_stream_delete(st);
       break;
     }
@@ -852,7 +813,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
           json_decref(o);
         }
       }
-      EMIT(s, on_signal_received, cv_json_str(f, "signalType"), cv_json_str(f, "data"), c);
+      CV_EMIT(s, on_signal_received, cv_json_str(f, "signalType"), cv_json_str(f, "data"), c);
       if (unknown) otc_connection_delete(unknown);
       break;
     }
@@ -866,7 +827,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
         }
       }
       otc_on_mute_forced_info info = {.active = active ? OTC_TRUE : OTC_FALSE};
-      EMIT(s, on_mute_forced, &info);
+      CV_EMIT(s, on_mute_forced, &info);
       break;
     }
     case CV_FRAME_SESSION_DISCONNECTED:
@@ -928,13 +889,13 @@ void cv_state_on_text(otc_session *s, const char *text, size_t len) {
     send_ack(s);
   } else if (s->last_seq > s->acked_seq && !s->ack_scheduled) {
     s->ack_scheduled = 1;
-    lws_sul_schedule(cv_service_context(), 0, &s->sul_ack, ack_timer, ACK_DELAY_US);
+    cv_timer_schedule(&s->sul_ack, ack_timer, ACK_DELAY_MS);
   }
 }
 
 void cv_state_free(otc_session *s) {
   cancel_timers(s);
-  cv_transport_close(s);
+  cv_transport_close(&s->link);
   free_pending(s);
   end_publishers(s);
   clear_tables(s);
@@ -945,4 +906,33 @@ void cv_state_free(otc_session *s) {
   cv_table_free(&s->publishers);
   free(s->token);
   free(s->resume_token);
+}
+
+/* ---- the transport's events ---- */
+
+static void ev_open(void *owner) { cv_state_on_open(owner); }
+static void ev_text(void *owner, const char *text, size_t len) { cv_state_on_text(owner, text, len); }
+static void ev_pong(void *owner) { ((otc_session *)owner)->last_rx_ms = cv_now_ms(); }
+static void ev_error(void *owner, const char *why) { cv_state_on_transport_error(owner, why); }
+static void ev_closed(void *owner, int code, const char *reason) { cv_state_on_closed(owner, code, reason); }
+
+const struct cv_transport_events cv_state_transport_events = {
+    .on_open = ev_open,
+    .on_text = ev_text,
+    .on_pong = ev_pong,
+    .on_error = ev_error,
+    .on_closed = ev_closed,
+    .on_writable = NULL, /* requests are paced by results and the token bucket, not by the socket */
+};
+
+void cv_session_free(otc_session *s) {
+  otc_connection_delete(s->self);
+  for (size_t i = 0; i < s->handed.len; i++) cv_connection_free_owned(s->handed.items[i]);
+  cv_table_free(&s->handed);
+  free(s->api_key);
+  free(s->session_id);
+  free(s->server_url);
+  free(s->ca_file);
+  pthread_mutex_destroy(&s->info_lock);
+  free(s);
 }
