@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "state.h"
 
 static double jitter(void) { return (double)(rand() % 1000000) / 1000000.0; }
 
