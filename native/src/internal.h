@@ -150,6 +150,24 @@ const char *cv_json_str(const json_t *obj, const char *key);
 int64_t cv_json_int(const json_t *obj, const char *key);
 int cv_json_bool(const json_t *obj, const char *key);
 
+/* The kinds of request a session sends (protocol v1 request frames). */
+enum cv_request_kind {
+  CV_REQ_SIGNAL,
+  CV_REQ_PUBLISH,
+  CV_REQ_UNPUBLISH,
+  CV_REQ_UPDATE_STREAM,
+  CV_REQ_FORCE_DISCONNECT,
+  CV_REQ_FORCE_UNPUBLISH,
+  CV_REQ_FORCE_MUTE_STREAM,
+  CV_REQ_FORCE_MUTE_ALL,
+  CV_REQ_DISABLE_FORCE_MUTE,
+  CV_REQ_COUNT
+};
+/* The frame type of a request kind ("signal", "publish", ...); NULL when out of range. */
+const char *cv_request_name(enum cv_request_kind kind);
+/* The kind named `name`, or -1. */
+int cv_request_kind_of(const char *name);
+
 /* ---- cmd_queue.c: commands from any thread to the service thread ---- */
 enum cv_cmd_type {
   CV_CMD_CONNECT,
@@ -168,7 +186,7 @@ struct cv_cmd {
   otc_session *session;
   otc_publisher *publisher;
   char *text;       /* CONNECT: token */
-  char *req_type;   /* REQUEST: frame type */
+  enum cv_request_kind req; /* REQUEST: what is requested */
   json_t *fields;   /* REQUEST, PUBLISHER_UPDATE: owned */
   int retry;        /* REQUEST signal: retry_after_reconnect */
   convene_completion_cb on_done; /* REQUEST: completion (may be NULL) */
@@ -349,7 +367,7 @@ enum cv_session_state {
 struct cv_pending {
   struct cv_pending *next;
   uint64_t id;
-  char *type;
+  enum cv_request_kind kind;
   char *text;
   otc_publisher *publisher;
   int sent; /* 0 not written on this socket, 1 written (counted in in_flight), 2 processed before a resume */
@@ -456,10 +474,12 @@ struct otc_publisher {
 /* ---- state layer entry points (service thread) ---- */
 void cv_state_start_connect(otc_session *s, char *token /* consumed */);
 void cv_state_disconnect(otc_session *s);
+/* Sends a request (fields consumed, may be NULL) and ends it with exactly one final callback:
+ * `done` when given, else the publisher's (pub) or the session's on_error on failure. */
+void cv_state_submit(otc_session *s, enum cv_request_kind kind, json_t *fields, otc_publisher *pub,
+                     convene_completion_cb done, void *done_data);
+/* The same by frame type name, without completion (tests, fuzzing); an unknown name fails. */
 void cv_state_request(otc_session *s, const char *type, json_t *fields /* consumed */, otc_publisher *pub);
-/* Same, with a completion called once on the service thread (result, or session end). */
-void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
-                         convene_completion_cb done, void *done_data);
 /* A signal request: while reconnecting, queued if retry_after_reconnect, else failed (1550). */
 void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, convene_completion_cb done,
                      void *done_data);

@@ -135,10 +135,10 @@ static void run(struct cv_cmd *c) {
       cv_session_free(s);
       break;
     case CV_CMD_REQUEST:
-      if (strcmp(c->req_type, "signal") == 0)
+      if (c->req == CV_REQ_SIGNAL)
         cv_state_signal(s, c->fields, c->retry, c->on_done, c->done_data);
       else
-        cv_state_request_ex(s, c->req_type, c->fields, NULL, c->on_done, c->done_data);
+        cv_state_submit(s, c->req, c->fields, NULL, c->on_done, c->done_data);
       c->fields = NULL;
       break;
     case CV_CMD_PUBLISH:

@@ -60,7 +60,7 @@ void cv_state_publish(otc_session *s, otc_publisher *p) {
   }
   p->session = s;
   CV_DEBUG("session %.24s: publishing \"%s\"", s->session_id, p->name);
-  cv_state_request(s, "publish", fields, p);
+  cv_state_submit(s, CV_REQ_PUBLISH, fields, p, NULL, NULL);
 }
 
 void cv_state_unpublish(otc_session *s, otc_publisher *p) {
@@ -72,7 +72,7 @@ void cv_state_unpublish(otc_session *s, otc_publisher *p) {
     cv_state_drop_publisher(s, p);
     return;
   }
-  cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", p->stream->id), NULL);
+  cv_state_submit(s, CV_REQ_UNPUBLISH, json_pack("{s:s}", "streamId", p->stream->id), NULL, NULL, NULL);
   cv_state_publisher_stream_gone(s, p, "clientDisconnected");
 }
 
@@ -82,7 +82,7 @@ void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields)
     return; /* applied at the next publish */
   }
   json_object_set_new(fields, "streamId", json_string(p->stream->id));
-  cv_state_request(s, "updateStream", fields, p);
+  cv_state_submit(s, CV_REQ_UPDATE_STREAM, fields, p, NULL, NULL);
 }
 
 void cv_state_forget_publisher(otc_session *s, otc_publisher *p) {
@@ -90,7 +90,7 @@ void cv_state_forget_publisher(otc_session *s, otc_publisher *p) {
     if (q->publisher == p) q->publisher = NULL;
   if (p->session == s) {
     if (p->stream && atomic_load(&s->state) == CV_STATE_CONNECTED)
-      cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", p->stream->id), NULL);
+      cv_state_submit(s, CV_REQ_UNPUBLISH, json_pack("{s:s}", "streamId", p->stream->id), NULL, NULL, NULL);
     cv_state_drop_publisher(s, p);
   }
 }

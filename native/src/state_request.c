@@ -11,11 +11,27 @@
 /* ---- requests ---- */
 
 void cv_state_request(otc_session *s, const char *type, json_t *fields, otc_publisher *pub) {
-  cv_state_request_ex(s, type, fields, pub, NULL, NULL);
+  int kind = cv_request_kind_of(type);
+  if (kind < 0) {
+    if (fields) json_decref(fields);
+    cv_state_report_error(s, OTC_SESSION_NULL_OR_INVALID_PARAMETER, "unknown request type");
+    return;
+  }
+  cv_state_submit(s, (enum cv_request_kind)kind, fields, pub, NULL, NULL);
 }
 
-void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
-                         convene_completion_cb done, void *done_data) {
+void cv_state_submit(otc_session *s, enum cv_request_kind kind, json_t *fields, otc_publisher *pub,
+                     convene_completion_cb done, void *done_data) {
+  const char *type = cv_request_name(kind);
+  if (!type) {
+    if (fields) json_decref(fields);
+    const char *msg = "unknown request type";
+    if (done)
+      CV_COMPLETE(s, done, done_data, OTC_SESSION_NULL_OR_INVALID_PARAMETER, msg);
+    else
+      cv_state_report_error(s, OTC_SESSION_NULL_OR_INVALID_PARAMETER, msg);
+    return;
+  }
   int state = atomic_load(&s->state);
   if (state == CV_STATE_RECONNECTING && s->queued_reconnecting >= s->max_queued) {
     if (fields) json_decref(fields);
@@ -46,14 +62,12 @@ void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_p
     return;
   }
   p->id = ++s->next_id;
-  p->type = strdup(type);
+  p->kind = kind;
   p->text = cv_frame_request(type, p->id, fields);
   p->publisher = pub;
   p->done = done;
   p->done_data = done_data;
-  if (!p->type || !p->text) {
-    free(p->type);
-    free(p->text);
+  if (!p->text) {
     free(p);
     CV_COMPLETE(s, done, done_data, OTC_SESSION_NULL_OR_INVALID_PARAMETER, "the request could not be encoded");
     return;
@@ -80,7 +94,7 @@ void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, 
       cv_state_report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     return;
   }
-  cv_state_request_ex(s, "signal", fields, NULL, done, done_data);
+  cv_state_submit(s, CV_REQ_SIGNAL, fields, NULL, done, done_data);
 }
 
 static struct cv_pending *take_pending(otc_session *s, uint64_t id) {
@@ -110,7 +124,7 @@ void cv_state_on_result(otc_session *s, json_t *f) {
     const char *message = cv_json_str(err, "message");
     if (req->done) {
       CV_COMPLETE(s, req->done, req->done_data, code ? code : OTC_SESSION_INTERNAL_ERROR, message);
-    } else if (pub && strcmp(req->type, "publish") == 0) {
+    } else if (pub && req->kind == CV_REQ_PUBLISH) {
       cv_state_drop_publisher(s, pub);
       CV_PUB_EMIT(pub, on_error, message, (enum otc_publisher_error_code)(code ? code : OTC_PUBLISHER_UNABLE_TO_PUBLISH));
     } else {
@@ -118,7 +132,7 @@ void cv_state_on_result(otc_session *s, json_t *f) {
     }
   } else if (req->done) {
     CV_COMPLETE(s, req->done, req->done_data, 0, "");
-  } else if (strcmp(req->type, "publish") == 0) { /* pub is NULL when deleted meanwhile */
+  } else if (req->kind == CV_REQ_PUBLISH) { /* pub is NULL when deleted meanwhile */
     otc_stream *stream = cv_stream_from_json(json_object_get(f, "stream"), s->self, s->session_id);
     if (stream && pub && pub->session == s) {
       pthread_mutex_lock(&pub->lock);
@@ -127,11 +141,10 @@ void cv_state_on_result(otc_session *s, json_t *f) {
       CV_DEBUG("session %.24s: stream %s published", s->session_id, stream->id);
       CV_PUB_EMIT(pub, on_stream_created, stream);
     } else if (stream) { /* unpublished or deleted before the result came */
-      cv_state_request(s, "unpublish", json_pack("{s:s}", "streamId", stream->id), NULL);
+      cv_state_submit(s, CV_REQ_UNPUBLISH, json_pack("{s:s}", "streamId", stream->id), NULL, NULL, NULL);
       otc_stream_delete(stream);
     }
   }
-  free(req->type);
   free(req->text);
   free(req);
   cv_state_pump(s); /* room in the window */
@@ -146,12 +159,18 @@ void cv_state_end_requests(otc_session *s) {
     struct cv_pending *next = p->next;
     if (p->done) {
       CV_COMPLETE(s, p->done, p->done_data, OTC_SESSION_NOT_CONNECTED, "the session ended before the request completed");
-    } else if (s->fail_queued && strcmp(p->type, "signal") == 0) {
+    } else if (p->kind == CV_REQ_PUBLISH && p->publisher && p->publisher->session == s) {
+      /* a publish whose result has not come: the publisher's one final callback (as libuv's
+       * UV_ECANCELED), then it is unpublished like the others */
+      otc_publisher *pub = p->publisher;
+      cv_state_drop_publisher(s, pub);
+      CV_PUB_EMIT(pub, on_error, "publish: the session ended before the stream was created",
+                  OTC_PUBLISHER_SESSION_DISCONNECTED);
+    } else if (s->fail_queued && p->kind == CV_REQ_SIGNAL) {
       char msg[96];
       snprintf(msg, sizeof msg, "signal #%llu was not sent: the connection could not be resumed", (unsigned long long)p->id);
       cv_state_report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     }
-    free(p->type);
     free(p->text);
     free(p);
     p = next;

@@ -806,6 +806,38 @@ static void test_rejoin_reconciles(void) {
   cv_testing_session_free(s);
 }
 
+/* A publish whose result has not come when the session ends gets exactly one final
+ * callback: the publisher's on_error (1010, session disconnected), no stream callbacks. The
+ * same when resuming fails for good (reconnection given up). */
+static void test_publish_pending_at_end(void) {
+  for (int how = 0; how < 2; how++) {
+    otc_session *s = connected_session();
+    struct otc_publisher_callbacks pcb = {
+        .on_stream_created = pub_created, .on_stream_destroyed = pub_destroyed, .on_error = pub_error};
+    otc_publisher *p = otc_publisher_new("cam", NULL, &pcb);
+    cv_state_publish(s, p);
+    CHECK_EQ(0, R.pub_errors);
+    if (how == 0) {
+      cv_state_disconnect(s);
+    } else {
+      cv_state_on_closed(s, 1006, "gone");
+      CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+      CHECK_EQ(0, R.pub_errors); /* still waiting: the publish may be resent after a resume */
+      cv_reconnect_give_up(s, "test: the server forgot the connection");
+    }
+    CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+    CHECK_EQ(1, R.pub_errors);
+    CHECK_EQ(OTC_PUBLISHER_SESSION_DISCONNECTED, R.pub_last_error);
+    CHECK_EQ(0, R.pub_created);
+    CHECK_EQ(0, R.pub_destroyed);
+    CHECK_NULL(p->session);
+    CHECK_EQ(1, R.disconnected);
+    cv_testing_session_free(s);
+    CHECK_EQ(1, R.pub_errors); /* nothing more when the session is freed */
+    CHECK_EQ(OTC_SUCCESS, otc_publisher_delete(p));
+  }
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -824,6 +856,7 @@ static void test_backoff(void) {
 
 int main(void) {
   test_backoff();
+  test_publish_pending_at_end();
   CHECK_EQ(0, cv_testing_begin());
   test_connected();
   test_events();
