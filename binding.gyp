@@ -10,6 +10,7 @@
         "native/src/frame.c",
         "native/src/objects.c",
         "native/src/policy.c",
+        "native/src/errors.c",
         "native/src/state.c",
         "native/src/state_dispatch.c",
         "native/src/state_out.c",
