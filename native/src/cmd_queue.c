@@ -42,7 +42,6 @@ struct cv_cmd *cv_cmdq_take_all(struct cv_cmdq *q) {
 void cv_cmd_free(struct cv_cmd *cmd) {
   if (!cmd) return;
   free(cmd->text);
-  free(cmd->req_type);
   if (cmd->fields) json_decref(cmd->fields);
   free(cmd);
 }

@@ -12,15 +12,16 @@ const char *convene_session_get_disconnect_reason(const otc_session *s) { return
 
 const char *convene_session_get_role(const otc_session *s) { return s && s->role ? s->role : ""; }
 
-static otc_status submit(otc_session *s, const char *type, json_t *fields, int retry, convene_completion_cb done,
+static otc_status submit(otc_session *s, enum cv_request_kind kind, json_t *fields, int retry, convene_completion_cb done,
                          void *data) {
   if (!fields) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
   struct cv_cmd *c = cv_cmd_new(CV_CMD_REQUEST, s);
-  if (!c || !(c->req_type = strdup(type))) {
+  if (!c) {
     cv_cmd_free(c);
     json_decref(fields);
     return OTC_FATAL;
   }
+  c->req = kind;
   c->fields = fields;
   c->on_done = done;
   c->retry = retry;
@@ -38,7 +39,7 @@ otc_status convene_session_send_signal(otc_session *s, const char *type, const c
   if (state != CV_STATE_CONNECTED && state != CV_STATE_RECONNECTING) return OTC_SESSION_NOT_CONNECTED;
   json_t *fields = json_pack("{s:s, s:s}", "signalType", type ? type : "", "data", data ? data : "");
   if (fields && to) json_object_set_new(fields, "to", json_string(to));
-  return submit(s, "signal", fields, retry, done, request_data);
+  return submit(s, CV_REQ_SIGNAL, fields, retry, done, request_data);
 }
 
 otc_status convene_session_moderate(otc_session *s, const char *op, const char *target, const char *const *ids,
@@ -62,5 +63,5 @@ otc_status convene_session_moderate(otc_session *s, const char *op, const char *
   } else {
     return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
   }
-  return submit(s, op, fields, 1, done, request_data);
+  return submit(s, (enum cv_request_kind)cv_request_kind_of(op), fields, 1, done, request_data);
 }

@@ -91,6 +91,28 @@ char *cv_frame_request(const char *type, uint64_t id, json_t *fields) {
 
 char *cv_frame_ack(uint64_t seq) { return dump(json_pack("{s:s, s:I}", "type", "ack", "seq", (json_int_t)seq)); }
 
+static const char *const k_request_names[CV_REQ_COUNT] = {
+    [CV_REQ_SIGNAL] = "signal",
+    [CV_REQ_PUBLISH] = "publish",
+    [CV_REQ_UNPUBLISH] = "unpublish",
+    [CV_REQ_UPDATE_STREAM] = "updateStream",
+    [CV_REQ_FORCE_DISCONNECT] = "forceDisconnect",
+    [CV_REQ_FORCE_UNPUBLISH] = "forceUnpublish",
+    [CV_REQ_FORCE_MUTE_STREAM] = "forceMuteStream",
+    [CV_REQ_FORCE_MUTE_ALL] = "forceMuteAll",
+    [CV_REQ_DISABLE_FORCE_MUTE] = "disableForceMute",
+};
+
+const char *cv_request_name(enum cv_request_kind kind) {
+  return (int)kind >= 0 && kind < CV_REQ_COUNT ? k_request_names[kind] : NULL;
+}
+
+int cv_request_kind_of(const char *name) {
+  for (int k = 0; name && k < CV_REQ_COUNT; k++)
+    if (strcmp(name, k_request_names[k]) == 0) return k;
+  return -1;
+}
+
 int cv_signal_check(const char *type, const char *data) {
   if (type) {
     size_t n = strlen(type);

@@ -1,13 +1,27 @@
 /*
  * Internal structures of the Convene C core, shared by its files. Not installed.
  *
- * Layers (each file calls only the one below it):
- *   session.c / publisher.c (public API: validate, enqueue a command)
- *     -> service.c (service thread: runs commands, owns the lws context)
- *     -> state.c (session state: seq/ack, request ids, connections, streams, callbacks)
- *     -> frame.c (protocol codec: JSON text <-> frames; pure)
- *   transport.c (libwebsockets adapter) feeds received text to state.c and writes what
- *   state.c queues.
+ * Five layers; each calls only the layers below it (arrows point down), and a lower one
+ * reports upward only through a table of function pointers its caller gives it:
+ *
+ *   api        session.c publisher.c convene.c (the public otc_ and convene_ functions: check,
+ *              copy, enqueue) -> service.c (the service thread: lws context, runs commands)
+ *              cmd_queue.c (commands from any thread to the service thread)
+ *     |
+ *   state      state.c (handshake, events in, dispatch, acks, requests, publishers, the
+ *              session's end) recovery.c (carries out the recovery policy's decisions:
+ *              timers, new sockets, resume, rejoin). Service thread only.
+ *     |                        |
+ *   protocol   frame.c (codec)   |     transport   transport.c (libwebsockets adapter:
+ *              objects.c         |                 sockets, write queue, pings, fragments;
+ *              policy.c (pure    |                 reports through struct cv_transport_events)
+ *              decisions: backoff, reconnection, keepalive, pace)
+ *     |                                 |
+ *   base       log.c clock.c
+ *
+ * Each layer is its own static library, linked in that order, and each is also linked alone
+ * into a shared object with -Wl,--no-undefined (CMakeLists.txt, "layer checks"): a call from
+ * a lower layer to a higher one fails the build. See docs/architecture.md.
  */
 #ifndef CONVENE_INTERNAL_H
 #define CONVENE_INTERNAL_H
@@ -136,6 +150,24 @@ const char *cv_json_str(const json_t *obj, const char *key);
 int64_t cv_json_int(const json_t *obj, const char *key);
 int cv_json_bool(const json_t *obj, const char *key);
 
+/* The kinds of request a session sends (protocol v1 request frames). */
+enum cv_request_kind {
+  CV_REQ_SIGNAL,
+  CV_REQ_PUBLISH,
+  CV_REQ_UNPUBLISH,
+  CV_REQ_UPDATE_STREAM,
+  CV_REQ_FORCE_DISCONNECT,
+  CV_REQ_FORCE_UNPUBLISH,
+  CV_REQ_FORCE_MUTE_STREAM,
+  CV_REQ_FORCE_MUTE_ALL,
+  CV_REQ_DISABLE_FORCE_MUTE,
+  CV_REQ_COUNT
+};
+/* The frame type of a request kind ("signal", "publish", ...); NULL when out of range. */
+const char *cv_request_name(enum cv_request_kind kind);
+/* The kind named `name`, or -1. */
+int cv_request_kind_of(const char *name);
+
 /* ---- cmd_queue.c: commands from any thread to the service thread ---- */
 enum cv_cmd_type {
   CV_CMD_CONNECT,
@@ -154,7 +186,7 @@ struct cv_cmd {
   otc_session *session;
   otc_publisher *publisher;
   char *text;       /* CONNECT: token */
-  char *req_type;   /* REQUEST: frame type */
+  enum cv_request_kind req; /* REQUEST: what is requested */
   json_t *fields;   /* REQUEST, PUBLISHER_UPDATE: owned */
   int retry;        /* REQUEST signal: retry_after_reconnect */
   convene_completion_cb on_done; /* REQUEST: completion (may be NULL) */
@@ -178,7 +210,151 @@ int cv_cmdq_push(struct cv_cmdq *q, struct cv_cmd *cmd);
 struct cv_cmd *cv_cmdq_take_all(struct cv_cmdq *q);
 void cv_cmd_free(struct cv_cmd *cmd);
 
-/* ---- the session ---- */
+/* ==== base: clock.c ==== */
+/* Milliseconds of CLOCK_MONOTONIC, or of the clock a test installed. */
+int64_t cv_now_ms(void);
+/* Test-only: time comes from `fn` (NULL: the monotonic clock again). */
+void cv_clock_set_for_testing(int64_t (*fn)(void));
+
+/* ==== protocol: policy.c (pure decisions: no I/O, no timers; time is an input) ==== */
+/* Delay before attempt `attempt` (0-based): base * factor^attempt capped at cap, times a
+ * jitter in [0.5, 1.0) given by r01 in [0, 1). */
+int64_t cv_backoff_ms(int attempt, int base_ms, double factor, int cap_ms, double r01);
+
+/* What the recovery policy is given once (from the session's settings and the server). */
+struct cv_recovery_policy {
+  int base_ms;           /* backoff: first delay */
+  double factor;         /* growth per attempt */
+  int cap_ms;            /* largest delay */
+  int grace_window_ms;   /* the server keeps a dropped connection this long (resume) */
+  int rejoin;            /* when resuming fails, connect again as a new connection */
+  int rejoin_timeout_ms; /* rejoin attempts stop this long after resuming failed */
+};
+
+/* The recovery's running state (the policy's own fields, kept by the session). */
+struct cv_recovery {
+  int attempt;         /* attempts made since the drop (resume) or since resuming failed (rejoin) */
+  int64_t deadline_ms; /* resume: no attempt after this; rejoin: likewise */
+  int floor_ms;        /* no attempt sooner than this (after a flood close) */
+};
+
+enum cv_recovery_action {
+  CV_RECOVERY_RETRY,   /* try again in delay_ms */
+  CV_RECOVERY_REJOIN,  /* resuming is over: connect again as a new connection */
+  CV_RECOVERY_GIVE_UP, /* the session ends */
+};
+
+struct cv_recovery_decision {
+  enum cv_recovery_action action;
+  int64_t delay_ms; /* RETRY only */
+};
+
+/* A drop while connected: resuming starts now (deadline = now + grace window). */
+void cv_recovery_begin_resume(struct cv_recovery *r, const struct cv_recovery_policy *p, int64_t now, int floor_ms);
+/* The next resume attempt: RETRY after a delay (bounded by the deadline), or GIVE_UP when
+ * the grace window is over. r01 is the jitter in [0, 1). */
+struct cv_recovery_decision cv_recovery_next_resume(struct cv_recovery *r, const struct cv_recovery_policy *p,
+                                                    int64_t now, double r01);
+/* Resuming failed for good (grace window over, resume refused): REJOIN when the settings
+ * allow it and a token is there to connect with, else GIVE_UP. Starts the rejoin clock. */
+struct cv_recovery_decision cv_recovery_after_resume_failed(struct cv_recovery *r, const struct cv_recovery_policy *p,
+                                                            int64_t now, int have_token);
+/* A rejoin connect failed: RETRY after a delay until the rejoin deadline, GIVE_UP after it
+ * or when the server refused (fatal). */
+struct cv_recovery_decision cv_recovery_next_rejoin(struct cv_recovery *r, const struct cv_recovery_policy *p,
+                                                    int64_t now, double r01, int fatal);
+
+/* Keepalive schedule: whether the path is dead (nothing received for timeout_ms), and the
+ * delay in ms before the next check, given the last receive and the last ping (the next
+ * ping is due interval_ms after it). Checks happen when either deadline comes, so a dead
+ * path is noticed timeout_ms after the last receive, not at the next ping. */
+int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms);
+int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms);
+/* The pace (requests/s, 0: none) and burst for a server that announced these `limits`
+ * (signalsPerSecond, signalBurst; NULL: unknown). */
+double cv_pace_rate_for(const json_t *limits);
+double cv_pace_burst_for(const json_t *limits);
+#define CV_PACE_DEFAULT_RATE 800.0 /* a server that announced no limits */
+#define CV_PACE_MIN_RATE 50.0
+
+/* ==== transport: transport.c (libwebsockets adapter) ==== */
+/* What the transport reports, to the owner given to cv_transport_open. Each is called on
+ * the service thread; after on_error or on_closed the link is gone (the owner's slot is
+ * NULL already) and no more events come from it. */
+struct cv_transport_events {
+  void (*on_open)(void *owner);                                 /* the WebSocket is up */
+  void (*on_text)(void *owner, const char *text, size_t len);   /* one whole text message */
+  void (*on_pong)(void *owner);                                 /* an answer to a ping */
+  void (*on_error)(void *owner, const char *why);               /* could not connect */
+  void (*on_closed)(void *owner, int close_code, const char *reason); /* the socket closed */
+  void (*on_writable)(void *owner); /* the write queue emptied (may be NULL) */
+};
+
+struct cv_transport_config {
+  const char *url; /* ws:// or wss:// */
+  const char *ca_file; /* may be NULL */
+  int tls_verify;
+  const char *name; /* for log lines (borrowed: must outlive the link) */
+};
+
+struct cv_out {
+  struct cv_out *next;
+  size_t len;
+  unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
+};
+
+/* One socket: the wsi's user data. Outlives its owner (a closed or deleted session) until
+ * lws is done with the socket. */
+struct cv_link {
+  const struct cv_transport_events *ev; /* NULL once detached from its owner */
+  void *owner;
+  struct cv_link **slot; /* the owner's pointer to this link, cleared on detach */
+  const char *name;
+  struct lws *wsi;
+  struct cv_out *out_head, *out_tail;
+  char *rx; /* a message arriving in fragments */
+  size_t rx_len, rx_cap;
+  int rx_skip;    /* skipping the fragments of a message that was dropped */
+  int ping_due;   /* write a ping at the next writable */
+  int peer_close_code;
+  int closing;    /* flush the queue, then close normally */
+  int failed;     /* CLIENT_CONNECTION_ERROR was reported */
+  int await_server_close; /* a disconnect request is queued: after it, let the server close */
+};
+
+extern const struct lws_protocols cv_protocols[];
+/* The lws context sockets and timers go on, and what to call when lws_cancel_service wakes
+ * the loop (the service layer drains its commands there). Set by the service layer. */
+void cv_transport_set_context(struct lws_context *ctx, void (*on_wake)(void));
+struct lws_context *cv_transport_context(void);
+/* Timers on that context (service thread). Without a context nothing is scheduled. */
+void cv_timer_schedule(lws_sorted_usec_list_t *sul, void (*cb)(lws_sorted_usec_list_t *), int64_t ms);
+void cv_timer_cancel(lws_sorted_usec_list_t *sul);
+/* Opens a socket; *slot is set to the link at once and cleared when it goes. 0 when under
+ * way (an error may have been reported through ev->on_error already), -1 when it could not
+ * start (nothing reported, *slot NULL). */
+int cv_transport_open(const struct cv_transport_config *cfg, const struct cv_transport_events *ev, void *owner,
+                      struct cv_link **slot);
+/* Detaches *slot (no more events) and closes it once its queue is written (normal close). */
+void cv_transport_close(struct cv_link **slot);
+/* Queues text (copied) and asks to write. */
+void cv_transport_send(struct cv_link *l, const char *text);
+/* A ping at the next chance to write. */
+void cv_transport_ping(struct cv_link *l);
+/* Takes the oldest queued text (malloc'd, NUL-terminated; the caller frees) or NULL: what a
+ * socketless test reads instead of the wire (like nghttp2's mem_send). */
+char *cv_transport_take_sent(struct cv_link *l, size_t *len);
+/* The disconnect request is queued on the link: once it is written, the server answers and
+ * closes the socket (protocol 4.1); the link waits for that (at most 5 s) instead of closing
+ * first, which would reset a socket with unread events and could lose the request. */
+void cv_transport_await_server_close(struct cv_link *l);
+/* Links still waiting for the server to close (otc_destroy waits for them, briefly). */
+int cv_transport_awaiting_close(void);
+/* Test-only: a link with no socket (what is sent piles up, cv_transport_take_sent reads it). */
+struct cv_link *cv_link_new_detached_for_testing(const struct cv_transport_events *ev, void *owner,
+                                                 struct cv_link **slot);
+
+/* ==== state: the session (service thread only, except the fields marked) ==== */
 enum cv_session_state {
   CV_STATE_IDLE = 0,
   CV_STATE_CONNECTING,
@@ -188,16 +364,10 @@ enum cv_session_state {
   CV_STATE_RECONNECTING, /* dropped; retrying with backoff and resuming */
 };
 
-struct cv_out {
-  struct cv_out *next;
-  size_t len;
-  unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
-};
-
 struct cv_pending {
   struct cv_pending *next;
   uint64_t id;
-  char *type;
+  enum cv_request_kind kind;
   char *text;
   otc_publisher *publisher;
   int sent; /* 0 not written on this socket, 1 written (counted in in_flight), 2 processed before a resume */
@@ -205,14 +375,11 @@ struct cv_pending {
   void *done_data;
 };
 
-/* The wsi's user data: outlives a deleted session until the socket is gone. */
-struct cv_link {
-  otc_session *session; /* NULL once detached */
-  struct lws *wsi;
-  struct cv_out *out_head, *out_tail;
-  int closing; /* flush the queue, then close normally */
-  int failed;  /* CLIENT_CONNECTION_ERROR was reported */
-  int await_server_close; /* a disconnect request is queued: after it, let the server close */
+/* The api layer's per-session fields (service.c's list of live sessions). */
+struct cv_live_node {
+  struct otc_session *next;
+  struct otc_session *prev;
+  int linked;
 };
 
 struct otc_session {
@@ -229,14 +396,9 @@ struct otc_session {
   double backoff_factor; /* growth per attempt */
   int backoff_cap_ms;    /* largest delay */
   int max_queued;        /* requests queued while reconnecting */
-  int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   int rejoin;            /* when resuming fails, connect again as a new connection */
-  convene_signal_undelivered_cb on_signal_undelivered; /* may be NULL */
-  int rejoining;         /* a rejoin connect is under way */
   int rejoin_timeout_ms; /* rejoin attempts stop this long after the connection was lost */
-  int64_t rejoin_deadline_ms;
-  /* what the lost connection knew, reconciled with the new connection's lists on rejoin */
-  struct cv_table stale_connections, stale_streams;
+  convene_signal_undelivered_cb on_signal_undelivered; /* may be NULL */
 
   /* read by any thread */
   atomic_int state; /* enum cv_session_state */
@@ -245,41 +407,40 @@ struct otc_session {
   struct otc_session_capabilities caps;
   struct cv_table handed; /* library-owned copies of self given out by otc_session_get_connection, one
                            * per connection this session had; freed with the session */
+  _Atomic(const char *) disconnect_reason; /* static, for convene_session_get_disconnect_reason (any thread) */
+  _Atomic(const char *) role;              /* static, for convene_session_get_role (any thread) */
 
-  /* service thread only */
-  struct otc_session *next_live; /* list of sessions known to the service thread */
-  struct otc_session *prev_live;
-  int on_live;                   /* linked into that list */
+  /* api layer (service.c) */
+  struct cv_live_node live;
+
+  /* transport: the socket, NULL when none (set and cleared by the transport) */
+  struct cv_link *link;
+
+  /* state layer, service thread only */
   char *token;
   char *resume_token;
-  struct cv_link *link; /* the socket, NULL when none */
-  char *rx;
-  size_t rx_len, rx_cap;
-  int rx_skip; /* skipping the fragments of a message that was dropped */
   uint64_t last_seq, acked_seq, next_id;
   struct cv_pending *pending_head, *pending_tail;
   /* pacing (state.c): requests go out in id order, at most CV_MAX_IN_FLIGHT waiting for their
    * result and at most pace_rate a second (token bucket), well under the server's flood guard */
   struct cv_pending *unsent; /* the first pending request not yet written on this socket */
   int in_flight;
+  int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   double pace_rate, pace_burst, pace_tokens; /* rate 0: not paced */
   int64_t pace_at_ms;
   lws_sorted_usec_list_t sul_pace;
-  int retry_floor_ms; /* after a flood close: no reconnection attempt sooner than this */
   int flooded;        /* the server's flood guard is closing the socket */
   struct cv_table connections; /* otc_connection* of the others */
   struct cv_table streams;     /* otc_stream* of everyone, mine included */
   struct cv_table publishers;  /* otc_publisher* published or publishing here (not owned) */
+  /* what the lost connection knew, reconciled with the new connection's lists on rejoin */
+  struct cv_table stale_connections, stale_streams;
   int had_connected;
   int disconnect_reported;
   int reported_fatal; /* the server sent a fatal error: no second error on close */
   int server_ended;   /* the server sent sessionDisconnected */
-  int peer_close_code;
-  _Atomic(const char *) disconnect_reason; /* static, for convene_session_get_disconnect_reason (any thread) */
-  _Atomic(const char *) role;              /* static, for convene_session_get_role (any thread) */
   int deleted;       /* otc_session_delete was called: no more callbacks */
   int in_callback;
-  int ping_due;
   int keepalive_interval_ms, keepalive_timeout_ms; /* in effect (the server's, or the settings') */
   int ka_interval_setting, ka_timeout_setting;      /* from the settings; 0: the server's */
   int64_t last_ping_ms;
@@ -288,11 +449,11 @@ struct otc_session {
   lws_sorted_usec_list_t sul_keepalive;
   lws_sorted_usec_list_t sul_ack;
   int ack_scheduled;
-  /* reconnection (reconnect.c) */
+  /* recovery (recovery.c carries out policy.c's decisions) */
+  struct cv_recovery rec;
+  int grace_window_ms;   /* the server's, from connected/resumed */
+  int rejoining;         /* a rejoin connect is under way */
   lws_sorted_usec_list_t sul_retry;
-  int reconnect_attempt;
-  int64_t reconnect_deadline_ms;
-  int grace_window_ms;
   int fail_queued; /* the session ends after a failed reconnection: queued signals fail one by one */
 };
 
@@ -310,25 +471,15 @@ struct otc_publisher {
   int deleted;
 };
 
-/* ---- service.c ---- */
-int cv_service_running(void);
-int cv_on_service_thread(void);
-struct lws_context *cv_service_context(void);
-/* Test-only (testing.c): see cv_testing_begin(). */
-void cv_service_set_context_for_testing(struct lws_context *ctx);
-/* Enqueues a command and wakes the service thread. Takes ownership of cmd. If `wait`
- * and the caller is not the service thread, blocks until the command has run. */
-otc_status cv_service_submit(struct cv_cmd *cmd, int wait);
-struct cv_cmd *cv_cmd_new(enum cv_cmd_type type, otc_session *session);
-int64_t cv_now_ms(void);
-
-/* ---- state.c: session state machine (service thread) ---- */
+/* ---- state layer entry points (service thread) ---- */
 void cv_state_start_connect(otc_session *s, char *token /* consumed */);
 void cv_state_disconnect(otc_session *s);
+/* Sends a request (fields consumed, may be NULL) and ends it with exactly one final callback:
+ * `done` when given, else the publisher's (pub) or the session's on_error on failure. */
+void cv_state_submit(otc_session *s, enum cv_request_kind kind, json_t *fields, otc_publisher *pub,
+                     convene_completion_cb done, void *done_data);
+/* The same by frame type name, without completion (tests, fuzzing); an unknown name fails. */
 void cv_state_request(otc_session *s, const char *type, json_t *fields /* consumed */, otc_publisher *pub);
-/* Same, with a completion called once on the service thread (result, or session end). */
-void cv_state_request_ex(otc_session *s, const char *type, json_t *fields, otc_publisher *pub,
-                         convene_completion_cb done, void *done_data);
 /* A signal request: while reconnecting, queued if retry_after_reconnect, else failed (1550). */
 void cv_state_signal(otc_session *s, json_t *fields, int retry_after_reconnect, convene_completion_cb done,
                      void *done_data);
@@ -338,18 +489,21 @@ void cv_state_publish(otc_session *s, otc_publisher *p);
 void cv_state_unpublish(otc_session *s, otc_publisher *p);
 void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields);
 void cv_state_forget_publisher(otc_session *s, otc_publisher *p);
-/* transport events */
+/* The state layer's handlers of transport events (the table given to cv_transport_open);
+ * tests call them directly. */
+extern const struct cv_transport_events cv_state_transport_events;
 void cv_state_on_open(otc_session *s);
 void cv_state_on_text(otc_session *s, const char *text, size_t len);
 void cv_state_on_transport_error(otc_session *s, const char *why);
 void cv_state_on_closed(otc_session *s, int close_code, const char *reason);
+/* Frees what the state layer holds (no callbacks once `deleted`). */
 void cv_state_free(otc_session *s);
+/* Frees the session object itself (after cv_state_free). */
+void cv_session_free(otc_session *s);
 /* queues text to send (copied) */
 void cv_state_send(otc_session *s, const char *text);
 
-void cv_service_drain(void);
-
-/* state.c helpers used by reconnect.c */
+/* state.c helpers used by recovery.c */
 void cv_state_report_error(otc_session *s, int code, const char *message);
 void cv_state_finish(otc_session *s);
 void cv_state_start_keepalive(otc_session *s);
@@ -358,26 +512,15 @@ void cv_state_start_keepalive(otc_session *s);
 void cv_state_set_keepalive(otc_session *s, const json_t *ka);
 /* One connect attempt on a new socket (handshake timer, transport); -1 when it cannot start. */
 int cv_state_connect_attempt(otc_session *s);
-/* Keepalive schedule (pure): whether the path is dead (nothing received for timeout_ms), and
- * the delay in ms before the next check, given the last receive and the last ping (the
- * next ping is due interval_ms after it). Checks happen when either deadline comes, so a
- * dead path is noticed timeout_ms after the last receive, not at the next ping. */
-int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms);
-int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms);
+/* Opens a socket for the session (its URL, TLS settings, the state layer's event table). */
+int cv_state_open_link(otc_session *s);
 /* After `resumed`: requests up to last_request_id were processed (their results are replayed);
  * the others are sent again, paced. */
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id);
 /* Writes pending requests as the window and the pace allow (schedules itself for the rest). */
 void cv_state_pump(otc_session *s);
-/* The pace (requests/s, 0: none) and burst for a server that announced these `limits`
- * (signalsPerSecond, signalBurst; NULL: unknown). */
-double cv_pace_rate_for(const json_t *limits);
-double cv_pace_burst_for(const json_t *limits);
 
-/* ---- reconnect.c: automatic reconnection (service thread) ---- */
-/* Delay before attempt `attempt` (0-based): base * factor^attempt capped at cap, times a
- * jitter in [0.5, 1.0) given by r01 in [0, 1). Pure. */
-int64_t cv_backoff_ms(int attempt, int base_ms, double factor, int cap_ms, double r01);
+/* ---- recovery.c: carries out the recovery policy (service thread) ---- */
 /* The connection dropped while connected: start reconnecting (on_reconnection_started once). */
 void cv_reconnect_start(otc_session *s, const char *why);
 /* The same, no attempt sooner than floor_ms (after a flood close). */
@@ -394,7 +537,7 @@ int cv_rejoin_attempt_failed(otc_session *s, const char *why);
 
 /* ---- callbacks (service thread): never after delete ---- */
 
-#define EMIT(s, name, ...)                                      \
+#define CV_EMIT(s, name, ...)                                   \
   do {                                                          \
     if (!(s)->deleted && (s)->cb.name) {                        \
       (s)->in_callback++;                                       \
@@ -403,7 +546,7 @@ int cv_rejoin_attempt_failed(otc_session *s, const char *why);
     }                                                           \
   } while (0)
 
-#define EMIT0(s, name)                                          \
+#define CV_EMIT0(s, name)                                       \
   do {                                                          \
     if (!(s)->deleted && (s)->cb.name) {                        \
       (s)->in_callback++;                                       \
@@ -412,23 +555,20 @@ int cv_rejoin_attempt_failed(otc_session *s, const char *why);
     }                                                           \
   } while (0)
 
-#define PUB_EMIT(p, name, ...)                                  \
+#define CV_PUB_EMIT(p, name, ...)                               \
   do {                                                          \
     if (!(p)->deleted && (p)->cb.name) (p)->cb.name((p), (p)->cb.user_data, ##__VA_ARGS__); \
   } while (0)
 
-/* ---- transport.c ---- */
-extern const struct lws_protocols cv_protocols[];
-int cv_transport_open(otc_session *s);
-/* asks the socket to close (normal close) and detaches it from the session */
-void cv_transport_close(otc_session *s);
-void cv_transport_want_write(otc_session *s);
-/* The disconnect request is queued on the link: once it is written, the server answers and
- * closes the socket (protocol 4.1); the link waits for that (at most 5 s) instead of closing
- * first, which would reset a socket with unread events and could lose the request. */
-void cv_transport_await_server_close(otc_session *s);
-/* Links still waiting for the server to close (otc_destroy waits for them, briefly). */
-int cv_transport_awaiting_close(void);
+/* ==== api: service.c ==== */
+int cv_service_running(void);
+int cv_on_service_thread(void);
+/* Enqueues a command and wakes the service thread. Takes ownership of cmd. If `wait`
+ * and the caller is not the service thread, blocks until the command has run. */
+otc_status cv_service_submit(struct cv_cmd *cmd, int wait);
+struct cv_cmd *cv_cmd_new(enum cv_cmd_type type, otc_session *session);
+void cv_service_drain(void);
+void cv_publisher_free(otc_publisher *p);
 
 /* ---- testing.c: test-only, compiled into the unit tests and the fuzzer, not the library ---- */
 /* Creates an lws context that nobody services and makes it the one timers go on, so the
@@ -436,9 +576,11 @@ int cv_transport_awaiting_close(void);
 int cv_testing_begin(void);
 void cv_testing_end(void);
 /* A session in CONNECTING state (as if the socket had just opened), on a fake link with no
- * wsi: what state.c sends piles up in s->link->out_head (until finish() drops the link). */
+ * wsi: what the state layer sends piles up on the link (cv_transport_take_sent reads it). */
 otc_session *cv_testing_session_new(const char *api_key, const char *session_id,
                                     const struct otc_session_callbacks *callbacks);
+/* A new fake link for the session (as if a new socket had opened). */
+void cv_testing_attach_link(otc_session *s);
 /* Frees it without callbacks (as the DELETE command does). */
 void cv_testing_session_free(otc_session *s);
 

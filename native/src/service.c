@@ -58,17 +58,6 @@ static void end_of_pass(void) {
 
 int cv_service_running(void) { return atomic_load(&g.running) && !atomic_load(&g.stopping); }
 int cv_on_service_thread(void) { return t_on_service; }
-struct lws_context *cv_service_context(void) { return g.ctx; }
-
-/* Test-only (native/src/testing.c): timers get scheduled on ctx, with no service thread
- * running it. Never called by the library. */
-void cv_service_set_context_for_testing(struct lws_context *ctx) { g.ctx = ctx; }
-
-int64_t cv_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct cv_cmd *cv_cmd_new(enum cv_cmd_type type, otc_session *session) {
   struct cv_cmd *c = calloc(1, sizeof *c);
@@ -109,28 +98,25 @@ otc_status cv_service_submit(struct cv_cmd *cmd, int wait) {
 
 /* The live list is doubly linked: O(1) per command, whatever the number of sessions. */
 static void link_live(otc_session *s) {
-  s->prev_live = NULL;
-  s->next_live = g.live;
-  if (g.live) g.live->prev_live = s;
+  s->live.prev = NULL;
+  s->live.next = g.live;
+  if (g.live) g.live->live.prev = s;
   g.live = s;
-  s->on_live = 1;
+  s->live.linked = 1;
 }
 
 static void unlink_live(otc_session *s) {
-  if (!s->on_live) return;
-  if (s->prev_live) s->prev_live->next_live = s->next_live;
-  else g.live = s->next_live;
-  if (s->next_live) s->next_live->prev_live = s->prev_live;
-  s->next_live = s->prev_live = NULL;
-  s->on_live = 0;
+  if (!s->live.linked) return;
+  if (s->live.prev) s->live.prev->live.next = s->live.next;
+  else g.live = s->live.next;
+  if (s->live.next) s->live.next->live.prev = s->live.prev;
+  s->live.next = s->live.prev = NULL;
+  s->live.linked = 0;
 }
-
-extern void cv_session_free(otc_session *s);
-extern void cv_publisher_free(otc_publisher *p);
 
 static void run(struct cv_cmd *c) {
   otc_session *s = c->session;
-  if (s && !s->on_live) link_live(s);
+  if (s && !s->live.linked) link_live(s);
   switch (c->type) {
     case CV_CMD_CONNECT:
       cv_state_start_connect(s, c->text);
@@ -149,10 +135,10 @@ static void run(struct cv_cmd *c) {
       cv_session_free(s);
       break;
     case CV_CMD_REQUEST:
-      if (strcmp(c->req_type, "signal") == 0)
+      if (c->req == CV_REQ_SIGNAL)
         cv_state_signal(s, c->fields, c->retry, c->on_done, c->done_data);
       else
-        cv_state_request_ex(s, c->req_type, c->fields, NULL, c->on_done, c->done_data);
+        cv_state_submit(s, c->req, c->fields, NULL, c->on_done, c->done_data);
       c->fields = NULL;
       break;
     case CV_CMD_PUBLISH:
@@ -169,7 +155,7 @@ static void run(struct cv_cmd *c) {
     case CV_CMD_PUBLISHER_DELETE:
       c->publisher->deleted = 1;
       if (c->publisher->session) cv_state_forget_publisher(c->publisher->session, c->publisher);
-      for (otc_session *x = g.live; x; x = x->next_live) cv_state_forget_publisher(x, c->publisher);
+      for (otc_session *x = g.live; x; x = x->live.next) cv_state_forget_publisher(x, c->publisher);
       cv_publisher_free(c->publisher);
       break;
     case CV_CMD_STOP:
@@ -229,6 +215,7 @@ static struct lws_context *create_context(struct lws_context_creation_info *info
 }
 
 static void destroy_context(void) {
+  cv_transport_set_context(NULL, NULL);
   lws_context_destroy(g.ctx);
   g.ctx = NULL;
 #if defined(CONVENE_WITH_LIBEV)
@@ -299,6 +286,7 @@ otc_status otc_init(void *reserved) {
   info.uid = (uid_t)-1;
   info.timeout_secs = 10;
   g.ctx = create_context(&info);
+  cv_transport_set_context(g.ctx, cv_service_drain);
   if (!g.ctx) {
     pthread_mutex_unlock(&g.lock);
     CV_ERROR("otc_init: cannot create the libwebsockets context");

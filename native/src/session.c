@@ -142,19 +142,6 @@ otc_status convene_session_settings_set_on_signal_undelivered(struct otc_session
   return OTC_SUCCESS;
 }
 
-void cv_session_free(otc_session *s) {
-  otc_connection_delete(s->self);
-  for (size_t i = 0; i < s->handed.len; i++) cv_connection_free_owned(s->handed.items[i]);
-  cv_table_free(&s->handed);
-  free(s->api_key);
-  free(s->session_id);
-  free(s->server_url);
-  free(s->ca_file);
-  free(s->rx);
-  pthread_mutex_destroy(&s->info_lock);
-  free(s);
-}
-
 otc_session *otc_session_new_with_settings(const char *apikey, const char *session_id,
                                            const struct otc_session_callbacks *callbacks,
                                            otc_session_settings *settings) {
@@ -219,13 +206,14 @@ otc_status otc_session_disconnect(otc_session *s) {
   return cv_service_submit(cv_cmd_new(CV_CMD_DISCONNECT, s), 0);
 }
 
-static otc_status submit_request(otc_session *s, const char *type, json_t *fields, int retry) {
+static otc_status submit_request(otc_session *s, enum cv_request_kind kind, json_t *fields, int retry) {
   struct cv_cmd *c = cv_cmd_new(CV_CMD_REQUEST, s);
-  if (!c || !(c->req_type = strdup(type))) {
+  if (!c) {
     cv_cmd_free(c);
     if (fields) json_decref(fields);
     return OTC_FATAL;
   }
+  c->req = kind;
   c->fields = fields;
   c->retry = retry;
   return cv_service_submit(c, 0);
@@ -318,17 +306,17 @@ void *otc_session_get_user_data(const otc_session *s) { return s ? s->cb.user_da
 
 otc_status otc_session_force_disconnect(otc_session *s, const otc_connection *c) {
   if (!s || !c) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "forceDisconnect", json_pack("{s:s}", "connectionId", c->id), 1);
+  return submit_request(s, CV_REQ_FORCE_DISCONNECT, json_pack("{s:s}", "connectionId", c->id), 1);
 }
 
 otc_status otc_session_force_unpublish(otc_session *s, const otc_stream *stream) {
   if (!s || !stream) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "forceUnpublish", json_pack("{s:s}", "streamId", stream->id), 1);
+  return submit_request(s, CV_REQ_FORCE_UNPUBLISH, json_pack("{s:s}", "streamId", stream->id), 1);
 }
 
 otc_status otc_session_force_mute_stream(otc_session *s, const char *stream_id) {
   if (!s || !stream_id) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "forceMuteStream", json_pack("{s:s}", "streamId", stream_id), 1);
+  return submit_request(s, CV_REQ_FORCE_MUTE_STREAM, json_pack("{s:s}", "streamId", stream_id), 1);
 }
 
 otc_status otc_session_force_mute_all(otc_session *s, char **excluded, size_t len) {
@@ -336,10 +324,10 @@ otc_status otc_session_force_mute_all(otc_session *s, char **excluded, size_t le
   json_t *ids = json_array();
   for (size_t i = 0; i < len; i++)
     if (excluded[i]) json_array_append_new(ids, json_string(excluded[i]));
-  return submit_request(s, "forceMuteAll", json_pack("{s:o}", "excludedStreamIds", ids), 1);
+  return submit_request(s, CV_REQ_FORCE_MUTE_ALL, json_pack("{s:o}", "excludedStreamIds", ids), 1);
 }
 
 otc_status otc_session_disable_force_mute(otc_session *s) {
   if (!s) return OTC_SESSION_NULL_OR_INVALID_PARAMETER;
-  return submit_request(s, "disableForceMute", NULL, 1);
+  return submit_request(s, CV_REQ_DISABLE_FORCE_MUTE, NULL, 1);
 }

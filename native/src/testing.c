@@ -2,7 +2,7 @@
  * Test-only support, compiled into the unit tests and the fuzzer (native/test, native/fuzz),
  * never into libconvene: a session object with no socket and no service thread, on which the
  * session state machine (cv_state_on_text and friends) can be driven directly, as nghttp2 is
- * fed bytes. Timers that state.c schedules go on a private libwebsockets context that nobody
+ * fed bytes; what it sends is read back with cv_transport_take_sent. Timers that state.c schedules go on a private libwebsockets context that nobody
  * services, so they never fire; freeing the session cancels them.
  */
 #include <stdlib.h>
@@ -10,12 +10,10 @@
 
 #include "internal.h"
 
-extern void cv_session_free(otc_session *s);
-
 static struct lws_context *g_test_ctx;
 
 int cv_testing_begin(void) {
-  if (cv_service_running() || g_test_ctx) return -1;
+  if (cv_transport_context() || g_test_ctx) return -1;
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   info.port = CONTEXT_PORT_NO_LISTEN;
@@ -25,13 +23,13 @@ int cv_testing_begin(void) {
   lws_set_log_level(LLL_ERR, NULL);
   g_test_ctx = lws_create_context(&info);
   if (!g_test_ctx) return -1;
-  cv_service_set_context_for_testing(g_test_ctx);
+  cv_transport_set_context(g_test_ctx, NULL);
   return 0;
 }
 
 void cv_testing_end(void) {
   if (!g_test_ctx) return;
-  cv_service_set_context_for_testing(NULL);
+  cv_transport_set_context(NULL, NULL);
   lws_context_destroy(g_test_ctx);
   g_test_ctx = NULL;
 }
@@ -48,17 +46,20 @@ otc_session *cv_testing_session_new(const char *api_key, const char *session_id,
   s->tls_verify = 1;
   s->connect_timeout_ms = 10000;
   s->token = strdup("testing-token");
-  s->link = calloc(1, sizeof *s->link);
+  cv_testing_attach_link(s);
   if (!s->api_key || !s->session_id || !s->server_url || !s->token || !s->link) {
-    free(s->link);
-    s->link = NULL;
+    cv_transport_close(&s->link);
     cv_state_free(s);
     cv_session_free(s);
     return NULL;
   }
-  s->link->session = s;
   atomic_store(&s->state, CV_STATE_CONNECTING);
   return s;
+}
+
+void cv_testing_attach_link(otc_session *s) {
+  cv_transport_close(&s->link);
+  cv_link_new_detached_for_testing(&cv_state_transport_events, s, &s->link);
 }
 
 void cv_testing_session_free(otc_session *s) {

@@ -1,7 +1,11 @@
 /*
- * The libwebsockets adapter: one client wsi per connected session, all on the shared
- * context of the service thread. It writes queued frames, sends keepalive pings,
- * reassembles fragmented text messages and reports socket events to state.c.
+ * Transport layer: the libwebsockets adapter. One client wsi (a `struct cv_link`) per
+ * connection attempt, all on one shared lws context (created by the service layer and
+ * handed down with cv_transport_set_context). It queues and writes text frames, sends
+ * keepalive pings, reassembles fragmented text messages and reports what happens on the
+ * socket upward through the events table its owner gave to cv_transport_open (open, text,
+ * pong, error, closed, writable). It knows nothing of sessions: it calls only lws and the
+ * base layer (log, clock), never a layer above it (checked at link time: CMakeLists.txt).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,14 +14,31 @@
 
 #define MAX_MESSAGE (1024 * 1024)
 #define SERVER_CLOSE_WAIT_S 5
+#define RX_CHUNK 4096
 
+static struct lws_context *g_ctx;
+static void (*g_wake)(void);
 static int g_awaiting_close; /* links with await_server_close, not yet freed */
+
+void cv_transport_set_context(struct lws_context *ctx, void (*on_wake)(void)) {
+  g_ctx = ctx;
+  g_wake = on_wake;
+}
+
+struct lws_context *cv_transport_context(void) { return g_ctx; }
+
+void cv_timer_schedule(lws_sorted_usec_list_t *sul, void (*cb)(lws_sorted_usec_list_t *), int64_t ms) {
+  if (!g_ctx) return;
+  lws_sul_schedule(g_ctx, 0, sul, cb, (lws_usec_t)ms * LWS_US_PER_MS);
+}
+
+void cv_timer_cancel(lws_sorted_usec_list_t *sul) { lws_sul_cancel(sul); }
 
 int cv_transport_awaiting_close(void) { return g_awaiting_close; }
 
-void cv_transport_await_server_close(otc_session *s) {
-  if (!s->link || s->link->await_server_close) return;
-  s->link->await_server_close = 1;
+void cv_transport_await_server_close(struct cv_link *l) {
+  if (!l || l->await_server_close) return;
+  l->await_server_close = 1;
   g_awaiting_close++;
 }
 
@@ -29,7 +50,27 @@ static void link_free(struct cv_link *l) {
     free(o);
     o = next;
   }
+  free(l->rx);
   free(l);
+}
+
+/* Cuts the link from its owner: no more events; the owner's slot is cleared. */
+static void detach(struct cv_link *l) {
+  if (l->slot && *l->slot == l) *l->slot = NULL;
+  l->slot = NULL;
+  l->ev = NULL;
+  l->owner = NULL;
+}
+
+struct cv_link *cv_link_new_detached_for_testing(const struct cv_transport_events *ev, void *owner,
+                                                 struct cv_link **slot) {
+  struct cv_link *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  l->ev = ev;
+  l->owner = owner;
+  l->slot = slot;
+  if (slot) *slot = l;
+  return l;
 }
 
 /*
@@ -37,8 +78,7 @@ static void link_free(struct cv_link *l) {
  * the file (service thread only; vhosts live as long as the context).
  */
 static struct lws_vhost *ca_vhost(const char *ca_file) {
-  struct lws_context *ctx = cv_service_context();
-  struct lws_vhost *vh = lws_get_vhost_by_name(ctx, ca_file);
+  struct lws_vhost *vh = lws_get_vhost_by_name(g_ctx, ca_file);
   if (vh) return vh;
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
@@ -47,32 +87,34 @@ static struct lws_vhost *ca_vhost(const char *ca_file) {
   info.vhost_name = ca_file;
   info.client_ssl_ca_filepath = ca_file;
   info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-  return lws_create_vhost(ctx, &info);
+  return lws_create_vhost(g_ctx, &info);
 }
 
-int cv_transport_open(otc_session *s) {
+int cv_transport_open(const struct cv_transport_config *cfg, const struct cv_transport_events *ev, void *owner,
+                      struct cv_link **slot) {
   char url[512];
-  if (strlen(s->server_url) >= sizeof url) return -1;
-  strcpy(url, s->server_url);
+  if (!g_ctx || strlen(cfg->url) >= sizeof url) return -1;
+  strcpy(url, cfg->url);
   const char *scheme = NULL, *address = NULL, *path = NULL;
   int port = 0;
   if (lws_parse_uri(url, &scheme, &address, &port, &path) != 0) return -1;
   int tls = strcmp(scheme, "wss") == 0 || strcmp(scheme, "https") == 0;
   if (!tls && strcmp(scheme, "ws") != 0 && strcmp(scheme, "http") != 0) return -1;
-  if (port == 0 || (port == 80 && tls && !strstr(s->server_url, ":80"))) port = tls ? 443 : 80;
+  if (port == 0 || (port == 80 && tls && !strstr(cfg->url, ":80"))) port = tls ? 443 : 80;
   char full_path[300];
   snprintf(full_path, sizeof full_path, "/%s", path ? path : "");
 
   struct cv_link *l = calloc(1, sizeof *l);
   if (!l) return -1;
-  l->session = s;
-  s->link = l;
-  s->rx_len = 0;
-  s->rx_skip = 0;
+  l->ev = ev;
+  l->owner = owner;
+  l->slot = slot;
+  l->name = cfg->name;
+  *slot = l;
 
   struct lws_client_connect_info ci;
   memset(&ci, 0, sizeof ci);
-  ci.context = cv_service_context();
+  ci.context = g_ctx;
   ci.address = address;
   ci.port = port;
   ci.path = full_path;
@@ -84,24 +126,24 @@ int cv_transport_open(otc_session *s) {
   ci.pwsi = &l->wsi;
   if (tls) {
     ci.ssl_connection = LCCSCF_USE_SSL;
-    if (s->ca_file) {
-      ci.vhost = ca_vhost(s->ca_file);
+    if (cfg->ca_file) {
+      ci.vhost = ca_vhost(cfg->ca_file);
       if (!ci.vhost) {
-        CV_ERROR("cannot load the CA file %s", s->ca_file);
-        s->link = NULL;
+        CV_ERROR("cannot load the CA file %s", cfg->ca_file);
+        detach(l);
         link_free(l);
         return -1;
       }
     }
-    if (!s->tls_verify)
+    if (!cfg->tls_verify)
       ci.ssl_connection |= LCCSCF_ALLOW_SELFSIGNED | LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK | LCCSCF_ALLOW_EXPIRED |
                            LCCSCF_ALLOW_INSECURE;
   }
   if (!lws_client_connect_via_info(&ci)) {
-    /* If lws reported CLIENT_CONNECTION_ERROR already, the error is told and WSI_DESTROY
-     * freed (or frees) the link; otherwise nothing of ours is referenced by lws. */
-    if (s->link == l) {
-      s->link = NULL;
+    /* If lws reported CLIENT_CONNECTION_ERROR already, the error event was delivered and
+     * WSI_DESTROY freed (or frees) the link; otherwise nothing of ours is referenced by lws. */
+    if (*slot == l) {
+      detach(l);
       link_free(l);
       return -1;
     }
@@ -110,11 +152,10 @@ int cv_transport_open(otc_session *s) {
   return 0;
 }
 
-void cv_transport_close(otc_session *s) {
-  struct cv_link *l = s->link;
+void cv_transport_close(struct cv_link **slot) {
+  struct cv_link *l = *slot;
   if (!l) return;
-  s->link = NULL;
-  l->session = NULL;
+  detach(l);
   l->closing = 1;
   if (l->wsi)
     lws_callback_on_writable(l->wsi);
@@ -122,58 +163,91 @@ void cv_transport_close(otc_session *s) {
     link_free(l); /* never connected */
 }
 
-void cv_transport_want_write(otc_session *s) {
-  if (s->link && s->link->wsi) lws_callback_on_writable(s->link->wsi);
+void cv_transport_send(struct cv_link *l, const char *text) {
+  if (!l || !text) return;
+  size_t len = strlen(text);
+  struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
+  if (!o) return;
+  o->next = NULL;
+  o->len = len;
+  memcpy(o->buf + LWS_PRE, text, len);
+  if (l->out_tail)
+    l->out_tail->next = o;
+  else
+    l->out_head = o;
+  l->out_tail = o;
+  if (l->wsi) lws_callback_on_writable(l->wsi);
 }
 
-#define RX_CHUNK 4096
+void cv_transport_ping(struct cv_link *l) {
+  if (!l) return;
+  l->ping_due = 1;
+  if (l->wsi) lws_callback_on_writable(l->wsi);
+}
+
+char *cv_transport_take_sent(struct cv_link *l, size_t *len) {
+  if (!l || !l->out_head) return NULL;
+  struct cv_out *o = l->out_head;
+  l->out_head = o->next;
+  if (!l->out_head) l->out_tail = NULL;
+  char *text = malloc(o->len + 1);
+  if (text) {
+    memcpy(text, o->buf + LWS_PRE, o->len);
+    text[o->len] = 0;
+    if (len) *len = o->len;
+  }
+  free(o);
+  return text;
+}
+
+static void deliver_text(struct cv_link *l, const char *text, size_t len) {
+  if (l->ev && l->ev->on_text) l->ev->on_text(l->owner, text, len);
+}
 
 static void on_receive(struct cv_link *l, struct lws *wsi, const void *in, size_t len) {
-  otc_session *s = l->session;
-  if (!s) return;
+  if (!l->ev) return;
   if (lws_frame_is_binary(wsi)) return; /* reserved for media */
-  if (s->rx_skip) { /* the rest of a message we could not keep */
-    if (lws_is_final_fragment(wsi)) s->rx_skip = 0;
+  if (l->rx_skip) { /* the rest of a message we could not keep */
+    if (lws_is_final_fragment(wsi)) l->rx_skip = 0;
     return;
   }
-  if (s->rx_len == 0 && lws_is_final_fragment(wsi)) {
-    cv_state_on_text(s, in, len); /* the usual case: a whole message in one piece, no copy */
+  if (l->rx_len == 0 && lws_is_final_fragment(wsi)) {
+    deliver_text(l, in, len); /* the usual case: a whole message in one piece, no copy */
     return;
   }
-  int too_big = s->rx_len + len > MAX_MESSAGE;
-  if (!too_big && s->rx_len + len > s->rx_cap) {
-    size_t cap = s->rx_cap ? s->rx_cap : 4096;
-    while (cap < s->rx_len + len) cap *= 2;
-    char *rx = realloc(s->rx, cap);
+  int too_big = l->rx_len + len > MAX_MESSAGE;
+  if (!too_big && l->rx_len + len > l->rx_cap) {
+    size_t cap = l->rx_cap ? l->rx_cap : 4096;
+    while (cap < l->rx_len + len) cap *= 2;
+    char *rx = realloc(l->rx, cap);
     if (rx) {
-      s->rx = rx;
-      s->rx_cap = cap;
+      l->rx = rx;
+      l->rx_cap = cap;
     } else {
       too_big = 1;
     }
   }
   if (too_big) { /* drop the whole message, not just this fragment */
-    CV_WARN("session %.24s: dropping a message over %d bytes (or out of memory)", s->session_id, MAX_MESSAGE);
-    s->rx_len = 0;
-    s->rx_skip = !lws_is_final_fragment(wsi);
+    CV_WARN("%.24s: dropping a message over %d bytes (or out of memory)", l->name ? l->name : "", MAX_MESSAGE);
+    l->rx_len = 0;
+    l->rx_skip = !lws_is_final_fragment(wsi);
     return;
   }
-  memcpy(s->rx + s->rx_len, in, len);
-  s->rx_len += len;
+  memcpy(l->rx + l->rx_len, in, len);
+  l->rx_len += len;
   if (!lws_is_final_fragment(wsi)) return;
-  size_t n = s->rx_len;
-  char *rx = s->rx;
+  size_t n = l->rx_len;
+  char *rx = l->rx;
   /* A message in pieces is rare (over RX_CHUNK bytes): its buffer is not kept. */
-  s->rx = NULL;
-  s->rx_len = s->rx_cap = 0;
-  cv_state_on_text(s, rx, n);
+  l->rx = NULL;
+  l->rx_len = l->rx_cap = 0;
+  deliver_text(l, rx, n);
   free(rx);
 }
 
 static int on_writeable(struct cv_link *l, struct lws *wsi) {
-  otc_session *s = l->session;
-  if (s && s->ping_due) {
-    s->ping_due = 0;
+  if (l->ping_due && !l->closing) {
+    l->ping_due = 0;
     unsigned char buf[LWS_PRE + 4];
     if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
     lws_callback_on_writable(wsi);
@@ -187,6 +261,7 @@ static int on_writeable(struct cv_link *l, struct lws *wsi) {
     free(o);
     if (n < 0) return -1;
     if (l->out_head || l->closing) lws_callback_on_writable(wsi);
+    else if (l->ev && l->ev->on_writable) l->ev->on_writable(l->owner);
     return 0;
   }
   if (l->closing && l->await_server_close && l->wsi) {
@@ -209,53 +284,51 @@ static int peer_close_code(const void *in, size_t len) {
   return len >= 2 ? (p[0] << 8) | p[1] : 1005;
 }
 
+/* The socket is gone: detach, then tell the owner (which may open another link at once). */
+static void report_closed(struct cv_link *l, int code, const char *reason) {
+  const struct cv_transport_events *ev = l->ev;
+  void *owner = l->owner;
+  detach(l);
+  if (ev && ev->on_closed) ev->on_closed(owner, code, reason);
+}
+
 static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
   struct cv_link *l = user;
   switch (reason) {
     case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-      cv_service_drain();
+      if (g_wake) g_wake();
       return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      if (l && l->session) cv_state_on_open(l->session);
+      if (l && l->ev && l->ev->on_open) l->ev->on_open(l->owner);
       if (l && l->closing) lws_callback_on_writable(wsi);
       return 0;
     case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
       /* WSI_DESTROY follows and frees the link */
-      if (l && l->session) {
-        otc_session *s = l->session;
-        s->link = NULL;
-        l->session = NULL;
+      if (l && l->ev) {
+        const struct cv_transport_events *ev = l->ev;
+        void *owner = l->owner;
+        detach(l);
         l->failed = 1;
-        cv_state_on_transport_error(s, in ? (const char *)in : "connection failed");
+        if (ev->on_error) ev->on_error(owner, in ? (const char *)in : "connection failed");
       }
       return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE:
       if (l) on_receive(l, wsi, in, len);
       return 0;
     case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
-      if (l && l->session) l->session->last_rx_ms = cv_now_ms();
+      if (l && l->ev && l->ev->on_pong) l->ev->on_pong(l->owner);
       return 0;
     case LWS_CALLBACK_CLIENT_WRITEABLE:
       return l ? on_writeable(l, wsi) : 0;
     case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-      if (l && l->session) l->session->peer_close_code = peer_close_code(in, len);
+      if (l && l->ev) l->peer_close_code = peer_close_code(in, len);
       return 0;
     case LWS_CALLBACK_CLIENT_CLOSED:
-      if (l && l->session) {
-        otc_session *s = l->session;
-        s->link = NULL;
-        l->session = NULL;
-        cv_state_on_closed(s, s->peer_close_code ? s->peer_close_code : 1006, "");
-      }
+      if (l && l->ev) report_closed(l, l->peer_close_code ? l->peer_close_code : 1006, "");
       return 0;
     case LWS_CALLBACK_WSI_DESTROY:
       if (l) {
-        if (l->session) { /* closed without CLIENT_CLOSED (e.g. before the upgrade) */
-          otc_session *s = l->session;
-          s->link = NULL;
-          l->session = NULL;
-          cv_state_on_closed(s, 1006, "socket destroyed");
-        }
+        if (l->ev) report_closed(l, 1006, "socket destroyed"); /* closed without CLIENT_CLOSED (e.g. before the upgrade) */
         link_free(l);
       }
       return 0;

@@ -107,6 +107,33 @@ OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_
 OTC_DECL(otc_status) convene_session_settings_set_keepalive(struct otc_session_settings *settings, int interval_ms,
                                                             int timeout_ms);
 
+/**
+ * Error codes: one namespace. Every code the library reports (otc_status returns, on_error,
+ * completions) is an int from one table, so one value means one fault:
+ *   0            success (OTC_SUCCESS)
+ *   1-4          generic otc_status of the Vonage SDK (OTC_INVALID_PARAM, OTC_FATAL,
+ *                OTC_MEDIA_FATAL, OTC_ILLEGAL_STATE), returned by object functions
+ *   1004-2001    OpenTok session/publisher codes (enum otc_session_error_code,
+ *                enum otc_publisher_error_code: OTC_PUBLISHER_SESSION_DISCONNECTED and
+ *                OTC_SESSION_NOT_CONNECTED are both 1010), as the Vonage SDK reports them
+ *   1560         CONVENE_SIGNAL_UNDELIVERED
+ *   4400-4499    protocol errors the server reports in an error frame (CONVENE_MALFORMED_FRAME
+ *                4400, CONVENE_UNKNOWN_FRAME_TYPE 4405, CONVENE_REQUEST_OUT_OF_ORDER 4409,
+ *                CONVENE_FRAME_TOO_LARGE 4413, CONVENE_BINARY_NOT_SUPPORTED 4415,
+ *                CONVENE_FLOOD 4429), passed to on_error unchanged (docs/protocol.md)
+ * OTC_INVALID_PARAM (1) and OTC_SESSION_NULL_OR_INVALID_PARAMETER (1011) both mean "a bad
+ * argument": the Vonage SDK returns 1 from object and settings functions and 1011 from
+ * otc_session_* calls that talk to the server, and Convene keeps each function's Vonage code.
+ * A request the session's end cancels ends with 1010 (its completion, or the publisher's
+ * on_error): the library's "canceled" (libuv's UV_ECANCELED).
+ */
+
+/**
+ * The symbolic name of an error code of the table above ("OTC_SESSION_CONNECTION_DROPPED",
+ * "CONVENE_FLOOD", ...), or "UNKNOWN" for a code not in it. A static string. Any thread.
+ */
+OTC_DECL(const char *) convene_error_name(int code);
+
 /** Error code of a signal the server acknowledged but could not deliver to one addressee. */
 #define CONVENE_SIGNAL_UNDELIVERED 1560
 

@@ -123,6 +123,37 @@ OTC_DECL(otc_session *) otc_session_new_with_settings(const char *apikey, const 
                                                      const struct otc_session_callbacks *callbacks,
                                                      otc_session_settings *settings);
 
+/*
+ * How a session ends: for each cause, the callbacks that fire, in this order. "Requests"
+ * are those still waiting for a result: each ends once, its completion with 1010
+ * (OTC_SESSION_NOT_CONNECTED), a publish with the publisher's on_error(1010,
+ * OTC_PUBLISHER_SESSION_DISCONNECTED); after a failed reconnection each signal sent without
+ * a completion also gets on_error(1550). "Publishers" are those with a stream: each gets
+ * on_stream_destroyed (reason as on_disconnected's). convene_session_get_disconnect_reason
+ * gives the reason during on_disconnected.
+ *
+ *  cause                         callbacks, in order                              reason
+ *  client disconnect             requests, publishers, on_disconnected            clientDisconnected
+ *  server disconnect (rotation)  on_reconnection_started, then on_reconnected     (resumed)
+ *                                (or the "drop past grace" row)
+ *  force disconnect              requests, publishers, on_disconnected            forceDisconnected
+ *  drop past grace               on_reconnection_started ... on_error(1022),      networkDisconnected
+ *                                requests, publishers, on_disconnected
+ *  resume refused (fatal error   on_error(1022), requests, publishers,            networkDisconnected
+ *    while reconnecting)         on_disconnected
+ *  rejoin (setting on)           on_error(1022 "...rejoining"), requests,          -
+ *                                publishers, then on_connected again; no
+ *                                on_disconnected (if rejoining fails for good:
+ *                                on_error(1006 or 1021), on_disconnected)
+ *  delete (outside callbacks)    as client disconnect, then nothing more          clientDisconnected
+ *  delete (inside a callback)    no session callback any more (completions        clientDisconnected
+ *                                neither); publishers still get theirs
+ *  drop, not resumable           on_error(1022), requests, publishers,            networkDisconnected
+ *                                on_disconnected
+ * A session that never connected gets on_error (1006 / 1021 / the server's code) and no
+ * on_disconnected.
+ */
+
 /**
  * Frees the session; disconnects it first if needed (on_disconnected fires then, if it had
  * connected). No callback of this session fires after this returns. From inside one of the

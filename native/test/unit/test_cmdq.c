@@ -57,7 +57,7 @@ static void test_single_thread_order(void) {
   /* destroy frees what is still queued */
   for (int i = 0; i < 3; i++) {
     struct cv_cmd *d = cv_cmd_new(CV_CMD_REQUEST, NULL);
-    d->req_type = strdup("signal");
+    d->req = CV_REQ_SIGNAL;
     d->text = strdup("token");
     d->fields = json_object();
     cv_cmdq_push(&q, d);

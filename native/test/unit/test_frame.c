@@ -200,10 +200,25 @@ static void test_json_helpers(void) {
   json_decref(o);
 }
 
+/* One error namespace: every code has one name (convene_error_name). */
+static void test_error_names(void) {
+  CHECK_STREQ("OTC_INVALID_PARAM", convene_error_name(OTC_INVALID_PARAM));
+  CHECK_STREQ("OTC_SESSION_NULL_OR_INVALID_PARAMETER", convene_error_name(1011));
+  CHECK_STREQ("OTC_SESSION_CONNECTION_DROPPED", convene_error_name(OTC_SESSION_CONNECTION_DROPPED));
+  CHECK_STREQ("CONVENE_SIGNAL_UNDELIVERED", convene_error_name(CONVENE_SIGNAL_UNDELIVERED));
+  CHECK_STREQ("CONVENE_UNKNOWN_FRAME_TYPE", convene_error_name(4405));
+  CHECK_STREQ("CONVENE_FLOOD", convene_error_name(4429));
+  CHECK_STREQ("UNKNOWN", convene_error_name(123456));
+  CHECK_STREQ("signal", cv_request_name(CV_REQ_SIGNAL));
+  CHECK_EQ(CV_REQ_FORCE_MUTE_ALL, cv_request_kind_of("forceMuteAll"));
+  CHECK_EQ(-1, cv_request_kind_of("nope"));
+}
+
 int main(void) {
   test_valid();
   test_invalid();
   test_encoders();
   test_json_helpers();
+  test_error_names();
   return 0;
 }

@@ -478,9 +478,8 @@ static void test_resume(void) {
   CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
   R.errors = 0;
   /* a new socket (fake link) answered `resumed`: the server had processed id 1 */
-  s->link = calloc(1, sizeof *s->link);
+  cv_testing_attach_link(s);
   CHECK_NOT_NULL(s->link);
-  s->link->session = s;
   json_t *f = json_pack("{s:s, s:I, s:I}", "type", "resumed", "lastRequestId", (json_int_t)1, "lastSeq",
                         (json_int_t)s->last_seq);
   cv_reconnect_resumed(s, f);
@@ -515,8 +514,7 @@ static void test_queue_bound_counts_only_queued(void) {
   CHECK_EQ(1, R.errors);
   CHECK_EQ(OTC_SESSION_UNABLE_TO_SEND_SIGNAL, R.last_error);
   /* after the resume, a later reconnection starts with an empty count */
-  s->link = calloc(1, sizeof *s->link);
-  s->link->session = s;
+  cv_testing_attach_link(s);
   json_t *f = json_pack("{s:s, s:I, s:I}", "type", "resumed", "lastRequestId", (json_int_t)0, "lastSeq",
                         (json_int_t)s->last_seq);
   cv_reconnect_resumed(s, f);
@@ -621,8 +619,7 @@ static void test_resend_paced(void) {
   cv_state_on_closed(s, 1006, "stalled");
   CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
   PASS_TIME(s); /* the outage lasted: the bucket is full again (a burst, no more) */
-  s->link = calloc(1, sizeof *s->link);
-  s->link->session = s;
+  cv_testing_attach_link(s);
   json_t *f = json_pack("{s:s, s:I, s:I, s:{s:i}}", "type", "resumed", "lastRequestId", (json_int_t)100, "lastSeq",
                         (json_int_t)s->last_seq, "limits", "signalsPerSecond", 1000);
   cv_reconnect_resumed(s, f);
@@ -698,7 +695,7 @@ static void test_flood_close_resumes(void) {
   CHECK_EQ(0, R.disconnected);
   CHECK_EQ(1, R.reconnecting);
   CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
-  CHECK_EQ(1000, s->retry_floor_ms);
+  CHECK_EQ(1000, s->rec.floor_ms); /* the recovery floor (was s->retry_floor_ms) */
   CHECK(s->pace_rate < rate);
   cv_testing_session_free(s);
 
@@ -773,8 +770,7 @@ static void test_rejoin_reconciles(void) {
   CHECK_EQ(CV_STATE_CONNECTING, atomic_load(&s->state));
   CHECK_EQ(0, R.disconnected);
   /* the server is back: c-a left meanwhile (with its stream), c-b is still there, c-c came */
-  s->link = calloc(1, sizeof *s->link);
-  s->link->session = s;
+  cv_testing_attach_link(s);
   R.conn_created = R.conn_dropped = R.stream_received = R.stream_dropped = 0;
   feed(s, "{\"type\":\"connected\",\"v\":1,\"sessionId\":\"2_s\",\"connection\":{\"id\":\"c-me2\",\"creationTime\":2},"
           "\"role\":\"publisher\",\"capabilities\":{},\"resumeToken\":\"rt2\",\"connections\":["
@@ -810,6 +806,38 @@ static void test_rejoin_reconciles(void) {
   cv_testing_session_free(s);
 }
 
+/* A publish whose result has not come when the session ends gets exactly one final
+ * callback: the publisher's on_error (1010, session disconnected), no stream callbacks. The
+ * same when resuming fails for good (reconnection given up). */
+static void test_publish_pending_at_end(void) {
+  for (int how = 0; how < 2; how++) {
+    otc_session *s = connected_session();
+    struct otc_publisher_callbacks pcb = {
+        .on_stream_created = pub_created, .on_stream_destroyed = pub_destroyed, .on_error = pub_error};
+    otc_publisher *p = otc_publisher_new("cam", NULL, &pcb);
+    cv_state_publish(s, p);
+    CHECK_EQ(0, R.pub_errors);
+    if (how == 0) {
+      cv_state_disconnect(s);
+    } else {
+      cv_state_on_closed(s, 1006, "gone");
+      CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+      CHECK_EQ(0, R.pub_errors); /* still waiting: the publish may be resent after a resume */
+      cv_reconnect_give_up(s, "test: the server forgot the connection");
+    }
+    CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+    CHECK_EQ(1, R.pub_errors);
+    CHECK_EQ(OTC_PUBLISHER_SESSION_DISCONNECTED, R.pub_last_error);
+    CHECK_EQ(0, R.pub_created);
+    CHECK_EQ(0, R.pub_destroyed);
+    CHECK_NULL(p->session);
+    CHECK_EQ(1, R.disconnected);
+    cv_testing_session_free(s);
+    CHECK_EQ(1, R.pub_errors); /* nothing more when the session is freed */
+    CHECK_EQ(OTC_SUCCESS, otc_publisher_delete(p));
+  }
+}
+
 /* The reconnection backoff schedule: base * factor^n, capped, with a 50-100 % jitter. */
 static void test_backoff(void) {
   CHECK_EQ(50, cv_backoff_ms(0, 100, 2.0, 1000, 0.0));
@@ -828,6 +856,7 @@ static void test_backoff(void) {
 
 int main(void) {
   test_backoff();
+  test_publish_pending_at_end();
   CHECK_EQ(0, cv_testing_begin());
   test_connected();
   test_events();

@@ -1,0 +1,47 @@
+/*
+ * The state layer's own declarations, shared by its files (state*.c, recovery.c). The
+ * layer's entry points for the api layer are in internal.h.
+ *
+ *   state.c            connecting, the handshake, the transport's events, keepalive
+ *   state_dispatch.c   events in: decode, sequence, dispatch, callbacks
+ *   state_out.c        frames out, acknowledgements, pacing of requests
+ *   state_request.c    requests and their one final callback
+ *   state_publisher.c  publishers and their streams
+ *   state_end.c        errors, the session's end, freeing
+ *   recovery.c         carries out policy.c's reconnection decisions
+ */
+#ifndef CONVENE_STATE_H
+#define CONVENE_STATE_H
+
+#include "internal.h"
+
+#define CV_MAX_IN_FLIGHT 1024
+#define CV_FLOOD_CODE 4429 /* CONVENE_FLOOD: fatal, close 1008 */
+
+/* A request's completion, once, unless the session was deleted. */
+#define CV_COMPLETE(s, done, data, code, msg)                        \
+  do {                                                               \
+    if ((done) && !(s)->deleted) {                                   \
+      (s)->in_callback++;                                            \
+      (done)((s), (s)->cb.user_data, (data), (code), (msg));         \
+      (s)->in_callback--;                                            \
+    }                                                                \
+  } while (0)
+
+/* state.c */
+int cv_state_can_resume(otc_session *s);
+/* state_out.c */
+void cv_state_send_owned(otc_session *s, char *text /* freed */);
+void cv_state_ack_events(otc_session *s);
+/* state_request.c */
+void cv_state_on_result(otc_session *s, json_t *f);
+/* Ends every request still waiting: each gets its final callback (see state_request.c). */
+void cv_state_end_requests(otc_session *s);
+/* state_publisher.c */
+otc_publisher *cv_state_publisher_of_stream(otc_session *s, const char *stream_id);
+void cv_state_drop_publisher(otc_session *s, otc_publisher *p);
+void cv_state_publisher_stream_gone(otc_session *s, otc_publisher *p, const char *reason);
+/* Publishers of this session lose their streams when the session ends. */
+void cv_state_end_publishers(otc_session *s);
+
+#endif
