@@ -6,7 +6,7 @@
  * is what lets any node rebuild a connection whose node died. No I/O here.
  */
 import type { SignalOrigin } from './connection';
-import type { WireConnection, WireStream } from './protocol';
+import type { WireConnection, WireStream } from '../wire';
 
 /** A stream as the cluster stores it: the wire form plus its layout classes. */
 export interface StoredStream extends WireStream {

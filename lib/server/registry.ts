@@ -9,8 +9,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Connection, RateLimiter, Transport, type SignalOrigin } from './connection';
-import { ErrorCode, fail, wireError, WireError } from './errors';
-import type { RequestBody, StreamProps, VideoDimensions, WireStream } from './protocol';
+import { ErrorCode, wireError, type RequestBody, type StreamProps, type VideoDimensions, type WireError, type WireStream } from '../wire';
+import { fail } from './request-error';
 import type { Role } from './tokens';
 import type { ClusterPort } from './cluster';
 import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';

@@ -7,7 +7,8 @@
  * reaches this through `Registry.replica`; this reaches the registry through RegistryCore.
  */
 import { Connection, type SignalOrigin } from './connection';
-import { ErrorCode, fail } from './errors';
+import { ErrorCode } from '../wire';
+import { fail } from './request-error';
 import { ClusterUnavailableError, type ClusterPort, type RemoteSnapshot } from './cluster';
 import { addressedTo, eventsAfter, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
 import { Outbox } from './outbox';
