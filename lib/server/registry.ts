@@ -12,9 +12,9 @@ import { Connection, RateLimiter, Transport, type SignalOrigin } from './connect
 import { ErrorCode, wireError, type RequestBody, type StreamProps, type VideoDimensions, type WireError, type WireStream } from '../wire';
 import { fail } from './request-error';
 import type { Role } from './tokens';
-import type { ClusterPort } from './cluster';
-import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
-import { Replica } from './replica';
+import type { ClusterPort } from './cluster/cluster';
+import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './cluster/log-entry';
+import { Replica } from './cluster/replica';
 import {
   copyStream, fillSession, gone, restStream, Session, type ConnectionDestroyedReason, type JoinOptions,
   type RestStream, type SessionSnapshot, type Stream, type StreamDestroyedReason,

@@ -8,7 +8,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { ProjectStore, type Project } from './projects';
 import { MAX_CONNECTION_DATA_CHARS, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES } from '../wire';
-import { Cluster } from './cluster';
+import { Cluster } from './cluster/cluster';
 import { Registry, type RegistryLimits } from './registry';
 import { handleRest } from './rest';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';

@@ -8,9 +8,9 @@ import type { Connection } from './connection';
 import { ErrorCode, type WireConnection, type WireStream } from '../wire';
 import { fail } from './request-error';
 import type { Role } from './tokens';
-import type { RemoteSnapshot } from './cluster';
-import type { StoredStream } from './log-entry';
-import type { SessionLog } from './session-log';
+import type { RemoteSnapshot } from './cluster/cluster';
+import type { StoredStream } from './cluster/log-entry';
+import type { SessionLog } from './cluster/session-log';
 
 export type { ConnectionDestroyedReason, StreamDestroyedReason } from '../wire';
 

@@ -6,9 +6,9 @@
  * a Redis outage (with the outbox). The operations themselves stay in the registry, which
  * reaches this through `Registry.replica`; this reaches the registry through RegistryCore.
  */
-import { Connection, type SignalOrigin } from './connection';
-import { ErrorCode } from '../wire';
-import { fail } from './request-error';
+import { Connection, type SignalOrigin } from '../connection';
+import { ErrorCode } from '../../wire';
+import { fail } from '../request-error';
 import { ClusterUnavailableError, type ClusterPort, type RemoteSnapshot } from './cluster';
 import { addressedTo, eventsAfter, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
 import { Outbox } from './outbox';
@@ -16,8 +16,8 @@ import { SessionLog } from './session-log';
 import {
   checkTokenHash, copyStream, fillSession, gone, restStream, Session, tokenHash, wireConnection,
   type ConnectionDestroyedReason, type JoinOptions, type SessionSnapshot,
-} from './session-state';
-import type { Role } from './tokens';
+} from '../session-state';
+import type { Role } from '../tokens';
 
 const json = JSON.stringify;
 

@@ -5,8 +5,8 @@
  * is addressed to; a client's event sequence is therefore a function of the log alone, which
  * is what lets any node rebuild a connection whose node died. No I/O here.
  */
-import type { SignalOrigin } from './connection';
-import type { WireConnection, WireStream } from '../wire';
+import type { SignalOrigin } from '../connection';
+import type { WireConnection, WireStream } from '../../wire';
 
 /** A stream as the cluster stores it: the wire form plus its layout classes. */
 export interface StoredStream extends WireStream {
