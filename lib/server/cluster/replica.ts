@@ -3,8 +3,9 @@
  * Redis. It applies each session's log entries in order to the node's own connections (their
  * events, numbered per connection), joins connections through the log, takes over connections
  * of other nodes (resume anywhere), records checkpoints, and brings the node up to date after
- * a Redis outage (with the outbox). The operations themselves stay in the registry, which
- * reaches this through `Registry.replica`; this reaches the registry through RegistryCore.
+ * a Redis outage (with the outbox). The operations themselves stay in the registry, whose
+ * ClusterNode (cluster-node.ts) builds their entries and reaches this; this reaches the registry
+ * through RegistryCore (../session-port.ts).
  */
 import { Connection, type SignalOrigin } from '../connection';
 import { ErrorCode } from '../../wire';
@@ -15,26 +16,12 @@ import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
 import {
   checkTokenHash, copyStream, fillSession, gone, restStream, Session, tokenHash, wireConnection,
-  type ConnectionDestroyedReason, type JoinOptions, type SessionSnapshot,
+  type JoinOptions, type SessionSnapshot,
 } from '../session-state';
 import type { Role } from '../tokens';
+import type { RegistryCore } from '../session-port';
 
 const json = JSON.stringify;
-
-/** What the cluster side needs of the registry. */
-export interface RegistryCore {
-  readonly sessions: Map<string, Session>;
-  now(): number;
-  newConnection(sessionId: string, o: { creationTime: number; data: string; role: Role; sup: boolean; lcl: readonly string[] }, restored?: { id: string; resumeToken: string }): Connection;
-  findConnection(sessionId: string, connectionId: string): Connection | undefined;
-  destroy(conn: Connection, reason: ConnectionDestroyedReason): void;
-  forceDisconnect(conn: Connection): void;
-  /** the connection's replay buffer overflowed */
-  overflow(conn: Connection): void;
-  startGrace(conn: Connection): void;
-  /** checks a resume's lastSeq against the connection and acknowledges up to it */
-  resumeChecked(conn: Connection, lastSeq: number): Connection;
-}
 
 /** Back-pressure across nodes: hold clients' requests while a node applies this far behind... */
 const LAG_HOLD_MS = 100;
