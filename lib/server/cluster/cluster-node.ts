@@ -11,7 +11,7 @@ import { fail } from '../request-error';
 import type { BroadcastOptions, RegistryCore, SessionPort, StreamChange } from '../session-port';
 import { copyStream, fillSession, restStream, Session, type JoinOptions, type SessionSnapshot, type Stream } from '../session-state';
 import type { ClusterPort } from './cluster';
-import { isEmpty, newBatch, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
+import { Cond, isEmpty, newBatch, Write, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
 import { Replica } from './replica';
 
 const json = JSON.stringify;
@@ -123,11 +123,11 @@ export class ClusterNode implements SessionPort {
    * log), so it is performed once.
    */
   requireHere(conn: Connection): void {
-    this.entry.conds.push(['o', conn.id, this.cluster.nodeId]);
+    this.entry.conds.push([Cond.REQUESTER_ON_NODE, conn.id, this.cluster.nodeId]);
   }
 
   requireStream(streamId: string): void {
-    this.entry.conds.push(['s', streamId]);
+    this.entry.conds.push([Cond.STREAM_EXISTS, streamId]);
   }
 
   /** If a condition of the entry fails (what it acts on went away meanwhile), only this is appended. */
@@ -137,12 +137,12 @@ export class ClusterNode implements SessionPort {
   }
 
   addStream(session: Session, stream: Stream, publisher: Connection): void {
-    this.entry.writes.push(['ps', stream.id, json(restStream(stream))]);
+    this.entry.writes.push([Write.PUT_STREAM, stream.id, json(restStream(stream))]);
     this.message(streamCreated(copyStream(stream)), { except: publisher }, { t: 'streamPut', stream: restStream(stream) });
   }
 
   removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
-    this.entry.writes.push(['ds', stream.id, '']);
+    this.entry.writes.push([Write.DELETE_STREAM, stream.id, '']);
     this.message(streamDestroyed(copyStream(stream), reason), { except }, { t: 'streamDel', id: stream.id });
   }
 
@@ -153,18 +153,18 @@ export class ClusterNode implements SessionPort {
       next[key] = newValue;
       this.message(streamPropertyChanged(stream.id, key, oldValue, newValue), { except, exceptId }, { t: 'streamSet', id: stream.id, key, value: newValue });
     }
-    this.entry.writes.push(['us', stream.id, json(next)]);
+    this.entry.writes.push([Write.UPDATE_STREAM, stream.id, json(next)]);
   }
 
   setForceMute(session: Session, mute: MuteState, by?: Connection): void {
-    this.entry.writes.push(mute.active ? ['mu', '', json(mute)] : ['um', '', '']);
+    this.entry.writes.push(mute.active ? [Write.SET_MUTE, '', json(mute)] : [Write.CLEAR_MUTE, '', '']);
     this.message(muteForced(mute.active), { except: by }, undefined, mute);
   }
 
   /** Only while the connection is still this node's (not resumed elsewhere, not swept). */
   removeConnection(session: Session, conn: Connection, reason: ConnectionDestroyedReason): void {
-    this.entry.conds.push(['c', conn.id, this.cluster.nodeId]);
-    this.entry.writes.push(['dc', conn.id, '']);
+    this.entry.conds.push([Cond.CONNECTION_ON_NODE, conn.id, this.cluster.nodeId]);
+    this.entry.writes.push([Write.DELETE_CONNECTION, conn.id, '']);
     this.message(connectionDestroyed(conn.toWire(), reason), { connectionEvent: true }, { t: 'connDel', id: conn.id });
   }
 

@@ -11,7 +11,7 @@ import { Connection, type SignalOrigin } from '../connection';
 import { ErrorCode } from '../../wire';
 import { fail } from '../request-error';
 import { ClusterUnavailableError, type ClusterPort, type RemoteSnapshot } from './cluster';
-import { addressedTo, eventsAfter, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
+import { addressedTo, Cond, eventsAfter, newBatch, removalBatch, Write, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
 import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
 import {
@@ -265,7 +265,7 @@ export class Replica {
     const b = newBatch(session.id);
     b.m.push({ b: json({ type: 'connectionCreated', connection: wire }), x: conn.id, ce: 1 });
     b.op.push({ t: 'connAdd', conn: wire, node: cluster.nodeId });
-    b.writes.push(['pc', conn.id, json(this.record(conn))], ['pk', conn.id, '0:0'], ['ns', cluster.nodeId, session.id]);
+    b.writes.push([Write.PUT_CONNECTION, conn.id, json(this.record(conn))], [Write.PUT_CHECKPOINT, conn.id, '0:0'], [Write.ADD_NODE_SESSION, cluster.nodeId, session.id]);
     b.snapshot = true;
     log.hold();
     try {
@@ -443,9 +443,9 @@ export class Replica {
       held = true;
       const conn = this.core.newConnection(sessionId, { creationTime: rec.creationTime, data: rec.data, role: rec.role as Role, sup: rec.sup === 1, lcl: rec.lcl ?? [] }, { id: connectionId, resumeToken });
       const b = newBatch(sessionId);
-      b.conds.push(['c', connectionId, rec.node]);
+      b.conds.push([Cond.CONNECTION_ON_NODE, connectionId, rec.node]);
       b.op.push({ t: 'connMove', conn: conn.toWire(), node: cluster.nodeId });
-      b.writes.push(['pc', connectionId, json(this.record(conn))], ['ns', cluster.nodeId, sessionId]);
+      b.writes.push([Write.PUT_CONNECTION, connectionId, json(this.record(conn))], [Write.ADD_NODE_SESSION, cluster.nodeId, sessionId]);
       b.snapshot = !log.initialized;
       let r;
       try {
