@@ -223,10 +223,8 @@ export class Registry {
     if (!session || session.connections.get(conn.id) !== conn) return;
     this.node.run(session.id, () => {
       session.connections.delete(conn.id);
-      for (const stream of [...session.streams.values()]) {
-        if (stream.connectionId === conn.id) this.node.removeStream(session, stream, reason, conn);
-      }
-      this.node.removeConnection(session, conn, reason);
+      const streams = [...session.streams.values()].filter((stream) => stream.connectionId === conn.id);
+      this.node.removeConnection(session, conn, streams, reason);
       this.tellUndelivered(session, conn.id, undelivered);
     });
     if (session.connections.size === 0) this.node.sessionEmptied(session);

@@ -126,8 +126,11 @@ export interface SessionPort {
   changeStream(session: Session, stream: Stream, changes: StreamChange[], except?: Connection, exceptId?: string): void;
   /** Force mute on (with the streams it spares) or off: muteForced for all but `by`. */
   setForceMute(session: Session, mute: MuteState, by?: Connection): void;
-  /** A connection of this node left (its streams went first): connectionDestroyed for the others. */
-  removeConnection(session: Session, conn: Connection, reason: ConnectionDestroyedReason): void;
+  /**
+   * A connection of this node leaves with its streams (already out of session.connections):
+   * streamDestroyed for each stream (not for it), then connectionDestroyed for the others.
+   */
+  removeConnection(session: Session, conn: Connection, streams: Stream[], reason: ConnectionDestroyedReason): void;
 
   // ---- events ----
 

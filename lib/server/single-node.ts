@@ -109,7 +109,8 @@ export class SingleNode implements SessionPort {
     this.broadcast(session, muteForced(mute.active), { except: by });
   }
 
-  removeConnection(session: Session, conn: Connection, reason: ConnectionDestroyedReason): void {
+  removeConnection(session: Session, conn: Connection, streams: Stream[], reason: ConnectionDestroyedReason): void {
+    for (const stream of streams) this.removeStream(session, stream, reason, conn);
     this.broadcast(session, connectionDestroyed(conn.toWire(), reason), { connectionEvent: true });
   }
 

@@ -6,12 +6,12 @@
  */
 import { ErrorCode, wireError, type ConnectionDestroyedReason, type StreamDestroyedReason } from '../../wire';
 import type { Connection, SignalOrigin } from '../connection';
-import { connectionDestroyed, failedResult, muteForced, streamCreated, streamDestroyed, streamPropertyChanged } from '../events';
+import { failedResult, muteForced, streamCreated, streamDestroyed, streamPropertyChanged } from '../events';
 import { fail } from '../request-error';
 import type { BroadcastOptions, RegistryCore, SessionPort, StreamChange } from '../session-port';
 import { copyStream, fillSession, restStream, Session, type JoinOptions, type SessionSnapshot, type Stream } from '../session-state';
 import type { ClusterPort } from './cluster';
-import { Cond, isEmpty, newBatch, Write, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
+import { appendRemoval, Cond, isEmpty, newBatch, Write, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
 import { Replica } from './replica';
 
 const json = JSON.stringify;
@@ -162,10 +162,8 @@ export class ClusterNode implements SessionPort {
   }
 
   /** Only while the connection is still this node's (not resumed elsewhere, not swept). */
-  removeConnection(session: Session, conn: Connection, reason: ConnectionDestroyedReason): void {
-    this.entry.conds.push([Cond.CONNECTION_ON_NODE, conn.id, this.cluster.nodeId]);
-    this.entry.writes.push([Write.DELETE_CONNECTION, conn.id, '']);
-    this.message(connectionDestroyed(conn.toWire(), reason), { connectionEvent: true }, { t: 'connDel', id: conn.id });
+  removeConnection(session: Session, conn: Connection, streams: Stream[], reason: ConnectionDestroyedReason): void {
+    appendRemoval(this.entry, conn.toWire(), streams, reason, this.cluster.nodeId);
   }
 
   emitTo(conn: Connection, body: string, rid?: number, sig?: SignalOrigin): void {

@@ -7,6 +7,8 @@
  */
 import type { SignalOrigin } from '../connection';
 import type { WireConnection, WireStream } from '../../wire';
+import { connectionDestroyed, streamDestroyed } from '../events';
+import { copyStream, wireConnection } from '../session-state';
 
 /** A stream as the cluster stores it: the wire form plus its layout classes. */
 export interface StoredStream extends WireStream {
@@ -193,25 +195,27 @@ export function eventsAfter(entries: LogEntry[], ck: Checkpoint, id: string, sup
 }
 
 /**
- * The entry that removes a connection and its streams, if the connection is still on `node`:
- * streamDestroyed for each stream, then connectionDestroyed. `counted` false: its place in
- * the session's count was given back already.
+ * A connection's removal as an entry's part, written once for every way a connection leaves
+ * a cluster session (the registry's destroy through ClusterNode, a swept node, a stale record
+ * after an outage, a join cut off): if the connection is still on `node`, streamDestroyed for
+ * each of its streams (not for it), then connectionDestroyed, with their state ops and writes.
+ * `counted` false: its place in the session's count was given back already.
  */
-export function removalBatch(sessionId: string, conn: WireConnection, streams: WireStream[], reason: string, node: string, counted = true): Batch {
-  const b = newBatch(sessionId);
+export function appendRemoval(b: Batch, conn: WireConnection, streams: WireStream[], reason: string, node: string, counted = true): void {
   b.conds.push([Cond.CONNECTION_ON_NODE, conn.id, node]);
   for (const st of streams) {
-    const wire: WireStream = {
-      id: st.id, connectionId: st.connectionId, creationTime: st.creationTime, name: st.name, hasAudio: st.hasAudio,
-      hasVideo: st.hasVideo, videoType: st.videoType, videoDimensions: { ...st.videoDimensions },
-    };
-    b.m.push({ b: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason }) });
+    b.m.push({ b: streamDestroyed(copyStream(st), reason), x: conn.id });
     b.op.push({ t: 'streamDel', id: st.id });
     b.writes.push([Write.DELETE_STREAM, st.id, '']);
   }
-  const connection = { id: conn.id, creationTime: conn.creationTime, data: conn.data };
-  b.m.push({ b: JSON.stringify({ type: 'connectionDestroyed', connection, reason }), ce: 1 });
+  b.m.push({ b: connectionDestroyed(wireConnection(conn), reason), ce: 1 });
   b.op.push({ t: 'connDel', id: conn.id });
   b.writes.push([counted ? Write.DELETE_CONNECTION : Write.DELETE_RELEASED_CONNECTION, conn.id, '']);
+}
+
+/** The entry that removes a connection of `node` and its streams (appendRemoval). */
+export function removalBatch(sessionId: string, conn: WireConnection, streams: WireStream[], reason: string, node: string, counted = true): Batch {
+  const b = newBatch(sessionId);
+  appendRemoval(b, conn, streams, reason, node, counted);
   return b;
 }
