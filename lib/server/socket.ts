@@ -11,14 +11,14 @@ import {
   type RequestFrame, type ResumeFrame, type WireError,
 } from '../wire';
 import { decodeClientFrame, type DecodeResult } from './protocol';
+import type { ProjectStore } from './projects';
+import { clip, fatalEvent, silentLog, type Logger } from './logger';
+import type { Registry } from './registry';
 
 /** A frame that performs a request (takes a request id): it waits under back-pressure. */
 function isRequest(r: DecodeResult): boolean {
   return r.kind === 'badRequest' || (r.kind === 'frame' && isRequestFrame(r.frame));
 }
-import type { ProjectStore } from './projects';
-import { clip, fatalEvent, silentLog, type Logger } from './logger';
-import type { Registry } from './registry';
 
 export interface SocketConfig {
   maxFrameBytes: number;
