@@ -3,5 +3,4 @@
  * OpenTok.js, backed by the native core (loaded on first use).
  */
 export * from './client/index';
-export { ErrorCode, type WireError } from './server/errors';
-export { PROTOCOL_VERSION } from './server/protocol';
+export { ErrorCode, PROTOCOL_VERSION, type WireError } from './wire';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode } from '../lib/server/errors';
+import { ErrorCode } from '../lib/wire';
 import { checkSignal, decodeClientFrame, type DecodeResult } from '../lib/server/protocol';
 
 const dec = (v: unknown): DecodeResult => decodeClientFrame(typeof v === 'string' ? v : JSON.stringify(v));

@@ -1,7 +1,7 @@
 /** SessionLog: a node applies a session's log entries in order, whatever order they arrive in. */
 import { describe, expect, it } from 'vitest';
-import { eventsAfter, type LogEntry } from '../lib/server/log-entry';
-import { SessionLog } from '../lib/server/session-log';
+import { eventsAfter, type LogEntry } from '../lib/server/cluster/log-entry';
+import { SessionLog } from '../lib/server/cluster/session-log';
 
 const entry = (n: number, e = 'E1', m: LogEntry['m'] = []): LogEntry => ({ n, e, s: 's', node: 'x', m });
 

@@ -1,5 +1,5 @@
 /** Errors of the client API: OpenTok.js names and codes (see docs/protocol.md, section 11). */
-import { errorName, type ErrorCodeValue } from '../server/errors';
+import { errorName, type ErrorCodeValue } from '../wire';
 
 /** Where the client's OpenTok.js name differs from the wire name, or the code is client-side only. */
 const CLIENT_NAMES: Record<number, string> = {

@@ -2,7 +2,7 @@
  * Handshake authentication: api key, session id and token of a `connect` frame
  * (docs/protocol.md, section 8). Returns what the registry needs, or the error to send.
  */
-import { ErrorCode, WireError, wireError } from './errors';
+import { ErrorCode, wireError, type WireError } from '../wire';
 import type { ProjectStore } from './projects';
 import { checkSessionId } from './session-id';
 import { verifyToken, type Role } from './tokens';

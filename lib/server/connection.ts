@@ -5,7 +5,7 @@
  */
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Role } from './tokens';
-import type { WireConnection } from './protocol';
+import type { WireConnection } from '../wire';
 
 /** What a connection needs from its socket. Implemented by the socket layer. */
 export interface Transport {

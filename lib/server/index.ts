@@ -8,7 +8,7 @@ export { ConveneServer, startServer, DEFAULTS, type ServerOptions } from './serv
 export { ProjectStore, type Project } from './projects';
 export { mintSessionId, checkSessionId, type SessionInfo, type MediaMode, type ArchiveMode } from './session-id';
 export { verifyToken, ROLES, type Role, type TokenClaims } from './tokens';
-export { ErrorCode, type WireError } from './errors';
-export { PROTOCOL_VERSION } from './protocol';
-export type { WireConnection, WireStream, VideoType, VideoDimensions } from './protocol';
+export { ErrorCode, type WireError } from '../wire';
+export { PROTOCOL_VERSION } from '../wire';
+export type { WireConnection, WireStream, VideoType, VideoDimensions } from '../wire';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger';

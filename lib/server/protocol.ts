@@ -1,14 +1,13 @@
 /**
- * Wire protocol v1: frame types and the decoder for client frames (docs/protocol.md).
- * Pure: no I/O, no state. The socket layer feeds it text and acts on the result.
+ * Wire protocol v1: the server's decoder for client frames (docs/protocol.md). The frame types
+ * and shared limits are lib/wire. Pure: no I/O, no state. The socket layer feeds it text and
+ * acts on the result.
  */
-import { ErrorCode, WireError, wireError } from './errors';
+import {
+  ErrorCode, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES, MAX_STREAM_NAME_CHARS, PROTOCOL_VERSION, REQUEST_TYPES,
+  wireError, type ClientFrame, type RequestBody, type RequestFrame, type RequestType, type StreamProps, type WireError,
+} from '../wire';
 
-export const PROTOCOL_VERSION = 1;
-export const MAX_SIGNAL_TYPE_BYTES = 128;
-export const MAX_SIGNAL_DATA_BYTES = 8192;
-export const MAX_CONNECTION_DATA_CHARS = 1000;
-export const MAX_STREAM_NAME_CHARS = 1000;
 const SIGNAL_TYPE_RE = /^[A-Za-z0-9\-_~]*$/;
 /** Deepest nesting of objects and arrays in a client frame (protocol frames nest 2 deep). */
 export const MAX_FRAME_DEPTH = 32;
@@ -56,72 +55,6 @@ export function nestsDeeperThan(text: string, max: number): boolean {
     }
   }
   return false;
-}
-
-export type VideoType = 'camera' | 'screen' | 'custom';
-export interface VideoDimensions { width: number; height: number }
-
-export interface WireConnection { id: string; creationTime: number; data: string }
-export interface WireStream {
-  id: string;
-  connectionId: string;
-  creationTime: number;
-  name: string;
-  hasAudio: boolean;
-  hasVideo: boolean;
-  videoType: VideoType;
-  videoDimensions: VideoDimensions;
-}
-
-export interface ConnectFrame {
-  type: 'connect';
-  v: number;
-  apiKey: string;
-  sessionId: string;
-  token: string;
-  sdk: { name: string; version: string };
-  connectionEventsSuppressed: boolean;
-}
-export interface ResumeFrame {
-  type: 'resume';
-  v: number;
-  apiKey: string;
-  sessionId: string;
-  connectionId: string;
-  resumeToken: string;
-  lastSeq: number;
-}
-export interface AckFrame { type: 'ack'; seq: number }
-export interface PingFrame { type: 'ping' }
-export interface PongFrame { type: 'pong' }
-
-export type StreamProps = Partial<Pick<WireStream, 'name' | 'hasAudio' | 'hasVideo' | 'videoType' | 'videoDimensions'>>;
-
-export type RequestBody =
-  | { type: 'signal'; signalType: string; data: string; to?: string }
-  | { type: 'publish'; props: StreamProps }
-  | { type: 'unpublish'; streamId: string }
-  | { type: 'updateStream'; streamId: string; props: StreamProps }
-  | { type: 'forceDisconnect'; connectionId: string }
-  | { type: 'forceUnpublish'; streamId: string }
-  | { type: 'forceMuteStream'; streamId: string }
-  | { type: 'forceMuteAll'; excludedStreamIds: string[] }
-  | { type: 'disableForceMute' }
-  | { type: 'disconnect' };
-
-export type RequestType = RequestBody['type'];
-export type RequestFrame = RequestBody & { id: number; ack?: number };
-
-export type ClientFrame = ConnectFrame | ResumeFrame | AckFrame | PingFrame | PongFrame | RequestFrame;
-
-const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
-  'signal', 'publish', 'unpublish', 'updateStream', 'forceDisconnect', 'forceUnpublish',
-  'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'disconnect',
-]);
-
-/** Whether a decoded client frame is a request (it carries an id and gets a result). */
-export function isRequestFrame(frame: ClientFrame): frame is RequestFrame {
-  return REQUEST_TYPES.has(frame.type);
 }
 
 export type DecodeResult =

@@ -3,7 +3,8 @@
  * ../shared reference, section 3). Authenticated by the X-OPENTOK-AUTH project JWT.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { ErrorCode, RequestError } from './errors';
+import { ErrorCode } from '../wire';
+import { RequestError } from './request-error';
 import type { ProjectStore } from './projects';
 import { checkSignal } from './protocol';
 import type { Registry } from './registry';

@@ -5,15 +5,14 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Connection } from './connection';
-import { ErrorCode, fail } from './errors';
-import type { WireConnection, WireStream } from './protocol';
+import { ErrorCode, type WireConnection, type WireStream } from '../wire';
+import { fail } from './request-error';
 import type { Role } from './tokens';
-import type { RemoteSnapshot } from './cluster';
-import type { StoredStream } from './log-entry';
-import type { SessionLog } from './session-log';
+import type { RemoteSnapshot } from './cluster/cluster';
+import type { StoredStream } from './cluster/log-entry';
+import type { SessionLog } from './cluster/session-log';
 
-export type ConnectionDestroyedReason = 'clientDisconnected' | 'forceDisconnected' | 'networkDisconnected';
-export type StreamDestroyedReason = ConnectionDestroyedReason | 'forceUnpublished' | 'mediaStopped';
+export type { ConnectionDestroyedReason, StreamDestroyedReason } from '../wire';
 
 export interface Stream extends WireStream {
   /** layout classes for archives and broadcasts (REST API), from the publisher's token */

@@ -6,16 +6,19 @@
 import { authenticate } from './auth';
 import { checkSessionId } from './session-id';
 import type { Connection, Transport } from './connection';
-import { closeCodeFor, ErrorCode, ErrorCodeValue, WireError, wireError } from './errors';
-import { decodeClientFrame, isRequestFrame, PROTOCOL_VERSION, type ClientFrame, type DecodeResult, type ConnectFrame, type RequestFrame, type ResumeFrame } from './protocol';
+import {
+  closeCodeFor, ErrorCode, isRequestFrame, PROTOCOL_VERSION, wireError, type ClientFrame, type ConnectFrame, type ErrorCodeValue,
+  type RequestFrame, type ResumeFrame, type WireError,
+} from '../wire';
+import { decodeClientFrame, type DecodeResult } from './protocol';
+import type { ProjectStore } from './projects';
+import { clip, fatalEvent, silentLog, type Logger } from './logger';
+import type { Registry } from './registry';
 
 /** A frame that performs a request (takes a request id): it waits under back-pressure. */
 function isRequest(r: DecodeResult): boolean {
   return r.kind === 'badRequest' || (r.kind === 'frame' && isRequestFrame(r.frame));
 }
-import type { ProjectStore } from './projects';
-import { clip, fatalEvent, silentLog, type Logger } from './logger';
-import type { Registry } from './registry';
 
 export interface SocketConfig {
   maxFrameBytes: number;

@@ -3,37 +3,25 @@
  * Redis. It applies each session's log entries in order to the node's own connections (their
  * events, numbered per connection), joins connections through the log, takes over connections
  * of other nodes (resume anywhere), records checkpoints, and brings the node up to date after
- * a Redis outage (with the outbox). The operations themselves stay in the registry, which
- * reaches this through `Registry.replica`; this reaches the registry through RegistryCore.
+ * a Redis outage (with the outbox). The operations themselves stay in the registry, whose
+ * ClusterNode (cluster-node.ts) builds their entries and reaches this; this reaches the registry
+ * through RegistryCore (../session-port.ts).
  */
-import { Connection, type SignalOrigin } from './connection';
-import { ErrorCode, fail } from './errors';
+import { Connection, type SignalOrigin } from '../connection';
+import { ErrorCode } from '../../wire';
+import { fail } from '../request-error';
 import { ClusterUnavailableError, type ClusterPort, type RemoteSnapshot } from './cluster';
-import { addressedTo, eventsAfter, newBatch, removalBatch, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
+import { addressedTo, Cond, eventsAfter, newBatch, removalBatch, Write, type Batch, type ClusterOp, type LogEntry, type StoredConnection, type StoredStream } from './log-entry';
 import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
 import {
   checkTokenHash, copyStream, fillSession, gone, restStream, Session, tokenHash, wireConnection,
-  type ConnectionDestroyedReason, type JoinOptions, type SessionSnapshot,
-} from './session-state';
-import type { Role } from './tokens';
+  type JoinOptions, type SessionSnapshot,
+} from '../session-state';
+import type { Role } from '../tokens';
+import type { RegistryCore } from '../session-port';
 
 const json = JSON.stringify;
-
-/** What the cluster side needs of the registry. */
-export interface RegistryCore {
-  readonly sessions: Map<string, Session>;
-  now(): number;
-  newConnection(sessionId: string, o: { creationTime: number; data: string; role: Role; sup: boolean; lcl: readonly string[] }, restored?: { id: string; resumeToken: string }): Connection;
-  findConnection(sessionId: string, connectionId: string): Connection | undefined;
-  destroy(conn: Connection, reason: ConnectionDestroyedReason): void;
-  forceDisconnect(conn: Connection): void;
-  /** the connection's replay buffer overflowed */
-  overflow(conn: Connection): void;
-  startGrace(conn: Connection): void;
-  /** checks a resume's lastSeq against the connection and acknowledges up to it */
-  resumeChecked(conn: Connection, lastSeq: number): Connection;
-}
 
 /** Back-pressure across nodes: hold clients' requests while a node applies this far behind... */
 const LAG_HOLD_MS = 100;
@@ -277,7 +265,7 @@ export class Replica {
     const b = newBatch(session.id);
     b.m.push({ b: json({ type: 'connectionCreated', connection: wire }), x: conn.id, ce: 1 });
     b.op.push({ t: 'connAdd', conn: wire, node: cluster.nodeId });
-    b.writes.push(['pc', conn.id, json(this.record(conn))], ['pk', conn.id, '0:0'], ['ns', cluster.nodeId, session.id]);
+    b.writes.push([Write.PUT_CONNECTION, conn.id, json(this.record(conn))], [Write.PUT_CHECKPOINT, conn.id, '0:0'], [Write.ADD_NODE_SESSION, cluster.nodeId, session.id]);
     b.snapshot = true;
     log.hold();
     try {
@@ -455,9 +443,9 @@ export class Replica {
       held = true;
       const conn = this.core.newConnection(sessionId, { creationTime: rec.creationTime, data: rec.data, role: rec.role as Role, sup: rec.sup === 1, lcl: rec.lcl ?? [] }, { id: connectionId, resumeToken });
       const b = newBatch(sessionId);
-      b.conds.push(['c', connectionId, rec.node]);
+      b.conds.push([Cond.CONNECTION_ON_NODE, connectionId, rec.node]);
       b.op.push({ t: 'connMove', conn: conn.toWire(), node: cluster.nodeId });
-      b.writes.push(['pc', connectionId, json(this.record(conn))], ['ns', cluster.nodeId, sessionId]);
+      b.writes.push([Write.PUT_CONNECTION, connectionId, json(this.record(conn))], [Write.ADD_NODE_SESSION, cluster.nodeId, sessionId]);
       b.snapshot = !log.initialized;
       let r;
       try {

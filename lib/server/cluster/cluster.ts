@@ -18,7 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
-import { removalBatch, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
+import { Cond, removalBatch, Write, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
 
 export type { Batch, ClusterOp, LogEntry, MuteState, StoredConnection, StoredStream } from './log-entry';
 
@@ -128,10 +128,10 @@ if max > 0 and n > max then redis.call('DECR', KEYS[1]) return 0 end
 return 1`;
 
 /**
- * Appends one entry to a session's log, under conditions, with its state writes (see LogWrite).
- * A failed condition 'o' (the request's connection is no longer this node's) drops the entry; a
- * failed 'c' or 's' appends the fallback instead, if any. Every 256 entries the log is trimmed
- * to what the oldest checkpoint needs (and it never holds more than the cap).
+ * Appends one entry to a session's log, under conditions (Cond), with its state writes (Write).
+ * A failed REQUESTER_ON_NODE (the request's connection is no longer this node's) drops the entry;
+ * a failed CONNECTION_ON_NODE or STREAM_EXISTS appends the fallback instead, if any. Every 256
+ * entries the log is trimmed to what the oldest checkpoint needs (and it never holds more than the cap).
  * KEYS: seq, log, conns, streams, count, ck, mute, epoch, marks (entry number by time, for trimming).
  * ARGV: channel, cap, entry, fallback, snapshot?, new epoch, keep ms, #conds, conds (3 each), writes (3 each).
  */
@@ -142,12 +142,12 @@ local ok = true
 for k = 1, nc do
   local kind, id, node = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   i = i + 3
-  if kind == 's' then
+  if kind == '${Cond.STREAM_EXISTS}' then
     if redis.call('HEXISTS', KEYS[4], id) == 0 then ok = false end
   else
     local rec = redis.call('HGET', KEYS[3], id)
     if (not rec) or cjson.decode(rec).node ~= node then
-      if kind == 'o' then return false end
+      if kind == '${Cond.REQUESTER_ON_NODE}' then return false end
       ok = false
     end
   end
@@ -167,21 +167,21 @@ if ok then
   while i <= #ARGV do
     local kind, id, v = ARGV[i], ARGV[i + 1], ARGV[i + 2]
     i = i + 3
-    if kind == 'pc' then redis.call('HSET', KEYS[3], id, v)
-    elseif kind == 'dc' then
+    if kind == '${Write.PUT_CONNECTION}' then redis.call('HSET', KEYS[3], id, v)
+    elseif kind == '${Write.DELETE_CONNECTION}' then
       if redis.call('HDEL', KEYS[3], id) == 1 then redis.call('DECR', KEYS[5]) end
       redis.call('HDEL', KEYS[6], id)
-    elseif kind == 'dr' then
+    elseif kind == '${Write.DELETE_RELEASED_CONNECTION}' then
       redis.call('HDEL', KEYS[3], id)
       redis.call('HDEL', KEYS[6], id)
-    elseif kind == 'pk' then redis.call('HSET', KEYS[6], id, n .. ':' .. v)
-    elseif kind == 'ps' then redis.call('HSET', KEYS[4], id, v)
-    elseif kind == 'us' then
+    elseif kind == '${Write.PUT_CHECKPOINT}' then redis.call('HSET', KEYS[6], id, n .. ':' .. v)
+    elseif kind == '${Write.PUT_STREAM}' then redis.call('HSET', KEYS[4], id, v)
+    elseif kind == '${Write.UPDATE_STREAM}' then
       if redis.call('HEXISTS', KEYS[4], id) == 1 then redis.call('HSET', KEYS[4], id, v) end
-    elseif kind == 'ds' then redis.call('HDEL', KEYS[4], id)
-    elseif kind == 'mu' then redis.call('SET', KEYS[7], v, 'EX', 86400)
-    elseif kind == 'um' then redis.call('DEL', KEYS[7])
-    elseif kind == 'ns' then redis.call('SADD', 'cv:node:' .. id .. ':sessions', v)
+    elseif kind == '${Write.DELETE_STREAM}' then redis.call('HDEL', KEYS[4], id)
+    elseif kind == '${Write.SET_MUTE}' then redis.call('SET', KEYS[7], v, 'EX', 86400)
+    elseif kind == '${Write.CLEAR_MUTE}' then redis.call('DEL', KEYS[7])
+    elseif kind == '${Write.ADD_NODE_SESSION}' then redis.call('SADD', 'cv:node:' .. id .. ':sessions', v)
     end
   end
 end

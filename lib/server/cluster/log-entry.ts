@@ -5,8 +5,10 @@
  * is addressed to; a client's event sequence is therefore a function of the log alone, which
  * is what lets any node rebuild a connection whose node died. No I/O here.
  */
-import type { SignalOrigin } from './connection';
-import type { WireConnection, WireStream } from './protocol';
+import type { SignalOrigin } from '../connection';
+import type { WireConnection, WireStream } from '../../wire';
+import { connectionDestroyed, streamDestroyed } from '../events';
+import { copyStream, wireConnection } from '../session-state';
 
 /** A stream as the cluster stores it: the wire form plus its layout classes. */
 export interface StoredStream extends WireStream {
@@ -78,19 +80,54 @@ export interface LogEntry {
 }
 
 /**
- * A condition an entry is appended under: conn `id` is on `node` ('o': the connection whose
- * request this is; if not, nothing is appended: it resumed elsewhere and will resend it) /
- * stream `id` exists.
+ * The conditions an entry is appended under, checked by the append script (cluster.ts, COMMIT)
+ * against what Redis holds. Short on the wire; named here.
  */
-export type LogCond = ['c' | 'o', string, string] | ['s', string];
+export const Cond = {
+  /** connection `id` is on `node`; if not, the entry's fallback is appended instead (if any) */
+  CONNECTION_ON_NODE: 'c',
+  /**
+   * the connection whose request this is is still on `node`; if not, nothing is appended: it
+   * resumed elsewhere and its client resends the request there
+   */
+  REQUESTER_ON_NODE: 'o',
+  /** stream `id` exists; if not, the fallback is appended instead (if any) */
+  STREAM_EXISTS: 's',
+} as const;
+
+export type LogCond =
+  | [typeof Cond.CONNECTION_ON_NODE | typeof Cond.REQUESTER_ON_NODE, string, string]
+  | [typeof Cond.STREAM_EXISTS, string];
 
 /**
- * A state write done by the same script: pc put conn, dc delete conn (and free its place), dr
- * delete conn (its place was given back already),
- * pk put checkpoint "seq:rid" at this entry, ps put stream, us update stream if it exists,
- * ds delete stream, mu set mute, um clear mute, ns add session to node's set (id = node).
+ * The state writes done by the append script with the entry, as [kind, id, value] (cluster.ts,
+ * COMMIT). Short on the wire; named here.
  */
-export type LogWrite = ['pc' | 'dc' | 'dr' | 'pk' | 'ps' | 'us' | 'ds' | 'mu' | 'um' | 'ns', string, string];
+export const Write = {
+  /** puts connection record `id` (value: StoredConnection JSON) */
+  PUT_CONNECTION: 'pc',
+  /** deletes connection `id`, its checkpoint, and frees its place in the session's count */
+  DELETE_CONNECTION: 'dc',
+  /** deletes connection `id` and its checkpoint; its place was given back already */
+  DELETE_RELEASED_CONNECTION: 'dr',
+  /** puts the checkpoint of connection `id` at this entry (value: "seq:rid") */
+  PUT_CHECKPOINT: 'pk',
+  /** puts stream `id` (value: StoredStream JSON) */
+  PUT_STREAM: 'ps',
+  /** replaces stream `id` if it still exists (value: StoredStream JSON) */
+  UPDATE_STREAM: 'us',
+  /** deletes stream `id` */
+  DELETE_STREAM: 'ds',
+  /** sets the force-mute state (value: MuteState JSON) */
+  SET_MUTE: 'mu',
+  /** clears the force-mute state */
+  CLEAR_MUTE: 'um',
+  /** adds the session (value) to node `id`'s set of sessions */
+  ADD_NODE_SESSION: 'ns',
+} as const;
+
+export type WriteKind = (typeof Write)[keyof typeof Write];
+export type LogWrite = [WriteKind, string, string];
 
 /** What an operation appends: built by the registry, appended by the cluster. */
 export interface Batch {
@@ -158,25 +195,27 @@ export function eventsAfter(entries: LogEntry[], ck: Checkpoint, id: string, sup
 }
 
 /**
- * The entry that removes a connection and its streams, if the connection is still on `node`:
- * streamDestroyed for each stream, then connectionDestroyed. `counted` false: its place in
- * the session's count was given back already.
+ * A connection's removal as an entry's part, written once for every way a connection leaves
+ * a cluster session (the registry's destroy through ClusterNode, a swept node, a stale record
+ * after an outage, a join cut off): if the connection is still on `node`, streamDestroyed for
+ * each of its streams (not for it), then connectionDestroyed, with their state ops and writes.
+ * `counted` false: its place in the session's count was given back already.
  */
+export function appendRemoval(b: Batch, conn: WireConnection, streams: WireStream[], reason: string, node: string, counted = true): void {
+  b.conds.push([Cond.CONNECTION_ON_NODE, conn.id, node]);
+  for (const st of streams) {
+    b.m.push({ b: streamDestroyed(copyStream(st), reason), x: conn.id });
+    b.op.push({ t: 'streamDel', id: st.id });
+    b.writes.push([Write.DELETE_STREAM, st.id, '']);
+  }
+  b.m.push({ b: connectionDestroyed(wireConnection(conn), reason), ce: 1 });
+  b.op.push({ t: 'connDel', id: conn.id });
+  b.writes.push([counted ? Write.DELETE_CONNECTION : Write.DELETE_RELEASED_CONNECTION, conn.id, '']);
+}
+
+/** The entry that removes a connection of `node` and its streams (appendRemoval). */
 export function removalBatch(sessionId: string, conn: WireConnection, streams: WireStream[], reason: string, node: string, counted = true): Batch {
   const b = newBatch(sessionId);
-  b.conds.push(['c', conn.id, node]);
-  for (const st of streams) {
-    const wire: WireStream = {
-      id: st.id, connectionId: st.connectionId, creationTime: st.creationTime, name: st.name, hasAudio: st.hasAudio,
-      hasVideo: st.hasVideo, videoType: st.videoType, videoDimensions: { ...st.videoDimensions },
-    };
-    b.m.push({ b: JSON.stringify({ type: 'streamDestroyed', stream: wire, reason }) });
-    b.op.push({ t: 'streamDel', id: st.id });
-    b.writes.push(['ds', st.id, '']);
-  }
-  const connection = { id: conn.id, creationTime: conn.creationTime, data: conn.data };
-  b.m.push({ b: JSON.stringify({ type: 'connectionDestroyed', connection, reason }), ce: 1 });
-  b.op.push({ t: 'connDel', id: conn.id });
-  b.writes.push([counted ? 'dc' : 'dr', conn.id, '']);
+  appendRemoval(b, conn, streams, reason, node, counted);
   return b;
 }

@@ -1,6 +1,7 @@
 /**
- * Error codes of wire protocol v1 (docs/protocol.md, section 11).
- * OpenTok codes keep their OpenTok numbers and names; 44xx are Convene protocol codes.
+ * Error codes of wire protocol v1 (docs/protocol.md, section 11), shared by the server and the
+ * clients. OpenTok codes keep their OpenTok numbers and names; 44xx are Convene protocol codes.
+ * Plain TypeScript: no Node-only imports (a browser client uses it too).
  */
 export const ErrorCode = {
   AUTHENTICATION: 1004,
@@ -85,15 +86,4 @@ export function closeCodeFor(code: ErrorCodeValue): number {
   if (code === ErrorCode.FLOOD) return 1008;
   if (code >= 1000 && code < 2000) return 4000 + (code - 1000);
   return code >= 4000 && code < 5000 ? code : 1011;
-}
-
-/** Thrown inside the registry for a request that fails; turned into a failed result. */
-export class RequestError extends Error {
-  constructor(readonly wire: WireError) {
-    super(wire.message);
-  }
-}
-
-export function fail(code: ErrorCodeValue, message: string, name?: string): never {
-  throw new RequestError(wireError(code, message, name));
 }

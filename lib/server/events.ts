@@ -1,0 +1,65 @@
+/**
+ * The server's frames as text (docs/protocol.md, sections 3.3, 4.2, 5.1): each event body is
+ * built here, once, whichever mode (alone or cluster) delivers it. A body is a JSON object
+ * without `seq` (Connection.emit numbers it).
+ */
+import type {
+  ConnectionDestroyedReason, SessionDisconnectedReason, StreamDestroyedReason, WireConnection, WireError, WireStream,
+} from '../wire';
+
+const json = JSON.stringify;
+
+/** A property of a stream that streamPropertyChanged reports. */
+export type StreamProperty = 'hasAudio' | 'hasVideo' | 'videoDimensions' | 'videoType' | 'name';
+
+export function connectionCreated(connection: WireConnection): string {
+  return json({ type: 'connectionCreated', connection });
+}
+
+export function connectionDestroyed(connection: WireConnection, reason: ConnectionDestroyedReason | string): string {
+  return json({ type: 'connectionDestroyed', connection, reason });
+}
+
+export function streamCreated(stream: WireStream): string {
+  return json({ type: 'streamCreated', stream });
+}
+
+export function streamDestroyed(stream: WireStream, reason: StreamDestroyedReason | string): string {
+  return json({ type: 'streamDestroyed', stream, reason });
+}
+
+export function streamPropertyChanged(streamId: string, changedProperty: StreamProperty, oldValue: unknown, newValue: unknown): string {
+  return json({ type: 'streamPropertyChanged', streamId, changedProperty, oldValue, newValue });
+}
+
+/** Force mute on or off for the session, or (streamId) of one stream. */
+export function muteForced(active: boolean, streamId?: string): string {
+  return streamId === undefined ? json({ type: 'muteForced', active }) : json({ type: 'muteForced', active, streamId });
+}
+
+/** `from` null: sent through the REST API. */
+export function signal(signalType: string, data: string, from: string | null): string {
+  return json({ type: 'signal', signalType, data, from });
+}
+
+export function signalUndelivered(requestId: number, to: string, signalType: string, error: WireError): string {
+  return json({ type: 'signalUndelivered', requestId, to, signalType, error });
+}
+
+export function sessionDisconnected(reason: SessionDisconnectedReason): string {
+  return json({ type: 'sessionDisconnected', reason });
+}
+
+/** A successful result; `extra` is more fields as JSON text (`,"stream":{...}`) or ''. */
+export function okResult(id: number, extra = ''): string {
+  return `{"type":"result","id":${id},"ok":true${extra}}`;
+}
+
+export function failedResult(id: number, error: WireError): string {
+  return `{"type":"result","id":${id},"ok":false,"error":${json(error)}}`;
+}
+
+/** A fatal error frame (not an event: it has no seq). */
+export function fatalError(error: WireError): string {
+  return json({ type: 'error', ...error, fatal: true });
+}
