@@ -1,6 +1,7 @@
 // The event pump (see pump.h).
 #include "pump.h"
 
+#include <memory>
 #include <set>
 
 #include "marshal.h"
@@ -47,12 +48,16 @@ void Pump::Flush() {
 
 void Pump::FlushLocked() {
   if (closed || scheduled || queue.empty()) return;
-  scheduled = true;
-  napi_status st = tsfn.NonBlockingCall();
-  if (st == napi_ok) return;
-  scheduled = false;
+  auto* batch = new Batch();
+  batch->swap(queue);
+  napi_status st = tsfn.NonBlockingCall(batch);
+  if (st == napi_ok) {
+    scheduled = true;
+    return;
+  }
+  delete batch;  // not queued: ours to free
   // napi_closing: the environment is being torn down and the tsfn may be freed soon after.
-  // Never post again; what is queued goes now (there is no JavaScript left to deliver it to).
+  // Never post again (there is no JavaScript left to deliver to).
   if (st == napi_closing) {
     closed = true;
     queue.clear();
@@ -64,27 +69,29 @@ void Pump::KeepLoopAlive(Napi::Env env, bool on) {
   else tsfn.Unref(env);
 }
 
-// JS thread: one call carries every event queued since the last one, for every session.
+// JS thread: one call carries every event queued since the last one, for every session: its
+// own batch, plus what was queued while it was on its way.
 // env is null when the tsfn is finalized with calls still queued (environment teardown): the
-// events are dropped and their memory freed, nothing else is touched.
-void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, void*) {
-  if (pump == nullptr) return;
-  std::vector<Event> batch;
+// pump is already freed then; the batch is freed and nothing else is touched.
+void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, Batch* data) {
+  std::unique_ptr<Batch> batch(data);
+  if (env == nullptr || pump == nullptr || batch == nullptr) return;
   {
     std::lock_guard<std::mutex> lock(pump->mu);
-    batch.swap(pump->queue);
+    for (Event& e : pump->queue) batch->push_back(std::move(e));
+    pump->queue.clear();
     pump->scheduled = false;
   }
   EnvData* ed = pump->env_data;
-  if (env == nullptr || ed == nullptr || batch.empty()) return;
+  if (ed == nullptr || batch->empty()) return;  // the environment is going
   Napi::HandleScope scope(env);
-  Napi::Array arr = Napi::Array::New(env, batch.size() * kEventStride);
+  Napi::Array arr = Napi::Array::New(env, batch->size() * kEventStride);
   uint32_t n = 0;
   std::vector<SessionWrap*> ended;
   uint32_t last_sid = 0;
   SessionWrap* last = nullptr;
   napi_value target = nullptr;
-  for (const Event& e : batch) {
+  for (const Event& e : *batch) {
     if (e.sid != last_sid || last == nullptr) {
       auto it = ed->sessions.find(e.sid);
       last_sid = e.sid;

@@ -22,15 +22,18 @@
 namespace convene_addon {
 
 struct Pump;
-void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, void* unused);
-using PumpTsfn = Napi::TypedThreadSafeFunction<Pump, void, &PumpCallJs>;
+using Batch = std::vector<Event>;
+void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, Batch* batch);
+using PumpTsfn = Napi::TypedThreadSafeFunction<Pump, Batch, &PumpCallJs>;
 
 // Shared by the service thread (Push, Flush) and the JS thread. Owned by its tsfn: freed by
-// the finalizer, which runs after the last queued call, so a call never sees it freed.
+// its finalizer. Node runs that finalizer *before* it hands the calls still queued to
+// PumpCallJs with a null env (environment teardown), so each call carries its events as its
+// own data (a Batch) and a call with a null env frees that and never touches the pump.
 struct Pump {
   std::mutex mu;
-  std::vector<Event> queue;
-  bool scheduled = false;       // a tsfn call is on its way: later events ride along
+  Batch queue;                  // events not yet handed to a tsfn call
+  bool scheduled = false;       // a tsfn call is on its way: later events ride along with it
   bool closed = false;          // the environment is going (or the tsfn is closing): drop, never post
   EnvData* env_data = nullptr;  // JS thread only; nullptr once the environment is going
   PumpTsfn tsfn;
