@@ -18,9 +18,11 @@ export interface NativeStream {
 }
 
 /**
- * Event kinds, as the addon numbers them (native/binding/addon.cc, enum Kind). Each event of a
- * batch takes EVENT_STRIDE slots of one flat array: [target, kind, a, b, c, d, e], where target
- * is the NativeSession it belongs to. Fields by kind:
+ * The event kinds this side handles. Their numbers are the addon's (native/binding/events.h,
+ * exported as EVENTS): read once when the addon loads, never written here. Loading fails if the
+ * addon lacks one of these names (a stale build). Each event of a batch takes EVENT_STRIDE slots
+ * of one flat array: [target, kind, a, b, c, d, e], where target is the NativeSession it
+ * belongs to. Fields by kind:
  *
  *   Connected          a id, b creationTime, c data, d capability bits (1 publish, 2 forceMute, 4 forceDisconnect), e role
  *   Disconnected       a reason
@@ -42,13 +44,18 @@ export interface NativeStream {
  *   PubError           a publisher id, b code, c message
  *   SignalUndelivered  a signal type, b addressee connection id, c code, d message
  */
-export const K = {
-  Connected: 0, Disconnected: 1, Error: 2, ConnectionCreated: 3, ConnectionDropped: 4, StreamReceived: 5,
-  StreamDropped: 6, StreamAudio: 7, StreamVideo: 8, StreamDims: 9, StreamVideoType: 10, Signal: 11,
-  Reconnecting: 12, Reconnected: 13, MuteForced: 14, Done: 15, PubCreated: 16, PubDestroyed: 17, PubError: 18,
-  SignalUndelivered: 19,
-} as const;
-export const EVENT_STRIDE = 7;
+export const EVENT_KINDS = [
+  'Connected', 'Disconnected', 'Error', 'ConnectionCreated', 'ConnectionDropped', 'StreamReceived', 'StreamDropped',
+  'StreamAudio', 'StreamVideo', 'StreamDims', 'StreamVideoType', 'Signal', 'Reconnecting', 'Reconnected', 'MuteForced',
+  'Done', 'PubCreated', 'PubDestroyed', 'PubError', 'SignalUndelivered',
+] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+const kinds: Partial<Record<EventKind, number>> = {};
+/** Event numbers by kind, as the addon defines them; filled (and frozen) by loadNative(). */
+export const K: Readonly<Record<EventKind, number>> = kinds as Record<EventKind, number>;
+/** Slots per event in a batch, as the addon writes them; set by loadNative(). */
+let stride = 0;
 
 /** What a session does with one event of a batch (see K for the fields). */
 export type NativeEventHandler = (kind: number, a: unknown, b: unknown, c: unknown, d: unknown, e: unknown) => void;
@@ -75,7 +82,23 @@ export interface NativeSession {
 export interface NativeModule {
   NativeSession: new (apiKey: string, sessionId: string, options: NativeSessionOptions) => NativeSession;
   setDispatcher(fn: (batch: unknown[], count: number) => void): void;
+  /** the event numbering (native/binding/events.h): {name: number}, frozen */
+  EVENTS: Readonly<Record<string, number>>;
+  /** slots per event in a batch */
+  EVENT_STRIDE: number;
   version: string;
+}
+
+/** Takes the addon's numbering for every kind handled here; throws if one is missing. */
+function adoptNumbering(mod: NativeModule): void {
+  const missing: string[] = EVENT_KINDS.filter((k) => typeof mod.EVENTS?.[k] !== 'number');
+  if (typeof mod.EVENT_STRIDE !== 'number') missing.push('EVENT_STRIDE');
+  if (missing.length > 0) throw new Error(`the addon is older than this package (it lacks ${missing.join(', ')}): rebuild it`);
+  if (!Object.isFrozen(kinds)) {
+    for (const k of EVENT_KINDS) kinds[k] = mod.EVENTS[k];
+    Object.freeze(kinds);
+  }
+  stride = mod.EVENT_STRIDE;
 }
 
 /**
@@ -85,7 +108,7 @@ export interface NativeModule {
 function dispatch(batch: unknown[], count: number): void {
   let first: unknown;
   let failed = false;
-  for (let i = 0, at = 0; i < count; i++, at += EVENT_STRIDE) {
+  for (let i = 0, at = 0; i < count; i++, at += stride) {
     const target = batch[at] as NativeSession;
     try {
       target.onEvent(batch[at + 1] as number, batch[at + 2], batch[at + 3], batch[at + 4], batch[at + 5], batch[at + 6]);
@@ -106,6 +129,7 @@ export function loadNative(): NativeModule {
     // node-gyp-build picks prebuilds/<platform>-<arch>/ or build/Release/.
     const load = require('node-gyp-build') as (dir: string) => NativeModule;
     const mod = load(root);
+    adoptNumbering(mod);
     mod.setDispatcher(dispatch);
     cached = mod;
     return mod;

@@ -1,0 +1,115 @@
+// Events to JavaScript values (see marshal.h).
+#include "marshal.h"
+
+namespace convene_addon {
+
+namespace {
+
+const char* VideoTypeName(int t) { return t == 2 ? "screen" : t == 3 ? "custom" : "camera"; }
+
+Napi::Object StreamToJs(Napi::Env env, const StreamData& s) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("streamId", s.id);
+  o.Set("connectionId", s.connection_id);
+  o.Set("creationTime", Napi::Number::New(env, static_cast<double>(s.creation_time)));
+  o.Set("name", s.name);
+  o.Set("hasAudio", s.has_audio);
+  o.Set("hasVideo", s.has_video);
+  o.Set("videoType", VideoTypeName(s.video_type));
+  Napi::Object d = Napi::Object::New(env);
+  d.Set("width", s.width);
+  d.Set("height", s.height);
+  o.Set("videoDimensions", d);
+  return o;
+}
+
+}  // namespace
+
+void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, const Event& e) {
+  napi_value v[kEventStride];
+  napi_value undef = env.Undefined();
+  for (uint32_t i = 0; i < kEventStride; i++) v[i] = undef;
+  auto str = [&](const std::string& x) { return Napi::String::New(env, x).operator napi_value(); };
+  auto num = [&](double x) { return Napi::Number::New(env, x).operator napi_value(); };
+  auto boo = [&](bool x) { return Napi::Boolean::New(env, x).operator napi_value(); };
+  auto conn = [&](const ConnData& c) {  // a id, b creationTime, c data
+    v[2] = str(c.id), v[3] = num(static_cast<double>(c.creation_time)), v[4] = str(c.data);
+  };
+  v[0] = target;
+  v[1] = num(static_cast<double>(e.kind));
+  switch (e.kind) {
+    case Kind::Connected:
+      conn(e.conn);
+      v[5] = num(static_cast<double>(e.i1)), v[6] = str(e.s1);
+      break;
+    case Kind::Disconnected:
+      v[2] = str(e.s1);
+      break;
+    case Kind::Error:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = str(e.s1);
+      break;
+    case Kind::ConnectionCreated:
+      conn(e.conn);
+      break;
+    case Kind::ConnectionDropped:
+      conn(e.conn);
+      v[5] = str(e.s1);
+      break;
+    case Kind::StreamReceived:
+      v[2] = StreamToJs(env, e.stream);
+      break;
+    case Kind::StreamDropped:
+      v[2] = StreamToJs(env, e.stream), v[3] = str(e.s1);
+      break;
+    case Kind::StreamAudio:
+    case Kind::StreamVideo:
+      v[2] = str(e.stream.id), v[3] = boo(e.b);
+      break;
+    case Kind::StreamDims:
+      v[2] = str(e.stream.id), v[3] = num(static_cast<double>(e.i1)), v[4] = num(static_cast<double>(e.i2));
+      break;
+    case Kind::StreamVideoType:
+      v[2] = str(e.stream.id), v[3] = Napi::String::New(env, VideoTypeName(static_cast<int>(e.i1)));
+      break;
+    case Kind::Signal:
+      v[2] = str(e.s1), v[3] = str(e.s2);
+      if (e.has_from) {
+        v[4] = str(e.conn.id);
+        if (e.b) v[5] = num(static_cast<double>(e.conn.creation_time)), v[6] = str(e.conn.data);
+      } else {
+        v[4] = env.Null();
+      }
+      break;
+    case Kind::Reconnecting:
+    case Kind::Reconnected:
+      break;
+    case Kind::MuteForced:
+      v[2] = boo(e.b);
+      break;
+    case Kind::Done:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
+      break;
+    case Kind::PubCreated:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = StreamToJs(env, e.stream);
+      break;
+    case Kind::PubDestroyed:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = StreamToJs(env, e.stream), v[4] = str(e.s1);
+      break;
+    case Kind::PubError:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
+      break;
+    case Kind::SignalUndelivered:
+      v[2] = str(e.s1), v[3] = str(e.conn.id), v[4] = num(static_cast<double>(e.i1)), v[5] = str(e.s2);
+      break;
+  }
+  for (uint32_t i = 0; i < kEventStride; i++) napi_set_element(env, arr, base + i, v[i]);
+}
+
+Napi::Object EventKindsObject(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const KindName& k : kKindNames) o.Set(k.name, Napi::Number::New(env, static_cast<double>(k.kind)));
+  o.Freeze();
+  return o;
+}
+
+}  // namespace convene_addon

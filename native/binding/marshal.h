@@ -1,0 +1,18 @@
+// Events to JavaScript values (JS thread). The slot layout of each kind is documented once, in
+// lib/client/native.ts (the reading side).
+#pragma once
+
+#include <napi.h>
+
+#include "events.h"
+
+namespace convene_addon {
+
+// Writes one event's kEventStride slots into the batch array `arr`, starting at `base`:
+// [target, kind, a, b, c, d, e]; unused fields are undefined.
+void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, const Event& e);
+
+// The EVENTS export: a frozen {name: number} of every kind (events.h).
+Napi::Object EventKindsObject(Napi::Env env);
+
+}  // namespace convene_addon

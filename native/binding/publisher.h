@@ -1,0 +1,38 @@
+// A publisher of a session: the core's otc_publisher and the context its callbacks get. Its
+// callbacks (service thread) queue PubCreated / PubDestroyed / PubError events under the JS
+// publisher id, on the session's pump. Owned by its SessionWrap.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "callbacks.h"
+
+namespace convene_addon {
+
+class Publisher {
+ public:
+  // A publisher named `name`, not published yet; nullptr if the core refuses it.
+  static std::unique_ptr<Publisher> Create(SessCtx* sess, int64_t id, const std::string& name, bool audio, bool video,
+                                           const std::string& video_type);
+  // Unpublishes if published and frees the core's publisher; waits for the service thread,
+  // so no callback of this publisher runs after it.
+  ~Publisher();
+  Publisher(const Publisher&) = delete;
+  Publisher& operator=(const Publisher&) = delete;
+
+  otc_publisher* get() const { return publisher_; }
+
+ private:
+  Publisher(SessCtx* sess, int64_t id) : sess_(sess), id_(id) {}
+  static void OnCreated(otc_publisher*, void* u, const otc_stream* st);
+  static void OnDestroyed(otc_publisher*, void* u, const otc_stream* st);
+  static void OnError(otc_publisher*, void* u, const char* msg, enum otc_publisher_error_code code);
+
+  SessCtx* sess_;  // the owning session's: outlives this publisher
+  int64_t id_;     // the JS publisher id
+  otc_publisher* publisher_ = nullptr;
+};
+
+}  // namespace convene_addon
