@@ -35,6 +35,8 @@ export interface ConsumerStats {
   dropped: number;
   /** frames waiting in its queue now */
   queued: number;
+  /** bytes waiting in the subscriber's socket now (all its traffic; 0 without a socket) */
+  socketBytes: number;
 }
 
 export class Consumer {
@@ -110,7 +112,7 @@ export class Consumer {
     const p = this.producer;
     return {
       subscriberId: this.subscriberId, streamId: p.streamId, kind: p.kind, track: p.track,
-      forwarded: this.forwarded, dropped: this.dropped, queued: this.queue.length,
+      forwarded: this.forwarded, dropped: this.dropped, queued: this.queue.length, socketBytes: this.sink()?.bufferedBytes() ?? 0,
     };
   }
 }
