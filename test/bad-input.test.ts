@@ -117,14 +117,14 @@ describe('broken frames after the handshake', () => {
     await bystanderUnaffected(w);
   });
 
-  it('a binary frame gets 4415, before and after the handshake, and the socket stays', async () => {
+  it('a binary frame gets 4415 before the handshake, and after it (v1.1: media) a malformed one gets 4416; the socket stays', async () => {
     const w = await world();
     const c = await rawClient(w.sid);
     expect(await sendForError(c, Buffer.from([0, 1, 2, 3]))).toMatchObject({ code: 4415, name: 'CONVENE_BINARY_NOT_SUPPORTED', fatal: false });
     const hello = c.waitType('connected');
     c.sendRaw({ type: 'connect', v: 1, ...c.creds });
     await hello;
-    expect(await sendForError(c, Buffer.from('{"type":"signal","id":1}'))).toMatchObject({ code: 4415, fatal: false });
+    expect(await sendForError(c, Buffer.from('{"type":"signal","id":1}'))).toMatchObject({ code: 4416, name: 'CONVENE_MALFORMED_MEDIA', fatal: false, ref: 'media' });
     expect(await c.request('signal', { data: 'text still works' })).toMatchObject({ ok: true, id: 1 });
     await bystanderUnaffected(w);
   });

@@ -11,6 +11,10 @@ import type { WireConnection } from '../wire';
 export interface Transport {
   send(text: string): void;
   close(code: number, reason: string): void;
+  /** v1.1: a binary media frame (a transport that carries media; see media/consumer.ts, MediaSink) */
+  sendMedia?(frame: Uint8Array): void;
+  /** bytes waiting to be sent: media waits while it is over its bound */
+  bufferedBytes?(): number;
 }
 
 export interface Capabilities {

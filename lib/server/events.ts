@@ -46,6 +46,16 @@ export function signalUndelivered(requestId: number, to: string, signalType: str
   return json({ type: 'signalUndelivered', requestId, to, signalType, error });
 }
 
+/** v1.1: to a subscriber: the stream's publisher lost its connection (grace window); media stops. */
+export function streamInterrupted(streamId: string): string {
+  return json({ type: 'streamInterrupted', streamId });
+}
+
+/** v1.1: to a subscriber: the stream's publisher resumed; media flows again, no new subscribe. */
+export function streamRestored(streamId: string): string {
+  return json({ type: 'streamRestored', streamId });
+}
+
 export function sessionDisconnected(reason: SessionDisconnectedReason): string {
   return json({ type: 'sessionDisconnected', reason });
 }

@@ -175,6 +175,10 @@ function requestBody(type: RequestType, o: Obj): RequestBody {
       }
       return { type, excludedStreamIds: ex as string[] };
     }
+    case 'subscribe':
+      return { type, streamId: reqStr(o, 'streamId'), audio: bool(o, 'audio') ?? true, video: bool(o, 'video') ?? true };
+    case 'unsubscribe':
+      return { type, streamId: reqStr(o, 'streamId') };
     case 'disableForceMute':
     case 'disconnect':
       return { type };

@@ -14,7 +14,12 @@ import { Connection, RateLimiter, Transport, type SignalOrigin } from './connect
 import type { ClusterPort } from './cluster/cluster';
 import { ClusterNode } from './cluster/cluster-node';
 import type { LogEntry } from './cluster/log-entry';
-import { failedResult, fatalError, muteForced, okResult, sessionDisconnected, signal, signalUndelivered, type StreamProperty } from './events';
+import {
+  failedResult, fatalError, muteForced, okResult, sessionDisconnected, signal, signalUndelivered, streamInterrupted, streamRestored,
+  type StreamProperty,
+} from './events';
+import type { MediaSink } from './media/consumer';
+import { MEDIA_DEFAULTS, Router, type MediaLimits, type RouterStats } from './media/router';
 import { fail } from './request-error';
 import type { ConnectionSeed, RegistryCore, RegistryLimits, SessionPort, StreamChange } from './session-port';
 import {
@@ -34,6 +39,8 @@ export interface RegistryOptions {
   onConnectionGone?: (conn: Connection, reason: ConnectionDestroyedReason) => void;
   /** Called when a connection hits a limit: a signal over its rate, its replay buffer full (for logs). */
   onLimit?: (conn: Connection, limit: 'signalRate' | 'replayBuffer') => void;
+  /** Each consumer's send bound and queue (media/consumer.ts). */
+  media?: MediaLimits;
 }
 
 const json = JSON.stringify;
@@ -63,6 +70,7 @@ export class Registry {
       overflow: (conn) => this.overflow(conn),
       startGrace: (conn) => this.startGrace(conn),
       resumeChecked: (conn, lastSeq) => this.resumeChecked(conn, lastSeq),
+      streamRemoved: (session, streamId) => session.router?.removeStream(streamId),
     };
   }
 
@@ -162,6 +170,7 @@ export class Registry {
   detach(conn: Connection, transport: Transport): void {
     if (!conn.detach(transport) || conn.state === 'closed') return;
     this.startGrace(conn);
+    this.tellSubscribers(conn, 'interrupted');
   }
 
   private startGrace(conn: Connection): void {
@@ -186,7 +195,9 @@ export class Registry {
     const conn = this.findConnection(sessionId, connectionId);
     if (!conn || conn.state === 'closed' || conn.isOverflowed) gone();
     if (!conn.checkResumeToken(resumeToken)) fail(ErrorCode.AUTHENTICATION, 'resume token is invalid');
-    return this.resumeChecked(conn, lastSeq);
+    this.resumeChecked(conn, lastSeq);
+    this.tellSubscribers(conn, 'restored');
+    return conn;
   }
 
   private resumeChecked(conn: Connection, lastSeq: number): Connection {
@@ -221,13 +232,18 @@ export class Registry {
     const undelivered = conn.unacknowledgedSignals();
     conn.markClosed();
     if (!session || session.connections.get(conn.id) !== conn) return;
+    session.router?.removeConnection(conn.id);
     this.node.run(session.id, () => {
       session.connections.delete(conn.id);
       const streams = [...session.streams.values()].filter((stream) => stream.connectionId === conn.id);
       this.node.removeConnection(session, conn, streams, reason);
       this.tellUndelivered(session, conn.id, undelivered);
     });
-    if (session.connections.size === 0) this.node.sessionEmptied(session);
+    if (session.connections.size === 0) {
+      session.router?.close();
+      session.router = undefined;
+      this.node.sessionEmptied(session);
+    }
     this.opts.onConnectionGone?.(conn, reason);
   }
 
@@ -265,8 +281,7 @@ export class Registry {
     try {
       const session = this.sessions.get(conn.sessionId);
       if (!session || conn.state === 'closed') fail(ErrorCode.NOT_CONNECTED, 'connection is not in its session');
-      const stream = this.perform(session, conn, req, id);
-      if (stream) extra = `,"stream":${json(stream)}`;
+      extra = this.perform(session, conn, req, id);
     } catch (e) {
       error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
       if (!(e instanceof Error && 'wire' in e)) console.error('convene: request failed', e);
@@ -285,27 +300,34 @@ export class Registry {
     });
   }
 
-  private perform(session: Session, conn: Connection, req: RequestBody, id: number): WireStream | undefined {
+  /** Performs a request; returns the result's extra fields as JSON text (`,"stream":{...}`) or ''. */
+  private perform(session: Session, conn: Connection, req: RequestBody, id: number): string {
     const caps = conn.capabilities;
     switch (req.type) {
       case 'signal':
         if (!caps.signal) fail(ErrorCode.SIGNAL_DENIED, `role '${conn.role}' may not send signals`, 'OT_PERMISSION_DENIED');
         if (!conn.limiter.take(this.now())) fail(ErrorCode.RATE_LIMIT_EXCEEDED, 'signal rate limit exceeded');
         this.signal(session, conn.id, req.signalType, req.data, req.to, id);
-        return undefined;
+        return '';
       case 'publish':
         if (!caps.publish) fail(ErrorCode.PUBLISH_DENIED, `role '${conn.role}' may not publish`, 'OT_PERMISSION_DENIED');
         return this.publish(session, conn, req.props);
+      case 'subscribe':
+        return this.subscribe(session, conn, req.streamId, req.audio, req.video);
+      case 'unsubscribe':
+        // idempotent: a subscription already gone (stream destroyed meanwhile) is no error
+        session.router?.unsubscribe(conn.id, req.streamId);
+        return '';
       case 'unpublish': {
         const stream = this.ownStream(session, conn, req.streamId);
         this.node.requireStream(stream.id);
         this.node.removeStream(session, stream, 'clientDisconnected', conn);
-        return undefined;
+        return '';
       }
       case 'updateStream':
         this.node.requireStream(req.streamId);
         this.updateStream(session, this.ownStream(session, conn, req.streamId), req.props, conn);
-        return undefined;
+        return '';
       case 'forceDisconnect': {
         if (!caps.forceDisconnect) fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `role '${conn.role}' may not force a disconnect`, 'OT_PERMISSION_DENIED');
         const target = session.connections.get(req.connectionId);
@@ -313,31 +335,31 @@ export class Registry {
         else if (!this.node.forceDisconnectRemote(session, req.connectionId)) {
           fail(ErrorCode.UNABLE_TO_FORCE_DISCONNECT, `no connection '${req.connectionId}' in this session`);
         }
-        return undefined;
+        return '';
       }
       case 'forceUnpublish': {
         if (!caps.forceUnpublish) fail(ErrorCode.UNABLE_TO_FORCE_UNPUBLISH, `role '${conn.role}' may not force unpublish`, 'OT_PERMISSION_DENIED');
         const stream = this.anyStream(session, req.streamId);
         this.node.requireStream(stream.id);
         this.node.removeStream(session, stream, 'forceUnpublished');
-        return undefined;
+        return '';
       }
       case 'forceMuteStream':
         if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
         this.node.requireStream(req.streamId);
         this.muteStream(session, this.anyStream(session, req.streamId));
-        return undefined;
+        return '';
       case 'forceMuteAll':
         if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
         this.muteAll(session, req.excludedStreamIds, conn);
-        return undefined;
+        return '';
       case 'disableForceMute':
         if (!caps.forceMute) fail(ErrorCode.FORCE_MUTE_DENIED, `role '${conn.role}' may not force mute`, 'OT_PERMISSION_DENIED');
         this.node.setForceMute(session, { active: false, excluded: [] }, conn);
-        return undefined;
+        return '';
       case 'disconnect':
         // Nothing to do before the result: the socket layer then calls destroy() and closes.
-        return undefined;
+        return '';
     }
   }
 
@@ -358,7 +380,7 @@ export class Registry {
     this.node.broadcast(session, body, { sig });
   }
 
-  private publish(session: Session, conn: Connection, props: StreamProps): WireStream {
+  private publish(session: Session, conn: Connection, props: StreamProps): string {
     const muted = session.forceMuteActive;
     const stream: Stream = {
       id: randomUUID(),
@@ -374,7 +396,64 @@ export class Registry {
     const wire = copyStream(stream);
     this.node.addStream(session, stream, conn);
     if (muted) this.node.emitTo(conn, muteForced(true, stream.id));
-    return wire;
+    const tracks = this.routerOf(session).addStream(stream.id, conn.id);
+    return `,"stream":${json(wire)},"tracks":${json(tracks)}`;
+  }
+
+  // ---- media (docs/protocol.md, section 15) ----
+
+  /** The session's media router, made when first needed. */
+  private routerOf(session: Session): Router {
+    if (!session.router) {
+      session.router = new Router(session.streams, (id) => mediaSinkOf(session.connections.get(id)), this.opts.media ?? MEDIA_DEFAULTS);
+    }
+    return session.router;
+  }
+
+  private subscribe(session: Session, conn: Connection, streamId: string, audio: boolean, video: boolean): string {
+    if (!conn.capabilities.subscribe) fail(ErrorCode.SUBSCRIBE_DENIED, `role '${conn.role}' may not subscribe`, 'OT_PERMISSION_DENIED');
+    const stream = this.anyStream(session, streamId);
+    if (!session.connections.has(stream.connectionId)) {
+      fail(ErrorCode.MEDIA_NOT_ON_THIS_NODE, `stream '${streamId}' is published on another node of the cluster: media across nodes is not supported yet`);
+    }
+    const subscription = this.routerOf(session).subscribe(conn.id, stream, { audio, video });
+    return `,"subscription":${json(subscription)}`;
+  }
+
+  /**
+   * One binary frame from a client (v1.1): forwarded to the subscribers of its track, or
+   * dropped and counted. Returns the error to tell the sender (the socket rate-bounds them).
+   */
+  receiveMedia(conn: Connection, bytes: Uint8Array): WireError | undefined {
+    const session = this.sessions.get(conn.sessionId);
+    if (!session || conn.state === 'closed') return undefined;
+    return this.routerOf(session).receive({ id: conn.id, canPublish: conn.capabilities.publish === 1 }, bytes);
+  }
+
+  /** The media counters of a session on this node (tests, a later stats endpoint); undefined when it has none. */
+  mediaStats(sessionId: string): RouterStats | undefined {
+    return this.sessions.get(sessionId)?.router?.stats();
+  }
+
+  /**
+   * A publisher lost its socket (grace window) or resumed: each subscriber of its streams gets
+   * streamInterrupted / streamRestored. Events (numbered, replayed), through the port.
+   */
+  private tellSubscribers(conn: Connection, what: 'interrupted' | 'restored'): void {
+    const session = this.sessions.get(conn.sessionId);
+    const router = session?.router;
+    if (!session || !router) return;
+    const changes = what === 'interrupted' ? router.interrupt(conn.id) : router.restore(conn.id);
+    if (changes.length === 0) return;
+    this.node.run(session.id, () => {
+      for (const { streamId, subscribers } of changes) {
+        const body = what === 'interrupted' ? streamInterrupted(streamId) : streamRestored(streamId);
+        for (const id of subscribers) {
+          const sub = session.connections.get(id);
+          if (sub && sub.state !== 'closed') this.node.emitTo(sub, body);
+        }
+      }
+    });
   }
 
   private ownStream(session: Session, conn: Connection, streamId: string): Stream {
@@ -480,6 +559,12 @@ export class Registry {
     await this.node.runRest(sessionId, () => (active ? this.muteAll(session, excluded) : this.node.setForceMute(session, { active: false, excluded: [] })));
     if (!active && session.connections.size === 0) this.node.sessionEmptied(session);
   }
+}
+
+/** A connection's socket, when it carries media. */
+function mediaSinkOf(conn: Connection | undefined): MediaSink | undefined {
+  const t = conn?.currentTransport;
+  return t?.sendMedia && t.bufferedBytes ? (t as MediaSink) : undefined;
 }
 
 function sameDims(a: VideoDimensions, b: VideoDimensions): boolean {

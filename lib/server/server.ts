@@ -54,6 +54,13 @@ export interface ServerOptions {
    * frames are no longer read; past it, the socket is dropped (close 4003). Default 8 MiB.
    */
   maxSendBufferBytes?: number;
+  /**
+   * Media (v1.1): a subscriber's frames go to its socket only while fewer bytes than this wait
+   * in it; past it they wait in the subscriber's queue. Default 65536.
+   */
+  mediaSendBufferBytes?: number;
+  /** Media: frames one subscriber's queue holds per track; past it the oldest is dropped (counted). Default 25 (500 ms of audio). */
+  mediaQueueFrames?: number;
   /** close(): sockets still open this long after serverRotation are dropped. Default 5000. */
   shutdownTimeoutMs?: number;
   /**
@@ -83,6 +90,8 @@ export const DEFAULTS = {
   maxReplayEvents: 10_000,
   maxReplayBytes: 8 * 1024 * 1024,
   maxSendBufferBytes: 8 * 1024 * 1024,
+  mediaSendBufferBytes: 64 * 1024,
+  mediaQueueFrames: 25,
   shutdownTimeoutMs: 5000,
 } as const;
 
@@ -125,6 +134,7 @@ export class ConveneServer implements SocketHost {
       maxReplayBytes: o.maxReplayBytes,
     };
     this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs,
+      media: { sendBufferBytes: o.mediaSendBufferBytes, queueFrames: o.mediaQueueFrames },
       onConnectionGone: (conn, reason) => this.log.info({ event: 'left', sessionId: conn.sessionId, connectionId: conn.id, reason }, `client left (${reason})`),
       onLimit: (conn, limit) => this.logLimit(conn, limit) });
     this.config = {

@@ -51,6 +51,8 @@ export interface RegistryCore {
   startGrace(conn: Connection): void;
   /** checks a resume's lastSeq against the connection and acknowledges up to it */
   resumeChecked(conn: Connection, lastSeq: number): Connection;
+  /** a stream left the session (its media producers and consumers go) */
+  streamRemoved(session: Session, streamId: string): void;
 }
 
 /** Who a broadcast is for: every connection of the session but `except` / `exceptId`. */

@@ -11,13 +11,14 @@ import type { Role } from './tokens';
 import type { RemoteSnapshot } from './cluster/cluster';
 import type { StoredStream } from './cluster/log-entry';
 import type { SessionLog } from './cluster/session-log';
+import type { Router } from './media/router';
 
 export type { ConnectionDestroyedReason, StreamDestroyedReason } from '../wire';
 
 export interface Stream extends WireStream {
   /** layout classes for archives and broadcasts (REST API), from the publisher's token */
   layoutClassList: string[];
-  /* the media attachment point of a later version: tracks will hang off the stream */
+  /* media: the stream's tracks are the session Router's producers (media/router.ts) */
 }
 
 /** A stream as the REST API shows it. */
@@ -37,6 +38,8 @@ export class Session {
   log: SessionLog | undefined;
   /** cluster: joins and takeovers in flight (the session must stay) */
   joining = 0;
+  /** the session's media router (this node's producers and consumers), made when first needed */
+  router: Router | undefined;
   constructor(readonly id: string) {}
 }
 

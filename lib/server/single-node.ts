@@ -93,6 +93,7 @@ export class SingleNode implements SessionPort {
   removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
     session.streams.delete(stream.id);
     session.forceMuteExcluded.delete(stream.id);
+    this.core.streamRemoved(session, stream.id);
     this.broadcast(session, streamDestroyed(copyStream(stream), reason), { except });
   }
 

@@ -65,6 +65,7 @@ export interface WebSocketLike {
   on(event: 'ping', listener: () => void): unknown;
   on(event: 'pong', listener: () => void): unknown;
   send(data: string): void;
+  send(data: Uint8Array, options: { binary: boolean }): void;
   close(code?: number, reason?: string): void;
   terminate(): void;
   ping(): void;
@@ -79,6 +80,8 @@ const MAX_PENDING_FRAMES = 256;
 const MAX_PENDING_BYTES = 1024 * 1024;
 /** How often a socket whose client does not read is checked (send buffer draining). */
 const DRAIN_CHECK_MS = 50;
+/** At most one media error frame per socket per this many ms; the others are counted in the next. */
+const MEDIA_ERROR_INTERVAL_MS = 1000;
 /** Close code of a socket dropped because its client does not read what it is sent. */
 export const CLOSE_SEND_BUFFER_FULL = 4003;
 
@@ -107,6 +110,9 @@ export class ClientSocket implements Transport {
   log: Logger = silentLog;
   /** what the handshake claimed, for the log (never the token) */
   private logCtx: { apiKey?: string; sessionId?: string } = {};
+  /** media error frames: when the last went out, and how many were held back since */
+  private lastMediaErrorAt = -Infinity;
+  private mediaErrorsSuppressed = 0;
 
   constructor(private readonly ws: WebSocketLike, private readonly host: SocketHost) {
     this.handshakeTimer = setTimeout(() => {
@@ -125,7 +131,16 @@ export class ClientSocket implements Transport {
     return this.conn;
   }
 
-  // ---- Transport (used by Connection) ----
+  // ---- Transport (used by Connection) and MediaSink (used by media/consumer.ts) ----
+
+  sendMedia(frame: Uint8Array): void {
+    if (this.phase !== 'open' || this.ws.readyState !== this.ws.OPEN) return;
+    this.ws.send(frame, { binary: true });
+  }
+
+  bufferedBytes(): number {
+    return this.ws.bufferedAmount;
+  }
 
   send(text: string): void {
     if (this.ws.readyState !== this.ws.OPEN) return;
@@ -216,7 +231,7 @@ export class ClientSocket implements Transport {
     if (this.phase === 'closed') return;
     if (this.flooded()) return;
     if (isBinary) {
-      this.sendError(wireError(ErrorCode.BINARY_NOT_SUPPORTED, 'binary frames are reserved for media and not supported in protocol v1'));
+      this.onMedia(data);
       return;
     }
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data.byteLength;
@@ -235,6 +250,32 @@ export class ClientSocket implements Transport {
       return;
     }
     this.process(text);
+  }
+
+  /**
+   * A binary frame: media (v1.1) once the handshake is done, handed to the session's router;
+   * before it, 4415. Errors about media are not fatal and rate-bounded: a client that sends
+   * garbage at frame rate gets one error frame per second, with the count of those held back.
+   */
+  private onMedia(data: RawData): void {
+    const conn = this.conn;
+    if (this.phase !== 'open' || !conn) {
+      this.sendError(wireError(ErrorCode.BINARY_NOT_SUPPORTED, 'binary frames carry media, after the handshake only'));
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : data instanceof ArrayBuffer ? new Uint8Array(data) : data;
+    const error = this.host.registry.receiveMedia(conn, bytes);
+    if (!error) return;
+    const now = Date.now();
+    if (now - this.lastMediaErrorAt < MEDIA_ERROR_INTERVAL_MS) {
+      this.mediaErrorsSuppressed++;
+      return;
+    }
+    this.lastMediaErrorAt = now;
+    const suppressed = this.mediaErrorsSuppressed;
+    this.mediaErrorsSuppressed = 0;
+    const more = suppressed > 0 ? ` (and ${suppressed} more media errors in the last second, not reported)` : '';
+    this.send(JSON.stringify({ type: 'error', ...error, message: error.message + more, fatal: false, ref: 'media', suppressed }));
   }
 
   /**

@@ -6,6 +6,8 @@
  */
 
 export const PROTOCOL_VERSION = 1;
+/** Minor revision: 1 = binary frames carry media (docs/protocol.md, section 15). Peers of 1.0 ignore the new fields. */
+export const PROTOCOL_MINOR = 1;
 /** Longest signal type, in UTF-8 bytes (section 10). */
 export const MAX_SIGNAL_TYPE_BYTES = 128;
 /** Longest signal data, in UTF-8 bytes (section 10). */
@@ -75,6 +77,8 @@ export type RequestBody =
   | { type: 'forceMuteStream'; streamId: string }
   | { type: 'forceMuteAll'; excludedStreamIds: string[] }
   | { type: 'disableForceMute' }
+  | { type: 'subscribe'; streamId: string; audio: boolean; video: boolean }
+  | { type: 'unsubscribe'; streamId: string }
   | { type: 'disconnect' };
 
 export type RequestType = RequestBody['type'];
@@ -85,7 +89,7 @@ export type ClientFrame = ConnectFrame | ResumeFrame | AckFrame | PingFrame | Po
 /** Every request type (section 4.1): frames that carry an id and get a result. */
 export const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
   'signal', 'publish', 'unpublish', 'updateStream', 'forceDisconnect', 'forceUnpublish',
-  'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'disconnect',
+  'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'subscribe', 'unsubscribe', 'disconnect',
 ]);
 
 /** Whether a client frame is a request (it carries an id and gets a result). */
@@ -98,7 +102,20 @@ export function isRequestFrame(frame: ClientFrame): frame is RequestFrame {
 /** Events: numbered by `seq`, acknowledged, replayed on resume (section 5.1). */
 export type EventType =
   | 'connectionCreated' | 'connectionDestroyed' | 'streamCreated' | 'streamDestroyed' | 'streamPropertyChanged'
-  | 'signal' | 'muteForced' | 'sessionDisconnected' | 'result' | 'signalUndelivered';
+  | 'signal' | 'muteForced' | 'sessionDisconnected' | 'result' | 'signalUndelivered'
+  | 'streamInterrupted' | 'streamRestored';
 
 /** Every frame type the server sends. */
 export type ServerFrameType = 'connected' | 'resumed' | 'error' | 'ping' | 'pong' | EventType;
+
+// ---- media (v1.1, section 15) ----
+
+/** The tracks of a stream: the media header's `track` of each kind (`publish` and `subscribe` results). */
+export interface WireTracks { audio: number; video: number }
+
+/** `subscription` of a `subscribe` result: the tracks the subscriber receives (only the kinds asked for). */
+export interface WireSubscription {
+  streamId: string;
+  audio?: { track: number };
+  video?: { track: number };
+}

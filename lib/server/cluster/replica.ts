@@ -394,6 +394,7 @@ export class Replica {
       case 'streamDel':
         session.forceMuteExcluded.delete(op.id);
         session.streams.delete(op.id);
+        this.core.streamRemoved(session, op.id);
     }
   }
 

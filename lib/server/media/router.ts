@@ -1,0 +1,264 @@
+/**
+ * The Router: one per session (mediasoup's noun), where media comes in and fans out. It holds
+ * the session's Producers (one per (stream, kind), by track) and Consumers (one per
+ * (subscriber, producer)), checks each incoming frame (header, track, owner, role, mute) and
+ * forwards its bytes unchanged. Media is not an event: no seq, no replay buffer, no log entry.
+ * It never decodes a payload. Plain state and counters; no socket (frames leave through the
+ * MediaSink each consumer is handed), no events (the registry tells subscribers).
+ */
+import {
+  decodeMediaFrame, ErrorCode, wireError, type MediaKindName, type WireError, type WireStream, type WireSubscription,
+  type WireTracks,
+} from '../../wire';
+import { Consumer, type ConsumerLimits, type ConsumerStats, type MediaSink } from './consumer';
+import { Producer, type ProducerStats } from './producer';
+
+export type MediaLimits = ConsumerLimits;
+
+export const MEDIA_DEFAULTS: MediaLimits = {
+  sendBufferBytes: 64 * 1024,
+  queueFrames: 25, // 500 ms of 20 ms audio
+};
+
+/** How often consumers with frames waiting are retried. */
+const FLUSH_MS = 20;
+/** Track numbers are 16 bits; 0 is not a track. */
+const MAX_TRACK = 0xffff;
+
+/** Who sent a frame: the connection and whether its role may publish. */
+export interface MediaSender {
+  id: string;
+  canPublish: boolean;
+}
+
+export interface RouterStats {
+  producers: ProducerStats[];
+  consumers: ConsumerStats[];
+  /** binary frames that did not decode (short, version, kind, track 0, oversize) */
+  malformed: number;
+  /** frames on a track the session does not have (never assigned, or its stream is gone) */
+  unknownTrack: number;
+  /** frames from a connection whose role may not publish (subscriber) */
+  refusedRole: number;
+}
+
+export class Router {
+  /** by track */
+  private readonly producers = new Map<number, Producer>();
+  private readonly byStream = new Map<string, Record<MediaKindName, Producer>>();
+  /** subscriber id → stream id → its consumers of that stream */
+  private readonly bySubscriber = new Map<string, Map<string, Consumer[]>>();
+  /** streams whose publisher is in its grace window (subscribers were told streamInterrupted) */
+  private readonly interrupted = new Set<string>();
+  private readonly backlog = new Set<Consumer>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private nextTrack = 1;
+  private malformed = 0;
+  private unknownTrack = 0;
+  private refusedRole = 0;
+
+  constructor(
+    /** the session's streams (authoritative: owner, hasAudio, hasVideo) */
+    private readonly streams: ReadonlyMap<string, WireStream>,
+    /** a connection's socket now, if it has one that carries media */
+    private readonly sinkOf: (connectionId: string) => MediaSink | undefined,
+    private readonly limits: MediaLimits = MEDIA_DEFAULTS,
+  ) {}
+
+  /** Nothing held: the router can go. */
+  get idle(): boolean {
+    return this.producers.size === 0 && this.bySubscriber.size === 0;
+  }
+
+  /** A stream is published: its audio and video tracks (both, whatever it sends now). */
+  addStream(streamId: string, ownerId: string): WireTracks {
+    let p = this.byStream.get(streamId);
+    if (!p) {
+      p = { audio: this.newProducer(streamId, 'audio', ownerId), video: this.newProducer(streamId, 'video', ownerId) };
+      this.byStream.set(streamId, p);
+    }
+    return { audio: p.audio.track, video: p.video.track };
+  }
+
+  private newProducer(streamId: string, kind: MediaKindName, ownerId: string): Producer {
+    if (this.producers.size >= MAX_TRACK) throw new Error('convene: no free media track in this session');
+    while (this.producers.has(this.nextTrack)) this.nextTrack = (this.nextTrack % MAX_TRACK) + 1;
+    const p = new Producer(this.nextTrack, streamId, kind, ownerId);
+    this.producers.set(p.track, p);
+    this.nextTrack = (this.nextTrack % MAX_TRACK) + 1;
+    return p;
+  }
+
+  /** A stream is gone: its producers and every consumer of them. Subscribers learn it from streamDestroyed. */
+  removeStream(streamId: string): void {
+    const p = this.byStream.get(streamId);
+    this.interrupted.delete(streamId);
+    if (!p) return;
+    this.byStream.delete(streamId);
+    for (const producer of [p.audio, p.video]) {
+      this.producers.delete(producer.track);
+      for (const c of producer.consumers) {
+        c.close();
+        this.backlog.delete(c);
+        const subs = this.bySubscriber.get(c.subscriberId);
+        subs?.delete(streamId);
+        if (subs?.size === 0) this.bySubscriber.delete(c.subscriberId);
+      }
+      producer.consumers.clear();
+    }
+  }
+
+  /**
+   * A subscriber takes (or changes: a second subscribe replaces the kinds) the stream's audio
+   * and/or video. The stream must exist with its owner here (the caller checks). Returns the
+   * tracks its frames carry.
+   */
+  subscribe(subscriberId: string, stream: WireStream, kinds: { audio: boolean; video: boolean }): WireSubscription {
+    const p = this.byStream.get(stream.id) ?? (this.addStream(stream.id, stream.connectionId), this.byStream.get(stream.id));
+    if (!p) throw new Error('convene: media: producers missing');
+    this.unsubscribe(subscriberId, stream.id);
+    const consumers: Consumer[] = [];
+    const sub: WireSubscription = { streamId: stream.id };
+    for (const kind of ['audio', 'video'] as const) {
+      if (!kinds[kind]) continue;
+      const c = new Consumer(subscriberId, p[kind], () => this.sinkOf(subscriberId), this.limits);
+      p[kind].consumers.add(c);
+      consumers.push(c);
+      sub[kind] = { track: p[kind].track };
+    }
+    if (consumers.length > 0) {
+      let subs = this.bySubscriber.get(subscriberId);
+      if (!subs) this.bySubscriber.set(subscriberId, (subs = new Map()));
+      subs.set(stream.id, consumers);
+    }
+    return sub;
+  }
+
+  /** Ends a subscription; false when there was none. */
+  unsubscribe(subscriberId: string, streamId: string): boolean {
+    const subs = this.bySubscriber.get(subscriberId);
+    const consumers = subs?.get(streamId);
+    if (!subs || !consumers) return false;
+    for (const c of consumers) {
+      c.producer.consumers.delete(c);
+      c.close();
+      this.backlog.delete(c);
+    }
+    subs.delete(streamId);
+    if (subs.size === 0) this.bySubscriber.delete(subscriberId);
+    return true;
+  }
+
+  /** A connection is gone for good: its subscriptions and its streams' producers. */
+  removeConnection(connectionId: string): void {
+    for (const streamId of [...(this.bySubscriber.get(connectionId)?.keys() ?? [])]) this.unsubscribe(connectionId, streamId);
+    for (const [streamId, p] of [...this.byStream]) if (p.audio.ownerId === connectionId) this.removeStream(streamId);
+  }
+
+  /** Subscribers of a stream (each once). */
+  subscribersOf(streamId: string): string[] {
+    const p = this.byStream.get(streamId);
+    if (!p) return [];
+    const ids = new Set<string>();
+    for (const c of p.audio.consumers) ids.add(c.subscriberId);
+    for (const c of p.video.consumers) ids.add(c.subscriberId);
+    return [...ids];
+  }
+
+  /**
+   * The publisher `ownerId` lost its socket (grace window): its streams that have subscribers,
+   * marked interrupted, for the caller to tell them (streamInterrupted).
+   */
+  interrupt(ownerId: string): Array<{ streamId: string; subscribers: string[] }> {
+    const out = [];
+    for (const [streamId, p] of this.byStream) {
+      if (p.audio.ownerId !== ownerId || this.interrupted.has(streamId)) continue;
+      const subscribers = this.subscribersOf(streamId).filter((s) => s !== ownerId);
+      if (subscribers.length === 0) continue;
+      this.interrupted.add(streamId);
+      out.push({ streamId, subscribers });
+    }
+    return out;
+  }
+
+  /** The publisher resumed: its interrupted streams and who to tell (streamRestored). */
+  restore(ownerId: string): Array<{ streamId: string; subscribers: string[] }> {
+    const out = [];
+    for (const streamId of [...this.interrupted]) {
+      const p = this.byStream.get(streamId);
+      if (!p || p.audio.ownerId !== ownerId) continue;
+      this.interrupted.delete(streamId);
+      out.push({ streamId, subscribers: this.subscribersOf(streamId).filter((s) => s !== ownerId) });
+    }
+    return out;
+  }
+
+  /**
+   * One binary frame from `from`: checked and forwarded, or dropped and counted. Returns the
+   * error to tell the sender (the caller rate-bounds them), or undefined (forwarded, or
+   * dropped silently: a muted stream's frames still in flight).
+   */
+  receive(from: MediaSender, bytes: Uint8Array): WireError | undefined {
+    const d = decodeMediaFrame(bytes);
+    if (!d.ok) {
+      this.malformed++;
+      return wireError(ErrorCode.MALFORMED_MEDIA, d.message);
+    }
+    const { track, kind } = d.frame;
+    const producer = this.producers.get(track);
+    if (!from.canPublish) {
+      this.refusedRole++;
+      if (producer) producer.droppedNotOwner++;
+      return wireError(ErrorCode.MEDIA_REFUSED, 'this role (subscriber) may not send media');
+    }
+    const stream = producer ? this.streams.get(producer.streamId) : undefined;
+    if (!producer || !stream || stream.connectionId !== producer.ownerId) {
+      if (producer) this.removeStream(producer.streamId); // its stream went (seen by the log first, in a cluster)
+      this.unknownTrack++;
+      return wireError(ErrorCode.MEDIA_REFUSED, `no media track ${track} in this session`);
+    }
+    if (producer.ownerId !== from.id) {
+      producer.droppedNotOwner++;
+      return wireError(ErrorCode.MEDIA_REFUSED, `media track ${track} belongs to a stream of another connection`);
+    }
+    if (producer.kind !== kind) {
+      producer.droppedMalformed++;
+      return wireError(ErrorCode.MALFORMED_MEDIA, `media track ${track} is ${producer.kind}, the frame says ${kind}`);
+    }
+    if (kind === 'audio' ? !stream.hasAudio : !stream.hasVideo) {
+      producer.droppedMuted++;
+      return undefined;
+    }
+    producer.forward(bytes, this.backlog);
+    if (this.backlog.size > 0 && !this.flushTimer) {
+      this.flushTimer = setInterval(() => this.flushBacklog(), FLUSH_MS);
+      this.flushTimer.unref();
+    }
+    return undefined;
+  }
+
+  /** Retries the consumers with frames waiting (slow subscribers), until none is left. */
+  private flushBacklog(): void {
+    for (const c of this.backlog) if (!c.flush()) this.backlog.delete(c);
+    if (this.backlog.size === 0) this.stopFlushing();
+  }
+
+  private stopFlushing(): void {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+  }
+
+  /** Stops the timer and frees every queue (the session is gone). */
+  close(): void {
+    this.stopFlushing();
+    for (const p of this.producers.values()) for (const c of p.consumers) c.close();
+    this.backlog.clear();
+  }
+
+  stats(): RouterStats {
+    const producers = [...this.producers.values()].map((p) => p.stats());
+    const consumers: ConsumerStats[] = [];
+    for (const p of this.producers.values()) for (const c of p.consumers) consumers.push(c.stats());
+    return { producers, consumers, malformed: this.malformed, unknownTrack: this.unknownTrack, refusedRole: this.refusedRole };
+  }
+}
