@@ -186,7 +186,7 @@ otc_session *otc_session_new(const char *apikey, const char *session_id, const s
 otc_status otc_session_delete(otc_session *s) {
   if (!s) return OTC_INVALID_PARAM;
   if (cv_on_service_thread()) {
-    s->deleted = 1; /* no more callbacks from here on; freed when the command runs */
+    cv_state_silence(s); /* no more callbacks from here on; freed when the command runs */
   }
   return cv_service_submit(cv_cmd_new(CV_CMD_DELETE, s), 1);
 }

@@ -150,7 +150,7 @@ void cv_state_on_result(otc_session *s, json_t *f) {
   cv_state_pump(s); /* room in the window */
 }
 
-void cv_state_end_requests(otc_session *s) {
+void cv_state_end_requests(otc_session *s, int fail_signals) {
   struct cv_pending *p = s->pending_head;
   s->pending_head = s->pending_tail = NULL;
   s->unsent = NULL;
@@ -166,7 +166,7 @@ void cv_state_end_requests(otc_session *s) {
       cv_state_drop_publisher(s, pub);
       CV_PUB_EMIT(pub, on_error, "publish: the session ended before the stream was created",
                   OTC_PUBLISHER_SESSION_DISCONNECTED);
-    } else if (s->fail_queued && p->kind == CV_REQ_SIGNAL) {
+    } else if (fail_signals && p->kind == CV_REQ_SIGNAL) {
       char msg[96];
       snprintf(msg, sizeof msg, "signal #%llu was not sent: the connection could not be resumed", (unsigned long long)p->id);
       cv_state_report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);

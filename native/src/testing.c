@@ -64,7 +64,7 @@ void cv_testing_attach_link(otc_session *s) {
 
 void cv_testing_session_free(otc_session *s) {
   if (!s) return;
-  s->deleted = 1;
+  cv_state_silence(s);
   cv_state_free(s);
   cv_session_free(s);
 }
