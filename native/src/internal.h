@@ -441,6 +441,8 @@ struct otc_session {
   double backoff_factor; /* growth per attempt */
   int backoff_cap_ms;    /* largest delay */
   int max_queued;        /* requests queued while reconnecting */
+  int max_backlog;       /* requests waiting for the pacer while connected (the same setting;
+                          * INT_MAX for a testing session, which has no settings) */
   int rejoin;            /* when resuming fails, connect again as a new connection */
   int rejoin_timeout_ms; /* rejoin attempts stop this long after the connection was lost */
   convene_signal_undelivered_cb on_signal_undelivered; /* may be NULL */
@@ -471,6 +473,7 @@ struct otc_session {
    * result and at most pace_rate a second (token bucket), well under the server's flood guard */
   struct cv_pending *unsent; /* the first pending request not yet written on this socket */
   int in_flight;
+  int unsent_count; /* requests from `unsent` on: written on no socket yet (bounded by max_backlog while connected) */
   int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   double pace_rate, pace_burst, pace_tokens; /* rate 0: not paced */
   int64_t pace_at_ms;

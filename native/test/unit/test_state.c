@@ -888,9 +888,45 @@ static void test_backoff(void) {
   }
 }
 
+static void on_done(otc_session *s, void *u, void *data, int code, const char *msg) { logf_("done:%d", code); }
+
+/* While connected, the requests waiting for the pacer are bounded by max_queued (they were
+ * not: a sender faster than the server allows grew the backlog without end). Past it a
+ * request fails at once with CONVENE_BACKLOG_FULL (1570), through its completion or on_error. */
+static void test_backlog_bounded(void) {
+  otc_session *s = connected_session();
+  s->max_backlog = 5;
+  s->pace_rate = 1.0 / 86400.0; /* a token a day, none left: everything waits for the pacer */
+  s->pace_tokens = 0;
+  R.log[0] = 0;
+  for (int i = 0; i < 5; i++) cv_state_signal(s, json_pack("{s:s}", "data", "waits"), 1, on_done, NULL);
+  CHECK_EQ(5, s->unsent_count);
+  CHECK_STREQ("", R.log);
+  cv_state_signal(s, json_pack("{s:s}", "data", "over"), 1, on_done, NULL);
+  CHECK_STREQ("done:1570", R.log);
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "over, no completion"), NULL);
+  CHECK_STREQ("done:1570 error:1570", R.log);
+  struct otc_publisher_callbacks pcb = {.on_error = pub_error, .on_stream_created = pub_created};
+  otc_publisher *p = otc_publisher_new("cam", NULL, &pcb);
+  cv_state_publish(s, p);
+  CHECK_STREQ("done:1570 error:1570 pub_error:1570", R.log);
+  CHECK_NULL(p->session); /* not published: it may be published again */
+  CHECK_EQ(5, s->unsent_count);
+  CHECK_STREQ("CONVENE_BACKLOG_FULL", convene_error_name(CONVENE_BACKLOG_FULL));
+  /* the pacer catches up: the backlog goes out, new requests are taken again */
+  PASS_TIME(s);
+  cv_state_pump(s);
+  CHECK_EQ(0, s->unsent_count);
+  CHECK_EQ(5, s->in_flight);
+  cv_state_signal(s, json_pack("{s:s}", "data", "room again"), 1, on_done, NULL);
+  CHECK_STREQ("done:1570 error:1570 pub_error:1570", R.log);
+  CHECK_EQ(0, s->unsent_count);
+  cv_testing_session_free(s);
+  otc_publisher_delete(p);
+}
+
 /* ---- the end table (opentok/session.h): one test per row, callbacks in order ---- */
 
-static void on_done(otc_session *s, void *u, void *data, int code, const char *msg) { logf_("done:%d", code); }
 
 static int64_t g_now;
 static int64_t test_clock(void) { return g_now; }
@@ -1144,6 +1180,7 @@ int main(void) {
   test_rejoin_reconciles();
   test_publisher();
   test_publish_refused();
+  test_backlog_bounded();
   test_end_client_disconnect();
   test_end_server_rotation();
   test_end_force_disconnect();
