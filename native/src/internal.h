@@ -39,6 +39,10 @@
 
 #define CV_MAX_SIGNAL_TYPE 128
 #define CV_MAX_SIGNAL_DATA 8192
+/* A publisher that says nothing of its size announces this (as a Vonage publisher without a
+ * video capturer of its own: the SDK's default capturer is 640x480). */
+#define CV_DEFAULT_VIDEO_WIDTH 640
+#define CV_DEFAULT_VIDEO_HEIGHT 480
 #define CV_SDK_NAME "convene-c"
 #define CV_SDK_VERSION "0.1.0"
 
@@ -503,6 +507,7 @@ struct otc_session {
 struct otc_publisher {
   char *name;
   atomic_int video_type; /* enum otc_stream_video_type */
+  atomic_int video_width, video_height; /* what the stream announces; 0: unset (CV_DEFAULT_VIDEO_*) */
   struct otc_publisher_callbacks cb;
   atomic_int publish_audio;
   atomic_int publish_video;

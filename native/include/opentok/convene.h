@@ -57,7 +57,10 @@ OTC_DECL(otc_status) convene_session_send_signal(otc_session *session, const cha
 /**
  * Moderation by id, with completion: `op` is "forceDisconnect" (target: a connection id),
  * "forceUnpublish" or "forceMuteStream" (target: a stream id), "forceMuteAll" (target:
- * NULL; excluded ids in `ids`/`n_ids`) or "disableForceMute" (target NULL).
+ * NULL; excluded ids in `ids`/`n_ids`) or "disableForceMute" (target NULL). Ownership:
+ * `op`, `target`, `ids` and its strings stay the caller's; they are copied during the call
+ * and may be freed as soon as it returns (NULL entries of `ids` are skipped; `ids` may be
+ * NULL when n_ids is 0).
  */
 OTC_DECL(otc_status) convene_session_moderate(otc_session *session, const char *op, const char *target,
                                              const char *const *ids, size_t n_ids, convene_completion_cb done,
@@ -181,6 +184,15 @@ OTC_DECL(const char *) convene_event_loop_name(void);
 
 /** The video type the publisher's stream announces (default camera). Call before publishing. */
 OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, enum otc_stream_video_type type);
+
+/**
+ * The video dimensions the publisher's stream announces (peers read them with
+ * otc_stream_get_video_width / _height). Call before publishing; a stream already published
+ * keeps what it announced. A publisher that sets none announces 640x480: the Vonage SDK has
+ * no such setting for a publisher without a video capturer of its own, and its default
+ * capturer is 640x480. OTC_INVALID_PARAM for NULL or a size outside 1..65535.
+ */
+OTC_DECL(otc_status) convene_publisher_set_video_dimensions(otc_publisher *publisher, int width, int height);
 
 #ifdef __cplusplus
 }

@@ -219,7 +219,13 @@ OTC_DECL(struct otc_session_capabilities) otc_session_get_capabilities(const otc
 /** The callbacks' user_data. */
 OTC_DECL(void *) otc_session_get_user_data(const otc_session *session);
 
-/** Moderation (role moderator); failures are reported through on_error. */
+/**
+ * Moderation (role moderator); failures are reported through on_error. Ownership: what is
+ * passed stays the caller's. `connection`, `stream` and `stream_id` are only read during
+ * the call (their ids copied). `excluded_stream_ids` (an array of `len` strings, may be NULL
+ * when len is 0; NULL entries are skipped) is copied during the call and neither kept nor
+ * freed: the caller may free it, and its strings, as soon as the function returns.
+ */
 OTC_DECL(otc_status) otc_session_force_disconnect(otc_session *session, const otc_connection *connection);
 OTC_DECL(otc_status) otc_session_force_unpublish(otc_session *session, const otc_stream *stream);
 OTC_DECL(otc_status) otc_session_force_mute_stream(otc_session *session, const char *stream_id);

@@ -925,6 +925,37 @@ static void test_backlog_bounded(void) {
   otc_publisher_delete(p);
 }
 
+/* The publish request announces the publisher's video dimensions (it always said 640x480);
+ * 640x480 when the publisher says nothing. */
+static void test_publish_dimensions(void) {
+  otc_session *s = connected_session();
+  struct otc_publisher_callbacks pcb = {.on_error = pub_error, .on_stream_created = pub_created};
+  otc_publisher *dflt = otc_publisher_new("default", NULL, &pcb), *hd = otc_publisher_new("hd", NULL, &pcb);
+  CHECK_EQ(OTC_INVALID_PARAM, convene_publisher_set_video_dimensions(NULL, 1280, 720));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_publisher_set_video_dimensions(hd, 0, 720));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_publisher_set_video_dimensions(hd, 1280, 65536));
+  CHECK_EQ(OTC_SUCCESS, convene_publisher_set_video_dimensions(hd, 1280, 720));
+  cv_state_publish(s, dflt);
+  cv_state_publish(s, hd);
+  json_t *out = sent(s), *f;
+  size_t i;
+  int n = 0;
+  json_array_foreach(out, i, f) {
+    if (strcmp(cv_json_str(f, "type"), "publish") != 0) continue;
+    json_t *vd = json_object_get(f, "videoDimensions");
+    int hd_one = strcmp(cv_json_str(f, "name"), "hd") == 0;
+    CHECK_EQ(hd_one ? 1280 : 640, cv_json_int(vd, "width"));
+    CHECK_EQ(hd_one ? 720 : 480, cv_json_int(vd, "height"));
+    n++;
+  }
+  CHECK_EQ(2, n);
+  json_decref(out);
+  CHECK_EQ(0, R.pub_errors);
+  cv_testing_session_free(s);
+  otc_publisher_delete(dflt);
+  otc_publisher_delete(hd);
+}
+
 /* ---- the end table (opentok/session.h): one test per row, callbacks in order ---- */
 
 
@@ -1181,6 +1212,7 @@ int main(void) {
   test_publisher();
   test_publish_refused();
   test_backlog_bounded();
+  test_publish_dimensions();
   test_end_client_disconnect();
   test_end_server_rotation();
   test_end_force_disconnect();
