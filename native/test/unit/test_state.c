@@ -1,7 +1,7 @@
 /*
  * The session state machine (state.c), driven without a socket: frames go in through
- * cv_state_on_text, callbacks are counted exactly, frames the session sends are read back
- * from its (fake) link. See native/src/testing.c.
+ * cv_state_on_text, callbacks are counted exactly, frames the session sends are taken out
+ * of its (fake) link with cv_transport_take_sent. See native/src/testing.c.
  */
 #include <stdarg.h>
 
@@ -143,14 +143,17 @@ static const struct otc_session_callbacks k_cb = {
 
 static void feed(otc_session *s, const char *text) { cv_state_on_text(s, text, strlen(text)); }
 
-/* The frames the session queued to send, oldest first, as one JSON array (caller decrefs). */
+/* Takes the frames the session sent since the last take, oldest first, as one JSON array
+ * (caller decrefs): through cv_transport_take_sent, as the wire would take them. */
 static json_t *sent(otc_session *s) {
   json_t *all = json_array();
-  if (!s->link) return all;
-  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
-    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
+  char *text;
+  size_t len;
+  while (s->link && (text = cv_transport_take_sent(s->link, &len)) != NULL) {
+    json_t *f = json_loadb(text, len, 0, NULL);
     CHECK_NOT_NULL(f);
     json_array_append_new(all, f);
+    free(text);
   }
   return all;
 }
@@ -521,14 +524,12 @@ static void test_resume(void) {
   CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
   CHECK_EQ(1, R.reconnected);
   int frames = 0;
-  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
+  char *text;
+  while ((text = cv_transport_take_sent(s->link, NULL)) != NULL) {
     frames++;
-    char text[256];
-    size_t n = o->len < sizeof text - 1 ? o->len : sizeof text - 1;
-    memcpy(text, o->buf + LWS_PRE, n);
-    text[n] = 0;
     CHECK(strstr(text, "\"id\":2") != NULL);
     CHECK(strstr(text, "queued") != NULL);
+    free(text);
   }
   CHECK_EQ(1, frames);
   cv_testing_session_free(s);
@@ -595,27 +596,18 @@ static void test_keepalive_schedule(void) {
   cv_testing_session_free(s);
 }
 
-/* Request ids of the frames of this type queued on the link, in order (count returned). */
+/* Takes the frames sent since the last take; the request ids of those of this type, in
+ * order (count returned). */
 static int sent_ids(otc_session *s, const char *type, long long *ids, int max) {
   int n = 0;
-  if (!s->link) return 0;
-  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
-    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
-    if (f && strcmp(cv_json_str(f, "type"), type) == 0 && n < max) ids[n++] = cv_json_int(f, "id");
-    json_decref(f);
-  }
+  json_t *all = sent(s), *f;
+  size_t i;
+  json_array_foreach(all, i, f) if (strcmp(cv_json_str(f, "type"), type) == 0 && n < max) ids[n++] = cv_json_int(f, "id");
+  json_decref(all);
   return n;
 }
 
-static void drop_sent(otc_session *s) {
-  struct cv_out *o = s->link->out_head;
-  while (o) {
-    struct cv_out *next = o->next;
-    free(o);
-    o = next;
-  }
-  s->link->out_head = s->link->out_tail = NULL;
-}
+static void drop_sent(otc_session *s) { json_decref(sent(s)); }
 
 static void feed_result(otc_session *s, uint64_t seq, long long id) {
   char text[128];
