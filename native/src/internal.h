@@ -8,8 +8,9 @@
  *              copy, enqueue) -> service.c (the service thread: lws context, runs commands)
  *              cmd_queue.c (commands from any thread to the service thread)
  *     |
- *   state      state.c (handshake, events in, dispatch, acks, requests, publishers, the
- *              session's end) recovery.c (carries out the recovery policy's decisions:
+ *   state      state.c (handshake, keepalive) state_dispatch.c (events in) state_out.c (frames
+ *              out, acks, pace) state_request.c state_publisher.c state_end.c (the session's
+ *              end, written once) recovery.c (carries out the recovery policy's decisions:
  *              timers, new sockets, resume, rejoin). Service thread only.
  *     |                        |
  *   protocol   frame.c (codec)   |     transport   transport.c (libwebsockets adapter:
@@ -38,6 +39,10 @@
 
 #define CV_MAX_SIGNAL_TYPE 128
 #define CV_MAX_SIGNAL_DATA 8192
+/* A publisher that says nothing of its size announces this (as a Vonage publisher without a
+ * video capturer of its own: the SDK's default capturer is 640x480). */
+#define CV_DEFAULT_VIDEO_WIDTH 640
+#define CV_DEFAULT_VIDEO_HEIGHT 480
 #define CV_SDK_NAME "convene-c"
 #define CV_SDK_VERSION "0.1.0"
 
@@ -364,6 +369,50 @@ enum cv_session_state {
   CV_STATE_RECONNECTING, /* dropped; retrying with backoff and resuming */
 };
 
+/*
+ * How a session ends (state_end.c), written once. The end's cause decides the callbacks and
+ * their order (the table in opentok/session.h; state_end.c's k_rows is that table in code).
+ * Everything else that used to decide it (had connected, rejoining, reported, fatal, ended
+ * by the server, fail the queue) is one of the fields below, and only state_end.c writes
+ * them (`deleted` also by otc_session_delete, through cv_state_silence).
+ */
+enum cv_end_cause {
+  CV_END_NONE = 0,       /* the session has not ended (since the last connect) */
+  CV_END_CLIENT,         /* otc_session_disconnect */
+  CV_END_DELETE,         /* otc_session_delete: as CLIENT, then no callback any more */
+  CV_END_SERVER,         /* the server ended it (sessionDisconnected, e.g. forceDisconnected), then closed */
+  CV_END_FATAL,          /* the server sent a fatal error (reported when it came), then closed */
+  CV_END_DROPPED,        /* the connection went and could not be resumed (no resume token, protocol error) */
+  CV_END_GAVE_UP,        /* resuming failed for good (grace window over, resume refused), no rejoin */
+  CV_END_REJOIN,         /* resuming failed for good; the session rejoins as a new connection */
+  CV_END_CONNECT_FAILED, /* a connect (the first, or a rejoin) failed for good */
+  CV_END_COUNT
+};
+
+/* The application's view of the session's life: what an end owes it. */
+enum cv_life {
+  CV_LIFE_NEW = 0,   /* no on_connected since connect: an end gives on_error only */
+  CV_LIFE_CONNECTED, /* on_connected fired: the end owes on_disconnected */
+  CV_LIFE_REJOINING, /* resuming failed, a rejoin connect is under way: on_connected again, or the
+                      * end owes on_disconnected */
+  CV_LIFE_ENDED,     /* ended (`cause`): nothing more until the next connect */
+};
+
+/* What the server announced on this socket before it closes it: it decides what the close means. */
+enum cv_announced {
+  CV_ANNOUNCED_NOTHING = 0,
+  CV_ANNOUNCED_FATAL, /* a fatal error frame: the close ends the session, no second error */
+  CV_ANNOUNCED_END,   /* sessionDisconnected (reason below): resumed unless forceDisconnected */
+};
+
+struct cv_end {
+  enum cv_life life;
+  enum cv_end_cause cause;     /* the last end's cause (CV_END_NONE while alive) */
+  enum cv_announced announced; /* reset when a socket is replaced (reconnection) */
+  const char *announced_reason; /* static: sessionDisconnected's reason */
+  int deleted;                 /* otc_session_delete was called: no more callbacks */
+};
+
 struct cv_pending {
   struct cv_pending *next;
   uint64_t id;
@@ -396,6 +445,8 @@ struct otc_session {
   double backoff_factor; /* growth per attempt */
   int backoff_cap_ms;    /* largest delay */
   int max_queued;        /* requests queued while reconnecting */
+  int max_backlog;       /* requests waiting for the pacer while connected (the same setting;
+                          * INT_MAX for a testing session, which has no settings) */
   int rejoin;            /* when resuming fails, connect again as a new connection */
   int rejoin_timeout_ms; /* rejoin attempts stop this long after the connection was lost */
   convene_signal_undelivered_cb on_signal_undelivered; /* may be NULL */
@@ -407,7 +458,8 @@ struct otc_session {
   struct otc_session_capabilities caps;
   struct cv_table handed; /* library-owned copies of self given out by otc_session_get_connection, one
                            * per connection this session had; freed with the session */
-  _Atomic(const char *) disconnect_reason; /* static, for convene_session_get_disconnect_reason (any thread) */
+  _Atomic(const char *) disconnect_reason; /* static, for convene_session_get_disconnect_reason (any thread);
+                                            * written by state_end.c only */
   _Atomic(const char *) role;              /* static, for convene_session_get_role (any thread) */
 
   /* api layer (service.c) */
@@ -425,6 +477,7 @@ struct otc_session {
    * result and at most pace_rate a second (token bucket), well under the server's flood guard */
   struct cv_pending *unsent; /* the first pending request not yet written on this socket */
   int in_flight;
+  int unsent_count; /* requests from `unsent` on: written on no socket yet (bounded by max_backlog while connected) */
   int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   double pace_rate, pace_burst, pace_tokens; /* rate 0: not paced */
   int64_t pace_at_ms;
@@ -435,11 +488,7 @@ struct otc_session {
   struct cv_table publishers;  /* otc_publisher* published or publishing here (not owned) */
   /* what the lost connection knew, reconciled with the new connection's lists on rejoin */
   struct cv_table stale_connections, stale_streams;
-  int had_connected;
-  int disconnect_reported;
-  int reported_fatal; /* the server sent a fatal error: no second error on close */
-  int server_ended;   /* the server sent sessionDisconnected */
-  int deleted;       /* otc_session_delete was called: no more callbacks */
+  struct cv_end end; /* how the session ends (state_end.c): the only place its fields are written */
   int in_callback;
   int keepalive_interval_ms, keepalive_timeout_ms; /* in effect (the server's, or the settings') */
   int ka_interval_setting, ka_timeout_setting;      /* from the settings; 0: the server's */
@@ -452,14 +501,13 @@ struct otc_session {
   /* recovery (recovery.c carries out policy.c's decisions) */
   struct cv_recovery rec;
   int grace_window_ms;   /* the server's, from connected/resumed */
-  int rejoining;         /* a rejoin connect is under way */
   lws_sorted_usec_list_t sul_retry;
-  int fail_queued; /* the session ends after a failed reconnection: queued signals fail one by one */
 };
 
 struct otc_publisher {
   char *name;
   atomic_int video_type; /* enum otc_stream_video_type */
+  atomic_int video_width, video_height; /* what the stream announces; 0: unset (CV_DEFAULT_VIDEO_*) */
   struct otc_publisher_callbacks cb;
   atomic_int publish_audio;
   atomic_int publish_video;
@@ -505,7 +553,33 @@ void cv_state_send(otc_session *s, const char *text);
 
 /* state.c helpers used by recovery.c */
 void cv_state_report_error(otc_session *s, int code, const char *message);
-void cv_state_finish(otc_session *s);
+/* ---- state_end.c: how the session ends, decided in one place ---- */
+/* Ends the session for `cause`: the row of the end table says which callbacks fire, in which
+ * order (on_error(code, message) first when the row has one; then requests, publishers,
+ * on_disconnected when owed). Once: a session already ended is left alone. */
+void cv_state_end(otc_session *s, enum cv_end_cause cause, int code, const char *message);
+/* How the socket went (the transport's events and the timers call cv_state_lost). */
+enum cv_loss {
+  CV_LOST_CLOSED,  /* the peer closed it (close_code) */
+  CV_LOST_ERROR,   /* a socket error, or it could not be opened */
+  CV_LOST_SILENT,  /* nothing came in time: handshake or keepalive timeout */
+};
+/* The socket went: resume, retry a rejoin, or end the session with the cause that fits (the
+ * state, what the server announced, whether the connection can be resumed). */
+void cv_state_lost(otc_session *s, enum cv_loss how, int close_code, const char *why);
+/* An error frame from the server: reported; a fatal one ends the session (at once while
+ * connecting, at the close while connected, as "resume refused" while reconnecting). */
+void cv_state_server_error(otc_session *s, int code, const char *message, int fatal);
+/* sessionDisconnected: the server is about to close the socket for `reason`. */
+void cv_state_server_ending(otc_session *s, const char *reason);
+/* on_connected is about to fire: the life (re)starts; the end will owe on_disconnected. */
+void cv_state_life_connected(otc_session *s);
+/* A socket was replaced (reconnection): what the old one's server announced is forgotten. */
+void cv_state_forget_announced(otc_session *s);
+/* otc_session_delete: no callback of this session from now on. */
+void cv_state_silence(otc_session *s);
+/* The DELETE command: ends the session as otc_session_delete does (then the caller frees it). */
+void cv_state_delete(otc_session *s);
 void cv_state_start_keepalive(otc_session *s);
 /* Takes the keepalive interval/timeout the server announced (`keepalive` of connected or
  * resumed, may be NULL), unless the settings chose them. */
@@ -539,7 +613,7 @@ int cv_rejoin_attempt_failed(otc_session *s, const char *why);
 
 #define CV_EMIT(s, name, ...)                                   \
   do {                                                          \
-    if (!(s)->deleted && (s)->cb.name) {                        \
+    if (!(s)->end.deleted && (s)->cb.name) {                        \
       (s)->in_callback++;                                       \
       (s)->cb.name((s), (s)->cb.user_data, ##__VA_ARGS__);      \
       (s)->in_callback--;                                       \
@@ -548,7 +622,7 @@ int cv_rejoin_attempt_failed(otc_session *s, const char *why);
 
 #define CV_EMIT0(s, name)                                       \
   do {                                                          \
-    if (!(s)->deleted && (s)->cb.name) {                        \
+    if (!(s)->end.deleted && (s)->cb.name) {                        \
       (s)->in_callback++;                                       \
       (s)->cb.name((s), (s)->cb.user_data);                     \
       (s)->in_callback--;                                       \

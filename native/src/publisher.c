@@ -100,3 +100,10 @@ otc_status convene_publisher_set_video_type(otc_publisher *p, enum otc_stream_vi
   atomic_store(&p->video_type, (int)type);
   return OTC_SUCCESS;
 }
+
+otc_status convene_publisher_set_video_dimensions(otc_publisher *p, int width, int height) {
+  if (!p || width < 1 || height < 1 || width > 65535 || height > 65535) return OTC_INVALID_PARAM;
+  atomic_store(&p->video_width, width);
+  atomic_store(&p->video_height, height);
+  return OTC_SUCCESS;
+}

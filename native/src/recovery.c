@@ -62,8 +62,7 @@ void cv_reconnect_start_after(otc_session *s, const char *why, int floor_ms) {
   struct cv_recovery_policy p = policy_of(s);
   cv_recovery_begin_resume(&s->rec, &p, cv_now_ms(), floor_ms);
   s->queued_reconnecting = 0;
-  s->server_ended = 0;
-  s->reported_fatal = 0;
+  cv_state_forget_announced(s);
   CV_EMIT0(s, on_reconnection_started);
   if (atomic_load(&s->state) == CV_STATE_RECONNECTING) schedule(s);
 }
@@ -96,16 +95,17 @@ void cv_reconnect_resumed(otc_session *s, json_t *f) {
 
 static void rejoin_tick(lws_sorted_usec_list_t *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_retry);
-  if (atomic_load(&s->state) != CV_STATE_CONNECTING || !s->rejoining || s->link) return;
+  if (atomic_load(&s->state) != CV_STATE_CONNECTING || s->end.life != CV_LIFE_REJOINING || s->link) return;
   CV_INFO("session %.24s: rejoin attempt %d", s->session_id, s->rec.attempt);
   if (cv_state_connect_attempt(s) != 0 && atomic_load(&s->state) == CV_STATE_CONNECTING && !s->link)
-    cv_state_on_transport_error(s, "cannot open a socket");
+    cv_state_lost(s, CV_LOST_ERROR, 0, "cannot open a socket");
 }
 
 int cv_rejoin_attempt_failed(otc_session *s, const char *why) {
-  if (!s->rejoining || s->deleted) return 0;
+  if (s->end.life != CV_LIFE_REJOINING || s->end.deleted) return 0;
   struct cv_recovery_policy p = policy_of(s);
-  struct cv_recovery_decision d = cv_recovery_next_rejoin(&s->rec, &p, cv_now_ms(), jitter(), s->reported_fatal);
+  struct cv_recovery_decision d =
+      cv_recovery_next_rejoin(&s->rec, &p, cv_now_ms(), jitter(), s->end.announced == CV_ANNOUNCED_FATAL);
   if (d.action != CV_RECOVERY_RETRY) return 0;
   cv_timer_cancel(&s->sul_handshake);
   cv_transport_close(&s->link);
@@ -118,32 +118,21 @@ int cv_rejoin_attempt_failed(otc_session *s, const char *why) {
 void cv_reconnect_give_up(otc_session *s, const char *why) {
   cv_timer_cancel(&s->sul_retry);
   cv_timer_cancel(&s->sul_handshake);
-  s->disconnect_reason = "networkDisconnected";
-  s->fail_queued = 1;
+  char *token = s->token && !s->end.deleted ? strdup(s->token) : NULL;
   struct cv_recovery_policy p = policy_of(s);
-  struct cv_recovery_decision d = cv_recovery_after_resume_failed(&s->rec, &p, cv_now_ms(), s->token != NULL);
-  if (d.action == CV_RECOVERY_REJOIN) {
-    /* rejoin as a new connection: the error, then on_connected again (no on_disconnected) */
-    char *token = strdup(s->token);
-    char msg[320];
-    snprintf(msg, sizeof msg, "%s; rejoining as a new connection", why);
-    cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
-    s->disconnect_reported = 1;
-    /* the peers and streams the lost connection knew are reconciled with the new lists */
-    struct cv_table conns = s->connections, streams = s->streams;
-    memset(&s->connections, 0, sizeof s->connections);
-    memset(&s->streams, 0, sizeof s->streams);
-    cv_state_finish(s);
-    s->stale_connections = conns;
-    s->stale_streams = streams;
-    if (token && !s->deleted) {
-      s->rejoining = 1; /* if rejoining fails for good, on_disconnected ends the session */
-      cv_state_start_connect(s, token);
-    } else {
-      free(token);
-    }
+  struct cv_recovery_decision d = cv_recovery_after_resume_failed(&s->rec, &p, cv_now_ms(), token != NULL);
+  if (d.action != CV_RECOVERY_REJOIN) {
+    free(token);
+    cv_state_end(s, CV_END_GAVE_UP, OTC_SESSION_CONNECTION_DROPPED, why);
     return;
   }
-  cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, why);
-  cv_state_finish(s);
+  /* rejoin as a new connection: the end's callbacks (state_end.c), then on_connected again */
+  char msg[320];
+  snprintf(msg, sizeof msg, "%s; rejoining as a new connection", why);
+  cv_state_end(s, CV_END_REJOIN, OTC_SESSION_CONNECTION_DROPPED, msg);
+  if (!s->end.deleted) {
+    cv_state_start_connect(s, token);
+  } else {
+    free(token);
+  }
 }

@@ -128,8 +128,7 @@ static void run(struct cv_cmd *c) {
     case CV_CMD_DELETE:
       /* on_disconnected fires here if it had connected (opentok/session.h), unless the delete
        * came from inside a callback (otc_session_delete set `deleted` already); then no more. */
-      cv_state_disconnect(s);
-      s->deleted = 1;
+      cv_state_delete(s);
       unlink_live(s);
       cv_state_free(s);
       cv_session_free(s);
@@ -247,8 +246,7 @@ static void *service_main(void *arg) {
   /* otc_destroy: sessions still alive are disconnected and freed */
   while (g.live) {
     otc_session *s = g.live;
-    cv_state_disconnect(s);
-    s->deleted = 1;
+    cv_state_delete(s);
     unlink_live(s);
     cv_state_free(s);
     cv_session_free(s);

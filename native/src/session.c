@@ -165,6 +165,7 @@ otc_session *otc_session_new_with_settings(const char *apikey, const char *sessi
   s->backoff_factor = settings ? settings->backoff_factor : DEFAULT_BACKOFF_FACTOR;
   s->backoff_cap_ms = settings ? settings->backoff_cap_ms : DEFAULT_BACKOFF_CAP_MS;
   s->max_queued = settings ? settings->max_queued : DEFAULT_MAX_QUEUED;
+  s->max_backlog = s->max_queued;
   s->rejoin = settings ? settings->rejoin : 0;
   s->rejoin_timeout_ms = settings ? settings->rejoin_timeout_ms : DEFAULT_REJOIN_TIMEOUT_MS;
   s->ka_interval_setting = settings ? settings->keepalive_interval_ms : 0;
@@ -186,7 +187,7 @@ otc_session *otc_session_new(const char *apikey, const char *session_id, const s
 otc_status otc_session_delete(otc_session *s) {
   if (!s) return OTC_INVALID_PARAM;
   if (cv_on_service_thread()) {
-    s->deleted = 1; /* no more callbacks from here on; freed when the command runs */
+    cv_state_silence(s); /* no more callbacks from here on; freed when the command runs */
   }
   return cv_service_submit(cv_cmd_new(CV_CMD_DELETE, s), 1);
 }

@@ -9,18 +9,12 @@
 
 #include "state.h"
 
-#define FLOOD_RETRY_FLOOR_MS 1000
-
 /* ---- connect / disconnect ---- */
 
 static void handshake_timeout(lws_sorted_usec_list_t *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_handshake);
   if (atomic_load(&s->state) != CV_STATE_CONNECTING) return;
-  char msg[160];
-  snprintf(msg, sizeof msg, "no answer from %s within %d ms", s->server_url, s->connect_timeout_ms);
-  if (cv_rejoin_attempt_failed(s, msg)) return;
-  cv_state_report_error(s, OTC_SESSION_CONNECTION_TIMED_OUT, msg);
-  cv_state_finish(s);
+  cv_state_lost(s, CV_LOST_SILENT, 0, "no answer to connect");
 }
 
 int cv_state_connect_attempt(otc_session *s) {
@@ -43,22 +37,15 @@ void cv_state_start_connect(otc_session *s, char *token) {
   free(s->token);
   s->token = token;
   s->last_seq = s->acked_seq = s->next_id = 0;
-  s->had_connected = 0;
-  s->disconnect_reported = 0;
+  cv_state_life_connecting(s);
   atomic_store(&s->state, CV_STATE_CONNECTING);
   CV_INFO("session %.24s: connecting to %s", s->session_id, s->server_url);
-  if (cv_state_connect_attempt(s) != 0) {
-    if (cv_rejoin_attempt_failed(s, "cannot open a socket")) return;
-    char msg[160];
-    snprintf(msg, sizeof msg, "cannot connect to %s", s->server_url);
-    cv_state_report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
-    cv_state_finish(s);
-  }
+  if (cv_state_connect_attempt(s) != 0 && atomic_load(&s->state) == CV_STATE_CONNECTING && !s->link)
+    cv_state_lost(s, CV_LOST_ERROR, 0, "cannot open a socket");
 }
 
-void cv_state_disconnect(otc_session *s) {
+void cv_state_disconnect_for(otc_session *s, enum cv_end_cause cause) {
   int state = atomic_load(&s->state);
-  if (!s->disconnect_reason) s->disconnect_reason = "clientDisconnected";
   CV_DEBUG("session %.24s: disconnecting", s->session_id);
   if (state == CV_STATE_CONNECTED && s->link) {
     atomic_store(&s->state, CV_STATE_DISCONNECTING);
@@ -68,8 +55,10 @@ void cv_state_disconnect(otc_session *s) {
     cv_transport_await_server_close(s->link);
   }
   /* The transport flushes what is queued (the disconnect request), then closes cleanly. */
-  cv_state_finish(s);
+  cv_state_end(s, cause, 0, NULL);
 }
+
+void cv_state_disconnect(otc_session *s) { cv_state_disconnect_for(s, CV_END_CLIENT); }
 
 void cv_state_on_open(otc_session *s) {
   s->last_rx_ms = cv_now_ms();
@@ -81,62 +70,11 @@ void cv_state_on_open(otc_session *s) {
   cv_state_send_owned(s, cv_frame_connect(s->api_key, s->session_id, s->token ? s->token : "", s->suppress_connection_events));
 }
 
-/* A drop can be resumed unless the server ended the session (force disconnect). */
-int cv_state_can_resume(otc_session *s) {
-  return s->resume_token && *s->resume_token && s->self &&
-         !(s->server_ended && s->disconnect_reason && strcmp(s->disconnect_reason, "forceDisconnected") == 0);
-}
-
-void cv_state_on_transport_error(otc_session *s, const char *why) {
-  int state = atomic_load(&s->state);
-  if (state == CV_STATE_CONNECTING && cv_rejoin_attempt_failed(s, why)) return;
-  if (state == CV_STATE_CONNECTING) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "cannot connect to %s: %s", s->server_url, why ? why : "unknown error");
-    cv_state_report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
-  } else if (state == CV_STATE_RECONNECTING) {
-    cv_reconnect_attempt_failed(s, why);
-    return;
-  } else if (state == CV_STATE_CONNECTED && cv_state_can_resume(s)) {
-    cv_reconnect_start(s, why);
-    return;
-  } else if (state == CV_STATE_CONNECTED) {
-    cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, why ? why : "connection dropped");
-  }
-  cv_state_finish(s);
-}
+/* What the loss of the socket means is decided in state_end.c (cv_state_lost). */
+void cv_state_on_transport_error(otc_session *s, const char *why) { cv_state_lost(s, CV_LOST_ERROR, 0, why); }
 
 void cv_state_on_closed(otc_session *s, int close_code, const char *reason) {
-  int state = atomic_load(&s->state);
-  if (state == CV_STATE_CONNECTED && s->reported_fatal) s->fail_queued = 1;
-  if (state == CV_STATE_CONNECTING && !s->reported_fatal && cv_rejoin_attempt_failed(s, "socket closed")) return;
-  if (state == CV_STATE_CONNECTING && !s->reported_fatal) {
-    char msg[256];
-    snprintf(msg, sizeof msg, "server closed the connection during the handshake (%d %s)", close_code,
-             reason ? reason : "");
-    cv_state_report_error(s, OTC_SESSION_CONNECTION_FAILED, msg);
-  } else if (state == CV_STATE_RECONNECTING) {
-    cv_reconnect_attempt_failed(s, "socket closed");
-    return;
-  } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && cv_state_can_resume(s)) {
-    char why[96];
-    snprintf(why, sizeof why, "close code %d", close_code);
-    if (s->flooded || close_code == 1008) {
-      /* the guard counts frames per second: the first attempt waits for the next second */
-      s->flooded = 0;
-      cv_reconnect_start_after(s, why, FLOOD_RETRY_FLOOR_MS);
-      return;
-    }
-    cv_reconnect_start(s, why);
-    return;
-  } else if (state == CV_STATE_CONNECTED && !s->reported_fatal && !s->server_ended) {
-    s->fail_queued = 1; /* signals waiting for a result fail one by one, not silently */
-    char msg[256];
-    snprintf(msg, sizeof msg, "connection dropped (close code %d%s%s)", close_code, reason && *reason ? ": " : "",
-             reason ? reason : "");
-    cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
-  }
-  cv_state_finish(s);
+  cv_state_lost(s, CV_LOST_CLOSED, close_code, reason);
 }
 
 /* ---- keepalive ---- */
@@ -158,12 +96,7 @@ static void keepalive_tick(lws_sorted_usec_list_t *sul) {
   if (cv_keepalive_dead(now, s->last_rx_ms, s->keepalive_timeout_ms)) {
     char msg[128];
     snprintf(msg, sizeof msg, "keepalive timeout: nothing received for %d ms", s->keepalive_timeout_ms);
-    if (cv_state_can_resume(s)) {
-      cv_reconnect_start(s, msg);
-    } else {
-      cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
-      cv_state_finish(s);
-    }
+    cv_state_lost(s, CV_LOST_SILENT, 0, msg);
     return;
   }
   if (now - s->last_ping_ms >= s->keepalive_interval_ms) {

@@ -7,7 +7,7 @@
  *   state_out.c        frames out, acknowledgements, pacing of requests
  *   state_request.c    requests and their one final callback
  *   state_publisher.c  publishers and their streams
- *   state_end.c        errors, the session's end, freeing
+ *   state_end.c        the session's end, written once: losses, causes, callbacks; freeing
  *   recovery.c         carries out policy.c's reconnection decisions
  */
 #ifndef CONVENE_STATE_H
@@ -21,7 +21,7 @@
 /* A request's completion, once, unless the session was deleted. */
 #define CV_COMPLETE(s, done, data, code, msg)                        \
   do {                                                               \
-    if ((done) && !(s)->deleted) {                                   \
+    if ((done) && !(s)->end.deleted) {                                   \
       (s)->in_callback++;                                            \
       (done)((s), (s)->cb.user_data, (data), (code), (msg));         \
       (s)->in_callback--;                                            \
@@ -29,14 +29,21 @@
   } while (0)
 
 /* state.c */
+/* Disconnects (a disconnect request when connected) and ends the session for `cause`
+ * (CV_END_CLIENT or CV_END_DELETE). */
+void cv_state_disconnect_for(otc_session *s, enum cv_end_cause cause);
+/* state_end.c */
+/* Whether a drop can be resumed: a resume token, and the server did not end the session. */
 int cv_state_can_resume(otc_session *s);
+/* A connect starts (the application's, or a rejoin's). */
+void cv_state_life_connecting(otc_session *s);
 /* state_out.c */
 void cv_state_send_owned(otc_session *s, char *text /* freed */);
 void cv_state_ack_events(otc_session *s);
 /* state_request.c */
 void cv_state_on_result(otc_session *s, json_t *f);
 /* Ends every request still waiting: each gets its final callback (see state_request.c). */
-void cv_state_end_requests(otc_session *s);
+void cv_state_end_requests(otc_session *s, int fail_signals);
 /* state_publisher.c */
 otc_publisher *cv_state_publisher_of_stream(otc_session *s, const char *stream_id);
 void cv_state_drop_publisher(otc_session *s, otc_publisher *p);

@@ -59,8 +59,8 @@ static void on_connected(otc_session *s, json_t *f) {
   cv_timer_cancel(&s->sul_handshake);
   otc_connection *self = cv_connection_from_json(json_object_get(f, "connection"), s->session_id);
   if (!self) {
-    cv_state_report_error(s, OTC_SESSION_UNEXPECTED_GET_SESSION_INFO_REPONSE, "server sent a connected frame without a connection");
-    cv_state_finish(s);
+    cv_state_end(s, CV_END_CONNECT_FAILED, OTC_SESSION_UNEXPECTED_GET_SESSION_INFO_REPONSE,
+                 "server sent a connected frame without a connection");
     return;
   }
   json_t *caps = json_object_get(f, "capabilities");
@@ -75,7 +75,6 @@ static void on_connected(otc_session *s, json_t *f) {
   s->resume_token = strdup(cv_json_str(f, "resumeToken"));
   s->role = static_role(cv_json_str(f, "role"));
   CV_INFO("session %.24s: connected as %s (role %s)", s->session_id, self->id, s->role);
-  s->disconnect_reason = NULL;
   s->keepalive_interval_ms = 10000;
   s->keepalive_timeout_ms = 15000;
   cv_state_set_keepalive(s, json_object_get(f, "keepalive"));
@@ -86,8 +85,7 @@ static void on_connected(otc_session *s, json_t *f) {
   s->pace_burst = cv_pace_burst_for(json_object_get(f, "limits"));
   s->pace_tokens = s->pace_burst;
   s->pace_at_ms = cv_now_ms();
-  s->had_connected = 1;
-  s->rejoining = 0;
+  cv_state_life_connected(s);
   atomic_store(&s->state, CV_STATE_CONNECTED);
   cv_state_start_keepalive(s);
   CV_EMIT0(s, on_connected);
@@ -159,12 +157,6 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       break;
     case CV_FRAME_ERROR: {
       int code = (int)cv_json_int(f, "code");
-      if (atomic_load(&s->state) == CV_STATE_RECONNECTING && cv_json_bool(f, "fatal")) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "the connection could not be resumed: %s", cv_json_str(f, "message"));
-        cv_reconnect_give_up(s, msg);
-        break;
-      }
       if (code == CV_FLOOD_CODE && cv_json_bool(f, "fatal") && atomic_load(&s->state) == CV_STATE_CONNECTED &&
           cv_state_can_resume(s)) {
         /* the flood guard closes the socket (1008) but keeps the connection for its grace
@@ -176,9 +168,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
                 s->session_id, cv_json_str(f, "message"), s->pace_rate);
         break;
       }
-      if (cv_json_bool(f, "fatal")) s->reported_fatal = 1;
-      cv_state_report_error(s, code ? code : OTC_SESSION_INTERNAL_ERROR, cv_json_str(f, "message"));
-      if (s->reported_fatal && atomic_load(&s->state) == CV_STATE_CONNECTING) cv_state_finish(s);
+      cv_state_server_error(s, code, cv_json_str(f, "message"), cv_json_bool(f, "fatal"));
       break;
     }
     case CV_FRAME_RESULT:
@@ -262,9 +252,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       break;
     }
     case CV_FRAME_SESSION_DISCONNECTED:
-      s->server_ended = 1;
-      s->disconnect_reason = cv_static_reason(cv_json_str(f, "reason"));
-      /* serverRotation: the close that follows starts a reconnection, without an error */
+      cv_state_server_ending(s, cv_json_str(f, "reason"));
       break;
     case CV_FRAME_RESUMED:
       if (atomic_load(&s->state) == CV_STATE_RECONNECTING) cv_reconnect_resumed(s, f);
@@ -276,7 +264,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       const char *type = cv_json_str(f, "signalType"), *to = cv_json_str(f, "to");
       CV_INFO("session %.24s: signal '%s' (request %lld) not delivered to %s", s->session_id, type,
               (long long)cv_json_int(f, "requestId"), to);
-      if (!s->deleted && s->on_signal_undelivered) {
+      if (!s->end.deleted && s->on_signal_undelivered) {
         s->in_callback++;
         s->on_signal_undelivered(s, s->cb.user_data, type, to, code ? code : CONVENE_SIGNAL_UNDELIVERED,
                                  cv_json_str(err, "message"));
@@ -307,8 +295,7 @@ void cv_state_on_text(otc_session *s, const char *text, size_t len) {
       snprintf(msg, sizeof msg, "protocol error: event %llu after %llu", (unsigned long long)fr.seq,
                (unsigned long long)s->last_seq);
       cv_frame_clear(&fr);
-      cv_state_report_error(s, OTC_SESSION_CONNECTION_DROPPED, msg);
-      cv_state_finish(s);
+      cv_state_end(s, CV_END_DROPPED, OTC_SESSION_CONNECTION_DROPPED, msg);
       return;
     }
     s->last_seq = fr.seq;

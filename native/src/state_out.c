@@ -70,6 +70,7 @@ void cv_state_pump(otc_session *s) {
     cv_state_send(s, p->text);
     p->sent = 1;
     s->in_flight++;
+    s->unsent_count--;
     if (paced) s->pace_tokens -= 1.0;
     s->unsent = p->next;
   }
@@ -84,11 +85,13 @@ void cv_state_pump(otc_session *s) {
 void cv_state_resend_after(otc_session *s, uint64_t last_request_id) {
   s->unsent = NULL;
   s->in_flight = 0;
+  s->unsent_count = 0;
   for (struct cv_pending *p = s->pending_head; p; p = p->next) {
     if (p->id <= last_request_id) {
       p->sent = 2;
     } else {
       p->sent = 0;
+      s->unsent_count++;
       if (!s->unsent) s->unsent = p;
     }
   }

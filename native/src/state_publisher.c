@@ -50,10 +50,16 @@ void cv_state_publish(otc_session *s, otc_publisher *p) {
     CV_PUB_EMIT(p, on_error, "publish: the session is not connected", OTC_PUBLISHER_SESSION_DISCONNECTED);
     return;
   }
+  /* the publisher's size, or the default when it said nothing (CV_DEFAULT_VIDEO_*) */
+  int width = atomic_load(&p->video_width), height = atomic_load(&p->video_height);
+  if (width <= 0 || height <= 0) {
+    width = CV_DEFAULT_VIDEO_WIDTH;
+    height = CV_DEFAULT_VIDEO_HEIGHT;
+  }
   json_t *fields = json_pack("{s:s, s:b, s:b, s:s, s:{s:i, s:i}}", "name", p->name, "hasAudio",
                              atomic_load(&p->publish_audio), "hasVideo", atomic_load(&p->publish_video), "videoType",
-                             cv_video_type_to_string((enum otc_stream_video_type)atomic_load(&p->video_type)), "videoDimensions", "width", 640,
-                             "height", 480);
+                             cv_video_type_to_string((enum otc_stream_video_type)atomic_load(&p->video_type)),
+                             "videoDimensions", "width", width, "height", height);
   if (cv_table_add(&s->publishers, p, NULL) != 0) {
     json_decref(fields);
     return;

@@ -43,6 +43,21 @@ void cv_state_submit(otc_session *s, enum cv_request_kind kind, json_t *fields, 
       cv_state_report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);
     return;
   }
+  if (state == CV_STATE_CONNECTED && s->unsent && s->unsent_count >= s->max_backlog) {
+    /* the pacer's backlog is bounded: a sender faster than the server allows learns it here */
+    if (fields) json_decref(fields);
+    char msg[160];
+    snprintf(msg, sizeof msg, "%s: %d requests already wait to be sent (max_queued); not sent", type, s->unsent_count);
+    if (done) {
+      CV_COMPLETE(s, done, done_data, CONVENE_BACKLOG_FULL, msg);
+    } else if (pub) {
+      if (kind == CV_REQ_PUBLISH) cv_state_drop_publisher(s, pub); /* not published after all */
+      CV_PUB_EMIT(pub, on_error, msg, (enum otc_publisher_error_code)CONVENE_BACKLOG_FULL);
+    }
+    else
+      cv_state_report_error(s, CONVENE_BACKLOG_FULL, msg);
+    return;
+  }
   if (state != CV_STATE_CONNECTED && state != CV_STATE_RECONNECTING) {
     if (fields) json_decref(fields);
     char msg[128];
@@ -79,6 +94,7 @@ void cv_state_submit(otc_session *s, enum cv_request_kind kind, json_t *fields, 
   s->pending_tail = p;
   if (state == CV_STATE_RECONNECTING) s->queued_reconnecting++;
   if (!s->unsent) s->unsent = p;
+  s->unsent_count++;
   /* while reconnecting it waits: cv_state_resend_after() sends it after the resume */
   cv_state_pump(s);
 }
@@ -106,6 +122,7 @@ static struct cv_pending *take_pending(otc_session *s, uint64_t id) {
       if (s->pending_tail == p) s->pending_tail = prev;
       if (s->unsent == p) s->unsent = p->next;
       if (p->sent == 1) s->in_flight--;
+      if (p->sent == 0) s->unsent_count--;
       return p;
     }
     prev = p;
@@ -150,11 +167,12 @@ void cv_state_on_result(otc_session *s, json_t *f) {
   cv_state_pump(s); /* room in the window */
 }
 
-void cv_state_end_requests(otc_session *s) {
+void cv_state_end_requests(otc_session *s, int fail_signals) {
   struct cv_pending *p = s->pending_head;
   s->pending_head = s->pending_tail = NULL;
   s->unsent = NULL;
   s->in_flight = 0;
+  s->unsent_count = 0;
   while (p) {
     struct cv_pending *next = p->next;
     if (p->done) {
@@ -166,7 +184,7 @@ void cv_state_end_requests(otc_session *s) {
       cv_state_drop_publisher(s, pub);
       CV_PUB_EMIT(pub, on_error, "publish: the session ended before the stream was created",
                   OTC_PUBLISHER_SESSION_DISCONNECTED);
-    } else if (s->fail_queued && p->kind == CV_REQ_SIGNAL) {
+    } else if (fail_signals && p->kind == CV_REQ_SIGNAL) {
       char msg[96];
       snprintf(msg, sizeof msg, "signal #%llu was not sent: the connection could not be resumed", (unsigned long long)p->id);
       cv_state_report_error(s, OTC_SESSION_UNABLE_TO_SEND_SIGNAL, msg);

@@ -5,6 +5,7 @@
  * fed bytes; what it sends is read back with cv_transport_take_sent. Timers that state.c schedules go on a private libwebsockets context that nobody
  * services, so they never fire; freeing the session cancels them.
  */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -45,6 +46,7 @@ otc_session *cv_testing_session_new(const char *api_key, const char *session_id,
   s->server_url = strdup("ws://127.0.0.1:9/testing");
   s->tls_verify = 1;
   s->connect_timeout_ms = 10000;
+  s->max_backlog = INT_MAX; /* no settings: unbounded unless a test sets it */
   s->token = strdup("testing-token");
   cv_testing_attach_link(s);
   if (!s->api_key || !s->session_id || !s->server_url || !s->token || !s->link) {
@@ -64,7 +66,7 @@ void cv_testing_attach_link(otc_session *s) {
 
 void cv_testing_session_free(otc_session *s) {
   if (!s) return;
-  s->deleted = 1;
+  cv_state_silence(s);
   cv_state_free(s);
   cv_session_free(s);
 }

@@ -57,7 +57,10 @@ OTC_DECL(otc_status) convene_session_send_signal(otc_session *session, const cha
 /**
  * Moderation by id, with completion: `op` is "forceDisconnect" (target: a connection id),
  * "forceUnpublish" or "forceMuteStream" (target: a stream id), "forceMuteAll" (target:
- * NULL; excluded ids in `ids`/`n_ids`) or "disableForceMute" (target NULL).
+ * NULL; excluded ids in `ids`/`n_ids`) or "disableForceMute" (target NULL). Ownership:
+ * `op`, `target`, `ids` and its strings stay the caller's; they are copied during the call
+ * and may be freed as soon as it returns (NULL entries of `ids` are skipped; `ids` may be
+ * NULL when n_ids is 0).
  */
 OTC_DECL(otc_status) convene_session_moderate(otc_session *session, const char *op, const char *target,
                                              const char *const *ids, size_t n_ids, convene_completion_cb done,
@@ -92,6 +95,11 @@ OTC_DECL(otc_status) convene_session_settings_set_rejoin_timeout(struct otc_sess
  * How many signals/requests may be queued during one reconnection (default 1000); past it a
  * send fails (1550). Requests already sent when the connection dropped (waiting for their
  * result, resent after the resume if the server had not processed them) do not count.
+ * While connected, the same number bounds the backlog of requests waiting for the pacer
+ * (the server's rate and the window of 1024 awaiting a result): a request that finds
+ * max_requests others waiting (at least one) fails at once with CONVENE_BACKLOG_FULL (1570):
+ * its completion, else the publisher's or the session's on_error. The backlog left by a
+ * reconnection counts too, so new requests may fail until it has drained below the bound.
  * OTC_INVALID_PARAM when max_requests < 0.
  */
 OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_settings *settings, int max_requests);
@@ -117,6 +125,7 @@ OTC_DECL(otc_status) convene_session_settings_set_keepalive(struct otc_session_s
  *                enum otc_publisher_error_code: OTC_PUBLISHER_SESSION_DISCONNECTED and
  *                OTC_SESSION_NOT_CONNECTED are both 1010), as the Vonage SDK reports them
  *   1560         CONVENE_SIGNAL_UNDELIVERED
+ *   1570         CONVENE_BACKLOG_FULL (local: the request backlog is full, max_queued)
  *   4400-4499    protocol errors the server reports in an error frame (CONVENE_MALFORMED_FRAME
  *                4400, CONVENE_UNKNOWN_FRAME_TYPE 4405, CONVENE_REQUEST_OUT_OF_ORDER 4409,
  *                CONVENE_FRAME_TOO_LARGE 4413, CONVENE_BINARY_NOT_SUPPORTED 4415,
@@ -136,6 +145,9 @@ OTC_DECL(const char *) convene_error_name(int code);
 
 /** Error code of a signal the server acknowledged but could not deliver to one addressee. */
 #define CONVENE_SIGNAL_UNDELIVERED 1560
+/* Local (never on the wire): a request found max_queued others waiting for the pacer while
+ * connected (convene_session_settings_set_max_queued) and was not sent. */
+#define CONVENE_BACKLOG_FULL 1570
 
 /**
  * Called on the service thread when a signal this client sent, and that the server had
@@ -172,6 +184,15 @@ OTC_DECL(const char *) convene_event_loop_name(void);
 
 /** The video type the publisher's stream announces (default camera). Call before publishing. */
 OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, enum otc_stream_video_type type);
+
+/**
+ * The video dimensions the publisher's stream announces (peers read them with
+ * otc_stream_get_video_width / _height). Call before publishing; a stream already published
+ * keeps what it announced. A publisher that sets none announces 640x480: the Vonage SDK has
+ * no such setting for a publisher without a video capturer of its own, and its default
+ * capturer is 640x480. OTC_INVALID_PARAM for NULL or a size outside 1..65535.
+ */
+OTC_DECL(otc_status) convene_publisher_set_video_dimensions(otc_publisher *publisher, int width, int height);
 
 #ifdef __cplusplus
 }

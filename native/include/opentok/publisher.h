@@ -28,9 +28,11 @@ enum otc_publisher_error_code {
 
 /** Publisher callbacks; each runs on the service thread. Unused members may be NULL. */
 struct otc_publisher_callbacks {
-  /** The stream exists in the session; `stream` is valid during the call. */
+  /** The stream exists in the session; `stream` is valid during the call (otc_publisher_get_stream
+   * gives one that stays valid until otc_publisher_delete). */
   void (*on_stream_created)(otc_publisher *publisher, void *user_data, const otc_stream *stream);
-  /** The stream is gone (unpublished, force-unpublished, or the session ended). */
+  /** The stream is gone (unpublished, force-unpublished, or the session ended); `stream` is
+   * valid during the call. */
   void (*on_stream_destroyed)(otc_publisher *publisher, void *user_data, const otc_stream *stream);
   void (*on_error)(otc_publisher *publisher, void *user_data, const char *error_string,
                    enum otc_publisher_error_code error_code);
@@ -61,8 +63,9 @@ OTC_DECL(otc_bool) otc_publisher_get_publish_audio(const otc_publisher *publishe
 OTC_DECL(otc_bool) otc_publisher_get_publish_video(const otc_publisher *publisher);
 /*
  * Getters. Any thread (the app's, or a callback on the service thread), race-free. What
- * they return is owned by the library, never freed by the caller, and valid until
- * otc_publisher_delete().
+ * they return is owned by the publisher, never freed by the caller, and valid until
+ * otc_publisher_delete() returns (not only while published: also after on_stream_destroyed,
+ * after the session ends and after otc_session_delete).
  */
 /** The name given to otc_publisher_new() ("" for none). Owned by the publisher. */
 OTC_DECL(const char *) otc_publisher_get_name(const otc_publisher *publisher);

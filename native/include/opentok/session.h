@@ -127,16 +127,23 @@ OTC_DECL(otc_session *) otc_session_new_with_settings(const char *apikey, const 
  * How a session ends: for each cause, the callbacks that fire, in this order. "Requests"
  * are those still waiting for a result: each ends once, its completion with 1010
  * (OTC_SESSION_NOT_CONNECTED), a publish with the publisher's on_error(1010,
- * OTC_PUBLISHER_SESSION_DISCONNECTED); after a failed reconnection each signal sent without
- * a completion also gets on_error(1550). "Publishers" are those with a stream: each gets
- * on_stream_destroyed (reason as on_disconnected's). convene_session_get_disconnect_reason
- * gives the reason during on_disconnected.
+ * OTC_PUBLISHER_SESSION_DISCONNECTED); when the session ends on a fault (the rows with
+ * networkDisconnected) each signal sent without a completion also gets on_error(1550).
+ * "Publishers" are those with a stream: each gets on_stream_destroyed (reason as
+ * on_disconnected's). convene_session_get_disconnect_reason gives the reason during
+ * on_disconnected. Each session ends once: what comes after (a late close, a second
+ * disconnect) fires nothing. (Implemented in one place, native/src/state_end.c, whose
+ * k_rows is this table; native/test/unit/test_state.c has a test per row.)
  *
  *  cause                         callbacks, in order                              reason
  *  client disconnect             requests, publishers, on_disconnected            clientDisconnected
  *  server disconnect (rotation)  on_reconnection_started, then on_reconnected     (resumed)
  *                                (or the "drop past grace" row)
- *  force disconnect              requests, publishers, on_disconnected            forceDisconnected
+ *  force disconnect (then the    requests, publishers, on_disconnected            forceDisconnected
+ *    socket closes or errors)
+ *  fatal error from the server   on_error(its code) when it comes; at the close:  networkDisconnected
+ *    while connected             requests, publishers, on_disconnected (never
+ *                                resumed)
  *  drop past grace               on_reconnection_started ... on_error(1022),      networkDisconnected
  *                                requests, publishers, on_disconnected
  *  resume refused (fatal error   on_error(1022), requests, publishers,            networkDisconnected
@@ -212,7 +219,13 @@ OTC_DECL(struct otc_session_capabilities) otc_session_get_capabilities(const otc
 /** The callbacks' user_data. */
 OTC_DECL(void *) otc_session_get_user_data(const otc_session *session);
 
-/** Moderation (role moderator); failures are reported through on_error. */
+/**
+ * Moderation (role moderator); failures are reported through on_error. Ownership: what is
+ * passed stays the caller's. `connection`, `stream` and `stream_id` are only read during
+ * the call (their ids copied). `excluded_stream_ids` (an array of `len` strings, may be NULL
+ * when len is 0; NULL entries are skipped) is copied during the call and neither kept nor
+ * freed: the caller may free it, and its strings, as soon as the function returns.
+ */
 OTC_DECL(otc_status) otc_session_force_disconnect(otc_session *session, const otc_connection *connection);
 OTC_DECL(otc_status) otc_session_force_unpublish(otc_session *session, const otc_stream *stream);
 OTC_DECL(otc_status) otc_session_force_mute_stream(otc_session *session, const char *stream_id);

@@ -1,8 +1,10 @@
 /*
  * The session state machine (state.c), driven without a socket: frames go in through
- * cv_state_on_text, callbacks are counted exactly, frames the session sends are read back
- * from its (fake) link. See native/src/testing.c.
+ * cv_state_on_text, callbacks are counted exactly, frames the session sends are taken out
+ * of its (fake) link with cv_transport_take_sent. See native/src/testing.c.
  */
+#include <stdarg.h>
+
 #include "check.h"
 #include "internal.h"
 
@@ -18,16 +20,41 @@ struct rec {
   char last_from[64];
   int pub_created, pub_destroyed, pub_errors, pub_last_error;
   int reconnecting, reconnected;
+  char log[1024]; /* the callbacks in order, for the end table's tests */
+  int silence_on_signal; /* on_signal_received calls otc_session_delete's service-thread part */
 };
 
 static struct rec R;
 
 static void copy(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : "(null)"); }
 
-static void on_connected(otc_session *s, void *u) { R.connected++; }
-static void on_reconnecting(otc_session *s, void *u) { R.reconnecting++; }
-static void on_reconnected(otc_session *s, void *u) { R.reconnected++; }
-static void on_disconnected(otc_session *s, void *u) { R.disconnected++; }
+static void logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void logf_(const char *fmt, ...) {
+  size_t used = strlen(R.log);
+  if (used) snprintf(R.log + used, sizeof R.log - used, " ");
+  used = strlen(R.log);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(R.log + used, sizeof R.log - used, fmt, ap);
+  va_end(ap);
+}
+
+static void on_connected(otc_session *s, void *u) {
+  R.connected++;
+  logf_("connected");
+}
+static void on_reconnecting(otc_session *s, void *u) {
+  R.reconnecting++;
+  logf_("reconnecting");
+}
+static void on_reconnected(otc_session *s, void *u) {
+  R.reconnected++;
+  logf_("reconnected");
+}
+static void on_disconnected(otc_session *s, void *u) {
+  R.disconnected++;
+  logf_("disconnected:%s", convene_session_get_disconnect_reason(s));
+}
 static void on_connection_created(otc_session *s, void *u, const otc_connection *c) {
   R.conn_created++;
   copy(R.last_id, sizeof R.last_id, otc_connection_get_id(c));
@@ -66,12 +93,15 @@ static void on_type(otc_session *s, void *u, const otc_stream *st, enum otc_stre
 }
 static void on_signal(otc_session *s, void *u, const char *type, const char *data, const otc_connection *from) {
   R.signals++;
+  logf_("signal");
+  if (R.silence_on_signal) cv_state_silence(s);
   snprintf(R.last_signal, sizeof R.last_signal, "%s:%s", type, data);
   copy(R.last_from, sizeof R.last_from, from ? otc_connection_get_id(from) : NULL);
 }
 static void on_error(otc_session *s, void *u, const char *msg, enum otc_session_error_code code) {
   R.errors++;
   R.last_error = (int)code;
+  logf_("error:%d", (int)code);
   CHECK_NOT_NULL(msg);
 }
 static void on_mute_forced(otc_session *s, void *u, otc_on_mute_forced_info *info) {
@@ -83,9 +113,13 @@ static void pub_created(otc_publisher *p, void *u, const otc_stream *st) {
   R.pub_created++;
   copy(R.last_id, sizeof R.last_id, otc_stream_get_id(st));
 }
-static void pub_destroyed(otc_publisher *p, void *u, const otc_stream *st) { R.pub_destroyed++; }
+static void pub_destroyed(otc_publisher *p, void *u, const otc_stream *st) {
+  R.pub_destroyed++;
+  logf_("pub_destroyed:%s", convene_stream_get_reason(st));
+}
 static void pub_error(otc_publisher *p, void *u, const char *m, enum otc_publisher_error_code c) {
   R.pub_errors++;
+  logf_("pub_error:%d", (int)c);
   R.pub_last_error = (int)c;
 }
 
@@ -109,14 +143,17 @@ static const struct otc_session_callbacks k_cb = {
 
 static void feed(otc_session *s, const char *text) { cv_state_on_text(s, text, strlen(text)); }
 
-/* The frames the session queued to send, oldest first, as one JSON array (caller decrefs). */
+/* Takes the frames the session sent since the last take, oldest first, as one JSON array
+ * (caller decrefs): through cv_transport_take_sent, as the wire would take them. */
 static json_t *sent(otc_session *s) {
   json_t *all = json_array();
-  if (!s->link) return all;
-  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
-    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
+  char *text;
+  size_t len;
+  while (s->link && (text = cv_transport_take_sent(s->link, &len)) != NULL) {
+    json_t *f = json_loadb(text, len, 0, NULL);
     CHECK_NOT_NULL(f);
     json_array_append_new(all, f);
+    free(text);
   }
   return all;
 }
@@ -487,14 +524,12 @@ static void test_resume(void) {
   CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
   CHECK_EQ(1, R.reconnected);
   int frames = 0;
-  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
+  char *text;
+  while ((text = cv_transport_take_sent(s->link, NULL)) != NULL) {
     frames++;
-    char text[256];
-    size_t n = o->len < sizeof text - 1 ? o->len : sizeof text - 1;
-    memcpy(text, o->buf + LWS_PRE, n);
-    text[n] = 0;
     CHECK(strstr(text, "\"id\":2") != NULL);
     CHECK(strstr(text, "queued") != NULL);
+    free(text);
   }
   CHECK_EQ(1, frames);
   cv_testing_session_free(s);
@@ -561,27 +596,18 @@ static void test_keepalive_schedule(void) {
   cv_testing_session_free(s);
 }
 
-/* Request ids of the frames of this type queued on the link, in order (count returned). */
+/* Takes the frames sent since the last take; the request ids of those of this type, in
+ * order (count returned). */
 static int sent_ids(otc_session *s, const char *type, long long *ids, int max) {
   int n = 0;
-  if (!s->link) return 0;
-  for (struct cv_out *o = s->link->out_head; o; o = o->next) {
-    json_t *f = json_loadb((const char *)o->buf + LWS_PRE, o->len, 0, NULL);
-    if (f && strcmp(cv_json_str(f, "type"), type) == 0 && n < max) ids[n++] = cv_json_int(f, "id");
-    json_decref(f);
-  }
+  json_t *all = sent(s), *f;
+  size_t i;
+  json_array_foreach(all, i, f) if (strcmp(cv_json_str(f, "type"), type) == 0 && n < max) ids[n++] = cv_json_int(f, "id");
+  json_decref(all);
   return n;
 }
 
-static void drop_sent(otc_session *s) {
-  struct cv_out *o = s->link->out_head;
-  while (o) {
-    struct cv_out *next = o->next;
-    free(o);
-    o = next;
-  }
-  s->link->out_head = s->link->out_tail = NULL;
-}
+static void drop_sent(otc_session *s) { json_decref(sent(s)); }
 
 static void feed_result(otc_session *s, uint64_t seq, long long id) {
   char text[128];
@@ -763,7 +789,7 @@ static void test_rejoin_reconciles(void) {
   CHECK_EQ(OTC_SESSION_CONNECTION_DROPPED, R.last_error);
   /* the rejoin connect failed: retried later, the session goes on */
   CHECK_EQ(CV_STATE_CONNECTING, atomic_load(&s->state));
-  CHECK_EQ(1, s->rejoining);
+  CHECK_EQ(1, s->end.life == CV_LIFE_REJOINING);
   CHECK_EQ(0, R.disconnected);
   CHECK_EQ(1, R.errors);
   cv_state_on_transport_error(s, "connection refused"); /* a later attempt fails too */
@@ -854,6 +880,310 @@ static void test_backoff(void) {
   }
 }
 
+static void on_done(otc_session *s, void *u, void *data, int code, const char *msg) { logf_("done:%d", code); }
+
+/* While connected, the requests waiting for the pacer are bounded by max_queued (they were
+ * not: a sender faster than the server allows grew the backlog without end). Past it a
+ * request fails at once with CONVENE_BACKLOG_FULL (1570), through its completion or on_error. */
+static void test_backlog_bounded(void) {
+  otc_session *s = connected_session();
+  s->max_backlog = 5;
+  s->pace_rate = 1.0 / 86400.0; /* a token a day, none left: everything waits for the pacer */
+  s->pace_tokens = 0;
+  R.log[0] = 0;
+  for (int i = 0; i < 5; i++) cv_state_signal(s, json_pack("{s:s}", "data", "waits"), 1, on_done, NULL);
+  CHECK_EQ(5, s->unsent_count);
+  CHECK_STREQ("", R.log);
+  cv_state_signal(s, json_pack("{s:s}", "data", "over"), 1, on_done, NULL);
+  CHECK_STREQ("done:1570", R.log);
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "over, no completion"), NULL);
+  CHECK_STREQ("done:1570 error:1570", R.log);
+  struct otc_publisher_callbacks pcb = {.on_error = pub_error, .on_stream_created = pub_created};
+  otc_publisher *p = otc_publisher_new("cam", NULL, &pcb);
+  cv_state_publish(s, p);
+  CHECK_STREQ("done:1570 error:1570 pub_error:1570", R.log);
+  CHECK_NULL(p->session); /* not published: it may be published again */
+  CHECK_EQ(5, s->unsent_count);
+  CHECK_STREQ("CONVENE_BACKLOG_FULL", convene_error_name(CONVENE_BACKLOG_FULL));
+  /* the pacer catches up: the backlog goes out, new requests are taken again */
+  PASS_TIME(s);
+  cv_state_pump(s);
+  CHECK_EQ(0, s->unsent_count);
+  CHECK_EQ(5, s->in_flight);
+  cv_state_signal(s, json_pack("{s:s}", "data", "room again"), 1, on_done, NULL);
+  CHECK_STREQ("done:1570 error:1570 pub_error:1570", R.log);
+  CHECK_EQ(0, s->unsent_count);
+  cv_testing_session_free(s);
+  otc_publisher_delete(p);
+}
+
+/* The publish request announces the publisher's video dimensions (it always said 640x480);
+ * 640x480 when the publisher says nothing. */
+static void test_publish_dimensions(void) {
+  otc_session *s = connected_session();
+  struct otc_publisher_callbacks pcb = {.on_error = pub_error, .on_stream_created = pub_created};
+  otc_publisher *dflt = otc_publisher_new("default", NULL, &pcb), *hd = otc_publisher_new("hd", NULL, &pcb);
+  CHECK_EQ(OTC_INVALID_PARAM, convene_publisher_set_video_dimensions(NULL, 1280, 720));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_publisher_set_video_dimensions(hd, 0, 720));
+  CHECK_EQ(OTC_INVALID_PARAM, convene_publisher_set_video_dimensions(hd, 1280, 65536));
+  CHECK_EQ(OTC_SUCCESS, convene_publisher_set_video_dimensions(hd, 1280, 720));
+  cv_state_publish(s, dflt);
+  cv_state_publish(s, hd);
+  json_t *out = sent(s), *f;
+  size_t i;
+  int n = 0;
+  json_array_foreach(out, i, f) {
+    if (strcmp(cv_json_str(f, "type"), "publish") != 0) continue;
+    json_t *vd = json_object_get(f, "videoDimensions");
+    int hd_one = strcmp(cv_json_str(f, "name"), "hd") == 0;
+    CHECK_EQ(hd_one ? 1280 : 640, cv_json_int(vd, "width"));
+    CHECK_EQ(hd_one ? 720 : 480, cv_json_int(vd, "height"));
+    n++;
+  }
+  CHECK_EQ(2, n);
+  json_decref(out);
+  CHECK_EQ(0, R.pub_errors);
+  cv_testing_session_free(s);
+  otc_publisher_delete(dflt);
+  otc_publisher_delete(hd);
+}
+
+/* ---- the end table (opentok/session.h): one test per row, callbacks in order ---- */
+
+
+static int64_t g_now;
+static int64_t test_clock(void) { return g_now; }
+
+/* A connected session (resume token `rt`, or none) with a published stream, a signal with a
+ * completion and one without waiting for their result; the log starts empty. */
+static otc_session *end_setup(otc_publisher **pub, int resumable) {
+  otc_session *s = connected_session();
+  s->max_queued = 10;
+  if (!resumable) { /* the server gave no resume token */
+    free(s->resume_token);
+    s->resume_token = strdup("");
+  }
+  static const struct otc_publisher_callbacks pcb = {
+      .on_stream_created = pub_created, .on_stream_destroyed = pub_destroyed, .on_error = pub_error};
+  *pub = otc_publisher_new("cam", NULL, &pcb);
+  cv_state_publish(s, *pub);
+  json_t *out = sent(s);
+  char text[256];
+  snprintf(text, sizeof text,
+           "{\"type\":\"result\",\"seq\":1,\"id\":%lld,\"ok\":true,\"stream\":{\"id\":\"s-me\",\"connectionId\":\"c-me\"}}",
+           (long long)cv_json_int(last_sent(out, "publish"), "id"));
+  json_decref(out);
+  feed(s, text);
+  CHECK_EQ(1, R.pub_created);
+  cv_state_signal(s, json_pack("{s:s}", "data", "with completion"), 1, on_done, NULL);
+  cv_state_request(s, "signal", json_pack("{s:s}", "data", "without"), NULL);
+  R.log[0] = 0;
+  return s;
+}
+
+static void end_teardown(otc_session *s, otc_publisher *p) {
+  /* ended once: later losses, closes and disconnects add nothing */
+  size_t len = strlen(R.log);
+  cv_state_on_closed(s, 1006, "late");
+  cv_state_on_transport_error(s, "late");
+  cv_state_disconnect(s);
+  CHECK_EQ(len, strlen(R.log));
+  cv_testing_session_free(s);
+  CHECK_EQ(len, strlen(R.log));
+  CHECK_NULL(p->session);
+  CHECK_EQ(OTC_SUCCESS, otc_publisher_delete(p));
+}
+
+static void test_end_client_disconnect(void) {
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 1);
+  cv_state_disconnect(s);
+  CHECK_STREQ("done:1010 pub_destroyed:clientDisconnected disconnected:clientDisconnected", R.log);
+  CHECK_EQ(CV_END_CLIENT, s->end.cause);
+  end_teardown(s, p);
+}
+
+/* serverRotation: reconnect without an error; the rotation's reason does not stick to the
+ * next end (it did: a later client disconnect said serverRotation). */
+static void test_end_server_rotation(void) {
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 1);
+  feed(s, "{\"type\":\"sessionDisconnected\",\"seq\":2,\"reason\":\"serverRotation\"}");
+  cv_state_on_closed(s, 1001, "");
+  CHECK_STREQ("reconnecting", R.log);
+  cv_testing_attach_link(s);
+  json_t *f = json_pack("{s:s, s:I, s:I}", "type", "resumed", "lastRequestId", (json_int_t)0, "lastSeq",
+                        (json_int_t)s->last_seq);
+  cv_reconnect_resumed(s, f);
+  json_decref(f);
+  CHECK_STREQ("reconnecting reconnected", R.log);
+  CHECK_EQ(CV_STATE_CONNECTED, atomic_load(&s->state));
+  R.log[0] = 0;
+  cv_state_disconnect(s);
+  CHECK_STREQ("done:1010 pub_destroyed:clientDisconnected disconnected:clientDisconnected", R.log);
+  end_teardown(s, p);
+}
+
+/* Force disconnect: the server's reason, no error; the same when the socket errors instead
+ * of closing cleanly (it gave on_error(1022) before). */
+static void test_end_force_disconnect(void) {
+  for (int errored = 0; errored < 2; errored++) {
+    otc_publisher *p;
+    otc_session *s = end_setup(&p, 1);
+    feed(s, "{\"type\":\"sessionDisconnected\",\"seq\":2,\"reason\":\"forceDisconnected\"}");
+    CHECK_STREQ("", R.log);
+    if (errored)
+      cv_state_on_transport_error(s, "reset by peer");
+    else
+      cv_state_on_closed(s, 1000, "");
+    CHECK_STREQ("done:1010 pub_destroyed:forceDisconnected disconnected:forceDisconnected", R.log);
+    CHECK_EQ(CV_END_SERVER, s->end.cause);
+    end_teardown(s, p);
+  }
+}
+
+/* Drop past grace: the policy gives up once the grace window is over (time injected). */
+static void test_end_drop_past_grace(void) {
+  g_now = 1000000;
+  cv_clock_set_for_testing(test_clock);
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 1);
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_STREQ("reconnecting", R.log);
+  g_now += 10000;
+  cv_reconnect_attempt_failed(s, "refused"); /* within the window: tried again later */
+  CHECK_STREQ("reconnecting", R.log);
+  CHECK_EQ(CV_STATE_RECONNECTING, atomic_load(&s->state));
+  g_now += 30000; /* the server's 30 s grace window is over */
+  cv_reconnect_attempt_failed(s, "refused");
+  CHECK_STREQ("reconnecting error:1022 done:1010 error:1550 pub_destroyed:networkDisconnected "
+              "disconnected:networkDisconnected",
+              R.log);
+  CHECK_EQ(CV_END_GAVE_UP, s->end.cause);
+  end_teardown(s, p);
+  cv_clock_set_for_testing(NULL);
+}
+
+/* Resume refused: a fatal error answers the resume. */
+static void test_end_resume_refused(void) {
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 1);
+  cv_state_on_closed(s, 1006, "gone");
+  cv_testing_attach_link(s);
+  cv_state_on_open(s);
+  feed(s, "{\"type\":\"error\",\"code\":4404,\"name\":\"x\",\"message\":\"unknown connection\",\"fatal\":true}");
+  CHECK_STREQ("reconnecting error:1022 done:1010 error:1550 pub_destroyed:networkDisconnected "
+              "disconnected:networkDisconnected",
+              R.log);
+  end_teardown(s, p);
+}
+
+/* Rejoin: the error, requests, publishers, then on_connected again, no on_disconnected; if
+ * rejoining fails for good, its error then on_disconnected. */
+static void test_end_rejoin(void) {
+  for (int fails = 0; fails < 2; fails++) {
+    otc_publisher *p;
+    otc_session *s = end_setup(&p, 1);
+    s->rejoin = 1;
+    s->rejoin_timeout_ms = fails ? 0 : 60000;
+    free(s->server_url);
+    s->server_url = strdup("ftp://unreachable"); /* every connect attempt fails at once */
+    cv_state_on_closed(s, 1006, "gone");
+    cv_reconnect_give_up(s, "test: the server forgot the connection");
+    if (fails) {
+      CHECK_STREQ("reconnecting error:1022 done:1010 error:1550 pub_destroyed:networkDisconnected error:1006 "
+                  "disconnected:networkDisconnected",
+                  R.log);
+      CHECK_EQ(CV_END_CONNECT_FAILED, s->end.cause);
+    } else {
+      CHECK_STREQ("reconnecting error:1022 done:1010 error:1550 pub_destroyed:networkDisconnected", R.log);
+      CHECK_EQ(1, s->end.life == CV_LIFE_REJOINING);
+      cv_testing_attach_link(s);
+      feed(s, CONNECTED_FRAME);
+      CHECK_STREQ("reconnecting error:1022 done:1010 error:1550 pub_destroyed:networkDisconnected connected", R.log);
+      CHECK_EQ(CV_LIFE_CONNECTED, s->end.life);
+      R.log[0] = 0;
+      cv_state_disconnect(s);
+      CHECK_STREQ("disconnected:clientDisconnected", R.log);
+    }
+    end_teardown(s, p);
+  }
+}
+
+/* Delete outside callbacks: as a client disconnect, then nothing more. */
+static void test_end_delete(void) {
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 1);
+  cv_state_delete(s);
+  CHECK_STREQ("done:1010 pub_destroyed:clientDisconnected disconnected:clientDisconnected", R.log);
+  CHECK_EQ(CV_END_DELETE, s->end.cause);
+  feed(s, "{\"type\":\"signal\",\"seq\":2,\"signalType\":\"x\",\"data\":\"\",\"from\":null}");
+  end_teardown(s, p);
+}
+
+/* Delete inside a callback: no session callback any more (completions neither); the
+ * publisher still gets its own. */
+static void test_end_delete_in_callback(void) {
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 1);
+  R.silence_on_signal = 1; /* otc_session_delete called inside on_signal_received */
+  feed(s, "{\"type\":\"signal\",\"seq\":2,\"signalType\":\"x\",\"data\":\"\",\"from\":null}");
+  cv_state_delete(s); /* the DELETE command runs after the callback returned */
+  CHECK_STREQ("signal pub_destroyed:clientDisconnected", R.log);
+  end_teardown(s, p);
+}
+
+/* A drop that cannot be resumed (no resume token). */
+static void test_end_drop_not_resumable(void) {
+  otc_publisher *p;
+  otc_session *s = end_setup(&p, 0);
+  cv_state_on_closed(s, 1006, "gone");
+  CHECK_STREQ("error:1022 done:1010 error:1550 pub_destroyed:networkDisconnected disconnected:networkDisconnected",
+              R.log);
+  CHECK_EQ(CV_END_DROPPED, s->end.cause);
+  end_teardown(s, p);
+}
+
+/* The server's fatal error while connected: reported when it comes; the close ends the
+ * session without a second error, and never resumes (even when the socket errors instead
+ * of closing: that resumed before). */
+static void test_end_fatal(void) {
+  for (int errored = 0; errored < 2; errored++) {
+    otc_publisher *p;
+    otc_session *s = end_setup(&p, 1);
+    feed(s, "{\"type\":\"error\",\"code\":4400,\"name\":\"x\",\"message\":\"bad\",\"fatal\":true}");
+    CHECK_STREQ("error:4400", R.log);
+    if (errored)
+      cv_state_on_transport_error(s, "reset by peer");
+    else
+      cv_state_on_closed(s, 4400, "bad");
+    CHECK_STREQ("error:4400 done:1010 error:1550 pub_destroyed:networkDisconnected disconnected:networkDisconnected",
+                R.log);
+    CHECK_EQ(CV_END_FATAL, s->end.cause);
+    end_teardown(s, p);
+  }
+}
+
+/* Never connected: on_error only (closed, socket error, no answer, the server's error). */
+static void test_end_never_connected(void) {
+  static const char *const want[] = {"error:1006", "error:1006", "error:1021", "error:1004"};
+  for (int how = 0; how < 4; how++) {
+    memset(&R, 0, sizeof R);
+    otc_session *s = cv_testing_session_new("4700123", "2_s", &k_cb);
+    cv_state_on_open(s);
+    if (how == 0) cv_state_on_closed(s, 1006, "gone");
+    if (how == 1) cv_state_on_transport_error(s, "refused");
+    if (how == 2) cv_state_lost(s, CV_LOST_SILENT, 0, "no answer");
+    if (how == 3) feed(s, "{\"type\":\"error\",\"code\":1004,\"name\":\"x\",\"message\":\"token\",\"fatal\":true}");
+    CHECK_STREQ(want[how], R.log);
+    CHECK_EQ(CV_STATE_DISCONNECTED, atomic_load(&s->state));
+    cv_state_on_closed(s, 1006, "late");
+    cv_state_disconnect(s);
+    CHECK_STREQ(want[how], R.log);
+    cv_testing_session_free(s);
+  }
+}
+
 int main(void) {
   test_backoff();
   test_publish_pending_at_end();
@@ -873,6 +1203,19 @@ int main(void) {
   test_rejoin_reconciles();
   test_publisher();
   test_publish_refused();
+  test_backlog_bounded();
+  test_publish_dimensions();
+  test_end_client_disconnect();
+  test_end_server_rotation();
+  test_end_force_disconnect();
+  test_end_drop_past_grace();
+  test_end_resume_refused();
+  test_end_rejoin();
+  test_end_delete();
+  test_end_delete_in_callback();
+  test_end_drop_not_resumable();
+  test_end_fatal();
+  test_end_never_connected();
   CHECK_EQ(0, cv_transport_awaiting_close());
   cv_testing_end();
   return 0;
