@@ -5,6 +5,8 @@ import { errorName, type ErrorCodeValue } from '../wire';
 const CLIENT_NAMES: Record<number, string> = {
   1006: 'OT_CONNECT_FAILED',
   1550: 'OT_UNABLE_TO_SEND_SIGNAL',
+  // the core's request backlog (max_queued) is full while connected: a local refusal
+  1570: 'CONVENE_BACKLOG_FULL',
 };
 
 function nameOf(code: number): string | undefined {
