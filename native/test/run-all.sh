@@ -4,7 +4,8 @@
 #   2. ASan+UBSan build (-DCONVENE_SANITIZE=ON), ctest with detect_leaks=1
 #   3. every C test under valgrind memcheck (-DCONVENE_VALGRIND=ON on the normal build):
 #      any memory error or definite/indirect leak fails
-#   4. optional: fuzz_frames for CONVENE_FUZZ_SECONDS (default 20; 0 skips) when clang exists
+#   4. optional: fuzz_frames and fuzz_media_frame for CONVENE_FUZZ_SECONDS in all (default 20, split
+#      3/4 and 1/4; 0 skips) when clang exists
 # Exits non-zero if any stage failed, after running them all, and prints what failed.
 #
 # Needs dist/ (npm run build) and node_modules (npm ci) for the integration tests.
@@ -97,24 +98,44 @@ if [ "$FUZZ_SECONDS" = 0 ]; then
 elif ! command -v clang >/dev/null; then
   record fuzz skip 0 "clang not installed"
 else
+  # one fuzz budget, split: fuzz_frames (network text, session state) 3/4, fuzz_media_frame
+  # (media frames, Opus, resampler, PCM queue) the rest
+  media_seconds=$((FUZZ_SECONDS / 4))
+  [ "$media_seconds" -lt 1 ] && media_seconds=1
+  frames_seconds=$((FUZZ_SECONDS - media_seconds))
+  [ "$frames_seconds" -lt 1 ] && frames_seconds=1
   t0=$SECONDS
-  note "fuzz: build fuzz_frames (clang) and run ${FUZZ_SECONDS}s"
+  note "fuzz: build fuzz_frames + fuzz_media_frame (clang), run ${frames_seconds}s + ${media_seconds}s"
   log="$B/fuzz.log"
   if CC=clang cmake -S "$ROOT" -B "$B/fuzz" -DCONVENE_FUZZ=ON -DCONVENE_TESTS=OFF >"$log" 2>&1 &&
-     cmake --build "$B/fuzz" -j"$CORES" --target fuzz_frames >>"$log" 2>&1; then
-    work="$B/fuzz/corpus-work"
+     cmake --build "$B/fuzz" -j"$CORES" --target fuzz_frames fuzz_media_frame >>"$log" 2>&1; then
     art="$B/fuzz/artifacts/"
-    mkdir -p "$work" "$art"
-    "$B/fuzz/fuzz_frames" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 -artifact_prefix="$art" \
-      -dict=native/fuzz/frames.dict "$work" native/fuzz/corpus >>"$log" 2>&1
-    rc=$?
-    execs=$(grep -E 'stat::number_of_executed_units' "$log" | tail -1 | awk '{print $2}')
-    if [ $rc -ne 0 ]; then
-      grep -E 'ERROR|SUMMARY|Test unit written' "$log" | head -5
-      record fuzz FAIL $((SECONDS - t0)) "fuzz_frames found a crash (log: $log, artifacts: $art)"
-    else
-      record fuzz ok $((SECONDS - t0)) "${execs:-?} executions, no crash"
-    fi
+    mkdir -p "$art"
+    fuzz_detail=""
+    fuzz_status=ok
+    # fuzz_one TARGET SECONDS CORPUS [extra args]
+    fuzz_one() {
+      local target=$1 secs=$2 corpus=$3
+      shift 3
+      local work="$B/fuzz/corpus-work-$target" tlog="$B/fuzz-$target.log"
+      mkdir -p "$work"
+      "$B/fuzz/$target" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$art$target-" "$@" \
+        "$work" "$corpus" >"$tlog" 2>&1
+      local rc=$?
+      cat "$tlog" >>"$log"
+      local execs
+      execs=$(grep -E 'stat::number_of_executed_units' "$tlog" | tail -1 | awk '{print $2}')
+      if [ $rc -ne 0 ]; then
+        grep -E 'ERROR|SUMMARY|Test unit written' "$tlog" | head -5
+        fuzz_status=FAIL
+        fuzz_detail="$fuzz_detail$target found a crash (log: $tlog, artifacts: $art); "
+      else
+        fuzz_detail="$fuzz_detail$target ${execs:-?} executions, no crash; "
+      fi
+    }
+    fuzz_one fuzz_frames "$frames_seconds" native/fuzz/corpus -dict=native/fuzz/frames.dict
+    fuzz_one fuzz_media_frame "$media_seconds" native/fuzz/corpus-media
+    record fuzz "$fuzz_status" $((SECONDS - t0)) "$fuzz_detail"
   else
     tail -20 "$log"
     record fuzz FAIL $((SECONDS - t0)) "fuzz build failed (log: $log)"
