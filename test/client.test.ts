@@ -3,34 +3,21 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initSession, OTError, type Session } from '../lib/index';
-import { API_KEY, startFixture, type Fixture } from './helpers/server';
+import { API_KEY } from './helpers/server';
+import { next } from './helpers/events';
+import { useFixtureSessions } from './helpers/sessions';
 
-let fx: Fixture;
-const open: Session[] = [];
-beforeEach(async () => { fx = await startFixture(); });
-afterEach(async () => {
-  for (const s of open.splice(0)) s.disconnect();
-  await fx.close();
-});
-
-function session(sid: string, opts = {}): Session {
-  const s = initSession(API_KEY, sid, { serverUrl: fx.url, ...opts });
-  open.push(s);
-  return s;
-}
-
-function next<T>(s: Session, event: string): Promise<T> {
-  return new Promise((resolve) => s.once(event as 'signal', (e) => resolve(e as T)));
-}
+const fixture = useFixtureSessions();
+const session = fixture.session.bind(fixture);
 
 describe('Session over the native core', () => {
   it('connects, sees others, signals, publishes and disconnects with OpenTok.js payloads', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const connected = next(a, 'sessionConnected');
-    await a.connect(fx.token(sid, { data: 'name=a' }));
+    await a.connect(fixture.fx.token(sid, { data: 'name=a' }));
     await connected;
     expect(a.connectionStatus).toBe('connected');
     expect(a.connection).toMatchObject({ data: 'name=a' });
@@ -38,7 +25,7 @@ describe('Session over the native core', () => {
 
     const b = session(sid);
     const created = next<{ connection: { connectionId: string; data: string } }>(a, 'connectionCreated');
-    await b.connect(fx.token(sid, { data: 'name=b' }));
+    await b.connect(fixture.fx.token(sid, { data: 'name=b' }));
     const cc = await created;
     expect(cc.connection.data).toBe('name=b');
     expect(cc.connection.connectionId).toBe(b.connection!.connectionId);
@@ -75,41 +62,41 @@ describe('Session over the native core', () => {
   });
 
   it('rejects bad input with coded errors', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     await expect(a.signal({ data: 'x' })).rejects.toMatchObject({ code: 1010, name: 'OT_NOT_CONNECTED' });
     await expect(a.connect('garbage-token')).rejects.toMatchObject({ code: 1004, name: 'OT_AUTHENTICATION_ERROR' });
     expect(a.connectionStatus).toBe('disconnected');
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     await expect(a.signal({ type: 'x'.repeat(129) })).rejects.toMatchObject({ code: 1414 });
     await expect(a.signal({ type: 'bad type!' })).rejects.toMatchObject({ code: 1461 });
     await expect(a.signal({ data: 'x'.repeat(8193) })).rejects.toMatchObject({ code: 1413 });
     const sub = session(sid);
-    await sub.connect(fx.token(sid, { role: 'subscriber' }));
+    await sub.connect(fixture.fx.token(sid, { role: 'subscriber' }));
     const e = await sub.publish({ name: 'no' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(OTError);
     expect(e).toMatchObject({ code: 1500 });
     await expect(sub.signal({ data: 'no' })).rejects.toMatchObject({ code: 1550 });
     await expect(a.forceDisconnect(sub.connection!)).rejects.toMatchObject({ code: 1520 });
     const bad = session('2_garbage');
-    await expect(bad.connect(fx.token(sid))).rejects.toMatchObject({ code: 1005 });
+    await expect(bad.connect(fixture.fx.token(sid))).rejects.toMatchObject({ code: 1005 });
   });
 
   it('completion handlers are called, never synchronously', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     let sync = true;
     const err = await new Promise<unknown>((resolve) => { a.signal({ data: 'x' }, resolve); sync = false; });
     expect(sync).toBe(false);
     expect(err).toMatchObject({ code: 1010 });
-    await new Promise<void>((resolve, reject) => a.connect(fx.token(sid), (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => a.connect(fixture.fx.token(sid), (e) => (e ? reject(e) : resolve())));
   });
 
   it('many sessions in one process', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const N = 100;
     const sessions = Array.from({ length: N }, () => session(sid, { connectionEventsSuppressed: true }));
-    await Promise.all(sessions.map((s) => s.connect(fx.token(sid))));
+    await Promise.all(sessions.map((s) => s.connect(fixture.fx.token(sid))));
     let got = 0;
     const all = new Promise<void>((resolve) => sessions.forEach((s) => s.on('signal', () => { if (++got === N) resolve(); })));
     await sessions[0]!.signal({ data: 'to everyone' });
@@ -119,11 +106,11 @@ describe('Session over the native core', () => {
   });
 
   it('moderation: forceDisconnect, forceMuteStream', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const mod = session(sid);
-    await mod.connect(fx.token(sid, { role: 'moderator' }));
+    await mod.connect(fixture.fx.token(sid, { role: 'moderator' }));
     const a = session(sid);
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     const pub = await a.publish({ name: 'a' });
     const muted = next<{ active: boolean }>(a, 'muteForced');
     await mod.forceMuteStream(pub.stream!);
@@ -136,11 +123,11 @@ describe('Session over the native core', () => {
   });
 
   it('a script that connects, signals and disconnects exits by itself', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const script = `
       const { initSession } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'index.js'))});
-      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
-      s.connect(${JSON.stringify(fx.token(sid))}).then(() => s.signal({ data: 'bye' })).then(() => { s.disconnect(); console.log('done'); });
+      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fixture.fx.url)} });
+      s.connect(${JSON.stringify(fixture.fx.token(sid))}).then(() => s.signal({ data: 'bye' })).then(() => { s.disconnect(); console.log('done'); });
     `;
     const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -169,14 +156,14 @@ describe('Session lifetime and threads', () => {
   const DIST = JSON.stringify(join(__dirname, '..', 'dist', 'index.js'));
 
   it('works in worker_threads, and a worker terminated with open sessions leaves the process healthy', async () => {
-    const sid = await fx.newSession();
-    const token = JSON.stringify(fx.token(sid));
+    const sid = await fixture.fx.newSession();
+    const token = JSON.stringify(fixture.fx.token(sid));
     const script = `
       const { Worker } = require('node:worker_threads');
       const code = \`
         const { parentPort } = require('node:worker_threads');
         const { initSession } = require(${DIST.replace(/\\/g, '\\\\')});
-        const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+        const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fixture.fx.url)} });
         s.connect(${token}).then(() => parentPort.postMessage(s.connection.connectionId));
       \`;
       const workers = [new Worker(code, { eval: true }), new Worker(code, { eval: true })];
@@ -194,14 +181,14 @@ describe('Session lifetime and threads', () => {
   });
 
   it('an exception in an event handler is uncaught in the usual way; later events still arrive', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const script = `
       const { initSession } = require(${DIST});
-      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+      const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fixture.fx.url)} });
       let seen = 0;
       process.on('uncaughtException', (e) => { console.log('uncaught', e.message); });
       s.on('signal', (e) => { seen++; if (e.data === 'boom') throw new Error('handler failed'); if (e.data === 'after') { console.log('seen', seen); s.disconnect(); } });
-      s.connect(${JSON.stringify(fx.token(sid))}).then(async () => { await s.signal({ data: 'boom' }); await s.signal({ data: 'after' }); });
+      s.connect(${JSON.stringify(fixture.fx.token(sid))}).then(async () => { await s.signal({ data: 'boom' }); await s.signal({ data: 'after' }); });
     `;
     const r = await runNode(script);
     expect(r.out).toContain('uncaught handler failed');
@@ -210,10 +197,10 @@ describe('Session lifetime and threads', () => {
   });
 
   it('a session that never connected does not keep the process alive; a connected one does until disconnect', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const idle = await runNode(`
       const { initSession } = require(${DIST});
-      initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fx.url)} });
+      initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fixture.fx.url)} });
       console.log('created');
     `);
     expect(idle).toMatchObject({ code: 0 });
@@ -229,12 +216,12 @@ describe('Session lifetime and threads', () => {
 
 describe('modern extras and the rest of the API', () => {
   it('await using, signals() iterator, AbortSignal on connect', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const b = session(sid);
-    await b.connect(fx.token(sid));
+    await b.connect(fixture.fx.token(sid));
     {
       await using a = session(sid);
-      await a.connect(fx.token(sid));
+      await a.connect(fixture.fx.token(sid));
       const it = b.signals('chat');
       await a.signal({ type: 'chat', data: 'one' });
       await a.signal({ type: 'other', data: 'skip' });
@@ -253,18 +240,18 @@ describe('modern extras and the rest of the API', () => {
 
     const ctl = new AbortController();
     const c = initSession(API_KEY, sid, { serverUrl: 'ws://127.0.0.1:9', connectTimeout: 5000 });
-    const p = c.connect(fx.token(sid), { signal: ctl.signal });
+    const p = c.connect(fixture.fx.token(sid), { signal: ctl.signal });
     ctl.abort();
     await expect(p).rejects.toMatchObject({ name: 'AbortError' });
     expect(c.connectionStatus).toBe('disconnected');
   });
 
   it('signals() iterators are not listeners: off() leaves them running, and they end when the session ends', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const b = session(sid);
-    await a.connect(fx.token(sid));
-    await b.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
+    await b.connect(fixture.fx.token(sid));
     const all = b.signals();
     const chat = b.signals('chat');
     b.off(); // OpenTok.js: removes every handler; the iterators must keep working
@@ -280,11 +267,11 @@ describe('modern extras and the rest of the API', () => {
   });
 
   it('forceUnpublish, forceMuteAll and disableForceMute; streamDestroyed reasons', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const mod = session(sid);
-    await mod.connect(fx.token(sid, { role: 'moderator' }));
+    await mod.connect(fixture.fx.token(sid, { role: 'moderator' }));
     const a = session(sid);
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     const created = next<{ stream: { streamId: string } }>(mod, 'streamCreated');
     const pub = await a.publish({ name: 'a' });
     const st = (await created).stream;
@@ -314,10 +301,10 @@ describe('modern extras and the rest of the API', () => {
   });
 
   it('convene join prints events as JSON lines and sends stdin lines as signals', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const peer = session(sid);
-    await peer.connect(fx.token(sid, { data: 'peer' }));
-    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), 'join', '--server-url', fx.url, '--api-key', API_KEY, '--session', sid, '--token', fx.token(sid, { data: 'cli' })], { stdio: ['pipe', 'pipe', 'pipe'] });
+    await peer.connect(fixture.fx.token(sid, { data: 'peer' }));
+    const child = spawn(process.execPath, [join(__dirname, '..', 'dist', 'cli.js'), 'join', '--server-url', fixture.fx.url, '--api-key', API_KEY, '--session', sid, '--token', fixture.fx.token(sid, { data: 'cli' })], { stdio: ['pipe', 'pipe', 'pipe'] });
     const lines: Array<Record<string, unknown>> = [];
     let buf = '';
     child.stdout.on('data', (d) => {

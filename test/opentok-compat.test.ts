@@ -8,28 +8,15 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initSession, OT, OTError, Publisher, type Session } from '../lib/index';
-import { API_KEY, startFixture, type Fixture } from './helpers/server';
+import { API_KEY } from './helpers/server';
+import { next } from './helpers/events';
+import { useFixtureSessions } from './helpers/sessions';
 
 const DIST = join(__dirname, '..', 'dist', 'index.js');
-let fx: Fixture;
-const open: Session[] = [];
-beforeEach(async () => { fx = await startFixture(); });
-afterEach(async () => {
-  for (const s of open.splice(0)) s.disconnect();
-  await fx.close();
-});
-
-function session(sid: string, opts = {}): Session {
-  const s = initSession(API_KEY, sid, { serverUrl: fx.url, ...opts });
-  open.push(s);
-  return s;
-}
-
-function next<T>(s: Session, event: string): Promise<T> {
-  return new Promise((resolve) => s.once(event as 'signal', (e) => resolve(e as T)));
-}
+const fixture = useFixtureSessions();
+const session = fixture.session.bind(fixture);
 
 interface Run { code: number | null; out: string; err: string }
 
@@ -60,9 +47,9 @@ async function silentServer(): Promise<{ url: string; close(): Promise<void> }> 
 
 describe('a ported OpenTok.js program', () => {
   it('connects, gets its own connectionCreated, publishes, signals, survives an unhandled error, disconnects and exits by itself', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const r = await runNode([join(__dirname, 'fixtures', 'opentok-port.js')], {
-      CONVENE_DIST: DIST, API_KEY, SESSION_ID: sid, TOKEN: fx.token(sid), SERVER_URL: fx.url,
+      CONVENE_DIST: DIST, API_KEY, SESSION_ID: sid, TOKEN: fixture.fx.token(sid), SERVER_URL: fixture.fx.url,
     });
     const lines = r.out.trim().split('\n');
     expect(r.err).toBe('');
@@ -82,7 +69,7 @@ describe('no crash without a completion handler', () => {
   it('connect and signal failures with no handler and no await: exception listeners get them, the process lives on', async () => {
     const r = await runNode(['-e', `
       const { OT } = require(${JSON.stringify(DIST)});
-      const s = OT.initSession(${JSON.stringify(API_KEY)}, 'sid', { serverUrl: ${JSON.stringify(fx.url)} });
+      const s = OT.initSession(${JSON.stringify(API_KEY)}, 'sid', { serverUrl: ${JSON.stringify(fixture.fx.url)} });
       process.on('unhandledRejection', (e) => console.log('unhandled', e.code));
       s.on('exception', (e) => console.log('exception', e.type, e.code, e.name, e.target === s, e.error instanceof OT.OTError));
       s.signal({ data: 'not connected' });
@@ -100,7 +87,7 @@ describe('no crash without a completion handler', () => {
   it('with no exception listener either: one warning per failure, exit code 0', async () => {
     const r = await runNode(['-e', `
       const { initSession } = require(${JSON.stringify(DIST)});
-      const s = initSession(${JSON.stringify(API_KEY)}, 'sid', { serverUrl: ${JSON.stringify(fx.url)} });
+      const s = initSession(${JSON.stringify(API_KEY)}, 'sid', { serverUrl: ${JSON.stringify(fixture.fx.url)} });
       s.signal({ data: 'x' });
       setTimeout(() => console.log('alive'), 200);
     `]);
@@ -110,7 +97,7 @@ describe('no crash without a completion handler', () => {
   });
 
   it('await and .catch still see the rejection (and exception listeners do not); a handler leaves no unhandled rejection', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const exceptions: number[] = [];
     a.on('exception', (e) => exceptions.push(e.code));
@@ -128,7 +115,7 @@ describe('no crash without a completion handler', () => {
 
     const r = await runNode(['-e', `
       const { initSession } = require(${JSON.stringify(DIST)});
-      const s = initSession(${JSON.stringify(API_KEY)}, 'sid', { serverUrl: ${JSON.stringify(fx.url)} });
+      const s = initSession(${JSON.stringify(API_KEY)}, 'sid', { serverUrl: ${JSON.stringify(fixture.fx.url)} });
       process.on('unhandledRejection', () => console.log('unhandled'));
       s.on('exception', () => console.log('exception'));
       s.signal({ data: 'x' }, (e) => console.log('handler', e.code));
@@ -170,20 +157,20 @@ describe('disconnect() while connecting', () => {
     } finally {
       await silent.close();
     }
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const b = session(sid);
-    const p = b.connect(fx.token(sid));
+    const p = b.connect(fixture.fx.token(sid));
     b.disconnect();
     await expect(p).rejects.toMatchObject({ code: 1006 });
     expect(b.connectionStatus).toBe('disconnected');
-    await b.connect(fx.token(sid));
+    await b.connect(fixture.fx.token(sid));
     expect(b.connectionStatus).toBe('connected');
   });
 });
 
 describe('EventDispatcher surface and event objects', () => {
   it('map form with a context, space-separated types, off(type), off(); event objects carry type, target, cancelable', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const ctx = { seen: [] as string[] };
     a.on({
@@ -194,7 +181,7 @@ describe('EventDispatcher surface and event objects', () => {
     a.on('signal:one signal:two', (e) => { both.push(e.type); });
     a.once({ signal: (e) => { both.push(`once:${e.type}`); } });
     expect(a.isConnected()).toBe(false);
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     expect(a.isConnected()).toBe(true);
     await a.signal({ type: 'one', data: '1' });
     await a.signal({ type: 'two', data: '2' });
@@ -214,9 +201,9 @@ describe('EventDispatcher surface and event objects', () => {
   });
 
   it('sessionDisconnected is cancelable: its default action destroys publishers, preventDefault keeps them to publish again', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     const kept = await a.publish(OT.initPublisher({ name: 'kept' }));
     const gone = await a.publish({ name: 'gone' });
     // the Publisher's own streamDestroyed: prevented for one, not the other
@@ -237,7 +224,7 @@ describe('EventDispatcher surface and event objects', () => {
     expect(a.capabilities).toBeUndefined();
     await expect(a.publish(gone)).rejects.toMatchObject({ code: 1011 });
 
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     const again = await a.publish(kept);
     expect(again).toBe(kept);
     expect(kept.stream?.name).toBe('kept');
@@ -251,11 +238,11 @@ describe('EventDispatcher surface and event objects', () => {
   });
 
   it('non-cancelable events ignore preventDefault', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const e = await new Promise<{ cancelable: boolean; prevented: boolean }>((resolve) => {
       a.on('sessionConnected', (ev) => { ev.preventDefault(); resolve({ cancelable: ev.cancelable, prevented: ev.isDefaultPrevented() }); });
-      void a.connect(fx.token(sid));
+      void a.connect(fixture.fx.token(sid));
     });
     expect(e).toEqual({ cancelable: false, prevented: false });
   });
@@ -263,17 +250,17 @@ describe('EventDispatcher surface and event objects', () => {
 
 describe('connectionCreated for this client', () => {
   it('fires for its own connection after sessionConnected; connectionCreatedForSelf: false keeps the old behaviour', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const order: string[] = [];
     a.on('sessionConnected', () => order.push('sessionConnected'));
     a.on('connectionCreated', (e) => order.push(e.connection === a.connection ? 'own' : `other:${e.connection.data}`));
-    await a.connect(fx.token(sid, { data: 'a' }));
+    await a.connect(fixture.fx.token(sid, { data: 'a' }));
     const b = session(sid, { connectionCreatedForSelf: false });
     const seenByB: string[] = [];
     b.on('connectionCreated', (e) => seenByB.push(e.connection.data));
     const bAtA = next(a, 'connectionCreated');
-    await b.connect(fx.token(sid, { data: 'b' }));
+    await b.connect(fixture.fx.token(sid, { data: 'b' }));
     await bAtA;
     await b.signal({ type: 'sync' }); // b's own events have been delivered by now
     expect(order).toEqual(['sessionConnected', 'own', 'other:b']);
@@ -283,11 +270,11 @@ describe('connectionCreated for this client', () => {
 
 describe('publishing the OpenTok.js way', () => {
   it('OT.initPublisher honours publishAudio / publishVideo; publish(publisher, handler); getPublisherForStream', async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const a = session(sid);
     const b = session(sid);
-    await a.connect(fx.token(sid));
-    await b.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
+    await b.connect(fixture.fx.token(sid));
     const atB = next<{ stream: { hasAudio: boolean; hasVideo: boolean; name: string } }>(b, 'streamCreated');
     const pub = OT.initPublisher({ name: 'p', publishAudio: false, publishVideo: true });
     expect(pub).toBeInstanceOf(Publisher);
@@ -308,11 +295,11 @@ describe('publishing the OpenTok.js way', () => {
   });
 
   it("after forceMuteStream the muted client's Publisher reports audio off and fires its own muteForced", async () => {
-    const sid = await fx.newSession();
+    const sid = await fixture.fx.newSession();
     const mod = session(sid);
-    await mod.connect(fx.token(sid, { role: 'moderator' }));
+    await mod.connect(fixture.fx.token(sid, { role: 'moderator' }));
     const a = session(sid);
-    await a.connect(fx.token(sid));
+    await a.connect(fixture.fx.token(sid));
     const pub = await a.publish({ name: 'a' });
     const other = await a.publish({ name: 'other' });
     expect(pub.publishingAudio).toBe(true);

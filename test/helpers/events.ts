@@ -18,3 +18,8 @@ export function countEvents(s: Session): Record<string, number> {
   for (const e of LIFECYCLE) s.on(e as 'sessionReconnecting', () => { c[e] = (c[e] ?? 0) + 1; });
   return c;
 }
+
+/** The next `event` a session emits. */
+export function next<T>(s: Session, event: string): Promise<T> {
+  return new Promise((resolve) => s.once(event as 'signal', (e) => resolve(e as T)));
+}
