@@ -37,6 +37,10 @@ options:
   --keepalive-interval MS --keepalive-timeout MS
   --max-connections N   connections per session (default 1000)
   --signal-rate N       signals per second per connection (default 1000, 0 = no limit)
+  --max-per-address N   open TCP connections per remote address (default 256, 0 = no limit)
+  --headers-timeout MS  time a new socket has to send its HTTP request headers (default 5000)
+  --max-send-buffer B   bytes waiting to be sent to one client before it is dropped with
+                        4003 (default 8388608; reading pauses at half; at least 65536)
   --shutdown-timeout MS on SIGTERM/SIGINT, exit after this long even when clients
                         do not finish closing (default 5000)
   --redis URL           redis://HOST:PORT: run as one node of a cluster sharing its
@@ -170,6 +174,7 @@ async function serverCommand(argv: string[]): Promise<void> {
       config: { type: 'string' }, 'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' },
       'grace-window': { type: 'string' }, 'keepalive-interval': { type: 'string' }, 'keepalive-timeout': { type: 'string' },
       'max-connections': { type: 'string' }, 'signal-rate': { type: 'string' },
+      'max-per-address': { type: 'string' }, 'headers-timeout': { type: 'string' }, 'max-send-buffer': { type: 'string' },
       'shutdown-timeout': { type: 'string' }, redis: { type: 'string' }, 'log-level': { type: 'string' },
     },
   });
@@ -219,6 +224,9 @@ async function serverCommand(argv: string[]): Promise<void> {
     keepaliveTimeoutMs: num('keepalive-timeout', values['keepalive-timeout']) ?? fileOpts.keepaliveTimeoutMs,
     maxConnectionsPerSession: num('max-connections', values['max-connections']) ?? fileOpts.maxConnectionsPerSession,
     signalsPerSecond: num('signal-rate', values['signal-rate']) ?? fileOpts.signalsPerSecond,
+    maxConnectionsPerAddress: num('max-per-address', values['max-per-address']) ?? fileOpts.maxConnectionsPerAddress,
+    headersTimeoutMs: num('headers-timeout', values['headers-timeout']) ?? fileOpts.headersTimeoutMs,
+    maxSendBufferBytes: num('max-send-buffer', values['max-send-buffer']) ?? fileOpts.maxSendBufferBytes,
     shutdownTimeoutMs: num('shutdown-timeout', values['shutdown-timeout']) ?? fileOpts.shutdownTimeoutMs,
     redis: values.redis ?? envVar('CONVENE_REDIS_URL') ?? fileOpts.redis,
     logger: log,

@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Socket } from 'node:net';
+import { connect as netConnect, type Socket } from 'node:net';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TestClient } from './helpers/client';
 import { buildIfStale, cleanEnv, cleanUp, exitOf, run, tempDir, waitLine } from './helpers/cli';
@@ -57,6 +57,30 @@ describe('convene server', () => {
     // the port is free again
     const after = await fetch(`http://127.0.0.1:${m[2]}/health`).then(() => 'answered', () => 'refused');
     expect(after).toBe('refused');
+  });
+
+  it('--max-per-address, --headers-timeout and --max-send-buffer reach the server', async () => {
+    const bad = run(['server', '--port', '0', '--api-key', 'K', '--api-secret', 'S', '--max-send-buffer', '10']);
+    expect(await exitOf(bad)).toEqual({ code: 2, signal: null });
+    expect(bad.err()).toMatch(/maxSendBufferBytes' must be at least 65536/);
+    const r = run(['server', '--port', '0', '--api-key', 'K', '--api-secret', 'S', '--max-per-address', '1', '--headers-timeout', '300']);
+    const m = await waitLine(r, /^listening on ws:\/\/127\.0\.0\.1:(\d+)$/m);
+    const port = Number(m[1]);
+    const held = await new Promise<Socket>((resolve) => { const s = netConnect(port, '127.0.0.1', () => resolve(s)); });
+    const closedAt = Date.now();
+    // the second socket from this address is refused with 429 while the first is open
+    const refused = await new Promise<string>((resolve) => {
+      let text = '';
+      const s = netConnect(port, '127.0.0.1');
+      s.on('data', (d) => { text += String(d); });
+      s.on('close', () => resolve(text));
+    });
+    expect(refused).toMatch(/^HTTP\/1\.1 429 /);
+    // the first, which never sends its headers, is closed after the headers timeout (300 ms, not 5 s)
+    await new Promise<void>((resolve) => (held.destroyed ? resolve() : held.on('close', () => resolve())));
+    expect(Date.now() - closedAt).toBeLessThan(4000);
+    r.proc.kill('SIGTERM');
+    expect(await exitOf(r)).toEqual({ code: 0, signal: null });
   });
 
   it('SIGTERM with no clients exits 0 too', async () => {
