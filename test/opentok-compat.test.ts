@@ -317,6 +317,27 @@ describe('publishing the OpenTok.js way', () => {
     expect(other.publishingAudio).toBe(true);
     expect(otherMuted).toBe(0);
   });
+
+  it('forceMuteAll spares the excluded streams: their Publishers keep their audio and get no muteForced', async () => {
+    const sid = await fixture.fx.newSession();
+    const mod = session(sid);
+    await mod.connect(fixture.fx.token(sid, { role: 'moderator' }));
+    const a = session(sid);
+    await a.connect(fixture.fx.token(sid));
+    const spared = await a.publish({ name: 'spared' });
+    const muted = await a.publish({ name: 'muted' });
+    let sparedEvents = 0;
+    spared.on('muteForced', () => { sparedEvents++; });
+    const mutedEvent = new Promise((resolve) => muted.once('muteForced', resolve));
+    const sessionMuted = next(a, 'muteForced');
+    await mod.forceMuteAll([spared.stream!]);
+    await sessionMuted;
+    await mutedEvent;
+    expect(muted.publishingAudio).toBe(false);
+    expect(spared.publishingAudio).toBe(true);
+    expect(spared.stream?.hasAudio).toBe(true);
+    expect(sparedEvents).toBe(0);
+  });
 });
 
 describe('OT namespace', () => {

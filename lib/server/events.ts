@@ -32,9 +32,13 @@ export function streamPropertyChanged(streamId: string, changedProperty: StreamP
   return json({ type: 'streamPropertyChanged', streamId, changedProperty, oldValue, newValue });
 }
 
-/** Force mute on or off for the session, or (streamId) of one stream. */
-export function muteForced(active: boolean, streamId?: string): string {
-  return streamId === undefined ? json({ type: 'muteForced', active }) : json({ type: 'muteForced', active, streamId });
+/**
+ * Force mute on or off for the session, or (streamId) of one stream. A session-wide mute names
+ * the streams it spares (excludedStreamIds, when any): their publishers keep their audio.
+ */
+export function muteForced(active: boolean, streamId?: string, excludedStreamIds: readonly string[] = []): string {
+  if (streamId !== undefined) return json({ type: 'muteForced', active, streamId });
+  return active && excludedStreamIds.length > 0 ? json({ type: 'muteForced', active, excludedStreamIds }) : json({ type: 'muteForced', active });
 }
 
 /** `from` null: sent through the REST API. */

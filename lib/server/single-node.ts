@@ -107,7 +107,7 @@ export class SingleNode implements SessionPort {
   setForceMute(session: Session, mute: MuteState, by?: Connection): void {
     session.forceMuteActive = mute.active;
     session.forceMuteExcluded = new Set(mute.excluded);
-    this.broadcast(session, muteForced(mute.active), { except: by });
+    this.broadcast(session, muteForced(mute.active, undefined, mute.excluded), { except: by });
   }
 
   removeConnection(session: Session, conn: Connection, streams: Stream[], reason: ConnectionDestroyedReason): void {

@@ -32,6 +32,14 @@ static int listed(const json_t *arr, const char *id) {
   return 0;
 }
 
+/* Whether `arr` (a JSON array of strings, or NULL) holds `id`. */
+static int stream_listed(const json_t *arr, const char *id) {
+  size_t i;
+  json_t *item;
+  json_array_foreach(arr, i, item) if (json_is_string(item) && strcmp(json_string_value(item), id) == 0) return 1;
+  return 0;
+}
+
 /* Rejoined after the lost connection: what it knew and is gone now is dropped (streams, then
  * connections, reason networkDisconnected); what is still there stays in the stale tables for
  * on_connected to take over without events. */
@@ -242,9 +250,15 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       int active = cv_json_bool(f, "active");
       if (active) {
         const char *sid = cv_json_str(f, "streamId");
+        /* a session-wide mute spares the streams it lists (excludedStreamIds) */
+        json_t *spared = json_object_get(f, "excludedStreamIds");
         for (size_t i = 0; i < s->publishers.len; i++) {
           otc_publisher *p = s->publishers.items[i];
-          if (!*sid || (p->stream && strcmp(p->stream->id, sid) == 0)) atomic_store(&p->publish_audio, 0);
+          if (*sid) {
+            if (p->stream && strcmp(p->stream->id, sid) == 0) atomic_store(&p->publish_audio, 0);
+          } else if (!(p->stream && stream_listed(spared, p->stream->id))) {
+            atomic_store(&p->publish_audio, 0);
+          }
         }
       }
       otc_on_mute_forced_info info = {.active = active ? OTC_TRUE : OTC_FALSE};

@@ -158,7 +158,7 @@ export class ClusterNode implements SessionPort {
 
   setForceMute(session: Session, mute: MuteState, by?: Connection): void {
     this.entry.writes.push(mute.active ? [Write.SET_MUTE, '', json(mute)] : [Write.CLEAR_MUTE, '', '']);
-    this.message(muteForced(mute.active), { except: by }, undefined, mute);
+    this.message(muteForced(mute.active, undefined, mute.excluded), { except: by }, undefined, mute);
   }
 
   /** Only while the connection is still this node's (not resumed elsewhere, not swept). */
