@@ -9,8 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../lib/server/logger';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createLogger, reportInternal, silentLog } from '../lib/server/logger';
 import { startServer } from '../lib/server/server';
 import { TestClient } from './helpers/client';
 import { buildIfStale, cleanEnv, cleanUp, exitOf, jsonLines, ROOT, run, tempDir, waitLine, type Running } from './helpers/cli';
@@ -217,5 +217,22 @@ describe('servers started from code', () => {
     const server = await startServer({ projects: [{ apiKey: 'K', apiSecret: 'S' }], port: 0, logger: createLogger('debug', sink) });
     await server.close();
     expect(jsonLines(text).map((l) => l['event'])).toEqual(['started', 'stopping', 'stopped']);
+  });
+
+  it('unexpected errors go to the log as internalError, and to standard error when the logger is the silent default', () => {
+    let text = '';
+    const sink = new Writable({ write(chunk: Buffer, _enc, cb) { text += String(chunk); cb(); } });
+    reportInternal(createLogger('info', sink), 'request failed', new Error('boom'));
+    expect(jsonLines(text)).toEqual([expect.objectContaining({ event: 'internalError', level: 'error', what: 'request failed', message: 'boom' })]);
+    expect(String(jsonLines(text)[0]?.['stack'])).toContain('boom');
+    const seen: unknown[][] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => { seen.push(args); });
+    try {
+      reportInternal(silentLog, 'request failed', new Error('boom'));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.[0]).toBe('convene: request failed');
   });
 });

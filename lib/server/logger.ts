@@ -54,6 +54,20 @@ export function createLogger(level: LogLevel = 'info', dest: LogDestination = 2)
 /** A logger that writes nothing (the default of servers started from code). */
 export const silentLog: Logger = pino({ level: 'silent' });
 
+/**
+ * An unexpected error (a bug, not a client's fault): to the log as `internalError` with its
+ * stack; with the silent default logger of a server started from code, to standard error all
+ * the same, so that bugs are never silenced.
+ */
+export function reportInternal(log: Logger, what: string, e: unknown): void {
+  if (log === silentLog) {
+    console.error(`convene: ${what}`, e);
+    return;
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  log.error({ event: 'internalError', what, message: err.message, stack: err.stack }, what);
+}
+
 /** The `event` name of a fatal protocol error, for the log (docs/protocol.md, section 11). */
 export function fatalEvent(code: number, handshake: boolean): string {
   if (code === 1004 || code === 1005) return handshake ? 'authFailed' : 'fatalError';

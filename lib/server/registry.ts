@@ -27,6 +27,7 @@ import {
   type SessionSnapshot, type Stream,
 } from './session-state';
 import { SingleNode } from './single-node';
+import { reportInternal, silentLog, type Logger } from './logger';
 
 export type { ConnectionDestroyedReason, JoinOptions, RestStream, SessionSnapshot, StreamDestroyedReason } from './session-state';
 export type { RegistryLimits } from './session-port';
@@ -41,6 +42,8 @@ export interface RegistryOptions {
   onLimit?: (conn: Connection, limit: 'signalRate' | 'replayBuffer') => void;
   /** Each consumer's send bound and queue (media/consumer.ts). */
   media?: MediaLimits;
+  /** the operator log, for unexpected errors (default: standard error) */
+  log?: Logger;
 }
 
 const json = JSON.stringify;
@@ -284,7 +287,7 @@ export class Registry {
       extra = this.perform(session, conn, req, id);
     } catch (e) {
       error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
-      if (!(e instanceof Error && 'wire' in e)) console.error('convene: request failed', e);
+      if (!(e instanceof Error && 'wire' in e)) reportInternal(this.opts.log ?? silentLog, 'request failed', e);
       if (error.code === ErrorCode.RATE_LIMIT_EXCEEDED) this.opts.onLimit?.(conn, 'signalRate');
     }
     if (conn.state === 'closed') return;

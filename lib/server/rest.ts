@@ -10,7 +10,7 @@ import { checkSignal } from './protocol';
 import type { Registry } from './registry';
 import { checkSessionId, mintSessionId, type MediaMode, type ArchiveMode } from './session-id';
 import { verifyProjectJwt } from './tokens';
-import type { Logger } from './logger';
+import { reportInternal, silentLog, type Logger } from './logger';
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -232,7 +232,7 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, ctx:
     throw new HttpError(404, `no route ${req.method ?? ''} ${path}`);
   } catch (e) {
     const err = e instanceof HttpError ? e : new HttpError(500, 'internal server error');
-    if (!(e instanceof HttpError)) console.error('convene: REST request failed', e);
+    if (!(e instanceof HttpError)) reportInternal(ctx.log ?? silentLog, 'REST request failed', e);
     else ctx.log?.[err.status === 403 ? 'warn' : 'info']({ event: err.status === 403 ? 'restAuthFailed' : 'restRefused', method: req.method, path: pathOf(req.url ?? '/').slice(0, 200), status: err.status, message: err.message }, `REST ${err.status}: ${err.message}`);
     if (!res.headersSent) send(res, err.status, { code: err.status, message: err.message });
     else res.destroy();

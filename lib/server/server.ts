@@ -136,7 +136,7 @@ export class ConveneServer implements SocketHost {
     this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs,
       media: { sendBufferBytes: o.mediaSendBufferBytes, queueFrames: o.mediaQueueFrames },
       onConnectionGone: (conn, reason) => this.log.info({ event: 'left', sessionId: conn.sessionId, connectionId: conn.id, reason }, `client left (${reason})`),
-      onLimit: (conn, limit) => this.logLimit(conn, limit) });
+      onLimit: (conn, limit) => this.logLimit(conn, limit), log: this.log });
     this.config = {
       maxFrameBytes: o.maxFrameBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,

@@ -12,7 +12,7 @@ import {
 } from '../wire';
 import { decodeClientFrame, type DecodeResult } from './protocol';
 import type { ProjectStore } from './projects';
-import { clip, fatalEvent, silentLog, type Logger } from './logger';
+import { clip, fatalEvent, reportInternal, silentLog, type Logger } from './logger';
 import type { Registry } from './registry';
 
 /** A frame that performs a request (takes a request id): it waits under back-pressure. */
@@ -475,7 +475,7 @@ export class ClientSocket implements Transport {
       });
     } catch (e) {
       registry.release(frame.sessionId);
-      return this.fatal(errorOf(e), 'connect');
+      return this.fatal(errorOf(e, this.log), 'connect');
     }
     const { conn, snapshot } = joined;
     if ((this.phase as Phase) === 'closed') { // the socket went away while joining
@@ -506,7 +506,7 @@ export class ClientSocket implements Transport {
     try {
       conn = await registry.resumeAnywhere(frame.sessionId, frame.connectionId, frame.resumeToken, frame.lastSeq);
     } catch (e) {
-      return this.fatal(errorOf(e), 'resume');
+      return this.fatal(errorOf(e, this.log), 'resume');
     }
     if ((this.phase as Phase) === 'closed') { // the socket went away meanwhile: its grace window starts again
       conn.attach(this, conn.lastSeq);
@@ -599,8 +599,8 @@ function closeReason(message: string): string {
   return r;
 }
 
-function errorOf(e: unknown): WireError {
+function errorOf(e: unknown, log: Logger): WireError {
   if (e instanceof Error && 'wire' in e) return (e as { wire: WireError }).wire;
-  console.error('convene: unexpected error', e);
+  reportInternal(log, 'unexpected error', e);
   return wireError(ErrorCode.INTERNAL, 'internal server error');
 }

@@ -51,6 +51,8 @@ export type LocalSnapshot = Array<{ sessionId: string; connections: StoredConnec
 /** What the registry needs of the cluster. */
 export interface ClusterPort {
   readonly nodeId: string;
+  /** Reports a line for the operator (the server's log; `event` names it). */
+  report(line: string, event?: string): void;
   /** Redis is up and this node caught up after any outage */
   readonly available: boolean;
   /** both Redis connections are up */
@@ -248,6 +250,10 @@ export class Cluster implements ClusterPort {
   private readonly sub: Redis;
   private readonly listening = new Map<string, Promise<unknown>>();
   private readonly log: (line: string, event?: string) => void;
+
+  report(line: string, event?: string): void {
+    this.log(line, event);
+  }
   private readonly logCap: number;
   /** entries younger than this are never trimmed: a node away less long catches up from the log */
   private readonly keepMs: number;

@@ -61,7 +61,7 @@ export class Replica {
         if (session) this.dropIfIdle(session);
         if (this.piledUp) this.setThrottle();
       },
-      log: (line) => console.error(line),
+      log: (line) => cluster.report(line, 'outbox'),
     });
     this.lagTimer = setInterval(() => void this.reportLag(), LAG_REPORT_MS);
     this.lagTimer.unref();
@@ -220,7 +220,7 @@ export class Replica {
       },
       lost: (from, to) => {
         for (const c of session.connections.values()) this.unlog(c);
-        console.error(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis lost or trimmed them); its clients here cannot resume on another node`);
+        this.cluster.report(`convene: cluster: session ${session.id}: log entries ${from}-${to} are lost (Redis lost or trimmed them); its clients here cannot resume on another node`, 'logEntriesLost');
       },
     });
   }
