@@ -14,6 +14,7 @@
         "native/binding/session.cc",
         "native/src/log.c",
         "native/src/clock.c",
+        "native/src/timer.c",
         "native/src/transport.c",
         "native/src/frame.c",
         "native/src/objects.c",

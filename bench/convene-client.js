@@ -10,8 +10,8 @@ const { initSession } = require('../dist/index.js');
  * Client: connectionId, onSignal(type, data, fromId), signal(type, data, to?) → Promise,
  * signalNoAck(type, data, to?), disconnect() → Promise.
  */
-async function connect({ url, apiKey, sessionId, token }) {
-  const session = initSession(apiKey, sessionId, { serverUrl: url });
+async function connect({ url, apiKey, sessionId, token, connectionEventsSuppressed }) {
+  const session = initSession(apiKey, sessionId, { serverUrl: url, connectionEventsSuppressed: connectionEventsSuppressed === true });
   const client = {
     session,
     connectionId: '',

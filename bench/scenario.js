@@ -45,7 +45,7 @@ async function connectMany(specs, concurrency) {
   async function worker() {
     while (next < specs.length) {
       const i = next++;
-      out[i] = await client.connect({ url: config.url, apiKey: P.apiKey, sessionId: specs[i].sessionId, token: specs[i].token });
+      out[i] = await client.connect({ url: config.url, apiKey: P.apiKey, sessionId: specs[i].sessionId, token: specs[i].token, connectionEventsSuppressed: specs[i].connectionEventsSuppressed });
     }
   }
   await Promise.all(Array.from({ length: Math.min(concurrency, specs.length) }, worker));
@@ -254,8 +254,50 @@ async function idle() {
   };
 }
 
+// ---- idleScale: `config.sessions` idle sessions (bench/scale.js) ----
+/** utime + stime (ms) of another process, from /proc (NaN when it is gone). */
+function otherProcessCpuMs(pid) {
+  try {
+    const stat = require('node:fs').readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch { return NaN; }
+}
+
+async function idleScale() {
+  const n = Number(config.sessions ?? 1000);
+  const seconds = Number(config.seconds ?? 10);
+  const specs = await mintMany(Array.from({ length: n }, newSession));
+  await C.settle();
+  const rss0 = C.rssBytes();
+  const t0 = performance.now();
+  const clients = await connectMany(specs.map((s) => ({ ...s, connectionEventsSuppressed: true })), Number(config.concurrency ?? 500));
+  const connectMs = performance.now() - t0;
+  await C.sleep(1000); // let the connect burst's timers and garbage settle
+  await C.settle();
+  const rss1 = C.rssBytes();
+  const cpu0 = C.processCpuMs();
+  const srv0 = config.serverPid ? otherProcessCpuMs(config.serverPid) : NaN;
+  await C.sleep(seconds * 1000);
+  const cpu = C.processCpuMs() - cpu0;
+  const srv = config.serverPid ? otherProcessCpuMs(config.serverPid) - srv0 : NaN;
+  await C.settle();
+  const rss2 = C.rssBytes();
+  const t1 = performance.now();
+  await Promise.all(clients.map((c) => c.disconnect()));
+  return {
+    sessions: n,
+    seconds,
+    connectMs,
+    disconnectMs: performance.now() - t1,
+    rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024,
+    procCpuPct: (cpu / (seconds * 1000)) * 100,
+    serverCpuPct: (srv / (seconds * 1000)) * 100,
+  };
+}
+
 const scenarios = {
-  rtt, rttSelf, tcpEcho, fanin, storm, idle,
+  rtt, rttSelf, tcpEcho, fanin, storm, idle, idleScale,
   tput1: () => throughput(1, 64),
   tput100: () => throughput(100, 8),
 };

@@ -18,7 +18,7 @@
  *              policy.c (pure    |                 reports through struct cv_transport_events)
  *              decisions: backoff, reconnection, keepalive, pace)
  *     |                                 |
- *   base       log.c clock.c
+ *   base       log.c clock.c timer.c (deadline heap)
  *
  * Each layer is its own static library, linked in that order, and each is also linked alone
  * into a shared object with -Wl,--no-undefined (CMakeLists.txt, "layer checks"): a call from
@@ -221,6 +221,34 @@ int64_t cv_now_ms(void);
 /* Test-only: time comes from `fn` (NULL: the monotonic clock again). */
 void cv_clock_set_for_testing(int64_t (*fn)(void));
 
+/* ==== base: timer.c (a min-heap of deadlines: O(log N) schedule/re-arm/cancel) ==== */
+struct cv_timer;
+typedef void (*cv_timer_fn)(struct cv_timer *t);
+struct cv_timer {     /* embed in the owner; zeroed = not scheduled */
+  int64_t due_ms;     /* deadline, on whatever clock the caller passes times from */
+  uint64_t seq;       /* tie-break: equal deadlines fire in scheduling order */
+  size_t slot;        /* 1 + index in the heap, 0 when not scheduled */
+  cv_timer_fn cb;
+};
+struct cv_timers { /* zeroed = empty */
+  struct cv_timer **heap;
+  size_t n, cap;
+  uint64_t seq;
+};
+/* Schedules (or re-arms, if pending) `t` for `due_ms`. -1 when out of memory (not scheduled). */
+int cv_timers_schedule(struct cv_timers *h, struct cv_timer *t, cv_timer_fn cb, int64_t due_ms);
+/* Unschedules `t` if pending in `h`; harmless otherwise. */
+void cv_timers_cancel(struct cv_timers *h, struct cv_timer *t);
+int cv_timer_pending(const struct cv_timer *t);
+/* The earliest deadline, INT64_MAX when empty. */
+int64_t cv_timers_next_due(const struct cv_timers *h);
+size_t cv_timers_count(const struct cv_timers *h);
+/* Fires (unschedules, then calls) every timer due at `now_ms`, earliest first; timers that
+ * the callbacks schedule wait for the next run. Returns how many fired. */
+int cv_timers_run(struct cv_timers *h, int64_t now_ms);
+/* Forgets every timer (they read as not scheduled) and frees the heap. */
+void cv_timers_free(struct cv_timers *h);
+
 /* ==== protocol: policy.c (pure decisions: no I/O, no timers; time is an input) ==== */
 /* Delay before attempt `attempt` (0-based): base * factor^attempt capped at cap, times a
  * jitter in [0.5, 1.0) given by r01 in [0, 1). */
@@ -328,13 +356,23 @@ struct cv_link {
 };
 
 extern const struct lws_protocols cv_protocols[];
+/* For every lws context/vhost Convene creates: no lws idle (validity) timers. */
+extern const lws_retry_bo_t cv_lws_no_idle_policy;
 /* The lws context sockets and timers go on, and what to call when lws_cancel_service wakes
  * the loop (the service layer drains its commands there). Set by the service layer. */
 void cv_transport_set_context(struct lws_context *ctx, void (*on_wake)(void));
 struct lws_context *cv_transport_context(void);
-/* Timers on that context (service thread). Without a context nothing is scheduled. */
-void cv_timer_schedule(lws_sorted_usec_list_t *sul, void (*cb)(lws_sorted_usec_list_t *), int64_t ms);
-void cv_timer_cancel(lws_sorted_usec_list_t *sul);
+/* Session timers (service thread): one heap (timer.c) on cv_now_ms() time, driven by ONE
+ * timer armed for its earliest deadline: an lws_sul on the context, or the event loop's own
+ * timer when the service layer installs `arm` (libev: see service.c). Without a context
+ * nothing is scheduled. */
+void cv_timer_schedule(struct cv_timer *t, cv_timer_fn cb, int64_t ms);
+void cv_timer_cancel(struct cv_timer *t);
+/* `arm(due_ms)` is called whenever the earliest deadline changes (INT64_MAX: none); its
+ * timer must then call cv_transport_run_timers. NULL: an lws_sul drives the heap. */
+void cv_transport_set_timer_driver(void (*arm)(int64_t due_ms));
+void cv_transport_run_timers(void);
+size_t cv_transport_timer_count(void);
 /* Opens a socket; *slot is set to the link at once and cleared when it goes. 0 when under
  * way (an error may have been reported through ev->on_error already), -1 when it could not
  * start (nothing reported, *slot NULL). */
@@ -481,7 +519,7 @@ struct otc_session {
   int queued_reconnecting; /* requests added during the current reconnection (bounded by max_queued) */
   double pace_rate, pace_burst, pace_tokens; /* rate 0: not paced */
   int64_t pace_at_ms;
-  lws_sorted_usec_list_t sul_pace;
+  struct cv_timer sul_pace;
   int flooded;        /* the server's flood guard is closing the socket */
   struct cv_table connections; /* otc_connection* of the others */
   struct cv_table streams;     /* otc_stream* of everyone, mine included */
@@ -494,14 +532,14 @@ struct otc_session {
   int ka_interval_setting, ka_timeout_setting;      /* from the settings; 0: the server's */
   int64_t last_ping_ms;
   int64_t last_rx_ms;
-  lws_sorted_usec_list_t sul_handshake;
-  lws_sorted_usec_list_t sul_keepalive;
-  lws_sorted_usec_list_t sul_ack;
+  struct cv_timer sul_handshake;
+  struct cv_timer sul_keepalive;
+  struct cv_timer sul_ack;
   int ack_scheduled;
   /* recovery (recovery.c carries out policy.c's decisions) */
   struct cv_recovery rec;
   int grace_window_ms;   /* the server's, from connected/resumed */
-  lws_sorted_usec_list_t sul_retry;
+  struct cv_timer sul_retry;
 };
 
 struct otc_publisher {

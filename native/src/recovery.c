@@ -19,7 +19,7 @@ static struct cv_recovery_policy policy_of(const otc_session *s) {
   return p;
 }
 
-static void retry_tick(lws_sorted_usec_list_t *sul);
+static void retry_tick(struct cv_timer *sul);
 
 static void schedule(otc_session *s) {
   struct cv_recovery_policy p = policy_of(s);
@@ -31,14 +31,14 @@ static void schedule(otc_session *s) {
   cv_timer_schedule(&s->sul_retry, retry_tick, d.delay_ms);
 }
 
-static void attempt_timeout(lws_sorted_usec_list_t *sul) {
+static void attempt_timeout(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_handshake);
   if (atomic_load(&s->state) != CV_STATE_RECONNECTING) return;
   cv_transport_close(&s->link);
   cv_reconnect_attempt_failed(s, "resume attempt timed out");
 }
 
-static void retry_tick(lws_sorted_usec_list_t *sul) {
+static void retry_tick(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_retry);
   if (atomic_load(&s->state) != CV_STATE_RECONNECTING || s->link) return;
   CV_INFO("session %.24s: reconnection attempt %d", s->session_id, s->rec.attempt);
@@ -93,7 +93,7 @@ void cv_reconnect_resumed(otc_session *s, json_t *f) {
   CV_EMIT0(s, on_reconnected);
 }
 
-static void rejoin_tick(lws_sorted_usec_list_t *sul) {
+static void rejoin_tick(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_retry);
   if (atomic_load(&s->state) != CV_STATE_CONNECTING || s->end.life != CV_LIFE_REJOINING || s->link) return;
   CV_INFO("session %.24s: rejoin attempt %d", s->session_id, s->rec.attempt);

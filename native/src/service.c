@@ -30,6 +30,9 @@ static struct {
   void *ev_loop;     /* the libev loop lws runs on, or NULL with lws's poll() loop */
   void *foreign[1];  /* what lws is handed as its foreign loops */
   lws_sorted_usec_list_t sul_tick; /* libev only: see timer_tick */
+#if defined(CONVENE_WITH_LIBEV)
+  ev_timer ev_timers; /* libev only: drives the session timers (see arm_ev_timers) */
+#endif
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .done_cond = PTHREAD_COND_INITIALIZER, .done_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static _Thread_local int t_on_service;
@@ -226,19 +229,47 @@ static void destroy_context(void) {
 /*
  * libwebsockets 4.1's libev plugin re-arms its one timer with ev_timer_set while the timer
  * is still running, which libev ignores: a timer scheduled earlier than the one pending
- * fires late (we saw a 250 ms reconnection timer fire after 30 s). A tick every
- * TICK_MS keeps that timer never further than TICK_MS away, so no timer is later than
- * that. Costs 100 wake-ups a second of the service thread, a few microseconds each.
+ * fires late (we saw a 250 ms reconnection timer fire after 30 s). So on libev the session
+ * timers (the transport's heap) are driven by an ev_timer of our own, re-armed correctly
+ * (stop, set, start) whenever the earliest deadline changes: exact, and no wake-up while
+ * nothing is due. What is left on lws's list is lws's own (the close-ack timeout of a
+ * closing socket, connect timeouts); a slow tick bounds how late those can be, at one
+ * wake-up of the service thread a second.
  */
-#define TICK_MS 20
+#define TICK_MS 1000
 static void timer_tick(lws_sorted_usec_list_t *sul) {
   lws_sul_schedule(g.ctx, 0, sul, timer_tick, (lws_usec_t)TICK_MS * LWS_US_PER_MS);
 }
 
+#if defined(CONVENE_WITH_LIBEV)
+static void ev_timers_fire(struct ev_loop *loop, ev_timer *w, int revents) {
+  (void)loop;
+  (void)w;
+  (void)revents;
+  cv_transport_run_timers();
+}
+
+static void arm_ev_timers(int64_t due_ms) {
+  struct ev_loop *loop = (struct ev_loop *)g.ev_loop;
+  ev_timer_stop(loop, &g.ev_timers);
+  if (due_ms == INT64_MAX) return;
+  int64_t delay = due_ms - cv_now_ms();
+  ev_now_update(loop);
+  ev_timer_set(&g.ev_timers, delay > 0 ? (double)delay / 1000.0 : 0.0, 0.0);
+  ev_timer_start(loop, &g.ev_timers);
+}
+#endif
+
 static void *service_main(void *arg) {
   (void)arg;
   t_on_service = 1;
-  if (g.ev_loop) timer_tick(&g.sul_tick);
+#if defined(CONVENE_WITH_LIBEV)
+  if (g.ev_loop) {
+    timer_tick(&g.sul_tick);
+    ev_init(&g.ev_timers, ev_timers_fire);
+    cv_transport_set_timer_driver(arm_ev_timers);
+  }
+#endif
   while (!atomic_load(&g.stopping)) {
     if (service_pass(1) < 0) break;
     end_of_pass();
@@ -253,6 +284,12 @@ static void *service_main(void *arg) {
   }
   end_of_pass();
   lws_sul_cancel(&g.sul_tick);
+#if defined(CONVENE_WITH_LIBEV)
+  if (g.ev_loop) {
+    cv_transport_set_timer_driver(NULL);
+    ev_timer_stop((struct ev_loop *)g.ev_loop, &g.ev_timers);
+  }
+#endif
   /* let queued closes go out, and give servers that were sent a disconnect request up to
    * 2 s to close. lws 4 ignores the timeout argument: lws_service blocks until a socket event
    * or the next timer (up to ~30 s when nothing is pending; -1 skips poll() altogether), so
@@ -283,6 +320,7 @@ otc_status otc_init(void *reserved) {
   info.gid = (gid_t)-1;
   info.uid = (uid_t)-1;
   info.timeout_secs = 10;
+  info.retry_and_idle_policy = &cv_lws_no_idle_policy;
   g.ctx = create_context(&info);
   cv_transport_set_context(g.ctx, cv_service_drain);
   if (!g.ctx) {

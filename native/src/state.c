@@ -11,7 +11,7 @@
 
 /* ---- connect / disconnect ---- */
 
-static void handshake_timeout(lws_sorted_usec_list_t *sul) {
+static void handshake_timeout(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_handshake);
   if (atomic_load(&s->state) != CV_STATE_CONNECTING) return;
   cv_state_lost(s, CV_LOST_SILENT, 0, "no answer to connect");
@@ -89,7 +89,7 @@ void cv_state_set_keepalive(otc_session *s, const json_t *ka) {
   if (s->ka_timeout_setting > 0) s->keepalive_timeout_ms = s->ka_timeout_setting;
 }
 
-static void keepalive_tick(lws_sorted_usec_list_t *sul) {
+static void keepalive_tick(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_keepalive);
   if (atomic_load(&s->state) != CV_STATE_CONNECTED) return;
   int64_t now = cv_now_ms();

@@ -34,7 +34,7 @@ static void send_ack(otc_session *s) {
   }
 }
 
-static void ack_timer(lws_sorted_usec_list_t *sul) {
+static void ack_timer(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_ack);
   s->ack_scheduled = 0;
   send_ack(s);
@@ -51,7 +51,7 @@ void cv_state_ack_events(otc_session *s) {
   }
 }
 
-static void pace_tick(lws_sorted_usec_list_t *sul) {
+static void pace_tick(struct cv_timer *sul) {
   otc_session *s = lws_container_of(sul, otc_session, sul_pace);
   cv_state_pump(s);
 }

@@ -17,22 +17,81 @@
 #define RX_CHUNK 4096
 
 static struct lws_context *g_ctx;
+
+/* No lws idle policy: lws would otherwise re-arm a per-connection validity timer on lws's
+ * sorted timer list (O(connections) per insert) on every frame received; Convene's own
+ * keepalive (state.c) does that job. */
+const lws_retry_bo_t cv_lws_no_idle_policy = {.secs_since_valid_ping = 0, .secs_since_valid_hangup = 0};
 static void (*g_wake)(void);
 static int g_awaiting_close; /* links with await_server_close, not yet freed */
+static struct cv_timers g_timers; /* the session timers (see internal.h) */
+static lws_sorted_usec_list_t g_sul_timers; /* the driving lws timer, when no external driver */
+static int64_t g_armed_ms = INT64_MAX;       /* the deadline the driving timer is armed for */
+static void (*g_arm)(int64_t due_ms);
 
 void cv_transport_set_context(struct lws_context *ctx, void (*on_wake)(void)) {
+  if (!ctx && g_ctx) { /* the context goes: so do the timers on it */
+    if (!g_arm) lws_sul_cancel(&g_sul_timers);
+    cv_timers_free(&g_timers);
+    g_armed_ms = INT64_MAX;
+  }
   g_ctx = ctx;
   g_wake = on_wake;
 }
 
 struct lws_context *cv_transport_context(void) { return g_ctx; }
 
-void cv_timer_schedule(lws_sorted_usec_list_t *sul, void (*cb)(lws_sorted_usec_list_t *), int64_t ms) {
-  if (!g_ctx) return;
-  lws_sul_schedule(g_ctx, 0, sul, cb, (lws_usec_t)ms * LWS_US_PER_MS);
+/* ---- session timers: one heap, one driving timer (see internal.h) ---- */
+
+static void sul_timers_fire(lws_sorted_usec_list_t *sul) {
+  (void)sul;
+  cv_transport_run_timers();
 }
 
-void cv_timer_cancel(lws_sorted_usec_list_t *sul) { lws_sul_cancel(sul); }
+/* Re-arms the driving timer when the earliest deadline changed: O(1) otherwise. */
+static void rearm(void) {
+  int64_t due = cv_timers_next_due(&g_timers);
+  if (due == g_armed_ms) return;
+  g_armed_ms = due;
+  if (g_arm) {
+    g_arm(due);
+  } else if (due == INT64_MAX) {
+    lws_sul_cancel(&g_sul_timers);
+  } else if (g_ctx) {
+    int64_t delay = due - cv_now_ms();
+    lws_sul_schedule(g_ctx, 0, &g_sul_timers, sul_timers_fire, (lws_usec_t)(delay > 0 ? delay : 0) * LWS_US_PER_MS);
+  }
+}
+
+void cv_transport_set_timer_driver(void (*arm)(int64_t due_ms)) {
+  if (!g_arm) lws_sul_cancel(&g_sul_timers);
+  g_arm = arm;
+  g_armed_ms = INT64_MAX;
+  rearm();
+}
+
+void cv_transport_run_timers(void) {
+  g_armed_ms = INT64_MAX; /* the driving timer has fired: arm it again */
+  cv_timers_run(&g_timers, cv_now_ms());
+  rearm();
+}
+
+size_t cv_transport_timer_count(void) { return cv_timers_count(&g_timers); }
+
+void cv_timer_schedule(struct cv_timer *t, cv_timer_fn cb, int64_t ms) {
+  if (!g_ctx) return;
+  if (cv_timers_schedule(&g_timers, t, cb, cv_now_ms() + ms) != 0) {
+    CV_ERROR("timer: out of memory");
+    return;
+  }
+  rearm();
+}
+
+void cv_timer_cancel(struct cv_timer *t) {
+  if (!cv_timer_pending(t)) return;
+  cv_timers_cancel(&g_timers, t);
+  rearm();
+}
 
 int cv_transport_awaiting_close(void) { return g_awaiting_close; }
 
@@ -87,6 +146,7 @@ static struct lws_vhost *ca_vhost(const char *ca_file) {
   info.vhost_name = ca_file;
   info.client_ssl_ca_filepath = ca_file;
   info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+  info.retry_and_idle_policy = &cv_lws_no_idle_policy;
   return lws_create_vhost(g_ctx, &info);
 }
 
@@ -124,6 +184,7 @@ int cv_transport_open(const struct cv_transport_config *cfg, const struct cv_tra
   ci.local_protocol_name = "convene";
   ci.userdata = l;
   ci.pwsi = &l->wsi;
+  ci.retry_and_idle_policy = &cv_lws_no_idle_policy;
   if (tls) {
     ci.ssl_connection = LCCSCF_USE_SSL;
     if (cfg->ca_file) {

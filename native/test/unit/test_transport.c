@@ -49,7 +49,7 @@ static void test_no_context(void) {
   struct cv_transport_config cfg = {"ws://127.0.0.1:9/", NULL, 1, "t"};
   CHECK_EQ(-1, cv_transport_open(&cfg, &k_ev, NULL, &slot)); /* no context: nothing starts */
   CHECK_NULL(slot);
-  lws_sorted_usec_list_t sul;
+  struct cv_timer sul = {0};
   memset(&sul, 0, sizeof sul);
   cv_timer_schedule(&sul, NULL, 10); /* without a context, nothing is scheduled */
   CHECK_EQ(0, g_events);
