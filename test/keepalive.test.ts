@@ -57,4 +57,23 @@ describe('keepalive timeout', () => {
     expect(live.eventsOf('connectionDestroyed')).toEqual([]);
     expect(fx.server.registry.findConnection(sid, live.connectionId)?.currentTransport).toBeDefined();
   }, 20_000);
+
+  it('pings only the peers it has not heard from within the interval', async () => {
+    fx = await startFixture({ keepaliveIntervalMs: 200, keepaliveTimeoutMs: 5000 });
+    const sid = await fx.newSession();
+    const chatty = await fx.join(sid);
+    const quiet = await fx.join(sid);
+    let chattyPings = 0;
+    let quietPings = 0;
+    chatty.ws.on('ping', () => { chattyPings++; });
+    quiet.ws.on('ping', () => { quietPings++; });
+    const talk = setInterval(() => chatty.sendRaw({ type: 'ping' }), 50);
+    try {
+      await sleep(1500);
+    } finally {
+      clearInterval(talk);
+    }
+    expect(quietPings).toBeGreaterThanOrEqual(2);
+    expect(chattyPings).toBe(0);
+  });
 });

@@ -213,7 +213,10 @@ export class ClientSocket implements Transport {
       this.ws.terminate();
       return;
     }
-    if (pingDue && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    // A peer heard from within the interval is alive, and it hears us (its pings get pongs, its
+    // requests results): a ping would only cost both sides a wake-up. Silent peers get one.
+    const heardRecently = now - this.lastSeen < this.host.config.keepaliveIntervalMs;
+    if (pingDue && !heardRecently && this.ws.readyState === this.ws.OPEN) this.ws.ping();
   }
 
   /** Server shutdown: serverRotation to a connected client, then close 1001. */
