@@ -66,12 +66,15 @@ function windowedPump(send, window, stopped) {
 
 /**
  * Starts bench/server-proc.js (with `args`) in a process of its own; resolves with the child and
- * the { url, echoPort } line it prints once listening. Closing its stdin stops it.
+ * the { url, echoPort } line it prints once listening. Closing its stdin stops it. `wrap` turns
+ * the command line into the [command, args] actually spawned (e.g. under a shell that raises the
+ * fd limit first).
  */
-function startServerProcess(args = []) {
+function startServerProcess(args = [], wrap = (argv) => [argv[0], argv.slice(1)]) {
   const { spawn } = require('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [require('node:path').join(__dirname, 'server-proc.js'), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const [cmd, cmdArgs] = wrap([process.execPath, require('node:path').join(__dirname, 'server-proc.js'), ...args]);
+    const child = spawn(cmd, cmdArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
     let buf = '';
     child.stdout.on('data', (d) => {
       buf += d;

@@ -35,17 +35,7 @@ function withFdLimit(argv) {
 }
 
 function startServer() {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = withFdLimit([process.execPath, path.join(__dirname, 'server-proc.js')]);
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-    let buf = '';
-    child.stdout.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) resolve({ child, ...JSON.parse(buf.slice(0, nl)) });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code})`)));
-  });
+  return C.startServerProcess([], withFdLimit);
 }
 
 function runOne(client, config) {
