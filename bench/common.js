@@ -85,6 +85,28 @@ function startServerProcess(args = [], wrap = (argv) => [argv[0], argv.slice(1)]
   });
 }
 
+/**
+ * Runs one scenario of bench/scenario.js (`name`, `client`, `config`) in a fresh node process
+ * (`nodeFlags` before the script; `wrap` as for startServerProcess); resolves with the JSON of
+ * its last output line. Killed after 5 minutes.
+ */
+function runScenarioProcess(name, client, config, nodeFlags = ['--expose-gc'], wrap = (argv) => [argv[0], argv.slice(1)]) {
+  const { spawn } = require('node:child_process');
+  return new Promise((resolve, reject) => {
+    const [cmd, args] = wrap([process.execPath, ...nodeFlags, require('node:path').join(__dirname, 'scenario.js'), name, client, JSON.stringify(config)]);
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      if (code !== 0 || !line) return reject(new Error(`${name}/${client}: exit ${code ?? signal}`));
+      resolve(JSON.parse(line));
+    });
+  });
+}
+
 /** A redis-server on a free loopback port, without persistence (lib/tools/redis-server.ts). */
 async function startRedis() {
   const { RedisServer } = require('../dist/tools/redis-server.js');
@@ -124,6 +146,6 @@ function deliveryMeter(clients) {
 }
 
 module.exports = {
-  BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep, windowedPump, startServerProcess, startRedis,
+  BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep, windowedPump, startServerProcess, runScenarioProcess, startRedis,
   writeDocBlock, deliveryMeter,
 };

@@ -12,9 +12,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn, execFileSync } = require('node:child_process');
+const { execFileSync } = require('node:child_process');
 const { parseArgs } = require('node:util');
-const { startServerProcess } = require('./common.js');
+const { startServerProcess, runScenarioProcess } = require('./common.js');
 const { writeReport } = require('./report.js');
 
 const { values } = parseArgs({
@@ -34,19 +34,7 @@ const ALL = ['rtt', 'tput1', 'tput100', 'fanin', 'storm', 'idle', 'rttSelf', 'tc
 const scenarios = values.only ? values.only.split(',') : ALL;
 
 function runScenario(name, client, config) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', path.join(__dirname, 'scenario.js'), name, client, JSON.stringify(config)],
-      { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop();
-      if (code !== 0 || !line) return reject(new Error(`${name}/${client}: exit ${code ?? signal}`));
-      resolve(JSON.parse(line));
-    });
-  });
+  return runScenarioProcess(name, client, config);
 }
 
 function machine() {

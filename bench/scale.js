@@ -13,7 +13,6 @@
  */
 'use strict';
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { parseArgs } = require('node:util');
 const C = require('./common.js');
 
@@ -39,20 +38,7 @@ function startServer() {
 }
 
 function runOne(client, config) {
-  return new Promise((resolve, reject) => {
-    const [cmd, args] = withFdLimit([process.execPath, '--expose-gc', '--max-old-space-size=4096',
-      path.join(__dirname, 'scenario.js'), 'idleScale', client, JSON.stringify(config)]);
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => { out += d; });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 300_000);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      const line = out.trim().split('\n').pop();
-      if (code !== 0 || !line) return reject(new Error(`idleScale/${client}/${config.sessions}: exit ${code ?? signal}`));
-      resolve(JSON.parse(line));
-    });
-  });
+  return C.runScenarioProcess('idleScale', client, config, ['--expose-gc', '--max-old-space-size=4096'], withFdLimit);
 }
 
 function table(rows) {

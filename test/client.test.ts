@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { initSession, OTError, type Session } from '../lib/index';
 import { API_KEY } from './helpers/server';
 import { next } from './helpers/events';
+import { runNode, type NodeRun } from './helpers/node';
 import { useFixtureSessions } from './helpers/sessions';
 
 const fixture = useFixtureSessions();
@@ -142,17 +143,7 @@ describe('Session over the native core', () => {
 });
 
 describe('Session lifetime and threads', () => {
-  function runNode(script: string, timeoutMs = 10000): Promise<{ code: number | null; out: string; err: string }> {
-    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => { out += String(d); });
-    child.stderr.on('data', (d) => { err += String(d); });
-    return new Promise((resolve) => {
-      const t = setTimeout(() => { child.kill('SIGKILL'); resolve({ code: -1, out, err }); }, timeoutMs);
-      child.on('exit', (code) => { clearTimeout(t); resolve({ code, out, err }); });
-    });
-  }
+  const runScript = (script: string, timeoutMs = 10000): Promise<NodeRun> => runNode(['-e', script], {}, timeoutMs);
   const DIST = JSON.stringify(join(__dirname, '..', 'dist', 'index.js'));
 
   it('works in worker_threads, and a worker terminated with open sessions leaves the process healthy', async () => {
@@ -173,7 +164,7 @@ describe('Session lifetime and threads', () => {
         if (++n === 2) { await workers[0].terminate(); console.log('terminated one'); await workers[1].terminate(); console.log('terminated both'); }
       });
     `;
-    const r = await runNode(script);
+    const r = await runScript(script);
     expect(r.err).toBe('');
     expect(r.out.match(/worker connected/g)).toHaveLength(2);
     expect(r.out).toContain('terminated both');
@@ -190,7 +181,7 @@ describe('Session lifetime and threads', () => {
       s.on('signal', (e) => { seen++; if (e.data === 'boom') throw new Error('handler failed'); if (e.data === 'after') { console.log('seen', seen); s.disconnect(); } });
       s.connect(${JSON.stringify(fixture.fx.token(sid))}).then(async () => { await s.signal({ data: 'boom' }); await s.signal({ data: 'after' }); });
     `;
-    const r = await runNode(script);
+    const r = await runScript(script);
     expect(r.out).toContain('uncaught handler failed');
     expect(r.out).toContain('seen 2');
     expect(r.code).toBe(0);
@@ -198,13 +189,13 @@ describe('Session lifetime and threads', () => {
 
   it('a session that never connected does not keep the process alive; a connected one does until disconnect', async () => {
     const sid = await fixture.fx.newSession();
-    const idle = await runNode(`
+    const idle = await runScript(`
       const { initSession } = require(${DIST});
       initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: ${JSON.stringify(fixture.fx.url)} });
       console.log('created');
     `);
     expect(idle).toMatchObject({ code: 0 });
-    const failed = await runNode(`
+    const failed = await runScript(`
       const { initSession } = require(${DIST});
       const s = initSession(${JSON.stringify(API_KEY)}, ${JSON.stringify(sid)}, { serverUrl: 'ws://127.0.0.1:1' });
       s.connect('x').catch((e) => console.log('failed', e.code));

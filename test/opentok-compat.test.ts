@@ -5,33 +5,19 @@
  * Against the real server through the native core; programs that must exit by themselves
  * run in child processes.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { initSession, OT, OTError, Publisher, type Session } from '../lib/index';
 import { API_KEY } from './helpers/server';
 import { next } from './helpers/events';
+import { runNode } from './helpers/node';
 import { useFixtureSessions } from './helpers/sessions';
 
 const DIST = join(__dirname, '..', 'dist', 'index.js');
 const fixture = useFixtureSessions();
 const session = fixture.session.bind(fixture);
 
-interface Run { code: number | null; out: string; err: string }
-
-/** Runs node on a file or an inline script; a program that does not exit is killed (code -1). */
-function runNode(args: string[], env: Record<string, string> = {}, timeoutMs = 8000): Promise<Run> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => { out += String(d); });
-  child.stderr.on('data', (d) => { err += String(d); });
-  return new Promise((resolve) => {
-    const t = setTimeout(() => { child.kill('SIGKILL'); resolve({ code: -1, out, err }); }, timeoutMs);
-    child.on('exit', (code) => { clearTimeout(t); resolve({ code, out, err }); });
-  });
-}
 
 /** A TCP server that accepts and never answers: a connect attempt against it stays pending. */
 async function silentServer(): Promise<{ url: string; close(): Promise<void> }> {
