@@ -247,6 +247,21 @@ describe('media forwarding (v1.1)', () => {
     expect(a.c.events.filter((e) => e.type.startsWith('stream')).map((e) => e.type)).toEqual(['streamInterrupted', 'streamRestored']);
   });
 
+  it('a subscriber that subscribes while the publisher is in its grace window is told so in its result, then gets streamRestored', async () => {
+    const { sid, pub, streamId, tracks } = await world();
+    pub.drop();
+    await sleep(100);
+    const late = await subscriber(sid, streamId);
+    expect(late.result['subscription']).toMatchObject({ streamId, interrupted: true, audio: { track: tracks.audio } });
+    expect((await pub.resume()).type).toBe('resumed');
+    expect(await late.c.waitFor((f) => f.type === 'streamRestored', 3000, true)).toMatchObject({ streamId });
+    await sendAll(pub, [audio(tracks.audio, 1)]);
+    await until('frame 1', () => late.tap.frames.length === 1);
+    // a subscription made while the publisher is live carries no flag
+    const live = await subscriber(sid, streamId);
+    expect(live.result['subscription']).not.toHaveProperty('interrupted');
+  });
+
   it('a subscriber that resumes gets media again from the live edge (frames sent meanwhile are dropped, counted)', async () => {
     const { sid, pub, streamId, tracks } = await world();
     const a = await subscriber(sid, streamId);

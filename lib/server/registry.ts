@@ -444,10 +444,12 @@ export class Registry {
    */
   private tellSubscribers(conn: Connection, what: 'interrupted' | 'restored'): void {
     const session = this.sessions.get(conn.sessionId);
-    const router = session?.router;
-    if (!session || !router) return;
-    const changes = what === 'interrupted' ? router.interrupt(conn.id) : router.restore(conn.id);
-    if (changes.length === 0) return;
+    if (!session) return;
+    const own = [...session.streams.values()].filter((s) => s.connectionId === conn.id).map((s) => s.id);
+    if (own.length === 0) return;
+    const router = this.routerOf(session);
+    const changes = what === 'interrupted' ? router.interrupt(conn.id, own) : router.restore(own, conn.id);
+    if (changes.every((c) => c.subscribers.length === 0)) return;
     this.node.run(session.id, () => {
       for (const { streamId, subscribers } of changes) {
         const body = what === 'interrupted' ? streamInterrupted(streamId) : streamRestored(streamId);

@@ -118,4 +118,10 @@ export interface WireSubscription {
   streamId: string;
   audio?: { track: number };
   video?: { track: number };
+  /**
+   * Present (true) when the stream's publisher is in its grace window as the subscription is
+   * made: the subscriber missed that stream's `streamInterrupted` and gets `streamRestored`
+   * when the publisher resumes (docs/protocol.md §15.4).
+   */
+  interrupted?: true;
 }

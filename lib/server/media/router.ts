@@ -126,6 +126,7 @@ export class Router {
       consumers.push(c);
       sub[kind] = { track: p[kind].track };
     }
+    if (this.interrupted.has(stream.id)) sub.interrupted = true;
     if (consumers.length > 0) {
       let subs = this.bySubscriber.get(subscriberId);
       if (!subs) this.bySubscriber.set(subscriberId, (subs = new Map()));
@@ -166,31 +167,33 @@ export class Router {
   }
 
   /**
-   * The publisher `ownerId` lost its socket (grace window): its streams that have subscribers,
-   * marked interrupted, for the caller to tell them (streamInterrupted).
+   * The publisher `ownerId` lost its socket (grace window): each of its streams is marked
+   * interrupted (a subscriber that subscribes meanwhile is told so in its subscribe result);
+   * returned with the subscribers to tell now (streamInterrupted).
    */
-  interrupt(ownerId: string): Array<{ streamId: string; subscribers: string[] }> {
+  interrupt(ownerId: string, streamIds: Iterable<string>): Array<{ streamId: string; subscribers: string[] }> {
     const out = [];
-    for (const [streamId, p] of this.byStream) {
-      if (p.audio.ownerId !== ownerId || this.interrupted.has(streamId)) continue;
-      const subscribers = this.subscribersOf(streamId).filter((s) => s !== ownerId);
-      if (subscribers.length === 0) continue;
+    for (const streamId of streamIds) {
+      if (this.interrupted.has(streamId)) continue;
       this.interrupted.add(streamId);
-      out.push({ streamId, subscribers });
+      out.push({ streamId, subscribers: this.subscribersOf(streamId).filter((s) => s !== ownerId) });
     }
     return out;
   }
 
   /** The publisher resumed: its interrupted streams and who to tell (streamRestored). */
-  restore(ownerId: string): Array<{ streamId: string; subscribers: string[] }> {
+  restore(streamIds: Iterable<string>, ownerId: string): Array<{ streamId: string; subscribers: string[] }> {
     const out = [];
-    for (const streamId of [...this.interrupted]) {
-      const p = this.byStream.get(streamId);
-      if (!p || p.audio.ownerId !== ownerId) continue;
-      this.interrupted.delete(streamId);
+    for (const streamId of streamIds) {
+      if (!this.interrupted.delete(streamId)) continue;
       out.push({ streamId, subscribers: this.subscribersOf(streamId).filter((s) => s !== ownerId) });
     }
     return out;
+  }
+
+  /** Whether the stream's publisher is in its grace window now. */
+  isInterrupted(streamId: string): boolean {
+    return this.interrupted.has(streamId);
   }
 
   /**
