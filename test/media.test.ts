@@ -4,38 +4,14 @@
  * stream destroyed, a publisher's resume, malformed frames.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeMediaFrame, encodeMediaFrame, type MediaFrame } from '../lib/wire';
 import type { TestClient } from './helpers/client';
 import { until } from './helpers/events';
+import { Tap, audio, indexOf } from './helpers/media';
 import { sleep, startFixture, type Fixture } from './helpers/server';
 import type { ServerOptions } from '../lib/server';
 
 let fx: Fixture | undefined;
 afterEach(async () => { await fx?.close(); fx = undefined; });
-
-/** The binary frames a client's current socket receives. */
-class Tap {
-  readonly frames: Uint8Array[] = [];
-  constructor(c: TestClient) { this.attach(c); }
-  attach(c: TestClient): void {
-    c.ws.on('message', (d: Buffer, isBinary: boolean) => { if (isBinary) this.frames.push(new Uint8Array(d)); });
-  }
-  decoded(): MediaFrame[] {
-    return this.frames.map((f) => {
-      const r = decodeMediaFrame(f);
-      if (!r.ok) throw new Error(r.message);
-      return r.frame;
-    });
-  }
-}
-
-/** An audio frame of track `track` whose payload names `i`. */
-function audio(track: number, i: number, payloadBytes = 40): Uint8Array {
-  const payload = new Uint8Array(payloadBytes);
-  new DataView(payload.buffer).setUint32(0, i);
-  return encodeMediaFrame({ kind: 'audio', flags: i === 0 ? 1 : 0, track, sequence: i & 0xffff, timestamp: (i * 960) >>> 0, audioLevel: 40 }, payload);
-}
-const indexOf = (f: MediaFrame): number => new DataView(f.payload.buffer, f.payload.byteOffset).getUint32(0);
 
 interface Tracks { audio: number; video: number }
 

@@ -77,3 +77,8 @@ export function failedResult(id: number, error: WireError): string {
 export function fatalError(error: WireError): string {
   return json({ type: 'error', ...error, fatal: true });
 }
+
+/** v1.1: to a publisher: send a keyframe on the stream's video track (new subscriber, a subscriber's loss or overflow). */
+export function keyframeRequested(streamId: string): string {
+  return json({ type: 'keyframeRequested', streamId });
+}

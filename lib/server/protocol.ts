@@ -178,6 +178,7 @@ function requestBody(type: RequestType, o: Obj): RequestBody {
     case 'subscribe':
       return { type, streamId: reqStr(o, 'streamId'), audio: bool(o, 'audio') ?? true, video: bool(o, 'video') ?? true };
     case 'unsubscribe':
+    case 'requestKeyframe':
       return { type, streamId: reqStr(o, 'streamId') };
     case 'disableForceMute':
     case 'disconnect':

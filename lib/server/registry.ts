@@ -15,7 +15,7 @@ import type { ClusterPort } from './cluster/cluster';
 import { ClusterNode } from './cluster/cluster-node';
 import type { LogEntry } from './cluster/log-entry';
 import {
-  failedResult, fatalError, muteForced, okResult, sessionDisconnected, signal, signalUndelivered, streamInterrupted, streamRestored,
+  failedResult, fatalError, muteForced, okResult, sessionDisconnected, signal, signalUndelivered, streamInterrupted, streamRestored, keyframeRequested,
   type StreamProperty,
 } from './events';
 import type { MediaSink } from './media/consumer';
@@ -321,6 +321,11 @@ export class Registry {
         // idempotent: a subscription already gone (stream destroyed meanwhile) is no error
         session.router?.unsubscribe(conn.id, req.streamId);
         return '';
+      case 'requestKeyframe':
+        if (!session.router?.requestKeyframe(conn.id, req.streamId)) {
+          fail(ErrorCode.INVALID_STREAM, `no video subscription to stream '${req.streamId}' on this connection`);
+        }
+        return '';
       case 'unpublish': {
         const stream = this.ownStream(session, conn, req.streamId);
         this.node.requireStream(stream.id);
@@ -408,7 +413,14 @@ export class Registry {
   /** The session's media router, made when first needed. */
   private routerOf(session: Session): Router {
     if (!session.router) {
-      session.router = new Router(session.streams, (id) => mediaSinkOf(session.connections.get(id)), this.opts.media ?? MEDIA_DEFAULTS);
+      session.router = new Router(
+        session.streams, (id) => mediaSinkOf(session.connections.get(id)), { ...MEDIA_DEFAULTS, ...this.opts.media },
+        (ownerId, streamId) => {
+          const owner = session.connections.get(ownerId);
+          if (owner && owner.state !== 'closed') this.node.run(session.id, () => this.node.emitTo(owner, keyframeRequested(streamId)));
+        },
+        this.now,
+      );
     }
     return session.router;
   }

@@ -61,6 +61,8 @@ export interface ServerOptions {
   mediaSendBufferBytes?: number;
   /** Media: frames one subscriber's queue holds per track; past it the oldest is dropped (counted). Default 25 (500 ms of audio). */
   mediaQueueFrames?: number;
+  /** video bytes a subscriber's track may hold behind a congested socket; past it they go, to the next keyframe (default 512 KiB; protocol §15.4) */
+  mediaVideoQueueBytes?: number;
   /** close(): sockets still open this long after serverRotation are dropped. Default 5000. */
   shutdownTimeoutMs?: number;
   /**
@@ -92,6 +94,7 @@ export const DEFAULTS = {
   maxSendBufferBytes: 8 * 1024 * 1024,
   mediaSendBufferBytes: 64 * 1024,
   mediaQueueFrames: 25,
+  mediaVideoQueueBytes: 512 * 1024,
   shutdownTimeoutMs: 5000,
 } as const;
 
@@ -134,7 +137,7 @@ export class ConveneServer implements SocketHost {
       maxReplayBytes: o.maxReplayBytes,
     };
     this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs,
-      media: { sendBufferBytes: o.mediaSendBufferBytes, queueFrames: o.mediaQueueFrames },
+      media: { sendBufferBytes: o.mediaSendBufferBytes, queueFrames: o.mediaQueueFrames, videoQueueBytes: o.mediaVideoQueueBytes },
       onConnectionGone: (conn, reason) => this.log.info({ event: 'left', sessionId: conn.sessionId, connectionId: conn.id, reason }, `client left (${reason})`),
       onLimit: (conn, limit) => this.logLimit(conn, limit), log: this.log });
     this.config = {

@@ -79,6 +79,7 @@ export type RequestBody =
   | { type: 'disableForceMute' }
   | { type: 'subscribe'; streamId: string; audio: boolean; video: boolean }
   | { type: 'unsubscribe'; streamId: string }
+  | { type: 'requestKeyframe'; streamId: string }
   | { type: 'disconnect' };
 
 export type RequestType = RequestBody['type'];
@@ -89,7 +90,7 @@ export type ClientFrame = ConnectFrame | ResumeFrame | AckFrame | PingFrame | Po
 /** Every request type (section 4.1): frames that carry an id and get a result. */
 export const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
   'signal', 'publish', 'unpublish', 'updateStream', 'forceDisconnect', 'forceUnpublish',
-  'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'subscribe', 'unsubscribe', 'disconnect',
+  'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'subscribe', 'unsubscribe', 'requestKeyframe', 'disconnect',
 ]);
 
 /** Whether a client frame is a request (it carries an id and gets a result). */
@@ -103,7 +104,7 @@ export function isRequestFrame(frame: ClientFrame): frame is RequestFrame {
 export type EventType =
   | 'connectionCreated' | 'connectionDestroyed' | 'streamCreated' | 'streamDestroyed' | 'streamPropertyChanged'
   | 'signal' | 'muteForced' | 'sessionDisconnected' | 'result' | 'signalUndelivered'
-  | 'streamInterrupted' | 'streamRestored';
+  | 'streamInterrupted' | 'streamRestored' | 'keyframeRequested';
 
 /** Every frame type the server sends. */
 export type ServerFrameType = 'connected' | 'resumed' | 'error' | 'ping' | 'pong' | EventType;

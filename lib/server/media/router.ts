@@ -18,7 +18,15 @@ export type MediaLimits = ConsumerLimits;
 export const MEDIA_DEFAULTS: MediaLimits = {
   sendBufferBytes: 64 * 1024,
   queueFrames: 25, // 500 ms of 20 ms audio
+  videoQueueBytes: 512 * 1024, // about 1 s of 360p VP8 at 4 Mbit/s
 };
+
+/**
+ * At most one keyframe request per video track per this many ms reaches the publisher; a
+ * request inside the interval is coalesced into one sent when it ends (a keyframe costs the
+ * publisher's bitrate, and twenty subscribers joining at once need only one).
+ */
+export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 
 /** How often consumers with frames waiting are retried. */
 const FLUSH_MS = 20;
@@ -63,6 +71,9 @@ export class Router {
     /** a connection's socket now, if it has one that carries media */
     private readonly sinkOf: (connectionId: string) => MediaSink | undefined,
     private readonly limits: MediaLimits = MEDIA_DEFAULTS,
+    /** tells a stream's publisher to send a keyframe (the registry emits keyframeRequested) */
+    private readonly requestKeyframeFrom: (ownerId: string, streamId: string) => void = () => {},
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** Nothing held: the router can go. */
@@ -96,6 +107,7 @@ export class Router {
     if (!p) return;
     this.byStream.delete(streamId);
     for (const producer of [p.audio, p.video]) {
+      producer.close();
       this.producers.delete(producer.track);
       for (const c of producer.consumers) {
         c.close();
@@ -121,11 +133,13 @@ export class Router {
     const sub: WireSubscription = { streamId: stream.id };
     for (const kind of ['audio', 'video'] as const) {
       if (!kinds[kind]) continue;
-      const c = new Consumer(subscriberId, p[kind], () => this.sinkOf(subscriberId), this.limits);
+      const c = new Consumer(subscriberId, p[kind], () => this.sinkOf(subscriberId), this.limits, (x) => this.keyframeFor(x.producer));
       p[kind].consumers.add(c);
       consumers.push(c);
       sub[kind] = { track: p[kind].track };
     }
+    // a new video path starts at a keyframe: ask for one now rather than wait for the periodic one
+    if (kinds.video && stream.hasVideo && !this.interrupted.has(stream.id)) this.keyframeFor(p.video);
     if (this.interrupted.has(stream.id)) sub.interrupted = true;
     if (consumers.length > 0) {
       let subs = this.bySubscriber.get(subscriberId);
@@ -133,6 +147,37 @@ export class Router {
       subs.set(stream.id, consumers);
     }
     return sub;
+  }
+
+  /**
+   * A subscriber asks for a keyframe of a stream it subscribes to the video of (it lost
+   * packets, its decoder broke). False when it has no such subscription.
+   */
+  requestKeyframe(subscriberId: string, streamId: string): boolean {
+    const c = this.bySubscriber.get(subscriberId)?.get(streamId)?.find((x) => x.kind === 'video');
+    if (!c) return false;
+    this.keyframeFor(c.producer);
+    return true;
+  }
+
+  /** Asks a video track's publisher for a keyframe, at most once per KEYFRAME_REQUEST_INTERVAL_MS (coalesced). */
+  private keyframeFor(p: Producer): void {
+    if (p.kind !== 'video' || p.keyframeRequestTimer) {
+      if (p.keyframeRequestTimer) p.keyframeRequestsCoalesced++;
+      return;
+    }
+    const wait = p.lastKeyframeRequestAt + KEYFRAME_REQUEST_INTERVAL_MS - this.now();
+    const send = (): void => {
+      p.keyframeRequestTimer = undefined;
+      if (this.producers.get(p.track) !== p) return; // the stream went meanwhile
+      p.lastKeyframeRequestAt = this.now();
+      p.keyframeRequests++;
+      this.requestKeyframeFrom(p.ownerId, p.streamId);
+    };
+    if (wait <= 0) return send();
+    p.keyframeRequestsCoalesced++;
+    p.keyframeRequestTimer = setTimeout(send, wait);
+    p.keyframeRequestTimer.unref();
   }
 
   /** Ends a subscription; false when there was none. */
@@ -232,7 +277,7 @@ export class Router {
       producer.droppedMuted++;
       return undefined;
     }
-    producer.forward(bytes, this.backlog);
+    producer.forward(bytes, d.frame.flags, this.backlog);
     if (this.backlog.size > 0 && !this.flushTimer) {
       this.flushTimer = setInterval(() => this.flushBacklog(), FLUSH_MS);
       this.flushTimer.unref();
@@ -242,7 +287,9 @@ export class Router {
 
   /** Retries the consumers with frames waiting (slow subscribers), until none is left. */
   private flushBacklog(): void {
-    for (const c of this.backlog) if (!c.flush()) this.backlog.delete(c);
+    // audio first: when a subscriber's socket is congested, its sound goes before its picture
+    for (const c of this.backlog) if (c.kind === 'audio' && !c.flush()) this.backlog.delete(c);
+    for (const c of this.backlog) if (c.kind === 'video' && !c.flush()) this.backlog.delete(c);
     if (this.backlog.size === 0) this.stopFlushing();
   }
 
@@ -254,7 +301,10 @@ export class Router {
   /** Stops the timer and frees every queue (the session is gone). */
   close(): void {
     this.stopFlushing();
-    for (const p of this.producers.values()) for (const c of p.consumers) c.close();
+    for (const p of this.producers.values()) {
+      p.close();
+      for (const c of p.consumers) c.close();
+    }
     this.backlog.clear();
   }
 
