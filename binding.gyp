@@ -12,6 +12,7 @@
         "native/binding/publisher.cc",
         "native/binding/pump.cc",
         "native/binding/session.cc",
+        "native/binding/subscriber.cc",
         "native/src/log.c",
         "native/src/clock.c",
         "native/src/timer.c",
@@ -31,7 +32,8 @@
         "native/src/service.c",
         "native/src/session.c",
         "native/src/publisher.c",
-        "native/src/convene.c"
+        "native/src/convene.c",
+        "native/src/subscriber.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
