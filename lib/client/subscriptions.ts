@@ -17,6 +17,18 @@ interface Entry {
   pending: { resolve(s: Subscriber): void; reject(e: OTError): void } | undefined;
 }
 
+/** OpenTok.js names of the codes a subscription fails with (opentok/subscriber.h). */
+const SUB_ERROR_NAMES: Record<number, string> = {
+  1010: 'OT_NOT_CONNECTED',
+  1510: 'OT_PERMISSION_DENIED',
+  1535: 'OT_STREAM_NOT_FOUND',
+  1542: 'OT_TIMEOUT',
+  1600: 'OT_MEDIA_ERR_NETWORK',
+  1604: 'OT_STREAM_NOT_FOUND',
+  1605: 'OT_STREAM_LIMIT_EXCEEDED',
+  2000: 'OT_INTERNAL_ERROR',
+};
+
 interface Format { audio: boolean; sampleRate: number; channels: number; frameMs: number; bufferMs: number }
 
 /** Checks subscribe()'s properties; a message for the first bad one. */
@@ -60,9 +72,10 @@ export class Subscriptions {
       if (typeof f === 'string') return reject(otError(1011, `subscribe: ${f}`));
       if (status !== 'connected') return reject(otError(1010, 'subscribe: the session is not connected'));
       const known = this.session.streamById(id);
-      if (!known) return reject(otError(1535, `subscribe: stream ${id} is not a stream of this session (any more)`));
+      if (!known) return reject(otError(1535, `subscribe: stream ${id} is not a stream of this session (any more)`, 'OT_STREAM_NOT_FOUND'));
       const n = this.nextId++;
       const st = this.native.subscribe(n, id, f.audio, f.sampleRate, f.channels, f.frameMs, f.bufferMs);
+      if (st === 1604) return reject(otError(1535, `subscribe: stream ${id} is gone`, 'OT_STREAM_NOT_FOUND'));
       if (st !== 0) return reject(otError(st === 1010 ? 1010 : 1011, `subscribe failed (status ${st})`));
       const sub = new Subscriber(this.session, known, { native: this.native, subId: n }, this.native.subscriberId(n) || `sub-${n}`, f.audio);
       this.entries.set(n, { id: n, sub, pending: { resolve, reject } });
@@ -102,8 +115,14 @@ export class Subscriptions {
     } else if (kind === K.SubDisconnected) {
       e.sub.disconnectedFromStream();
     } else if (kind === K.SubError) {
-      const name = code === 1510 ? 'OT_PERMISSION_DENIED' : code === 1535 ? 'OT_STREAM_NOT_FOUND' : 'OT_SUBSCRIBER_ERROR';
-      this.end(e, 'error', otError(code, message || `subscriber error ${code}`, name));
+      const error = otError(code, message || `subscriber error ${code}`, SUB_ERROR_NAMES[code] ?? 'OT_SUBSCRIBER_ERROR');
+      if (code === 1010) {
+        // The session is ending: its Disconnected event (in the same batch) ends the
+        // subscription with the session's reason; if none comes, the error ends it.
+        queueMicrotask(() => { if (this.entries.get(id) === e) this.end(e, 'error', error); });
+        return;
+      }
+      this.end(e, 'error', error);
     }
   }
 
