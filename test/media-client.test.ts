@@ -100,6 +100,8 @@ describe('audio between two Node sessions (real server, native core)', () => {
     expect(sub.stream).toBe(stream);
     expect(typeof sub.id).toBe('string');
     expect(b.getSubscribersForStream(stream)).toEqual([sub]);
+    const levels: number[] = [];
+    sub.on('audioLevelUpdated', (e) => levels.push(e.audioLevel));
     const frames: ReceivedAudioFrame[] = [];
     const reading = collect(sub.audioFrames(), frames);
     const TONE_MS = 2000;
@@ -118,6 +120,10 @@ describe('audio between two Node sessions (real server, native core)', () => {
     const p1k = goertzel(pcm, 16000, 1000);
     expect(p440).toBeGreaterThan(0.01);
     expect(p440).toBeGreaterThan(p1k * 100);
+    // about every 60 ms while sound arrives: the tone's peak (amplitude 0.5)
+    expect(levels.length).toBeGreaterThan(TONE_MS / 60 / 2);
+    expect(Math.max(...levels)).toBeGreaterThan(0.35);
+    expect(Math.max(...levels)).toBeLessThanOrEqual(1);
     expect(sub.stats.framesReceived).toBe(frames.length);
     expect(sub.stats.framesDropped).toBe(0);
     expect(sub.stats.media.framesDecoded).toBeGreaterThan(0);
@@ -303,7 +309,17 @@ describe('audio between two Node sessions (real server, native core)', () => {
     await expect(b.subscribe(undefined as unknown as Stream)).rejects.toMatchObject({ code: 1011 });
     const sub: Subscriber = await b.subscribe(stream, null, S16); // OpenTok.js form: target ignored
     expect(sub.subscribingToAudio).toBe(true);
+    const stats = await sub.getStats();
+    expect(stats.audio).toMatchObject({ packetsLost: 0 });
+    expect(stats.convene.framesDropped).toBe(0);
     sub.destroy();
     expect(sub.isDestroyed).toBe(true);
+    // a publisheronly token may not subscribe: the server refuses, the promise rejects
+    const sid = b.sessionId;
+    const po = fixture.session(sid);
+    const seen = new Promise<Stream>((r) => po.once('streamCreated', (e) => r(e.stream)));
+    await po.connect(fixture.fx.token(sid, { role: 'publisheronly' }));
+    await expect(po.subscribe(await seen, S16)).rejects.toMatchObject({ code: 1510, name: 'OT_PERMISSION_DENIED' });
+    expect(po.getSubscribersForStream(stream)).toEqual([]);
   });
 });
