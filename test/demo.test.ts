@@ -13,6 +13,9 @@ describe('convene demo', () => {
       expect(text).toMatch(new RegExp(`${name} +network dropped: reconnecting`));
       expect(text).toMatch(new RegExp(`${name} +reconnected as .* \\(same connection, resumed\\)`));
       expect(text).toMatch(new RegExp(`${name} +sees stream "`));
+      // the publishers' cut reaches the subscribers (Subscriber disconnected / connected)
+      expect(text).toMatch(new RegExp(`${name} +hears \\w+'s stream interrupted`));
+      expect(text).toMatch(new RegExp(`${name} +hears \\w+'s stream again`));
     }
     // each sings its own pitch and hears the others' (alice 440, bob 660, carol 880 Hz), before and after the cut
     expect(text).toMatch(/alice +hears bob at 660 Hz, carol at 880 Hz\n/);

@@ -148,7 +148,7 @@ describe('audio between two Node sessions (real server, native core)', () => {
     expect(source.queuedDuration).toBe(0);
   });
 
-  it('publishAudio(false) stops the frames; publishAudio(true) brings them back', async () => {
+  it('publishAudio(false) stops the frames, publishAudio(true) brings them back; subscribeToAudio likewise', async () => {
     const { b, source, pub, stream } = await pair();
     const sub = await b.subscribe(stream, S16);
     const frames: ReceivedAudioFrame[] = [];
@@ -166,6 +166,15 @@ describe('audio between two Node sessions (real server, native core)', () => {
     pub.publishAudio(true);
     const back = frames.length;
     await until('sound again', () => loud(frames.slice(back)).length > 10, 5000);
+    // the subscriber's side: subscribeToAudio(false) stops them too, (true) brings them back
+    sub.subscribeToAudio(false);
+    expect(sub.subscribingToAudio).toBe(false);
+    await sleep(300);
+    const offAt = frames.length;
+    await sleep(500);
+    expect(frames.length).toBe(offAt);
+    sub.subscribeToAudio(true);
+    await until('sound once more', () => loud(frames.slice(offAt)).length > 10, 5000);
     stop = true;
     source.clearQueue();
     await pushing;
