@@ -4,10 +4,14 @@
  * buffers, and memory over subscribe / unsubscribe cycles.
  */
 import { describe, expect, it } from 'vitest';
-import { AudioSource, OTError, type Publisher, type ReceivedAudioFrame, type Session, type Stream, type Subscriber } from '../lib/index';
+import { AudioSource, initSession, OTError, type Publisher, type ReceivedAudioFrame, type Session, type Stream, type Subscriber } from '../lib/index';
 import { AudioFrameSinks } from '../lib/client/audio-frames';
+import { mintToken } from '../lib/mint';
+import { mintSessionId } from '../lib/server/session-id';
 import { collect, concat, goertzel, pushTone, rms } from './helpers/audio';
 import { until } from './helpers/events';
+import { API_KEY, API_SECRET } from './helpers/server';
+import { startServerProcess } from './helpers/server-proc';
 import { useFixtureSessions } from './helpers/sessions';
 
 const fixture = useFixtureSessions();
@@ -21,13 +25,21 @@ interface Pair {
   stream: Stream;
 }
 
-/** a publishes an AudioSource (48 kHz mono); b sees its stream. */
-async function pair(sourceOpts: { queueMs?: number } = {}): Promise<Pair> {
+/** Where pair() connects: the test's in-process server, or another one. */
+interface Place { sid: string; session(): Session; token(data: string): Promise<string> }
+
+const inProcess = async (): Promise<Place> => {
   const sid = await fixture.fx.newSession();
-  const a = fixture.session(sid);
-  const b = fixture.session(sid);
-  await a.connect(fixture.fx.token(sid, { data: 'a' }));
-  await b.connect(fixture.fx.token(sid, { data: 'b' }));
+  return { sid, session: () => fixture.session(sid), token: async (data) => fixture.fx.token(sid, { data }) };
+};
+
+/** a publishes an AudioSource (48 kHz mono); b sees its stream. */
+async function pair(sourceOpts: { queueMs?: number } = {}, where?: Place): Promise<Pair> {
+  const place = where ?? await inProcess();
+  const a = place.session();
+  const b = place.session();
+  await a.connect(await place.token('a'));
+  await b.connect(await place.token('b'));
   const seen = new Promise<Stream>((r) => b.once('streamCreated', (e) => r(e.stream)));
   const source = new AudioSource({ sampleRate: 48000, channels: 1, ...sourceOpts });
   const pub = await a.publish({ name: 'bot', audioSource: source, publishVideo: false });
@@ -263,7 +275,17 @@ describe('audio between two Node sessions (real server, native core)', () => {
   });
 
   it('a blocked JavaScript thread: the native buffer keeps bufferMs, drops the oldest and counts them', async () => {
-    const { b, source, stream } = await pair({ queueMs: 3000 });
+    // the server in another process: blocking this thread must not stop the forwarding
+    const project = { apiKey: API_KEY, apiSecret: API_SECRET };
+    const proc = await startServerProcess({ projects: [project] });
+    const { sessionId } = mintSessionId(project);
+    const opened: Session[] = [];
+    const place: Place = {
+      sid: sessionId,
+      session: () => { const s = initSession(API_KEY, sessionId, { serverUrl: proc.url }); opened.push(s); return s; },
+      token: (data) => mintToken(project, sessionId, data),
+    };
+    const { b, source, stream } = await pair({ queueMs: 3000 }, place);
     const sub = await b.subscribe(stream, { ...S16, bufferMs: 300 });
     const it = sub.audioFrames({ maxQueuedMs: 10_000 });
     // enough audio queued to play through the block (the publisher sends nothing once its queue is empty)
@@ -278,6 +300,8 @@ describe('audio between two Node sessions (real server, native core)', () => {
     expect(it.pending).toBeLessThanOrEqual(50); // what came before the block + the 30 kept + a few after
     b.unsubscribe(sub);
     source.clearQueue();
+    for (const x of opened) x.disconnect();
+    await proc.close();
   });
 
   it('1,000 subscribe / unsubscribe cycles: memory stays flat, nothing left behind', async () => {
