@@ -74,6 +74,8 @@ options:
   --api-key K           (env CONVENE_API_KEY; default: the development project's)
   --session S           session id (convene session prints one)
   --token T             client token (convene token prints one)
+  --record FILE.wav     subscribe to every stream's audio and write the mix to FILE.wav
+                        (16-bit PCM, 48 kHz mono); the file is complete once join exits
 `,
   },
   session: {
@@ -389,7 +391,7 @@ async function joinCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     strict: true,
-    options: { 'server-url': { type: 'string' }, 'api-key': { type: 'string' }, session: { type: 'string' }, token: { type: 'string' } },
+    options: { 'server-url': { type: 'string' }, 'api-key': { type: 'string' }, session: { type: 'string' }, token: { type: 'string' }, record: { type: 'string' } },
   });
   if (!values.session || !values.token) fail('join needs --session and --token (convene session and convene token print them)');
   let apiKey = values['api-key'] ?? envVar('CONVENE_API_KEY');
@@ -407,7 +409,8 @@ async function joinCommand(argv: string[]): Promise<number> {
     dev = { path, url: file.url };
   }
   const url = serverUrlFrom(values['server-url'], dev);
-  return runJoin({ apiKey, sessionId: values.session, token: values.token, serverUrl: url.ws });
+  if (values.record !== undefined && values.record === '') fail('--record needs a file name');
+  return runJoin({ apiKey, sessionId: values.session, token: values.token, serverUrl: url.ws, record: values.record });
 }
 
 async function main(): Promise<void> {

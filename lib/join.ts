@@ -3,11 +3,16 @@
  * sends each line of its standard input as a signal (`type:data`, or just `data`).
  * At the end of standard input it waits for the signals still in flight (their results), then
  * disconnects; the process exits when the session has ended. One `error` line per failure.
+ * With `record`, it subscribes to every stream's audio (48 kHz mono) and writes the mix to a
+ * WAV file (lib/record.ts), complete when the session has ended.
  */
 import { createInterface } from 'node:readline';
 import { initSession } from './client/index';
 import type { Session } from './client/session';
 import type { Connection, Stream } from './client/types';
+import { WavRecorder } from './record';
+
+const RECORD_RATE = 48000;
 
 /** Signals sent and not answered yet before standard input is no longer read. */
 const MAX_IN_FLIGHT = 256;
@@ -17,6 +22,8 @@ export interface JoinOptions {
   apiKey: string;
   sessionId: string;
   token: string;
+  /** a WAV file to write what is heard to */
+  record?: string | undefined;
 }
 
 const conn = (c: Connection | null | undefined): unknown => (c ? { connectionId: c.connectionId, data: c.data } : null);
@@ -38,12 +45,29 @@ export async function runJoin(opts: JoinOptions, out: (line: string) => void = (
   session.on('streamPropertyChanged', (e) => print('streamPropertyChanged', { streamId: e.stream.streamId, changedProperty: e.changedProperty, oldValue: e.oldValue, newValue: e.newValue }));
   session.on('signal', (e) => print('signal', { type: e.type, data: e.data, from: conn(e.from) }));
   session.on('muteForced', (e) => print('muteForced', { active: e.active }));
+  let recorder: WavRecorder | undefined;
+  if (opts.record !== undefined) {
+    try {
+      recorder = new WavRecorder(opts.record, RECORD_RATE, 1);
+    } catch (e) {
+      print('error', { message: `cannot record to ${opts.record}: ${(e as Error).message}` });
+      return 1;
+    }
+    const rec = recorder;
+    session.on('streamCreated', (e) => {
+      session.subscribe(e.stream, { audio: { sampleRate: RECORD_RATE, channels: 1 } }).then(async (sub) => {
+        print('recording', { streamId: e.stream.streamId });
+        for await (const frame of sub.audioFrames()) rec.add(e.stream.streamId, frame);
+      }, (err: { code?: number; message?: string }) => print('error', { code: err.code, message: `cannot subscribe to ${e.stream.streamId}: ${err.message}` }));
+    });
+  }
   try {
     await session.connect(opts.token);
   } catch (e) {
     // The failure is this one line: the core's exception for it is not printed as well.
     const err = e as { code?: number; name?: string; message?: string };
     print('error', { code: err.code, name: err.name, message: err.message });
+    recorder?.close();
     return 1;
   }
   session.on('exception', (e) => print('exception', { code: e.code, name: e.name, message: e.message }));
@@ -78,5 +102,6 @@ export async function runJoin(opts: JoinOptions, out: (line: string) => void = (
   });
   await ended;
   rl.close();
+  if (recorder) print('recorded', { file: opts.record, bytes: recorder.close(), dropped: recorder.dropped });
   return 0;
 }

@@ -12,9 +12,19 @@
  *     const session = OT.initSession(apiKey, sessionId);
  *     session.on({ sessionConnected: () => session.publish(OT.initPublisher({ name: 'bot' })) });
  *     session.connect(token, (error) => { ... });
+ *
+ * Sound: publish PCM from an AudioSource, receive PCM frames from a Subscriber:
+ *
+ *     const source = new AudioSource({ sampleRate: 48000, channels: 1 });
+ *     await session.publish({ name: 'bot', audioSource: source });
+ *     await source.captureFrame({ data, sampleRate: 48000, channels: 1, samplesPerChannel: 480 });
+ *     const subscriber = await session.subscribe(stream, { audio: { sampleRate: 16000 } });
+ *     for await (const frame of subscriber.audioFrames()) { ... }
  */
 import { Session } from './session';
 import { Publisher } from './publisher';
+import { Subscriber } from './subscriber';
+import { AudioSource } from './audio-source';
 import { OTError } from './errors';
 import type { PublisherProperties, SessionOptions } from './types';
 
@@ -38,10 +48,12 @@ export function initPublisher(a?: unknown, b?: unknown, c?: unknown): Publisher 
 }
 
 /** The OpenTok.js entry object. */
-export const OT = Object.freeze({ initSession, initPublisher, Session, Publisher, OTError });
+export const OT = Object.freeze({ initSession, initPublisher, Session, Publisher, Subscriber, AudioSource, OTError });
 
 export { Session } from './session';
 export { Publisher } from './publisher';
+export { Subscriber } from './subscriber';
+export { AudioSource } from './audio-source';
 export { OTError } from './errors';
 export { EventDispatcher } from './dispatcher';
 export type { OTEvent, OTEventBase } from './events';

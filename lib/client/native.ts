@@ -43,11 +43,21 @@ export interface NativeStream {
  *   PubDestroyed       a publisher id, b NativeStream, c reason
  *   PubError           a publisher id, b code, c message
  *   SignalUndelivered  a signal type, b addressee connection id, c code, d message
+ *   PubAudioSpace      a publisher id, b queued ms: its audio queue, full before, has room again
+ *   SubConnected       a subscription id: the server subscribed it (the first time), or the
+ *                      stream came back after SubDisconnected
+ *   SubDisconnected    a subscription id: the stream's publisher was interrupted
+ *   SubError           a subscription id, b code, c message: the subscription failed or ended
+ *   SubAudio           a subscription id, b Int16Array[] (frames, oldest first), c Float64Array
+ *                      of 4 numbers per frame (timestamp ms since the epoch, sample rate,
+ *                      channels, peak level 0..1), d frames the native buffer dropped so far
+ *                      (all of them since subscribe)
  */
 export const EVENT_KINDS = [
   'Connected', 'Disconnected', 'Error', 'ConnectionCreated', 'ConnectionDropped', 'StreamReceived', 'StreamDropped',
   'StreamAudio', 'StreamVideo', 'StreamDims', 'StreamVideoType', 'Signal', 'Reconnecting', 'Reconnected', 'MuteForced',
-  'Done', 'PubCreated', 'PubDestroyed', 'PubError', 'SignalUndelivered',
+  'Done', 'PubCreated', 'PubDestroyed', 'PubError', 'SignalUndelivered', 'PubAudioSpace', 'SubConnected',
+  'SubDisconnected', 'SubError', 'SubAudio',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -63,6 +73,20 @@ export type NativeEventHandler = (kind: number, a: unknown, b: unknown, c: unkno
 /** The addon reads the public options as they are. */
 export type NativeSessionOptions = SessionOptions;
 
+/** The core's media counters of one publisher or subscriber (struct convene_media_stats). */
+export interface NativeMediaStats {
+  framesSent: number;
+  framesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  framesDecoded: number;
+  framesConcealed: number;
+  decodeErrors: number;
+  framesLost: number;
+  queueDropped: number;
+  queueRefused: number;
+}
+
 /** The native session handle; every method returns an otc status (0 = OK). */
 export interface NativeSession {
   /** set by the owner: receives this session's events */
@@ -71,11 +95,26 @@ export interface NativeSession {
   disconnect(releaseOnly?: boolean): number;
   signal(req: number, type: string, data: string, to: string | null, retryAfterReconnect: boolean): number;
   moderate(req: number, op: string, target: string | null, ids: string[]): number;
-  publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean, videoType: VideoType): number;
+  /** audioQueueMs > 0: the publisher's audio comes from writeAudio, queued up to that many ms */
+  publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean, videoType: VideoType, audioQueueMs?: number): number;
   unpublish(pub: number): number;
   setPublish(pub: number, what: 'audio' | 'video', on: boolean): number;
   /** 1 or 0: whether the core publishes audio / video now (a forced mute turns audio off); -1: no such publisher */
   getPublish(pub: number, what: 'audio' | 'video'): number;
+  /** copies a frame into the publisher's audio queue; AUDIO_QUEUE_FULL when it does not fit */
+  writeAudio(pub: number, data: Int16Array, samplesPerChannel: number, sampleRate: number, channels: number): number;
+  clearAudio(pub: number): number;
+  /** ms queued; -1: no such publisher (or no audio source) */
+  queuedAudio(pub: number): number;
+  /** subscribes to a stream this session knows; the events come as Sub* with this sub id */
+  subscribe(sub: number, streamId: string, audio: boolean, sampleRate: number, channels: number, frameMs: number, bufferMs: number): number;
+  /** the core's id of a subscription ('' if unknown) */
+  subscriberId(sub: number): string;
+  /** unsubscribes (if still subscribed) and frees the subscriber; no event of it comes after */
+  unsubscribe(sub: number): number;
+  setSubscribeAudio(sub: number, on: boolean): number;
+  /** null: no such publisher / subscriber */
+  mediaStats(what: 'pub' | 'sub', id: number): NativeMediaStats | null;
   close(): void;
 }
 
@@ -86,6 +125,8 @@ export interface NativeModule {
   EVENTS: Readonly<Record<string, number>>;
   /** slots per event in a batch */
   EVENT_STRIDE: number;
+  /** writeAudio's status when the frame does not fit (CONVENE_AUDIO_QUEUE_FULL) */
+  AUDIO_QUEUE_FULL: number;
   version: string;
 }
 
@@ -93,6 +134,7 @@ export interface NativeModule {
 function adoptNumbering(mod: NativeModule): void {
   const missing: string[] = EVENT_KINDS.filter((k) => typeof mod.EVENTS?.[k] !== 'number');
   if (typeof mod.EVENT_STRIDE !== 'number') missing.push('EVENT_STRIDE');
+  if (typeof mod.AUDIO_QUEUE_FULL !== 'number') missing.push('AUDIO_QUEUE_FULL');
   if (missing.length > 0) throw new Error(`the addon is older than this package (it lacks ${missing.join(', ')}): rebuild it`);
   if (!Object.isFrozen(kinds)) {
     for (const k of EVENT_KINDS) kinds[k] = mod.EVENTS[k];

@@ -1,7 +1,8 @@
 /**
- * Publisher: the local side of a published stream (metadata only in this version), as in
- * OpenTok.js: made by `OT.initPublisher(properties)` (or by `session.publish(properties)`),
- * published with `session.publish(publisher)`.
+ * Publisher: the local side of a published stream, as in OpenTok.js: made by
+ * `OT.initPublisher(properties)` (or by `session.publish(properties)`), published with
+ * `session.publish(publisher)`. Its sound comes from `properties.audioSource` (an AudioSource
+ * fed with PCM); without one the stream is metadata only.
  *
  * Events (OpenTok.js event objects, see ./events):
  *   streamCreated    { stream }            its stream exists
@@ -11,6 +12,7 @@
  *   muteForced       {}                    a moderator muted its audio (forceMuteStream/All)
  *   destroyed        { reason }            destroyed: it cannot publish any more
  */
+import { AudioSource } from './audio-source';
 import type { OTError } from './errors';
 import { otError } from './errors';
 import { EventDispatcher } from './dispatcher';
@@ -34,6 +36,8 @@ function pick(a: boolean | undefined, b: boolean | undefined): boolean {
 export class Publisher extends EventDispatcher<PublisherEvents> {
   readonly name: string;
   readonly videoType: VideoType;
+  /** where its audio comes from, if anywhere */
+  readonly audioSource: AudioSource | undefined;
   /** the stream, once created; undefined after it is destroyed */
   stream: Stream | undefined;
   /** the Session it is published in, while it is */
@@ -43,6 +47,8 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
   private link: PublisherLink | undefined;
   private settled = false;
   private gone = false;
+  /** this publisher feeds audioSource's frames to the core */
+  private sourceBound = false;
 
   constructor(properties: PublisherProperties = {}) {
     super();
@@ -52,8 +58,12 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     if (videoType !== undefined && videoType !== 'camera' && videoType !== 'screen' && videoType !== 'custom') {
       throw otError(1011, "videoType must be 'camera', 'screen' or 'custom'");
     }
+    if (properties.audioSource !== undefined && !(properties.audioSource instanceof AudioSource)) {
+      throw otError(1011, 'audioSource must be an AudioSource');
+    }
     this.name = name ?? '';
     this.videoType = videoType ?? 'camera';
+    this.audioSource = properties.audioSource;
     // OpenTok.js names (publishAudio / publishVideo) win over the older hasAudio / hasVideo
     this.audio = pick(properties.publishAudio, properties.hasAudio) !== false;
     this.video = pick(properties.publishVideo, properties.hasVideo) !== false;
@@ -93,6 +103,18 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     this.session = session;
     this.link = link;
     this.settled = false;
+  }
+
+  /** @internal the native publisher exists: its audio source writes to it */
+  bindSource(): void {
+    if (!this.audioSource || !this.link) return;
+    this.audioSource.attach({ native: this.link.native, pubId: this.link.id });
+    this.sourceBound = true;
+  }
+
+  /** @internal its audio queue has room again */
+  audioSpace(): void {
+    if (this.sourceBound) this.audioSource?.onSpace();
   }
 
   /** @internal the stream exists */
@@ -151,6 +173,10 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
   }
 
   private detach(): void {
+    if (this.sourceBound) {
+      this.sourceBound = false;
+      this.audioSource?.detach();
+    }
     this.link = undefined;
     this.session = undefined;
   }

@@ -7,9 +7,11 @@ import { OTError, otError } from './errors';
 import { K, loadNative, type NativeConn, type NativeSession, type NativeStream } from './native';
 import type {
   Capabilities, Connection, ConnectionStatus, PublisherProperties, SessionEvents, SessionOptions,
-  SignalEvent, SignalOptions, Stream,
+  SignalEvent, SignalOptions, Stream, SubscriberProperties,
 } from './types';
 import { Publisher } from './publisher';
+import { Subscriber } from './subscriber';
+import { Subscriptions } from './subscriptions';
 import { EventDispatcher } from './dispatcher';
 import { makeEvent } from './events';
 import { SignalIterators, type SignalIterator } from './signal-iterators';
@@ -47,6 +49,7 @@ export class Session extends EventDispatcher<SessionEvents> {
   /** publishers of this connection whose streamDestroyed was prevented: sessionDisconnected's default action destroys them */
   private readonly keptPublishers = new Set<Publisher>();
   private readonly iterators = new SignalIterators();
+  private readonly subs: Subscriptions;
 
   constructor(apiKey: string, sessionId: string, options: SessionOptions = {}) {
     super();
@@ -58,6 +61,7 @@ export class Session extends EventDispatcher<SessionEvents> {
     const { NativeSession } = loadNative();
     this.native = new NativeSession(apiKey, sessionId, { ...options });
     this.native.onEvent = (kind, a, b, c, d, e) => this.onNative(kind, a, b, c, d, e);
+    this.subs = new Subscriptions(this, this.native);
     this.selfEvents = options.connectionCreatedForSelf !== false && options.connectionEventsSuppressed !== true;
   }
 
@@ -195,12 +199,14 @@ export class Session extends EventDispatcher<SessionEvents> {
       if (pub.isDestroyed) return reject(otError(1011, 'publish: the publisher was destroyed'));
       if (pub.session) return reject(otError(1015, 'publish: the publisher is already published'));
       if (this.connectionStatus !== 'connected') return reject(otError(1010, 'publish: the session is not connected'));
+      if (pub.audioSource?.isPublished) return reject(otError(1015, 'publish: its audioSource is already published by another publisher'));
       const id = this.nextPub++;
       const p2 = pub;
       p2.attach(this, { native: this.native, id, onCreated: () => resolve(p2), onFailed: reject });
-      const st = this.native.publish(id, p2.name, p2.publishingAudio, p2.publishingVideo, p2.videoType);
+      const st = this.native.publish(id, p2.name, p2.publishingAudio, p2.publishingVideo, p2.videoType, p2.audioSource?.queueMs ?? 0);
       if (st !== 0) { p2.failed(otError(1500, `publish failed (status ${st})`)); return; }
       this.publishers.set(id, p2);
+      p2.bindSource();
     });
     return complete(p, handler, this.unhandled, pub as Publisher); // pub is undefined only when p rejects
   }
@@ -212,6 +218,39 @@ export class Session extends EventDispatcher<SessionEvents> {
     this.publishers.delete(id);
     if (!publisher.ended('clientDisconnected')) this.keptPublishers.add(publisher);
     this.native.unpublish(id);
+  }
+
+  // ---- subscribing ----
+
+  /**
+   * Subscribes to a stream of the session (from streamCreated): resolves with the Subscriber
+   * once the server has subscribed it. `properties.audio` chooses the PCM format of its frames
+   * (default 48 kHz mono, 10 ms). OpenTok.js's (stream, targetElement, properties, handler)
+   * form is accepted too: the target is ignored.
+   */
+  subscribe(stream: Stream, properties?: SubscriberProperties, handler?: CompletionHandler): Promise<Subscriber>;
+  subscribe(stream: Stream, targetElement: string | null | undefined, properties?: SubscriberProperties, handler?: CompletionHandler): Promise<Subscriber>;
+  subscribe(stream: Stream, a?: unknown, b?: unknown, c?: unknown): Promise<Subscriber> {
+    const targetForm = a === null || typeof a === 'string' || (a === undefined && b !== undefined && typeof b !== 'function');
+    const properties = (targetForm ? b : a) as SubscriberProperties | undefined;
+    const handler = (targetForm ? c : b) as CompletionHandler | undefined;
+    const p = this.subs.subscribe(stream, properties ?? {}, this.connectionStatus);
+    return complete(p, handler, this.unhandled, undefined as unknown as Subscriber);
+  }
+
+  /** Stops a subscription: its iterators end, its `destroyed` fires (reason 'unsubscribed'). */
+  unsubscribe(subscriber: Subscriber): void {
+    this.subs.unsubscribe(subscriber, 'unsubscribed');
+  }
+
+  /** This session's Subscribers of a stream (OpenTok.js). */
+  getSubscribersForStream(stream: { streamId: string } | undefined): Subscriber[] {
+    return this.subs.forStream(stream?.streamId);
+  }
+
+  /** A stream of the session by id, while it exists. @internal */
+  streamById(id: string): Stream | undefined {
+    return this.streams.get(id);
   }
 
   // ---- moderation ----
@@ -336,6 +375,7 @@ export class Session extends EventDispatcher<SessionEvents> {
         const kept = [...this.keptPublishers].filter((pub) => pub.session === undefined);
         this.keptPublishers.clear();
         this.publishers.clear();
+        this.subs.sessionGone(reason as SessionEvents['sessionDisconnected'][0]['reason']);
         this.streams.clear();
         this.connections.clear();
         this.connection = undefined;
@@ -379,7 +419,11 @@ export class Session extends EventDispatcher<SessionEvents> {
       case K.StreamDropped: {
         const stream = this.streamOf(a as NativeStream);
         this.streams.delete(stream.streamId);
-        this.fire('streamDestroyed', { stream, reason: b as SessionEvents['streamDestroyed'][0]['reason'] });
+        const reason = b as SessionEvents['streamDestroyed'][0]['reason'];
+        this.fire('streamDestroyed', { stream, reason });
+        // the default action (OpenTok.js): the stream's subscribers are destroyed. Here they
+        // are, prevented or not: nothing arrives for a stream that is gone.
+        this.subs.streamGone(stream.streamId, reason);
         return;
       }
       case K.StreamAudio:
@@ -448,6 +492,17 @@ export class Session extends EventDispatcher<SessionEvents> {
         this.fire('signalUndelivered', { to, signalType: a as string, error });
         return;
       }
+      case K.PubAudioSpace:
+        this.publishers.get(a as number)?.audioSpace();
+        return;
+      case K.SubAudio:
+        this.subs.get(a as number)?.audio(b as Int16Array[], c as Float64Array, d as number);
+        return;
+      case K.SubConnected:
+      case K.SubDisconnected:
+      case K.SubError:
+        this.subs.onEvent(kind, a as number, b as number, c as string);
+        return;
       case K.PubError: {
         const pub = this.publishers.get(a as number);
         if (!pub) return;

@@ -1,8 +1,10 @@
 /** Public types of the client API: the shapes of OpenTok.js (see ../shared reference, section 2). */
 import type { OTError } from './errors';
 import type { OTEvent, OTEventBase } from './events';
+import type { AudioSource } from './audio-source';
 import type { Publisher } from './publisher';
 import type { Session } from './session';
+import type { Subscriber } from './subscriber';
 
 export type VideoType = 'camera' | 'screen' | 'custom';
 export interface VideoDimensions { width: number; height: number }
@@ -57,7 +59,8 @@ export type ExceptionEvent = SessionEvent<'exception', { code: number; name: str
 
 /**
  * Event map of Session: name → listener arguments. Cancelable (with a default action):
- * sessionDisconnected (destroys the session's publishers) and streamDestroyed (none here: no subscribers).
+ * sessionDisconnected (destroys the session's publishers) and streamDestroyed (its subscribers are
+ * destroyed whether prevented or not: no media comes for a stream that is gone).
  */
 export interface SessionEvents {
   sessionConnected: [event: SessionEvent<'sessionConnected'>];
@@ -155,8 +158,135 @@ export interface PublisherProperties {
   hasAudio?: boolean;
   hasVideo?: boolean;
   videoType?: VideoType;
+  /**
+   * Where the publisher's audio comes from: PCM written with `audioSource.captureFrame()`.
+   * Without one, the stream carries no sound (no sound card is ever opened).
+   */
+  audioSource?: AudioSource;
 }
 /** The earlier name of PublisherProperties. */
 export type PublishOptions = PublisherProperties;
 
 export type { CompletionHandler } from './completion';
+
+// ---- audio ----
+
+/** The PCM sample rates the core accepts (publishing) and produces (subscribing). */
+export type AudioSampleRate = 8000 | 16000 | 24000 | 32000 | 44100 | 48000;
+export type AudioChannels = 1 | 2;
+
+/** One frame of 16-bit PCM, interleaved when stereo: `data.length === samplesPerChannel * channels`. */
+export interface AudioFrame {
+  data: Int16Array;
+  sampleRate: number;
+  channels: number;
+  samplesPerChannel: number;
+  /**
+   * Received frames: when the native core handed the frame over, in ms since the epoch (with
+   * a fraction; `Date.now()`'s clock). Ignored in captureFrame.
+   */
+  timestamp?: number;
+}
+
+/** A frame as a Subscriber delivers it: every field set. */
+export interface ReceivedAudioFrame extends AudioFrame {
+  readonly timestamp: number;
+}
+
+export interface AudioSourceOptions {
+  sampleRate: AudioSampleRate;
+  channels: AudioChannels;
+  /**
+   * How much audio (ms) may wait in the native queue to be sent (100..60000, default 1000):
+   * past it captureFrame waits for room (back-pressure).
+   */
+  queueMs?: number;
+}
+
+/** The PCM format a Subscriber delivers (the core resamples and mixes to it). */
+export interface SubscriberAudioFormat {
+  /** default 48000 */
+  sampleRate?: AudioSampleRate;
+  /** default 1 */
+  channels?: AudioChannels;
+  /** frame length in ms: 10..60, a multiple of 10 (default 10) */
+  frameMs?: number;
+}
+
+/** session.subscribe(stream, properties). */
+export interface SubscriberProperties {
+  /** receive audio (default true); `false` or `true` keep the default format */
+  subscribeToAudio?: boolean;
+  /** the format of the audio frames (default 48 kHz mono, 10 ms frames) */
+  audio?: SubscriberAudioFormat;
+  /**
+   * How much audio (ms) the native side keeps for this subscriber while JavaScript is busy
+   * (default 2000, 100..60000); older frames are dropped (counted in stats.framesDropped).
+   */
+  bufferMs?: number;
+}
+
+/** subscriber.audioFrames(options). */
+export interface AudioFramesOptions {
+  /**
+   * How much audio (ms) this iterator keeps while its consumer does not read (default 2000,
+   * at least one frame): past it, the oldest frames are dropped and counted (`dropped`).
+   */
+  maxQueuedMs?: number;
+}
+
+/** An async iterator over a Subscriber's audio frames; it ends when the subscriber is destroyed. */
+export interface AudioFrameIterator extends AsyncIterableIterator<ReceivedAudioFrame> {
+  /** frames waiting to be read */
+  readonly pending: number;
+  /** frames this iterator dropped (oldest first) because its consumer did not keep up */
+  readonly dropped: number;
+}
+
+/** What a Subscriber counted (`subscriber.stats`). */
+export interface SubscriberStats {
+  /** frames handed to JavaScript */
+  framesReceived: number;
+  /** frames dropped on this side: by the native buffer (JavaScript busy) and by iterators (consumer not reading) */
+  framesDropped: number;
+  /** of framesDropped: by the native buffer while the JavaScript thread was busy */
+  nativeFramesDropped: number;
+  /** of framesDropped: by audioFrames() iterators whose consumer did not keep up */
+  iteratorFramesDropped: number;
+  /** the core's media counters for this subscriber (packets from the server, decoding) */
+  media: MediaStats;
+}
+
+/** The core's per-stream media counters (convene_media_stats). */
+export interface MediaStats {
+  framesSent: number;
+  framesReceived: number;
+  bytesSent: number;
+  bytesReceived: number;
+  framesDecoded: number;
+  framesConcealed: number;
+  decodeErrors: number;
+  framesLost: number;
+  queueDropped: number;
+  queueRefused: number;
+}
+
+/** A Subscriber event. */
+export type SubscriberEvent<Type extends string, Fields extends object = object> = OTEvent<Type, Subscriber, Fields>;
+
+/** Why a Subscriber was destroyed: unsubscribed, or its stream's / session's end reason. */
+export type SubscriberDestroyedReason = 'unsubscribed' | StreamDestroyedReason | SessionDisconnectReason | 'error';
+
+/**
+ * Event map of Subscriber (see ./subscriber):
+ *   connected          the stream's media flows (again, after `disconnected`)
+ *   disconnected       the publisher's connection was interrupted; it may come back (`connected`)
+ *   destroyed          unsubscribed, the stream ended, or the session ended: no more frames
+ *   audioLevelUpdated  about every 60 ms while audio arrives: the peak level (0..1)
+ */
+export interface SubscriberEvents {
+  connected: [event: SubscriberEvent<'connected'>];
+  disconnected: [event: SubscriberEvent<'disconnected'>];
+  destroyed: [event: SubscriberEvent<'destroyed', { reason: SubscriberDestroyedReason; error?: OTError }>];
+  audioLevelUpdated: [event: SubscriberEvent<'audioLevelUpdated', { audioLevel: number }>];
+}

@@ -1,15 +1,18 @@
 /**
  * `convene demo`: an embedded server and three bots on the native core that join one
- * session, see each other, publish, exchange signals, lose their network (the demo cuts
- * their sockets), come back by themselves (automatic reconnection and resume), and a
- * summary. Signals sent while reconnecting are queued and delivered exactly once.
+ * session, see each other, publish, talk (each sings a tone of its own pitch and tells which
+ * pitch it hears from each of the others), exchange signals, lose their network (the demo
+ * cuts their sockets), come back by themselves (automatic reconnection and resume; the sound
+ * comes back without a new subscribe), and a summary. Signals sent while reconnecting are
+ * queued and delivered exactly once.
  */
 import { randomBytes } from 'node:crypto';
-import { initSession } from '../client/index';
+import { AudioSource, initSession } from '../client/index';
 import type { Session } from '../client/session';
 import { mintToken } from '../mint';
 import { startServer } from '../server/server';
 import { mintSessionId } from '../server/session-id';
+import { Ear, PITCHES, sing } from './talk';
 
 const SIGNALS_PER_BOT = 20;
 const NAMES = ['alice', 'bob', 'carol'] as const;
@@ -19,6 +22,18 @@ interface Bot {
   session: Session;
   token: string;
   received: Map<string, string[]>; // sender name -> data, in arrival order
+  pitch: number;
+  source: AudioSource;
+  ears: Map<string, Ear>; // sender name -> what this bot hears of its stream
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Waits until every bot has a pitch for each of the others (or the time is up). */
+async function hearEveryone(bots: Bot[], ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  const done = (): boolean => bots.every((b) => b.ears.size === bots.length - 1 && [...b.ears.values()].every((e) => e.pitch() !== undefined));
+  while (!done() && Date.now() < end) await sleep(50);
 }
 
 export async function runDemo(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
@@ -32,12 +47,23 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   const nameOf = (data: string): string => data.replace('name=', '');
 
   const bots: Bot[] = [];
-  for (const name of NAMES) {
+  for (const [i, name] of NAMES.entries()) {
     const session = initSession(project.apiKey, sessionId, { serverUrl: server.url });
-    const bot: Bot = { name, session, token: await mintToken(project, sessionId, `name=${name}`), received: new Map() };
+    const bot: Bot = {
+      name, session, token: await mintToken(project, sessionId, `name=${name}`), received: new Map(),
+      pitch: PITCHES[i] ?? 440, source: new AudioSource({ sampleRate: 48000, channels: 1, queueMs: 200 }), ears: new Map(),
+    };
     session.on('connectionCreated', (e) => log(name, `sees ${nameOf(e.connection.data)} join`));
     session.on('connectionDestroyed', (e) => log(name, `sees ${nameOf(e.connection.data)} leave (${e.reason})`));
-    session.on('streamCreated', (e) => log(name, `sees stream "${e.stream.name}"`));
+    session.on('streamCreated', (e) => {
+      log(name, `sees stream "${e.stream.name}"`);
+      const from = nameOf(e.stream.connection.data);
+      session.subscribe(e.stream, { audio: { sampleRate: 16000, channels: 1 } }).then((sub) => {
+        sub.on('disconnected', () => log(name, `hears ${from}'s stream interrupted`));
+        sub.on('connected', () => log(name, `hears ${from}'s stream again`));
+        bot.ears.set(from, new Ear(from, sub));
+      }, (err: Error) => log(name, `cannot subscribe to ${from}: ${err.message}`));
+    });
     session.on('sessionDisconnected', (e) => log(name, `disconnected (${e.reason})`));
     session.on('sessionReconnecting', () => log(name, 'network dropped: reconnecting'));
     session.on('sessionReconnected', () => log(name, `reconnected as ${session.connection?.connectionId.slice(0, 8) ?? '?'} (same connection, resumed)`));
@@ -55,10 +81,28 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
     await bot.session.connect(bot.token);
     log(bot.name, `connected as ${bot.session.connection?.connectionId.slice(0, 8) ?? '?'}`);
   }
+  let quiet = false;
+  const singing: Promise<void>[] = [];
   for (const bot of bots) {
-    const pub = await bot.session.publish({ name: `${bot.name}-cam`, hasAudio: true, hasVideo: true });
-    log(bot.name, `published ${pub.stream?.streamId.slice(0, 8) ?? '?'}`);
+    const pub = await bot.session.publish({ name: `${bot.name}-cam`, hasAudio: true, hasVideo: true, audioSource: bot.source });
+    log(bot.name, `published ${pub.stream?.streamId.slice(0, 8) ?? '?'}, singing ${bot.pitch} Hz`);
+    singing.push(sing(bot.source, bot.pitch, () => quiet));
   }
+  // Each bot hears the others' pitches.
+  let heardRight = 0;
+  const expectedHeard = bots.length * (bots.length - 1) * 2; // before and after the cut
+  const listen = async (when: string): Promise<void> => {
+    await hearEveryone(bots, 8000);
+    for (const bot of bots) {
+      const parts = bots.filter((o) => o !== bot).map((o) => {
+        const p = bot.ears.get(o.name)?.pitch();
+        if (p === o.pitch) heardRight++;
+        return `${o.name} at ${p === undefined ? 'nothing' : `${p} Hz`}${p === o.pitch || p === undefined ? '' : ` (sings ${o.pitch} Hz)`}`;
+      });
+      log(bot.name, `hears ${parts.join(', ')}${when}`);
+    }
+  };
+  await listen('');
 
   let sent = 0;
   let failed = 0;
@@ -83,6 +127,12 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   await Promise.all(back);
   await Promise.all(second);
   await new Promise((r) => setTimeout(r, 300));
+  // The sound came back by itself: hear it afresh.
+  for (const bot of bots) for (const ear of bot.ears.values()) ear.mark();
+  await listen(' (after the cut)');
+  quiet = true;
+  for (const bot of bots) bot.source.clearQueue();
+  await Promise.all(singing);
 
   let got = 0;
   let lost = 0;
@@ -103,6 +153,8 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   }
   await server.close();
   out('');
+  out(`audio: ${heardRight} of ${expectedHeard} streams heard at their pitch (each bot hears the ${bots.length - 1} others, before and after the cut)`);
   out(`summary: signals sent ${sent}, received ${got} (expected ${sent * bots.length}), lost ${lost}, duplicated ${dup}, failed ${failed}`);
-  return lost === 0 && dup === 0 && failed === 0 && got === SIGNALS_PER_BOT * bots.length * bots.length ? 0 : 1;
+  const signalsOk = lost === 0 && dup === 0 && failed === 0 && got === SIGNALS_PER_BOT * bots.length * bots.length;
+  return signalsOk && heardRight === expectedHeard ? 0 : 1;
 }

@@ -4,7 +4,8 @@
 //   core.{h,cc}       the C core's process-wide refcount; per-environment data and its teardown
 //   events.h          the event kinds (numbered once, exported as EVENTS) and the Event copy
 //   callbacks.{h,cc}  the session's C callbacks (service thread): copy into an Event, queue it
-//   publisher.{h,cc}  a session's publisher and its callbacks
+//   publisher.{h,cc}  a session's publisher and its callbacks (and its audio source's)
+//   subscriber.{h,cc} a session's subscriber, its callbacks and its bounded audio buffer
 //   pump.{h,cc}       the per-environment queue and ThreadSafeFunction: batches to JavaScript
 //   marshal.{h,cc}    Event -> JavaScript values (the flat batch layout)
 //   args.{h,cc}       argument checks at the C++ entry
@@ -18,6 +19,10 @@
 #include "pump.h"
 #include "session.h"
 
+extern "C" {
+#include "opentok/convene.h"
+}
+
 namespace {
 
 using namespace convene_addon;
@@ -28,6 +33,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setDispatcher", Napi::Function::New(env, SetDispatcher, "setDispatcher"));
   exports.Set("EVENTS", EventKindsObject(env));
   exports.Set("EVENT_STRIDE", Napi::Number::New(env, kEventStride));
+  exports.Set("AUDIO_QUEUE_FULL", Napi::Number::New(env, CONVENE_AUDIO_QUEUE_FULL));
   exports.Set("version", Napi::String::New(env, "0.1.0"));
   return exports;
 }

@@ -56,6 +56,33 @@ bool Args::Id(size_t i, const char* name, int64_t* out) {
   return true;
 }
 
+bool Args::Int(size_t i, const char* name, int lo, int hi, int* out) {
+  Napi::Value v = At(i);
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+  if (!(d >= lo && d <= hi) || std::floor(d) != d) {
+    return Expected(name, ("an integer from " + std::to_string(lo) + " to " + std::to_string(hi)).c_str());
+  }
+  *out = static_cast<int>(d);
+  return true;
+}
+
+bool Args::OptionalInt(size_t i, const char* name, int lo, int hi, int fallback, int* out) {
+  if (At(i).IsUndefined()) {
+    *out = fallback;
+    return true;
+  }
+  return Int(i, name, lo, hi, out);
+}
+
+bool Args::Int16Array(size_t i, const char* name, const int16_t** data, size_t* length) {
+  Napi::Value v = At(i);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int16_array) return Expected(name, "an Int16Array");
+  Napi::Int16Array a = v.As<Napi::Int16Array>();
+  *data = a.Data();
+  *length = a.ElementLength();
+  return true;
+}
+
 bool Args::OneOf(size_t i, const char* name, const char* const* allowed, std::string* out) {
   std::string s;
   Napi::Value v = At(i);

@@ -31,6 +31,12 @@ class Args {
   bool OneOf(size_t i, const char* name, const char* const* allowed, std::string* out);
   // An array of strings.
   bool StringArray(size_t i, const char* name, std::vector<std::string>* out);
+  // An integer lo <= n <= hi.
+  bool Int(size_t i, const char* name, int lo, int hi, int* out);
+  // An integer lo <= n <= hi, or undefined (then `fallback`).
+  bool OptionalInt(size_t i, const char* name, int lo, int hi, int fallback, int* out);
+  // An Int16Array: its samples (valid while the call runs) and their count.
+  bool Int16Array(size_t i, const char* name, const int16_t** data, size_t* length);
 
   // Throws TypeError "<call>: <message>" unless an exception is pending; returns false.
   bool Fail(const std::string& message);

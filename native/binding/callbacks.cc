@@ -9,6 +9,31 @@ namespace convene_addon {
 
 void Queue(SessCtx* ctx, Event&& e) { ctx->pump->Push(ctx->sid, std::move(e)); }
 
+SessCtx::~SessCtx() { DropStreams(); }
+
+void SessCtx::KeepStream(const otc_stream* s) {
+  otc_stream* copy = otc_stream_copy(s);
+  if (!copy) return;
+  std::lock_guard<std::mutex> lock(streams_mu);
+  otc_stream*& slot = streams[otc_stream_get_id(copy)];
+  if (slot) otc_stream_delete(slot);
+  slot = copy;
+}
+
+void SessCtx::DropStream(const std::string& id) {
+  std::lock_guard<std::mutex> lock(streams_mu);
+  auto it = streams.find(id);
+  if (it == streams.end()) return;
+  otc_stream_delete(it->second);
+  streams.erase(it);
+}
+
+void SessCtx::DropStreams() {
+  std::lock_guard<std::mutex> lock(streams_mu);
+  for (auto& kv : streams) otc_stream_delete(kv.second);
+  streams.clear();
+}
+
 ConnData CopyConn(const otc_connection* c) {
   ConnData d;
   if (!c) return d;
@@ -50,6 +75,7 @@ void OnConnected(otc_session* s, void* u) {
 }
 
 void OnDisconnected(otc_session* s, void* u) {
+  Ctx(u)->DropStreams();
   Event e(Kind::Disconnected);
   e.s1 = ReasonOr(convene_session_get_disconnect_reason(s));
   Queue(Ctx(u), std::move(e));
@@ -69,6 +95,7 @@ void OnConnDropped(otc_session*, void* u, const otc_connection* c) {
 }
 
 void OnStreamReceived(otc_session*, void* u, const otc_stream* st) {
+  Ctx(u)->KeepStream(st);
   Event e(Kind::StreamReceived);
   e.stream = CopyStream(st);
   Queue(Ctx(u), std::move(e));
@@ -77,6 +104,7 @@ void OnStreamReceived(otc_session*, void* u, const otc_stream* st) {
 void OnStreamDropped(otc_session*, void* u, const otc_stream* st) {
   Event e(Kind::StreamDropped);
   e.stream = CopyStream(st);
+  Ctx(u)->DropStream(e.stream.id);
   e.s1 = ReasonOr(convene_stream_get_reason(st));
   Queue(Ctx(u), std::move(e));
 }

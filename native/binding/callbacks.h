@@ -3,6 +3,10 @@
 // never touch JavaScript. Publishers' callbacks live in publisher.cc and work the same way.
 #pragma once
 
+#include <mutex>
+#include <string>
+#include <unordered_map>
+
 #include "events.h"
 
 extern "C" {
@@ -14,12 +18,27 @@ namespace convene_addon {
 
 struct Pump;
 
-// A session's callback context (user_data of its callbacks): where to queue, under which id.
-// Owned by the SessionWrap; freed after otc_session_delete, when no callback can run.
+// A session's callback context (user_data of its callbacks): where to queue, under which id,
+// and a copy of every stream of the session (the service thread keeps them as streams come
+// and go; the JS thread subscribes from them). Owned by the SessionWrap; freed after
+// otc_session_delete, when no callback can run.
 struct SessCtx {
+  SessCtx(Pump* p, uint32_t id, bool supp) : pump(p), sid(id), suppressed(supp) {}
+  ~SessCtx();
+  SessCtx(const SessCtx&) = delete;
+  SessCtx& operator=(const SessCtx&) = delete;
+
   Pump* pump;
   uint32_t sid;
   bool suppressed;  // connection events suppressed: signals carry their sender's details
+
+  std::mutex streams_mu;
+  std::unordered_map<std::string, otc_stream*> streams;  // owned copies (otc_stream_copy), by id
+
+  // Any thread: keeps a copy of `s` (replacing one of the same id) / drops the one of `id` / all.
+  void KeepStream(const otc_stream* s);
+  void DropStream(const std::string& id);
+  void DropStreams();
 };
 
 // Queues an event of the session `ctx` (any thread).

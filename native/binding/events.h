@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #define CONVENE_EVENT_KINDS(X)                                                                            \
   X(Connected)                                                                                            \
@@ -31,7 +32,12 @@
   X(PubCreated)                                                                                           \
   X(PubDestroyed)                                                                                         \
   X(PubError)                                                                                             \
-  X(SignalUndelivered)
+  X(SignalUndelivered)                                                                                     \
+  X(PubAudioSpace)                                                                                        \
+  X(SubConnected)                                                                                         \
+  X(SubDisconnected)                                                                                      \
+  X(SubError)                                                                                             \
+  X(SubAudio)
 
 namespace convene_addon {
 
@@ -71,7 +77,17 @@ struct StreamData {
   int video_type = 1;
 };
 
-// One event: made on the service thread (callbacks.cc, publisher.cc), queued by the pump,
+// One frame of decoded PCM as copied out of a subscriber's on_audio_data (media thread).
+struct AudioChunk {
+  std::vector<int16_t> pcm;  // interleaved
+  double timestamp = 0;      // ms since the epoch, when the core handed it over
+  int sample_rate = 0;
+  int channels = 0;
+  float level = 0;  // peak, 0..1
+};
+
+// One event: made on the service thread (callbacks.cc, publisher.cc, subscriber.cc) or the
+// core's media thread (audio space, SubAudio), queued by the pump,
 // turned into JavaScript values on the JS thread (marshal.cc). Owns all its data.
 struct Event {
   explicit Event(Kind k) : kind(k) {}
@@ -83,6 +99,7 @@ struct Event {
   int64_t i1 = 0, i2 = 0;
   bool b = false;
   bool has_from = false;
+  std::vector<AudioChunk> audio;  // SubAudio: filled on the JS thread, from the subscriber's buffer
 };
 
 }  // namespace convene_addon

@@ -1,6 +1,8 @@
 // Events to JavaScript values (see marshal.h).
 #include "marshal.h"
 
+#include <cstring>
+
 namespace convene_addon {
 
 namespace {
@@ -21,6 +23,26 @@ Napi::Object StreamToJs(Napi::Env env, const StreamData& s) {
   d.Set("height", s.height);
   o.Set("videoDimensions", d);
   return o;
+}
+
+// The frames of a SubAudio event: an array of Int16Array (returned) and the Float64Array of
+// their kAudioMeta numbers each (*meta).
+napi_value AudioToJs(Napi::Env env, const Event& e, napi_value* meta) {
+  size_t n = e.audio.size();
+  Napi::Array frames = Napi::Array::New(env, n);
+  Napi::Float64Array m = Napi::Float64Array::New(env, n * kAudioMeta);
+  for (size_t i = 0; i < n; i++) {
+    const AudioChunk& c = e.audio[i];
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, c.pcm.size() * sizeof(int16_t));
+    if (!c.pcm.empty()) std::memcpy(buf.Data(), c.pcm.data(), c.pcm.size() * sizeof(int16_t));
+    frames.Set(static_cast<uint32_t>(i), Napi::Int16Array::New(env, c.pcm.size(), buf, 0));
+    m[i * kAudioMeta] = c.timestamp;
+    m[i * kAudioMeta + 1] = c.sample_rate;
+    m[i * kAudioMeta + 2] = c.channels;
+    m[i * kAudioMeta + 3] = c.level;
+  }
+  *meta = m;
+  return frames;
 }
 
 }  // namespace
@@ -100,6 +122,19 @@ void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, c
       break;
     case Kind::SignalUndelivered:
       v[2] = str(e.s1), v[3] = str(e.conn.id), v[4] = num(static_cast<double>(e.i1)), v[5] = str(e.s2);
+      break;
+    case Kind::PubAudioSpace:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2));
+      break;
+    case Kind::SubConnected:
+    case Kind::SubDisconnected:
+      v[2] = num(static_cast<double>(e.i1));
+      break;
+    case Kind::SubError:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2)), v[4] = str(e.s1);
+      break;
+    case Kind::SubAudio:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = AudioToJs(env, e, &v[4]), v[5] = num(static_cast<double>(e.i2));
       break;
   }
   for (uint32_t i = 0; i < kEventStride; i++) napi_set_element(env, arr, base + i, v[i]);

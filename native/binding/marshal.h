@@ -12,6 +12,9 @@ namespace convene_addon {
 // [target, kind, a, b, c, d, e]; unused fields are undefined.
 void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, const Event& e);
 
+// Per frame of a SubAudio event, in its Float64Array: timestamp, sample rate, channels, level.
+constexpr uint32_t kAudioMeta = 4;
+
 // The EVENTS export: a frozen {name: number} of every kind (events.h).
 Napi::Object EventKindsObject(Napi::Env env);
 

@@ -6,7 +6,7 @@
 namespace convene_addon {
 
 std::unique_ptr<Publisher> Publisher::Create(SessCtx* sess, int64_t id, const std::string& name, bool audio,
-                                             bool video, const std::string& video_type) {
+                                             bool video, const std::string& video_type, int audio_queue_ms) {
   std::unique_ptr<Publisher> p(new Publisher(sess, id));
   struct otc_publisher_callbacks cb = {};
   cb.on_stream_created = OnCreated;
@@ -20,6 +20,12 @@ std::unique_ptr<Publisher> Publisher::Create(SessCtx* sess, int64_t id, const st
                                                                            : OTC_STREAM_VIDEO_TYPE_CAMERA);
   otc_publisher_set_publish_audio(p->publisher_, audio);
   otc_publisher_set_publish_video(p->publisher_, video);
+  if (audio_queue_ms > 0) {
+    if (convene_publisher_set_audio_source(p->publisher_, audio_queue_ms) != OTC_SUCCESS ||
+        convene_publisher_set_on_audio_space(p->publisher_, OnAudioSpace, p.get()) != OTC_SUCCESS) {
+      return nullptr;  // ~Publisher frees it
+    }
+  }
   return p;
 }
 
@@ -50,6 +56,15 @@ void Publisher::OnError(otc_publisher*, void* u, const char* msg, enum otc_publi
   e.i1 = p->id_;
   e.i2 = code;
   e.s1 = msg ? msg : "";
+  Queue(p->sess_, std::move(e));
+}
+
+// Media thread: the queue, full before, has room again.
+void Publisher::OnAudioSpace(otc_publisher*, void* u, int queued_ms) {
+  auto* p = static_cast<Publisher*>(u);
+  Event e(Kind::PubAudioSpace);
+  e.i1 = p->id_;
+  e.i2 = queued_ms;
   Queue(p->sess_, std::move(e));
 }
 

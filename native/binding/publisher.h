@@ -1,6 +1,7 @@
 // A publisher of a session: the core's otc_publisher and the context its callbacks get. Its
 // callbacks (service thread) queue PubCreated / PubDestroyed / PubError events under the JS
-// publisher id, on the session's pump. Owned by its SessionWrap.
+// publisher id, on the session's pump; with an audio source, the core's "room again" callback
+// (media thread) queues PubAudioSpace. Owned by its SessionWrap.
 #pragma once
 
 #include <cstdint>
@@ -13,9 +14,10 @@ namespace convene_addon {
 
 class Publisher {
  public:
-  // A publisher named `name`, not published yet; nullptr if the core refuses it.
+  // A publisher named `name`, not published yet; nullptr if the core refuses it. With
+  // audio_queue_ms > 0 its audio comes from convene_publisher_write_audio (a queue that long).
   static std::unique_ptr<Publisher> Create(SessCtx* sess, int64_t id, const std::string& name, bool audio, bool video,
-                                           const std::string& video_type);
+                                           const std::string& video_type, int audio_queue_ms);
   // Unpublishes if published and frees the core's publisher; waits for the service thread,
   // so no callback of this publisher runs after it.
   ~Publisher();
@@ -29,6 +31,7 @@ class Publisher {
   static void OnCreated(otc_publisher*, void* u, const otc_stream* st);
   static void OnDestroyed(otc_publisher*, void* u, const otc_stream* st);
   static void OnError(otc_publisher*, void* u, const char* msg, enum otc_publisher_error_code code);
+  static void OnAudioSpace(otc_publisher*, void* u, int queued_ms);
 
   SessCtx* sess_;  // the owning session's: outlives this publisher
   int64_t id_;     // the JS publisher id

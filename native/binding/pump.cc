@@ -91,7 +91,7 @@ void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, Batch* data)
   uint32_t last_sid = 0;
   SessionWrap* last = nullptr;
   napi_value target = nullptr;
-  for (const Event& e : *batch) {
+  for (Event& e : *batch) {
     if (e.sid != last_sid || last == nullptr) {
       auto it = ed->sessions.find(e.sid);
       last_sid = e.sid;
@@ -99,6 +99,12 @@ void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, Batch* data)
       target = last ? last->Value().operator napi_value() : nullptr;
     }
     if (last == nullptr || target == nullptr) continue;  // closed or collected: its events go with it
+    if (e.kind == Kind::SubAudio) {
+      // the frames buffered by now ride on this event; none if it was unsubscribed meanwhile
+      Subscriber* sub = last->FindSubscriber(e.i1);
+      if (sub == nullptr) continue;
+      sub->TakeAudio(&e);
+    }
     PutEvent(env, arr, n * kEventStride, target, e);
     n++;
     if (e.kind == Kind::Disconnected) ended.push_back(last);

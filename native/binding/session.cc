@@ -28,6 +28,14 @@ Napi::Function SessionWrap::Init(Napi::Env env) {
                       InstanceMethod("unpublish", &SessionWrap::Unpublish),
                       InstanceMethod("setPublish", &SessionWrap::SetPublish),
                       InstanceMethod("getPublish", &SessionWrap::GetPublish),
+                      InstanceMethod("writeAudio", &SessionWrap::WriteAudio),
+                      InstanceMethod("clearAudio", &SessionWrap::ClearAudio),
+                      InstanceMethod("queuedAudio", &SessionWrap::QueuedAudio),
+                      InstanceMethod("subscribe", &SessionWrap::Subscribe),
+                      InstanceMethod("subscriberId", &SessionWrap::SubscriberId),
+                      InstanceMethod("unsubscribe", &SessionWrap::Unsubscribe),
+                      InstanceMethod("setSubscribeAudio", &SessionWrap::SetSubscribeAudio),
+                      InstanceMethod("mediaStats", &SessionWrap::MediaStats),
                       InstanceMethod("close", &SessionWrap::CloseJs)});
 }
 
@@ -57,7 +65,7 @@ SessionWrap::SessionWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Sess
   core_ = true;  // released by Close(), also when this constructor throws (the wrapper deletes us)
   id_ = ed->next_id++;
   if (ed->next_id == 0) ed->next_id = 1;
-  ctx_.reset(new SessCtx{ed->pump, id_, suppressed});
+  ctx_.reset(new SessCtx(ed->pump, id_, suppressed));
   struct otc_session_callbacks cb = SessionCallbacks(ctx_.get());
   session_ = otc_session_new_with_settings(api_key.c_str(), session_id.c_str(), &cb, st);
   otc_session_settings_delete(st);
@@ -150,15 +158,22 @@ Napi::Value SessionWrap::Moderate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, st);
 }
 
-// publish(pubId, name, hasAudio, hasVideo, videoType)
+// publish(pubId, name, hasAudio, hasVideo, videoType, audioQueueMs?): audioQueueMs > 0 gives
+// the publisher an audio source (writeAudio) with a queue that long; 0 or undefined: none
 Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args args(info, "publish(pubId, name, hasAudio, hasVideo, videoType)");
+  Args args(info, "publish(pubId, name, hasAudio, hasVideo, videoType, audioQueueMs)");
   int64_t id = 0;
   std::string name, video_type;
   bool audio = false, video = false;
+  int queue_ms = 0;
   if (!args.Id(0, "pubId", &id) || !args.String(1, "name", &name) || !args.Bool(2, "hasAudio", &audio) ||
-      !args.Bool(3, "hasVideo", &video) || !args.OneOf(4, "videoType", kVideoTypes, &video_type)) {
+      !args.Bool(3, "hasVideo", &video) || !args.OneOf(4, "videoType", kVideoTypes, &video_type) ||
+      !args.OptionalInt(5, "audioQueueMs", 0, 60000, 0, &queue_ms)) {
+    return env.Undefined();
+  }
+  if (queue_ms > 0 && queue_ms < 100) {
+    args.Fail("audioQueueMs must be 0 (no audio source) or from 100 to 60000");
     return env.Undefined();
   }
   // A second publisher under a live id would orphan the first one's callback context.
@@ -167,7 +182,7 @@ Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (closed_) return Napi::Number::New(env, OTC_SESSION_NOT_CONNECTED);
-  std::unique_ptr<Publisher> pub = Publisher::Create(ctx_.get(), id, name, audio, video, video_type);
+  std::unique_ptr<Publisher> pub = Publisher::Create(ctx_.get(), id, name, audio, video, video_type, queue_ms);
   if (!pub) return Napi::Number::New(env, OTC_INVALID_PARAM);
   otc_status st = otc_session_publish(session_, pub->get());
   if (st != OTC_SUCCESS) return Napi::Number::New(env, st);  // pub is freed here
@@ -218,6 +233,150 @@ Napi::Value SessionWrap::GetPublish(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, on ? 1 : 0);
 }
 
+// writeAudio(pubId, samples: Int16Array, samplesPerChannel, sampleRate, channels): the core's
+// status (CONVENE_AUDIO_QUEUE_FULL when it does not fit; nothing is queued then)
+Napi::Value SessionWrap::WriteAudio(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "writeAudio(pubId, samples, samplesPerChannel, sampleRate, channels)");
+  int64_t id = 0;
+  const int16_t* data = nullptr;
+  size_t len = 0;
+  int spc = 0, rate = 0, channels = 0;
+  if (!args.Id(0, "pubId", &id) || !args.Int16Array(1, "samples", &data, &len) ||
+      !args.Int(2, "samplesPerChannel", 1, 48000 * 60, &spc) || !args.Int(3, "sampleRate", 8000, 48000, &rate) ||
+      !args.Int(4, "channels", 1, 2, &channels)) {
+    return env.Undefined();
+  }
+  if (len != static_cast<size_t>(spc) * static_cast<size_t>(channels)) {
+    args.Fail("samples holds " + std::to_string(len) + " values, samplesPerChannel * channels is " +
+              std::to_string(static_cast<size_t>(spc) * static_cast<size_t>(channels)));
+    return env.Undefined();
+  }
+  otc_publisher* p = FindPublisher(id);
+  if (!p) return Napi::Number::New(env, OTC_SESSION_PUBLISHER_NOT_FOUND);
+  return Napi::Number::New(env, convene_publisher_write_audio(p, data, static_cast<size_t>(spc), rate, channels));
+}
+
+// clearAudio(pubId)
+Napi::Value SessionWrap::ClearAudio(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "clearAudio(pubId)");
+  int64_t id = 0;
+  if (!args.Id(0, "pubId", &id)) return env.Undefined();
+  otc_publisher* p = FindPublisher(id);
+  if (!p) return Napi::Number::New(env, OTC_SESSION_PUBLISHER_NOT_FOUND);
+  return Napi::Number::New(env, convene_publisher_clear_audio(p));
+}
+
+// queuedAudio(pubId): ms queued; -1 for an unknown publisher
+Napi::Value SessionWrap::QueuedAudio(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "queuedAudio(pubId)");
+  int64_t id = 0;
+  if (!args.Id(0, "pubId", &id)) return env.Undefined();
+  otc_publisher* p = FindPublisher(id);
+  return Napi::Number::New(env, p ? convene_publisher_get_queued_audio_ms(p) : -1);
+}
+
+// subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs): the core's status;
+// OTC_SUBSCRIBER_SERVER_CANNOT_FIND_STREAM for a stream the session does not know (any more)
+Napi::Value SessionWrap::Subscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs)");
+  int64_t id = 0;
+  std::string stream_id;
+  SubscribeOptions opt;
+  if (!args.Id(0, "subId", &id) || !args.String(1, "streamId", &stream_id) || !args.Bool(2, "audio", &opt.audio) ||
+      !args.Int(3, "sampleRate", 8000, 48000, &opt.sample_rate) || !args.Int(4, "channels", 1, 2, &opt.channels) ||
+      !args.Int(5, "frameMs", 10, 60, &opt.frame_ms) || !args.Int(6, "bufferMs", 100, 60000, &opt.buffer_ms)) {
+    return env.Undefined();
+  }
+  if (subscribers_.count(id)) {
+    args.Fail("subId " + std::to_string(id) + " is in use");
+    return env.Undefined();
+  }
+  if (closed_) return Napi::Number::New(env, OTC_SESSION_NOT_CONNECTED);
+  otc_status st = OTC_SUCCESS;
+  std::unique_ptr<Subscriber> sub;
+  {
+    std::lock_guard<std::mutex> lock(ctx_->streams_mu);
+    auto it = ctx_->streams.find(stream_id);
+    if (it == ctx_->streams.end()) return Napi::Number::New(env, OTC_SUBSCRIBER_SERVER_CANNOT_FIND_STREAM);
+    sub = Subscriber::Create(ctx_.get(), id, it->second, opt, &st);  // the subscriber copies the stream
+  }
+  if (!sub) return Napi::Number::New(env, st);
+  st = otc_session_subscribe(session_, sub->get());
+  if (st != OTC_SUCCESS) return Napi::Number::New(env, st);  // sub is freed here
+  subscribers_[id] = std::move(sub);
+  return Napi::Number::New(env, OTC_SUCCESS);
+}
+
+// subscriberId(subId): the core's id of the subscriber ('' for an unknown one)
+Napi::Value SessionWrap::SubscriberId(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "subscriberId(subId)");
+  int64_t id = 0;
+  if (!args.Id(0, "subId", &id)) return env.Undefined();
+  Subscriber* s = FindSubscriber(id);
+  const char* sid = s ? otc_subscriber_get_subscriber_id(s->get()) : nullptr;
+  return Napi::String::New(env, sid ? sid : "");
+}
+
+// unsubscribe(subId): unsubscribes (if still subscribed) and frees the subscriber
+Napi::Value SessionWrap::Unsubscribe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "unsubscribe(subId)");
+  int64_t id = 0;
+  if (!args.Id(0, "subId", &id)) return env.Undefined();
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return Napi::Number::New(env, OTC_SESSION_SUBSCRIBER_NOT_FOUND);
+  subscribers_.erase(it);  // ~Subscriber waits: no callback after this
+  return Napi::Number::New(env, OTC_SUCCESS);
+}
+
+// setSubscribeAudio(subId, on)
+Napi::Value SessionWrap::SetSubscribeAudio(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "setSubscribeAudio(subId, on)");
+  int64_t id = 0;
+  bool on = false;
+  if (!args.Id(0, "subId", &id) || !args.Bool(1, "on", &on)) return env.Undefined();
+  Subscriber* s = FindSubscriber(id);
+  if (!s) return Napi::Number::New(env, OTC_SESSION_SUBSCRIBER_NOT_FOUND);
+  return Napi::Number::New(env, otc_subscriber_set_subscribe_to_audio(s->get(), on));
+}
+
+// mediaStats('pub'|'sub', id): the core's counters, or null for an unknown one
+Napi::Value SessionWrap::MediaStats(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  static const char* const kWhat[] = {"pub", "sub", nullptr};
+  Args args(info, "mediaStats(what, id)");
+  std::string what;
+  int64_t id = 0;
+  if (!args.OneOf(0, "what", kWhat, &what) || !args.Id(1, "id", &id)) return env.Undefined();
+  struct convene_media_stats m = {};
+  otc_status st = OTC_INVALID_PARAM;
+  if (what == "pub") {
+    if (otc_publisher* p = FindPublisher(id)) st = convene_publisher_get_media_stats(p, &m);
+  } else if (Subscriber* s = FindSubscriber(id)) {
+    st = convene_subscriber_get_media_stats(s->get(), &m);
+  }
+  if (st != OTC_SUCCESS) return env.Null();
+  Napi::Object o = Napi::Object::New(env);
+  auto put = [&](const char* k, uint64_t v) { o.Set(k, Napi::Number::New(env, static_cast<double>(v))); };
+  put("framesSent", m.frames_sent);
+  put("framesReceived", m.frames_received);
+  put("bytesSent", m.bytes_sent);
+  put("bytesReceived", m.bytes_received);
+  put("framesDecoded", m.frames_decoded);
+  put("framesConcealed", m.frames_concealed);
+  put("decodeErrors", m.decode_errors);
+  put("framesLost", m.frames_lost);
+  put("queueDropped", m.queue_dropped);
+  put("queueRefused", m.queue_refused);
+  return o;
+}
+
 Napi::Value SessionWrap::CloseJs(const Napi::CallbackInfo& info) {
   Close();
   return info.Env().Undefined();
@@ -227,6 +386,7 @@ Napi::Value SessionWrap::CloseJs(const Napi::CallbackInfo& info) {
 void SessionWrap::Close() {
   if (closed_) return;
   if (session_) {
+    subscribers_.clear();          // each waits for the core's threads
     publishers_.clear();           // each waits for the service thread
     otc_session_delete(session_);  // waits for the service thread: no callback after this
     session_ = nullptr;

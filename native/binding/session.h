@@ -18,6 +18,7 @@
 #include "callbacks.h"
 #include "core.h"
 #include "publisher.h"
+#include "subscriber.h"
 
 namespace convene_addon {
 
@@ -32,6 +33,11 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   void Close();
   // The pump delivered the session's Disconnected event: it no longer keeps anything alive.
   void Ended(Napi::Env env) { Alive(env, false); }
+  // A subscription of this session by JS id, or nullptr (unsubscribed meanwhile).
+  Subscriber* FindSubscriber(int64_t id) const {
+    auto it = subscribers_.find(id);
+    return it == subscribers_.end() ? nullptr : it->second.get();
+  }
 
  private:
   Napi::Value Connect(const Napi::CallbackInfo& info);
@@ -42,6 +48,18 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value Unpublish(const Napi::CallbackInfo& info);
   Napi::Value SetPublish(const Napi::CallbackInfo& info);
   Napi::Value GetPublish(const Napi::CallbackInfo& info);
+  Napi::Value WriteAudio(const Napi::CallbackInfo& info);
+  Napi::Value ClearAudio(const Napi::CallbackInfo& info);
+  Napi::Value QueuedAudio(const Napi::CallbackInfo& info);
+  Napi::Value Subscribe(const Napi::CallbackInfo& info);
+  Napi::Value SubscriberId(const Napi::CallbackInfo& info);
+  Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
+  Napi::Value SetSubscribeAudio(const Napi::CallbackInfo& info);
+  Napi::Value MediaStats(const Napi::CallbackInfo& info);
+  otc_publisher* FindPublisher(int64_t id) const {
+    auto it = publishers_.find(id);
+    return it == publishers_.end() ? nullptr : it->second->get();
+  }
   Napi::Value CloseJs(const Napi::CallbackInfo& info);
 
   void Alive(Napi::Env env, bool on);
@@ -54,6 +72,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   bool core_ = false;   // holds a core reference (AcquireCore)
   EnvData* env_data_ = nullptr;
   std::unordered_map<int64_t, std::unique_ptr<Publisher>> publishers_;  // by JS publisher id
+  std::unordered_map<int64_t, std::unique_ptr<Subscriber>> subscribers_;  // by JS subscription id
 };
 
 }  // namespace convene_addon

@@ -23,6 +23,8 @@
 #include "opentok/connection.h"
 #include "opentok/stream.h"
 #include "opentok/publisher.h"
+#include "opentok/subscriber.h"
+#include "opentok/audio_device.h"
 #include "opentok/session.h"
 #include "opentok/convene.h"
 

@@ -22,6 +22,8 @@ static const struct {
     {"muteForced", CV_FRAME_MUTE_FORCED},
     {"sessionDisconnected", CV_FRAME_SESSION_DISCONNECTED},
     {"signalUndelivered", CV_FRAME_SIGNAL_UNDELIVERED},
+    {"streamInterrupted", CV_FRAME_STREAM_INTERRUPTED},
+    {"streamRestored", CV_FRAME_STREAM_RESTORED},
 };
 
 int cv_frame_decode(const char *text, size_t len, struct cv_frame *out) {
@@ -101,6 +103,8 @@ static const char *const k_request_names[CV_REQ_COUNT] = {
     [CV_REQ_FORCE_MUTE_STREAM] = "forceMuteStream",
     [CV_REQ_FORCE_MUTE_ALL] = "forceMuteAll",
     [CV_REQ_DISABLE_FORCE_MUTE] = "disableForceMute",
+    [CV_REQ_SUBSCRIBE] = "subscribe",
+    [CV_REQ_UNSUBSCRIBE] = "unsubscribe",
 };
 
 const char *cv_request_name(enum cv_request_kind kind) {

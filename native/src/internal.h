@@ -36,6 +36,7 @@
 
 #include "opentok.h"
 #include "opentok/convene.h"
+#include "media/engine.h"
 
 #define CV_MAX_SIGNAL_TYPE 128
 #define CV_MAX_SIGNAL_DATA 8192
@@ -129,6 +130,8 @@ enum cv_frame_type {
   CV_FRAME_MUTE_FORCED,
   CV_FRAME_SESSION_DISCONNECTED,
   CV_FRAME_SIGNAL_UNDELIVERED,
+  CV_FRAME_STREAM_INTERRUPTED, /* 1.1: a subscribed stream's publisher dropped (grace window) */
+  CV_FRAME_STREAM_RESTORED,    /* 1.1: it resumed */
 };
 
 struct cv_frame {
@@ -166,6 +169,8 @@ enum cv_request_kind {
   CV_REQ_FORCE_MUTE_STREAM,
   CV_REQ_FORCE_MUTE_ALL,
   CV_REQ_DISABLE_FORCE_MUTE,
+  CV_REQ_SUBSCRIBE,   /* 1.1 */
+  CV_REQ_UNSUBSCRIBE, /* 1.1 */
   CV_REQ_COUNT
 };
 /* The frame type of a request kind ("signal", "publish", ...); NULL when out of range. */
@@ -183,6 +188,10 @@ enum cv_cmd_type {
   CV_CMD_UNPUBLISH,
   CV_CMD_PUBLISHER_UPDATE,
   CV_CMD_PUBLISHER_DELETE,
+  CV_CMD_SUBSCRIBE,
+  CV_CMD_UNSUBSCRIBE,
+  CV_CMD_SUBSCRIBER_UPDATE, /* subscribe to audio/video changed */
+  CV_CMD_SUBSCRIBER_DELETE,
   CV_CMD_STOP,
 };
 
@@ -190,6 +199,7 @@ struct cv_cmd {
   enum cv_cmd_type type;
   otc_session *session;
   otc_publisher *publisher;
+  otc_subscriber *subscriber; /* SUBSCRIBE, UNSUBSCRIBE, SUBSCRIBER_* */
   char *text;       /* CONNECT: token */
   enum cv_request_kind req; /* REQUEST: what is requested */
   json_t *fields;   /* REQUEST, PUBLISHER_UPDATE: owned */
@@ -218,6 +228,8 @@ void cv_cmd_free(struct cv_cmd *cmd);
 /* ==== base: clock.c ==== */
 /* Milliseconds of CLOCK_MONOTONIC, or of the clock a test installed. */
 int64_t cv_now_ms(void);
+/* Milliseconds since the Unix epoch (CLOCK_REALTIME): for timestamps shown to the application. */
+int64_t cv_wall_ms(void);
 /* Test-only: time comes from `fn` (NULL: the monotonic clock again). */
 void cv_clock_set_for_testing(int64_t (*fn)(void));
 
@@ -321,6 +333,8 @@ struct cv_transport_events {
   void (*on_error)(void *owner, const char *why);               /* could not connect */
   void (*on_closed)(void *owner, int close_code, const char *reason); /* the socket closed */
   void (*on_writable)(void *owner); /* the write queue emptied (may be NULL) */
+  /* one whole binary message (media, protocol section 15); may be NULL (dropped) */
+  void (*on_binary)(void *owner, const unsigned char *bytes, size_t len);
 };
 
 struct cv_transport_config {
@@ -333,6 +347,7 @@ struct cv_transport_config {
 struct cv_out {
   struct cv_out *next;
   size_t len;
+  int binary; /* a binary (media) message, else text */
   unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
 };
 
@@ -353,6 +368,10 @@ struct cv_link {
   int closing;    /* flush the queue, then close normally */
   int failed;     /* CLIENT_CONNECTION_ERROR was reported */
   int await_server_close; /* a disconnect request is queued: after it, let the server close */
+  unsigned char *brx; /* a binary message arriving in fragments */
+  size_t brx_len, brx_cap;
+  int brx_skip;       /* skipping the fragments of a binary message that was dropped */
+  size_t out_binary;  /* bytes of binary messages queued (bounded: CV_TRANSPORT_MAX_BINARY_QUEUED) */
 };
 
 extern const struct lws_protocols cv_protocols[];
@@ -382,6 +401,12 @@ int cv_transport_open(const struct cv_transport_config *cfg, const struct cv_tra
 void cv_transport_close(struct cv_link **slot);
 /* Queues text (copied) and asks to write. */
 void cv_transport_send(struct cv_link *l, const char *text);
+/* Queues one binary message (copied) and asks to write. Media is real time: -1 (nothing
+ * queued) when l is NULL, out of memory, or more than CV_TRANSPORT_MAX_BINARY_QUEUED bytes of
+ * binary messages already wait (a slow socket: the caller counts the drop). */
+#define CV_TRANSPORT_MAX_BINARY_QUEUED (32 * 1024)
+#define CV_TRANSPORT_MAX_BINARY_MESSAGE (64 * 1024)
+int cv_transport_send_binary(struct cv_link *l, const unsigned char *bytes, size_t len);
 /* A ping at the next chance to write. */
 void cv_transport_ping(struct cv_link *l);
 /* Takes the oldest queued text (malloc'd, NUL-terminated; the caller frees) or NULL: what a
@@ -457,6 +482,7 @@ struct cv_pending {
   enum cv_request_kind kind;
   char *text;
   otc_publisher *publisher;
+  otc_subscriber *subscriber; /* a subscribe request: whose (NULL once unsubscribed or deleted) */
   int sent; /* 0 not written on this socket, 1 written (counted in in_flight), 2 processed before a resume */
   convene_completion_cb done; /* called once with the result, or when the session ends */
   void *done_data;
@@ -524,6 +550,9 @@ struct otc_session {
   struct cv_table connections; /* otc_connection* of the others */
   struct cv_table streams;     /* otc_stream* of everyone, mine included */
   struct cv_table publishers;  /* otc_publisher* published or publishing here (not owned) */
+  struct cv_table subscribers; /* otc_subscriber* subscribed or subscribing here (not owned) */
+  uint64_t media_unknown_track; /* binary frames for no subscriber of ours (counted, dropped) */
+  uint64_t media_malformed;     /* binary frames whose header did not decode */
   /* what the lost connection knew, reconciled with the new connection's lists on rejoin */
   struct cv_table stale_connections, stale_streams;
   struct cv_end end; /* how the session ends (state_end.c): the only place its fields are written */
@@ -555,6 +584,30 @@ struct otc_publisher {
                               * stream this publisher had; freed with the publisher */
   otc_session *session;      /* service thread: where it is published */
   int deleted;
+  struct cv_media_pub *media; /* its media (media/engine.h): created with it, freed with it */
+  _Atomic(convene_audio_space_cb) on_space; /* convene_publisher_set_on_audio_space */
+  void *_Atomic on_space_data;
+};
+
+/* A subscriber (opentok/subscriber.h). */
+enum cv_sub_state {
+  CV_SUB_IDLE = 0,   /* not subscribed */
+  CV_SUB_REQUESTED,  /* the subscribe request waits for its result */
+  CV_SUB_CONNECTED,  /* on_connected fired: media flows (tracks known) */
+};
+struct otc_subscriber {
+  otc_stream *stream; /* owned copy, immutable */
+  char id[40];        /* otc_subscriber_get_subscriber_id */
+  struct otc_subscriber_callbacks cb;
+  atomic_int want_audio, want_video;
+  atomic_int claimed;   /* otc_session_subscribe accepted it (until unsubscribed or ended): any thread */
+  atomic_int muted;     /* otc_session_unsubscribe / delete called: no more on_audio_data */
+  atomic_int deleted;   /* otc_subscriber_delete called: no more callbacks */
+  _Atomic(otc_session *) session; /* where it is subscribed (otc_subscriber_get_session) */
+  struct cv_media_sub *media;     /* its media (media/engine.h): created with it, freed with it */
+  /* service thread */
+  enum cv_sub_state state;
+  int interrupted; /* streamInterrupted came, streamRestored not yet */
 };
 
 /* ---- state layer entry points (service thread) ---- */
@@ -575,6 +628,17 @@ void cv_state_publish(otc_session *s, otc_publisher *p);
 void cv_state_unpublish(otc_session *s, otc_publisher *p);
 void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields);
 void cv_state_forget_publisher(otc_session *s, otc_publisher *p);
+/* Subscribers (state_subscriber.c). */
+void cv_state_subscribe(otc_session *s, otc_subscriber *sub);
+void cv_state_unsubscribe(otc_session *s, otc_subscriber *sub);
+/* otc_subscriber_set_subscribe_to_audio / _video after subscribing: the subscribe request again. */
+void cv_state_subscriber_update(otc_session *s, otc_subscriber *sub);
+/* otc_subscriber_delete: unsubscribes (if subscribed) without callbacks. */
+void cv_state_forget_subscriber(otc_session *s, otc_subscriber *sub);
+/* One binary message from the socket: a media frame routed by track (transport event). */
+void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len);
+/* Service thread: sends the frames the media thread encoded (on every wake-up). */
+void cv_state_media_flush(void);
 /* The state layer's handlers of transport events (the table given to cv_transport_open);
  * tests call them directly. */
 extern const struct cv_transport_events cv_state_transport_events;
@@ -681,6 +745,14 @@ otc_status cv_service_submit(struct cv_cmd *cmd, int wait);
 struct cv_cmd *cv_cmd_new(enum cv_cmd_type type, otc_session *session);
 void cv_service_drain(void);
 void cv_publisher_free(otc_publisher *p);
+void cv_subscriber_free(otc_subscriber *sub);
+/* Any thread: wakes the service thread (it then sends what the media thread encoded). */
+void cv_service_wake(void);
+/* subscriber.c / audio.c: the media engine with the api layer's callbacks (otc_init / otc_destroy). */
+int cv_media_api_start(void);
+void cv_media_api_stop(void);
+/* otc_destroy: the audio device is retired (its stop and destroy callbacks) and its buffers freed. */
+void cv_audio_device_release(void);
 
 /* ---- testing.c: test-only, compiled into the unit tests and the fuzzer, not the library ---- */
 /* Creates an lws context that nobody services and makes it the one timers go on, so the

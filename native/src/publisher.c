@@ -15,6 +15,12 @@ otc_publisher *otc_publisher_new(const char *name, const struct otc_video_captur
     return NULL;
   }
   p->cb = *callbacks;
+  p->media = cv_media_pub_new(p, &p->publish_audio);
+  if (!p->media) {
+    free(p->name);
+    free(p);
+    return NULL;
+  }
   atomic_store(&p->video_type, OTC_STREAM_VIDEO_TYPE_CAMERA);
   atomic_store(&p->publish_audio, 1);
   atomic_store(&p->publish_video, 1);
@@ -23,6 +29,7 @@ otc_publisher *otc_publisher_new(const char *name, const struct otc_video_captur
 }
 
 void cv_publisher_free(otc_publisher *p) {
+  cv_media_pub_free(p->media);
   if (p->stream) otc_stream_delete(p->stream);
   for (size_t i = 0; i < p->handed.len; i++) cv_stream_free_owned(p->handed.items[i]);
   cv_table_free(&p->handed);

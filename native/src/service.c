@@ -86,7 +86,8 @@ otc_status cv_service_submit(struct cv_cmd *cmd, int wait) {
     return OTC_ILLEGAL_STATE;
   }
   atomic_int done = 0;
-  int must_wait = wait && !t_on_service;
+  /* never from the media thread: the service thread may be waiting for its tick (media/engine.h) */
+  int must_wait = wait && !t_on_service && !cv_media_on_thread();
   if (must_wait) cmd->done = &done;
   /* One wake-up per burst: a non-empty queue means a wake-up is already on its way and the
    * service thread has not taken the queue yet (it takes it all after waking). */
@@ -160,6 +161,25 @@ static void run(struct cv_cmd *c) {
       for (otc_session *x = g.live; x; x = x->live.next) cv_state_forget_publisher(x, c->publisher);
       cv_publisher_free(c->publisher);
       break;
+    case CV_CMD_SUBSCRIBE:
+      cv_state_subscribe(s, c->subscriber);
+      break;
+    case CV_CMD_UNSUBSCRIBE:
+      cv_state_unsubscribe(s, c->subscriber);
+      break;
+    case CV_CMD_SUBSCRIBER_UPDATE: {
+      otc_session *in = atomic_load(&c->subscriber->session);
+      if (in) cv_state_subscriber_update(in, c->subscriber);
+      break;
+    }
+    case CV_CMD_SUBSCRIBER_DELETE: {
+      otc_subscriber *sub = c->subscriber;
+      otc_session *in = atomic_load(&sub->session);
+      if (in) cv_state_forget_subscriber(in, sub);
+      for (otc_session *x = g.live; x; x = x->live.next) cv_state_forget_subscriber(x, sub);
+      cv_subscriber_free(sub);
+      break;
+    }
     case CV_CMD_STOP:
       atomic_store(&g.stopping, 1);
       break;
@@ -167,6 +187,7 @@ static void run(struct cv_cmd *c) {
 }
 
 void cv_service_drain(void) {
+  cv_state_media_flush(); /* what the media thread encoded since the last wake-up */
   struct cv_cmd *c = cv_cmdq_take_all(&g.queue);
   while (c) {
     struct cv_cmd *next = c->next;
@@ -339,8 +360,14 @@ otc_status otc_init(void *reserved) {
     pthread_mutex_unlock(&g.lock);
     return OTC_FATAL;
   }
+  if (cv_media_api_start() != 0) CV_ERROR("otc_init: cannot start the media thread: no media will flow");
   pthread_mutex_unlock(&g.lock);
   return OTC_SUCCESS;
+}
+
+/* The media thread has encoded frames: the service thread sends them (cv_service_drain). */
+void cv_service_wake(void) {
+  if (atomic_load(&g.running)) lws_cancel_service(g.ctx);
 }
 
 otc_status otc_destroy(void) {
@@ -350,6 +377,8 @@ otc_status otc_destroy(void) {
     pthread_mutex_unlock(&g.lock);
     return OTC_ILLEGAL_STATE;
   }
+  cv_media_api_stop(); /* no media callback after this */
+  cv_audio_device_release();
   struct cv_cmd *stop = cv_cmd_new(CV_CMD_STOP, NULL);
   cv_service_submit(stop, 0);
   pthread_join(g.thread, NULL);

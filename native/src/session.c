@@ -257,18 +257,6 @@ static otc_status publisher_cmd(enum cv_cmd_type type, otc_session *s, otc_publi
 otc_status otc_session_publish(otc_session *s, otc_publisher *p) { return publisher_cmd(CV_CMD_PUBLISH, s, p); }
 otc_status otc_session_unpublish(otc_session *s, otc_publisher *p) { return publisher_cmd(CV_CMD_UNPUBLISH, s, p); }
 
-otc_status otc_session_subscribe(otc_session *s, otc_subscriber *sub) {
-  (void)s;
-  (void)sub;
-  return OTC_SESSION_SUBSCRIBER_NOT_FOUND;
-}
-
-otc_status otc_session_unsubscribe(otc_session *s, otc_subscriber *sub) {
-  (void)s;
-  (void)sub;
-  return OTC_SESSION_SUBSCRIBER_NOT_FOUND;
-}
-
 /* The id is copied at creation and never changes: no lock needed. */
 char *otc_session_get_id(const otc_session *s) { return s ? s->session_id : NULL; }
 

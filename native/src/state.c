@@ -122,6 +122,7 @@ static void ev_text(void *owner, const char *text, size_t len) { cv_state_on_tex
 static void ev_pong(void *owner) { ((otc_session *)owner)->last_rx_ms = cv_now_ms(); }
 static void ev_error(void *owner, const char *why) { cv_state_on_transport_error(owner, why); }
 static void ev_closed(void *owner, int code, const char *reason) { cv_state_on_closed(owner, code, reason); }
+static void ev_binary(void *owner, const unsigned char *bytes, size_t len) { cv_state_on_binary(owner, bytes, len); }
 
 const struct cv_transport_events cv_state_transport_events = {
     .on_open = ev_open,
@@ -129,5 +130,6 @@ const struct cv_transport_events cv_state_transport_events = {
     .on_pong = ev_pong,
     .on_error = ev_error,
     .on_closed = ev_closed,
+    .on_binary = ev_binary,
     .on_writable = NULL, /* requests are paced by results and the token bucket, not by the socket */
 };

@@ -50,5 +50,14 @@ void cv_state_drop_publisher(otc_session *s, otc_publisher *p);
 void cv_state_publisher_stream_gone(otc_session *s, otc_publisher *p, const char *reason);
 /* Publishers of this session lose their streams when the session ends. */
 void cv_state_end_publishers(otc_session *s);
+/* state_subscriber.c */
+void cv_state_subscribe_result(otc_session *s, otc_subscriber *sub, json_t *f);
+/* streamInterrupted, streamRestored or streamDestroyed, for the subscribers of that stream. */
+void cv_state_subscribers_stream_event(otc_session *s, const char *stream_id, enum cv_frame_type type);
+void cv_state_subscribers_audio_changed(otc_session *s, const char *stream_id, int has_audio);
+/* The session ended: its subscriptions end (on_error 1010 unless deleted). */
+void cv_state_end_subscribers(otc_session *s);
+/* A completion that only logs a failure (unsubscribe: the Vonage SDK reports nothing). */
+void cv_state_ignore_completion(otc_session *s, void *user_data, void *request_data, int error_code, const char *message);
 
 #endif

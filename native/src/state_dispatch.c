@@ -138,6 +138,7 @@ static void on_property_changed(otc_session *s, json_t *f) {
   if (strcmp(prop, "hasAudio") == 0) {
     st->has_audio = json_is_true(nv);
     CV_EMIT(s, on_stream_has_audio_changed, st, st->has_audio);
+    cv_state_subscribers_audio_changed(s, st->id, st->has_audio);
   } else if (strcmp(prop, "hasVideo") == 0) {
     st->has_video = json_is_true(nv);
     CV_EMIT(s, on_stream_has_video_changed, st, st->has_video);
@@ -214,6 +215,7 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
     case CV_FRAME_STREAM_DESTROYED: {
       const char *id = cv_json_str(json_object_get(f, "stream"), "id");
       const char *reason = cv_static_reason(cv_json_str(f, "reason"));
+      cv_state_subscribers_stream_event(s, id, CV_FRAME_STREAM_DESTROYED);
       otc_publisher *mine = cv_state_publisher_of_stream(s, id);
       if (mine) {
         cv_state_publisher_stream_gone(s, mine, reason);
@@ -226,6 +228,10 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
       otc_stream_delete(st);
       break;
     }
+    case CV_FRAME_STREAM_INTERRUPTED:
+    case CV_FRAME_STREAM_RESTORED:
+      cv_state_subscribers_stream_event(s, cv_json_str(f, "streamId"), fr->type);
+      break;
     case CV_FRAME_STREAM_PROPERTY_CHANGED:
       on_property_changed(s, f);
       break;

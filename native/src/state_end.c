@@ -77,8 +77,9 @@ void cv_state_end(otc_session *s, enum cv_end_cause cause, int code, const char 
   cv_transport_close(&s->link);
   /* 2. requests waiting for a result: each its one final callback */
   cv_state_end_requests(s, row->fail_signals);
-  /* 3. publishers lose their streams */
+  /* 3. publishers lose their streams, subscribers their subscriptions */
   cv_state_end_publishers(s);
+  cv_state_end_subscribers(s);
   if (cause == CV_END_REJOIN) {
     /* the peers and streams the lost connection knew are reconciled with the rejoined
      * connection's lists (state_dispatch.c); anything stale from before goes */
@@ -220,12 +221,14 @@ void cv_state_free(otc_session *s) {
   cv_transport_close(&s->link);
   cv_state_end_requests(s, 0);
   cv_state_end_publishers(s);
+  cv_state_end_subscribers(s);
   clear_tables(s);
   cv_table_free(&s->connections);
   cv_table_free(&s->streams);
   cv_table_free(&s->stale_connections);
   cv_table_free(&s->stale_streams);
   cv_table_free(&s->publishers);
+  cv_table_free(&s->subscribers);
   free(s->token);
   free(s->resume_token);
 }

@@ -25,10 +25,12 @@ void cv_state_drop_publisher(otc_session *s, otc_publisher *p) {
       break;
     }
   }
+  cv_media_pub_detach(p->media);
   p->session = NULL;
 }
 
 void cv_state_publisher_stream_gone(otc_session *s, otc_publisher *p, const char *reason) {
+  cv_media_pub_detach(p->media);
   pthread_mutex_lock(&p->lock);
   otc_stream *stream = p->stream;
   p->stream = NULL;
@@ -105,6 +107,7 @@ void cv_state_forget_publisher(otc_session *s, otc_publisher *p) {
 void cv_state_end_publishers(otc_session *s) {
   while (s->publishers.len) {
     otc_publisher *p = s->publishers.items[--s->publishers.len];
+    cv_media_pub_detach(p->media);
     pthread_mutex_lock(&p->lock);
     otc_stream *stream = p->stream;
     p->stream = NULL;

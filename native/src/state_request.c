@@ -135,7 +135,9 @@ void cv_state_on_result(otc_session *s, json_t *f) {
   struct cv_pending *req = take_pending(s, (uint64_t)cv_json_int(f, "id"));
   if (!req) return;
   otc_publisher *pub = req->publisher;
-  if (!cv_json_bool(f, "ok")) {
+  if (req->kind == CV_REQ_SUBSCRIBE) {
+    cv_state_subscribe_result(s, req->subscriber, f);
+  } else if (!cv_json_bool(f, "ok")) {
     json_t *err = json_object_get(f, "error");
     int code = (int)cv_json_int(err, "code");
     const char *message = cv_json_str(err, "message");
@@ -155,6 +157,9 @@ void cv_state_on_result(otc_session *s, json_t *f) {
       pthread_mutex_lock(&pub->lock);
       pub->stream = stream;
       pthread_mutex_unlock(&pub->lock);
+      /* the server's track for the stream's audio (protocol 15.2): its frames flow from now on */
+      int64_t track = cv_json_int(json_object_get(f, "tracks"), "audio");
+      if (track > 0 && track <= 65535) cv_media_pub_attach(pub->media, (uint16_t)track);
       CV_DEBUG("session %.24s: stream %s published", s->session_id, stream->id);
       CV_PUB_EMIT(pub, on_stream_created, stream);
     } else if (stream) { /* unpublished or deleted before the result came */

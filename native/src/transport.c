@@ -110,6 +110,7 @@ static void link_free(struct cv_link *l) {
     o = next;
   }
   free(l->rx);
+  free(l->brx);
   free(l);
 }
 
@@ -231,6 +232,7 @@ void cv_transport_send(struct cv_link *l, const char *text) {
   if (!o) return;
   o->next = NULL;
   o->len = len;
+  o->binary = 0;
   memcpy(o->buf + LWS_PRE, text, len);
   if (l->out_tail)
     l->out_tail->next = o;
@@ -238,6 +240,24 @@ void cv_transport_send(struct cv_link *l, const char *text) {
     l->out_head = o;
   l->out_tail = o;
   if (l->wsi) lws_callback_on_writable(l->wsi);
+}
+
+int cv_transport_send_binary(struct cv_link *l, const unsigned char *bytes, size_t len) {
+  if (!l || !bytes || l->closing || l->out_binary + len > CV_TRANSPORT_MAX_BINARY_QUEUED) return -1;
+  struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
+  if (!o) return -1;
+  o->next = NULL;
+  o->len = len;
+  o->binary = 1;
+  memcpy(o->buf + LWS_PRE, bytes, len);
+  l->out_binary += len;
+  if (l->out_tail)
+    l->out_tail->next = o;
+  else
+    l->out_head = o;
+  l->out_tail = o;
+  if (l->wsi) lws_callback_on_writable(l->wsi);
+  return 0;
 }
 
 void cv_transport_ping(struct cv_link *l) {
@@ -251,6 +271,7 @@ char *cv_transport_take_sent(struct cv_link *l, size_t *len) {
   struct cv_out *o = l->out_head;
   l->out_head = o->next;
   if (!l->out_head) l->out_tail = NULL;
+  if (o->binary) l->out_binary -= o->len;
   char *text = malloc(o->len + 1);
   if (text) {
     memcpy(text, o->buf + LWS_PRE, o->len);
@@ -265,9 +286,49 @@ static void deliver_text(struct cv_link *l, const char *text, size_t len) {
   if (l->ev && l->ev->on_text) l->ev->on_text(l->owner, text, len);
 }
 
+/* A binary message (media): joined from its fragments, at most CV_TRANSPORT_MAX_BINARY_MESSAGE
+ * bytes (a bigger one is dropped whole), handed up whole. */
+static void on_receive_binary(struct cv_link *l, struct lws *wsi, const unsigned char *in, size_t len) {
+  int final = lws_is_final_fragment(wsi);
+  if (l->brx_skip) {
+    if (final) l->brx_skip = 0;
+    return;
+  }
+  if (l->brx_len == 0 && final) {
+    if (l->ev->on_binary) l->ev->on_binary(l->owner, in, len);
+    return;
+  }
+  if (l->brx_len + len > CV_TRANSPORT_MAX_BINARY_MESSAGE) {
+    l->brx_len = 0;
+    l->brx_skip = !final;
+    return;
+  }
+  if (l->brx_len + len > l->brx_cap) {
+    size_t cap = l->brx_cap ? l->brx_cap : 8192;
+    while (cap < l->brx_len + len) cap *= 2;
+    unsigned char *b = realloc(l->brx, cap);
+    if (!b) {
+      l->brx_len = 0;
+      l->brx_skip = !final;
+      return;
+    }
+    l->brx = b;
+    l->brx_cap = cap;
+  }
+  memcpy(l->brx + l->brx_len, in, len);
+  l->brx_len += len;
+  if (!final) return;
+  size_t n = l->brx_len;
+  l->brx_len = 0; /* the buffer is kept: media messages come all the time */
+  if (l->ev->on_binary) l->ev->on_binary(l->owner, l->brx, n);
+}
+
 static void on_receive(struct cv_link *l, struct lws *wsi, const void *in, size_t len) {
   if (!l->ev) return;
-  if (lws_frame_is_binary(wsi)) return; /* reserved for media */
+  if (lws_frame_is_binary(wsi)) {
+    on_receive_binary(l, wsi, in, len);
+    return;
+  }
   if (l->rx_skip) { /* the rest of a message we could not keep */
     if (lws_is_final_fragment(wsi)) l->rx_skip = 0;
     return;
@@ -318,7 +379,8 @@ static int on_writeable(struct cv_link *l, struct lws *wsi) {
   if (o) {
     l->out_head = o->next;
     if (!l->out_head) l->out_tail = NULL;
-    int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
+    if (o->binary) l->out_binary -= o->len;
+    int n = lws_write(wsi, o->buf + LWS_PRE, o->len, o->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT);
     free(o);
     if (n < 0) return -1;
     if (l->out_head || l->closing) lws_callback_on_writable(wsi);

@@ -10,6 +10,7 @@
 #include "publisher.h"
 #include "session.h"
 #include "stream.h"
+#include "subscriber.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -126,6 +127,8 @@ OTC_DECL(otc_status) convene_session_settings_set_keepalive(struct otc_session_s
  *                OTC_SESSION_NOT_CONNECTED are both 1010), as the Vonage SDK reports them
  *   1560         CONVENE_SIGNAL_UNDELIVERED
  *   1570         CONVENE_BACKLOG_FULL (local: the request backlog is full, max_queued)
+ *   1580         CONVENE_AUDIO_QUEUE_FULL (local: convene_publisher_write_audio, the queue is full)
+ *   1600-1605    OTC_SUBSCRIBER_* codes (enum otc_subscriber_error_code)
  *   4400-4499    protocol errors the server reports in an error frame (CONVENE_MALFORMED_FRAME
  *                4400, CONVENE_UNKNOWN_FRAME_TYPE 4405, CONVENE_REQUEST_OUT_OF_ORDER 4409,
  *                CONVENE_FRAME_TOO_LARGE 4413, CONVENE_BINARY_NOT_SUPPORTED 4415,
@@ -193,6 +196,86 @@ OTC_DECL(otc_status) convene_publisher_set_video_type(otc_publisher *publisher, 
  * capturer is 640x480. OTC_INVALID_PARAM for NULL or a size outside 1..65535.
  */
 OTC_DECL(otc_status) convene_publisher_set_video_dimensions(otc_publisher *publisher, int width, int height);
+
+/*
+ * Media (audio) additions: per-stream PCM for publishers, the output format of each
+ * subscriber, and counters. See docs/architecture.md ("Media") for the threads.
+ */
+
+/** Local: convene_publisher_write_audio() refused samples that would not fit in the queue. */
+#define CONVENE_AUDIO_QUEUE_FULL 1580
+
+/**
+ * The publisher takes its audio from convene_publisher_write_audio() (a queue of its own)
+ * instead of the process-wide audio device. `capacity_ms` bounds the queue (100..60000).
+ * Call before otc_session_publish. OTC_INVALID_PARAM for NULL or a capacity out of range,
+ * OTC_ILLEGAL_STATE once published. Calling it again changes the capacity (the queue is
+ * emptied). Any thread.
+ */
+OTC_DECL(otc_status) convene_publisher_set_audio_source(otc_publisher *publisher, int capacity_ms);
+
+/**
+ * Queues interleaved 16-bit PCM for the publisher: `samples_per_channel` samples per
+ * channel at `sample_rate` (8000, 16000, 24000, 32000, 44100 or 48000) with `channels`
+ * (1 or 2). Copied (resampled to 48 kHz on the way in). All or nothing: OTC_SUCCESS, or
+ * CONVENE_AUDIO_QUEUE_FULL when the samples would not fit (nothing queued; see
+ * convene_publisher_set_on_audio_space), OTC_INVALID_PARAM for bad input (a format other
+ * than the one before in the same queue is accepted: the resampler follows it),
+ * OTC_ILLEGAL_STATE when no audio source was set. The media thread takes 20 ms from the
+ * queue every 20 ms while the stream is published with audio on; while it is not (before
+ * publishing, publish_audio false), the queue keeps what it has. Any thread.
+ */
+OTC_DECL(otc_status) convene_publisher_write_audio(otc_publisher *publisher, const int16_t *samples,
+                                                  size_t samples_per_channel, int sample_rate, int channels);
+
+/** Empties the publisher's queue (barge-in). OTC_ILLEGAL_STATE without an audio source. Any thread. */
+OTC_DECL(otc_status) convene_publisher_clear_audio(otc_publisher *publisher);
+
+/** Milliseconds of audio queued (0 without an audio source, -1 for NULL). Any thread. */
+OTC_DECL(int) convene_publisher_get_queued_audio_ms(const otc_publisher *publisher);
+
+/**
+ * Called on the media thread when, after a write was refused with CONVENE_AUDIO_QUEUE_FULL,
+ * the queue has drained to at most half its capacity (once per refusal episode). It may
+ * call convene_publisher_write_audio(); it must not call otc_publisher_delete().
+ */
+typedef void (*convene_audio_space_cb)(otc_publisher *publisher, void *user_data, int queued_ms);
+
+/** Sets the callback above (NULL: none). Any thread. */
+OTC_DECL(otc_status) convene_publisher_set_on_audio_space(otc_publisher *publisher, convene_audio_space_cb cb,
+                                                         void *user_data);
+
+/**
+ * The format of the subscriber's on_audio_data: `sample_rate` (rates as above), `channels`
+ * (1 or 2), `frame_ms` (10..60, a multiple of 10) per call. Default 48000 Hz, mono, 10 ms.
+ * Before otc_session_subscribe (OTC_ILLEGAL_STATE after). OTC_INVALID_PARAM for bad input.
+ */
+OTC_DECL(otc_status) convene_subscriber_set_audio_format(otc_subscriber *subscriber, int sample_rate, int channels,
+                                                        int frame_ms);
+
+/** Media counters of one publisher or subscriber, cumulative since it was created. */
+struct convene_media_stats {
+  uint64_t frames_sent;      /**< publisher: media frames handed to the socket */
+  uint64_t frames_received;  /**< subscriber: media frames received for its track */
+  uint64_t bytes_sent;       /**< publisher: their size, header included */
+  uint64_t bytes_received;   /**< subscriber: their size, header included */
+  uint64_t frames_decoded;   /**< subscriber: frames decoded into PCM */
+  uint64_t frames_concealed; /**< subscriber: 20 ms frames synthesized for lost ones (Opus PLC) */
+  uint64_t decode_errors;    /**< subscriber: frames the decoder refused (corrupt) */
+  uint64_t frames_lost;      /**< subscriber: frames the sequence numbers say never arrived */
+  uint64_t queue_dropped;    /**< frames (or PCM, in 20 ms units) dropped because a queue was full */
+  uint64_t queue_refused;    /**< publisher: convene_publisher_write_audio calls refused (queue full) */
+  uint64_t frames_dtx;       /**< publisher: frames not sent because of DTX (silence) */
+  uint64_t frames_malformed; /**< subscriber: frames for its track with a bad header */
+  int queued_ms;             /**< publisher: convene_publisher_get_queued_audio_ms() */
+  float audio_level;         /**< level of the last frame sent or received, 0 to 1 */
+};
+
+/** Copies the publisher's counters into `out`. OTC_INVALID_PARAM for NULL. Any thread. */
+OTC_DECL(otc_status) convene_publisher_get_media_stats(const otc_publisher *publisher, struct convene_media_stats *out);
+/** Copies the subscriber's counters into `out`. OTC_INVALID_PARAM for NULL. Any thread. */
+OTC_DECL(otc_status) convene_subscriber_get_media_stats(const otc_subscriber *subscriber,
+                                                       struct convene_media_stats *out);
 
 #ifdef __cplusplus
 }

@@ -14,7 +14,7 @@ OTC_BEGIN_DECL
 #define OTC_SESSION_FWD_DECL
 typedef struct otc_session otc_session;
 #endif
-/** Subscribing to media arrives in a later version. */
+/** A subscriber (opentok/subscriber.h). */
 typedef struct otc_subscriber otc_subscriber;
 
 enum otc_session_error_code {
@@ -191,11 +191,26 @@ OTC_DECL(otc_status) otc_session_send_signal_to_connection_with_options(otc_sess
                                                                        const otc_connection *connection,
                                                                        struct otc_signal_options signal_options);
 
-/** Publishes (metadata only in this version); the publisher's on_stream_created fires. */
+/**
+ * Publishes; the publisher's on_stream_created fires. Audio is sent from the publisher's
+ * per-stream source (convene_publisher_set_audio_source) or the audio device's capture
+ * (audio_device.h); silence when neither is set. Video arrives in a later version.
+ */
 OTC_DECL(otc_status) otc_session_publish(otc_session *session, otc_publisher *publisher);
 OTC_DECL(otc_status) otc_session_unpublish(otc_session *session, otc_publisher *publisher);
-/** Media subscription arrives in a later version: returns OTC_SESSION_SUBSCRIBER_NOT_FOUND. */
+/**
+ * Subscribes to the subscriber's stream (a request to the server): its on_connected fires
+ * when accepted, else its on_error (OTC_SUBSCRIBER_SERVER_CANNOT_FIND_STREAM for a stream
+ * that is gone, OTC_SUBSCRIBER_SESSION_DISCONNECTED when the session ends first, the
+ * server's code otherwise). OTC_SESSION_NULL_OR_INVALID_PARAMETER for NULL,
+ * OTC_SESSION_ILLEGAL_STATE when the subscriber is already subscribed (in any session).
+ */
 OTC_DECL(otc_status) otc_session_subscribe(otc_session *session, otc_subscriber *subscriber);
+/**
+ * Ends the subscription (a request to the server; no callback). Media stops at once: no
+ * on_audio_data of this subscriber starts after it returns. OTC_SESSION_SUBSCRIBER_NOT_FOUND
+ * when it is not subscribed in this session.
+ */
 OTC_DECL(otc_status) otc_session_unsubscribe(otc_session *session, otc_subscriber *subscriber);
 
 /*

@@ -16,7 +16,10 @@ pcdir=$(dirname "$(find "$prefix" -name libopentok.pc | head -1)")
 [ -f "$pcdir/libopentok.pc" ] || { echo "libopentok.pc was not installed"; exit 1; }
 libdir=$(dirname "$pcdir")
 [ -L "$libdir/libopentok.so" ] || { echo "libopentok.so was not installed"; exit 1; }
-export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_LIBDIR=$pcdir
+# the install first, then the system's own .pc files (libopentok.pc's Requires.private: the
+# libraries libconvene.so links, libwebsockets jansson opus speexdsp, found as Debian installs them)
+syspc=$(pkg-config --variable pc_path pkg-config)
+export PKG_CONFIG_PATH=$pcdir PKG_CONFIG_LIBDIR=$pcdir:$syspc
 
 # 1. the CMake project
 cmake -S "$here/vonage_project" -B "$work/project" -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="$*" >"$work/configure.log" ||

@@ -1,0 +1,114 @@
+/*
+ * The media engine (media layer): one media thread per process that runs the codecs, the
+ * per-publisher and per-subscriber media state, and the process-wide audio device's
+ * buffers. It knows nothing of sessions or sockets: its owner pointers are opaque, frames
+ * come in through cv_media_sub_push and go out through cv_media_flush (both on the service
+ * thread), and it reports upward only through the table given to cv_media_start.
+ *
+ * Threads:
+ *   - the media thread: every 10 ms decodes what subscribers received and delivers PCM
+ *     (ops.on_pcm), every 20 ms encodes 20 ms of each attached publisher. It holds the tick
+ *     lock while it does; attach and detach take that lock, so once cv_media_*_detach
+ *     returns, the media thread no longer touches the object (and no on_pcm of it starts).
+ *   - the service thread: attach / detach / push / flush.
+ *   - any thread: writing PCM to a publisher, clearing it, the device's capture and render,
+ *     the counters.
+ * Memory is bounded everywhere: publishers' PCM queues (their capacity), at most
+ * CV_MEDIA_OUT_FRAMES encoded frames waiting per publisher and CV_MEDIA_IN_FRAMES received
+ * frames per subscriber (the oldest dropped and counted), the device's buffers (one second).
+ */
+#ifndef CONVENE_MEDIA_ENGINE_H
+#define CONVENE_MEDIA_ENGINE_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opentok/convene.h"
+
+#define CV_MEDIA_TICK_MS 10
+#define CV_MEDIA_OUT_FRAMES 8 /* encoded frames waiting for the service thread, per publisher */
+#define CV_MEDIA_IN_FRAMES 25 /* received frames waiting for the media thread, per subscriber */
+#define CV_MEDIA_MAX_CONCEAL 5 /* frames of concealment at most for one gap (100 ms) */
+
+typedef struct cv_media_pub cv_media_pub;
+typedef struct cv_media_sub cv_media_sub;
+
+/* What the engine reports, to the layer that started it. */
+struct cv_media_ops {
+  /* Encoded frames wait: have the service thread call cv_media_flush. Any thread. */
+  void (*wake)(void);
+  /* Media thread: decoded PCM of a subscriber, in its format (valid during the call). */
+  void (*on_pcm)(void *owner, const int16_t *pcm, size_t frames, int rate, int channels);
+  /* Media thread: a subscriber's counters, every second while attached. */
+  void (*on_sub_stats)(void *owner, const struct convene_media_stats *stats);
+  /* Media thread: a subscriber's audio level (0..1), every 100 ms while attached. */
+  void (*on_sub_level)(void *owner, float level);
+  /* Media thread: a publisher's queue drained to half after a refused write. */
+  void (*on_space)(void *owner, int queued_ms);
+};
+
+/* Starts the media thread (otc_init). 0, or -1. */
+int cv_media_start(const struct cv_media_ops *ops);
+/* Stops and joins it (otc_destroy); the device's buffers are freed. */
+void cv_media_stop(void);
+/* 1 on the media thread. */
+int cv_media_on_thread(void);
+
+/* Results of the PCM functions. */
+enum cv_media_pcm_status {
+  CV_MEDIA_PCM_OK = 0,
+  CV_MEDIA_PCM_ARG = -1,      /* bad input (NULL, rate, channels, capacity) */
+  CV_MEDIA_PCM_FULL = -2,     /* would not fit: nothing queued */
+  CV_MEDIA_PCM_NOSOURCE = -3, /* no per-stream source / no device */
+  CV_MEDIA_PCM_NOMEM = -4,
+};
+
+/* ---- publishers ---- */
+/* `enabled` (borrowed, outlives the object): whether audio is published (publish_audio). */
+cv_media_pub *cv_media_pub_new(void *owner, const atomic_int *enabled);
+/* Detaches it if attached, then frees it. Not on the media thread. */
+void cv_media_pub_free(cv_media_pub *p);
+/* A per-stream source of capacity_ms (100..60000): the publisher no longer takes the device's capture. */
+int cv_media_pub_set_source(cv_media_pub *p, int capacity_ms);
+/* All or nothing; rate 8000..48000 (the supported set), channels 1 or 2. Any thread. */
+int cv_media_pub_write(cv_media_pub *p, const int16_t *pcm, size_t frames, int rate, int channels);
+int cv_media_pub_clear(cv_media_pub *p);
+/* ms queued, 0 without a source. */
+int cv_media_pub_queued_ms(cv_media_pub *p);
+void cv_media_pub_get_stats(cv_media_pub *p, struct convene_media_stats *out);
+/* Service thread: the stream is published with this audio track; frames flow (while enabled). */
+void cv_media_pub_attach(cv_media_pub *p, uint16_t track);
+/* Service thread: no more frames; those waiting are dropped. */
+void cv_media_pub_detach(cv_media_pub *p);
+/* Service thread: hands every waiting frame, oldest first, to send(owner, ...) (0: sent, else dropped and counted). */
+void cv_media_flush(int (*send)(void *owner, const uint8_t *bytes, size_t len));
+
+/* ---- subscribers ---- */
+cv_media_sub *cv_media_sub_new(void *owner);
+/* Detaches it if attached, then frees it. Not on the media thread. */
+void cv_media_sub_free(cv_media_sub *s);
+/* Output format (validated by the caller's rules: rates supported, 1..2 channels, 10..60 ms by 10). Before attach. */
+int cv_media_sub_set_format(cv_media_sub *s, int rate, int channels, int frame_ms);
+/* Service thread: frames of `track` are decoded and delivered from now on. */
+int cv_media_sub_attach(cv_media_sub *s, uint16_t track);
+void cv_media_sub_detach(cv_media_sub *s);
+/* Service thread: the audio track while attached, else 0. */
+uint16_t cv_media_sub_track(const cv_media_sub *s);
+/* Service thread: one received frame (copied) for the subscriber's track. */
+void cv_media_sub_push(cv_media_sub *s, const uint8_t *bytes, size_t len);
+/* Service thread: a frame whose header did not decode was addressed to this subscriber's track. */
+void cv_media_sub_count_malformed(cv_media_sub *s);
+void cv_media_sub_get_stats(cv_media_sub *s, struct convene_media_stats *out);
+
+/* ---- the process-wide audio device ---- */
+/* on: the device's capture and render formats (rates supported, 1..2 channels); off: none. */
+int cv_media_device_configure(int on, int capture_rate, int capture_channels, int render_rate, int render_channels);
+int cv_media_device_write(const int16_t *pcm, size_t frames);
+/* Mix of the attached subscribers into out (frames per channel in the render format); returns frames written. */
+size_t cv_media_device_read(int16_t *out, size_t frames);
+
+/* The RFC 6464 level (0 loudest .. 127 silent, -dBov) of mono PCM. Pure. */
+uint8_t cv_media_audio_level(const int16_t *pcm, size_t n);
+
+#endif
