@@ -4,8 +4,8 @@
 #   2. ASan+UBSan build (-DCONVENE_SANITIZE=ON), ctest with detect_leaks=1
 #   3. every C test under valgrind memcheck (-DCONVENE_VALGRIND=ON on the normal build):
 #      any memory error or definite/indirect leak fails
-#   4. optional: fuzz_frames, fuzz_media_frame and fuzz_media_state for CONVENE_FUZZ_SECONDS in all (default 20, split
-#      3/4 and 1/4; 0 skips) when clang exists
+#   4. optional: fuzz_frames, fuzz_media_frame and fuzz_media_state for CONVENE_FUZZ_SECONDS in
+#      all (default 20, split 1/2, 1/4, 1/4; 0 skips) when clang exists
 # Exits non-zero if any stage failed, after running them all, and prints what failed.
 #
 # Needs dist/ (npm run build) and node_modules (npm ci) for the integration tests.
