@@ -4,8 +4,8 @@
 #   2. ASan+UBSan build (-DCONVENE_SANITIZE=ON), ctest with detect_leaks=1
 #   3. every C test under valgrind memcheck (-DCONVENE_VALGRIND=ON on the normal build):
 #      any memory error or definite/indirect leak fails
-#   4. optional: fuzz_frames and fuzz_media_frame for CONVENE_FUZZ_SECONDS in all (default 20, split
-#      3/4 and 1/4; 0 skips) when clang exists
+#   4. optional: fuzz_frames, fuzz_media_frame and fuzz_media_state for CONVENE_FUZZ_SECONDS in
+#      all (default 20, split 1/2, 1/4, 1/4; 0 skips) when clang exists
 # Exits non-zero if any stage failed, after running them all, and prints what failed.
 #
 # Needs dist/ (npm run build) and node_modules (npm ci) for the integration tests.
@@ -98,17 +98,18 @@ if [ "$FUZZ_SECONDS" = 0 ]; then
 elif ! command -v clang >/dev/null; then
   record fuzz skip 0 "clang not installed"
 else
-  # one fuzz budget, split: fuzz_frames (network text, session state) 1/2, fuzz_media_frame
-  # (media frames, Opus, resampler, PCM queue) 1/4, fuzz_video (video packets, VP8, frames) 1/4
-  media_seconds=$((FUZZ_SECONDS / 4))
+  # one fuzz budget, split: fuzz_frames (network text, session state) 2/5, fuzz_media_frame
+  # (media frames, Opus, resampler, PCM queue) 1/5, fuzz_media_state (routing by track,
+  # subscribe / unsubscribe, decoding) 1/5, fuzz_video (video packets, VP8, frames) 1/5
+  media_seconds=$((FUZZ_SECONDS / 5))
   [ "$media_seconds" -lt 1 ] && media_seconds=1
-  frames_seconds=$((FUZZ_SECONDS - 2 * media_seconds))
+  frames_seconds=$((FUZZ_SECONDS - 3 * media_seconds))
   [ "$frames_seconds" -lt 1 ] && frames_seconds=1
   t0=$SECONDS
-  note "fuzz: build fuzz_frames + fuzz_media_frame + fuzz_video (clang), run ${frames_seconds}s + ${media_seconds}s + ${media_seconds}s"
+  note "fuzz: build fuzz_frames + fuzz_media_frame + fuzz_media_state + fuzz_video (clang), run ${frames_seconds}s + 3 x ${media_seconds}s"
   log="$B/fuzz.log"
   if CC=clang cmake -S "$ROOT" -B "$B/fuzz" -DCONVENE_FUZZ=ON -DCONVENE_TESTS=OFF >"$log" 2>&1 &&
-     cmake --build "$B/fuzz" -j"$CORES" --target fuzz_frames fuzz_media_frame fuzz_video >>"$log" 2>&1; then
+     cmake --build "$B/fuzz" -j"$CORES" --target fuzz_frames fuzz_media_frame fuzz_media_state fuzz_video >>"$log" 2>&1; then
     art="$B/fuzz/artifacts/"
     mkdir -p "$art"
     fuzz_detail=""
@@ -135,6 +136,7 @@ else
     }
     fuzz_one fuzz_frames "$frames_seconds" native/fuzz/corpus -dict=native/fuzz/frames.dict
     fuzz_one fuzz_media_frame "$media_seconds" native/fuzz/corpus-media
+    fuzz_one fuzz_media_state "$media_seconds" native/fuzz/corpus-media-state -dict=native/fuzz/frames.dict
     fuzz_one fuzz_video "$media_seconds" native/fuzz/corpus-video
     record fuzz "$fuzz_status" $((SECONDS - t0)) "$fuzz_detail"
   else

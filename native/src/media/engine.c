@@ -717,6 +717,10 @@ static void tick(int encode) {
   if (pending && g.ops.wake) g.ops.wake();
 }
 
+void cv_media_tick_for_testing(int encode) {
+  if (!g.running) tick(encode);
+}
+
 static void *media_main(void *arg) {
   (void)arg;
   t_media = 1;

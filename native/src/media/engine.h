@@ -108,6 +108,10 @@ int cv_media_device_write(const int16_t *pcm, size_t frames);
 /* Mix of the attached subscribers into out (frames per channel in the render format); returns frames written. */
 size_t cv_media_device_read(int16_t *out, size_t frames);
 
+/* Test-only (unit tests, fuzzing): one tick of the media thread on the caller's thread
+ * (decode what subscribers received; encode when `encode`). Not while the thread runs. */
+void cv_media_tick_for_testing(int encode);
+
 /* The RFC 6464 level (0 loudest .. 127 silent, -dBov) of mono PCM. Pure. */
 uint8_t cv_media_audio_level(const int16_t *pcm, size_t n);
 
