@@ -76,9 +76,11 @@ struct cv_media_sub {
 static struct {
   pthread_mutex_t lock; /* lists, the ready list, the device */
   pthread_mutex_t tick; /* held by the media thread while it works; attach / detach take it */
+  pthread_cond_t work;  /* signalled (under lock) when a publisher or subscriber attaches, or on stop */
   pthread_t thread;
   int running;
   atomic_int stop;
+  atomic_uint passes; /* loop passes of the media thread (tests: an idle process does not tick) */
   struct cv_media_ops ops;
   cv_media_pub *pubs;
   cv_media_sub *subs;
@@ -88,7 +90,7 @@ static struct {
   int cap_rate, cap_channels, ren_rate, ren_channels;
   cv_resampler *cap_rs;
   cv_pcm_queue *cap_q; /* 48 kHz mono */
-} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .tick = PTHREAD_MUTEX_INITIALIZER};
+} g = {.lock = PTHREAD_MUTEX_INITIALIZER, .tick = PTHREAD_MUTEX_INITIALIZER, .work = PTHREAD_COND_INITIALIZER};
 
 static _Thread_local int t_media;
 
@@ -241,6 +243,7 @@ void cv_media_pub_attach(cv_media_pub *p, uint16_t track) {
     p->next = g.pubs;
     if (g.pubs) g.pubs->prev = p;
     g.pubs = p;
+    pthread_cond_signal(&g.work);
   }
   pthread_mutex_unlock(&g.lock);
   pthread_mutex_unlock(&g.tick);
@@ -455,6 +458,7 @@ int cv_media_sub_attach(cv_media_sub *s, uint16_t track) {
       s->next = g.subs;
       if (g.subs) g.subs->prev = s;
       g.subs = s;
+      pthread_cond_signal(&g.work);
     }
     pthread_mutex_unlock(&g.lock);
   }
@@ -717,6 +721,10 @@ static void tick(int encode) {
   if (pending && g.ops.wake) g.ops.wake();
 }
 
+unsigned cv_media_passes_for_testing(void) {
+  return atomic_load(&g.passes);
+}
+
 void cv_media_tick_for_testing(int encode) {
   if (!g.running) tick(encode);
 }
@@ -728,6 +736,17 @@ static void *media_main(void *arg) {
   clock_gettime(CLOCK_MONOTONIC, &next);
   unsigned n = 0;
   while (!atomic_load(&g.stop)) {
+    /* nothing attached: sleep until something is (an idle process pays no 10 ms tick) */
+    pthread_mutex_lock(&g.lock);
+    int waited = 0;
+    while (!g.pubs && !g.subs && !atomic_load(&g.stop)) {
+      pthread_cond_wait(&g.work, &g.lock);
+      waited = 1;
+    }
+    pthread_mutex_unlock(&g.lock);
+    if (atomic_load(&g.stop)) break;
+    if (waited) clock_gettime(CLOCK_MONOTONIC, &next);
+    atomic_fetch_add(&g.passes, 1);
     tick(n++ % 2 == 0);
     next.tv_nsec += CV_MEDIA_TICK_MS * 1000000L;
     if (next.tv_nsec >= 1000000000L) {
@@ -755,7 +774,10 @@ int cv_media_start(const struct cv_media_ops *ops) {
 
 void cv_media_stop(void) {
   if (!g.running) return;
+  pthread_mutex_lock(&g.lock);
   atomic_store(&g.stop, 1);
+  pthread_cond_signal(&g.work);
+  pthread_mutex_unlock(&g.lock);
   pthread_join(g.thread, NULL);
   g.running = 0;
   memset(&g.ops, 0, sizeof g.ops);

@@ -111,6 +111,8 @@ size_t cv_media_device_read(int16_t *out, size_t frames);
 /* Test-only (unit tests, fuzzing): one tick of the media thread on the caller's thread
  * (decode what subscribers received; encode when `encode`). Not while the thread runs. */
 void cv_media_tick_for_testing(int encode);
+/* Test-only: how many passes the media thread has made (it makes none while nothing is attached). */
+unsigned cv_media_passes_for_testing(void);
 
 /* The RFC 6464 level (0 loudest .. 127 silent, -dBov) of mono PCM. Pure. */
 uint8_t cv_media_audio_level(const int16_t *pcm, size_t n);

@@ -5,6 +5,8 @@
  * streamDestroyed / hasAudio for subscribers, the end of the session; and the per-stream PCM
  * queue of a publisher (back-pressure, clear) through the public API.
  */
+#include <time.h>
+
 #include "check.h"
 #include "internal.h"
 #include "media/media_frame.h"
@@ -279,7 +281,19 @@ static void test_audio_device_args(void) {
   CHECK_EQ(OTC_ILLEGAL_STATE, otc_audio_device_write_capture_data(x, 160));
 }
 
+/* The media thread sleeps while no publisher or subscriber is attached: an idle process of many
+ * sessions pays no 10 ms tick (issue 16). */
+static void test_idle_thread_sleeps(void) {
+  CHECK_EQ(OTC_SUCCESS, otc_init(NULL));
+  unsigned before = cv_media_passes_for_testing();
+  struct timespec t = {0, 300 * 1000000L};
+  nanosleep(&t, NULL);
+  CHECK_EQ(before, cv_media_passes_for_testing()); /* a 10 ms tick would have made ~30 passes */
+  CHECK_EQ(OTC_SUCCESS, otc_destroy());
+}
+
 int main(void) {
+  test_idle_thread_sleeps();
   test_publisher_queue();
   test_audio_device_args();
   CHECK_EQ(0, cv_testing_begin());
