@@ -10,6 +10,7 @@ import { mintToken } from '../lib/mint';
 import { mintSessionId } from '../lib/server/session-id';
 import { collect, concat, goertzel, pushTone, rms } from './helpers/audio';
 import { until } from './helpers/events';
+import { FaultProxy } from '../lib/tools/fault-proxy';
 import { API_KEY, API_SECRET } from './helpers/server';
 import { startServerProcess } from './helpers/server-proc';
 import { useFixtureSessions } from './helpers/sessions';
@@ -187,6 +188,76 @@ describe('audio between two Node sessions (real server, native core)', () => {
     expect(frames.length).toBe(offAt);
     sub.subscribeToAudio(true);
     await until('sound once more', () => loud(frames.slice(offAt)).length > 10, 5000);
+    stop = true;
+    source.clearQueue();
+    await pushing;
+    b.unsubscribe(sub);
+    await reading;
+  });
+
+  it('a publisher whose link is cut resumes: its subscriber gets disconnected then connected and the tone goes on, with no new subscribe', async () => {
+    const sid = await fixture.fx.newSession();
+    const proxy = await new FaultProxy(fixture.fx.server.port).start();
+    try {
+      const a = fixture.session(sid, { serverUrl: proxy.url });
+      const b = fixture.session(sid);
+      await a.connect(await fixture.fx.token(sid, { data: 'a' }));
+      await b.connect(await fixture.fx.token(sid, { data: 'b' }));
+      const seen = new Promise<Stream>((r) => b.once('streamCreated', (e) => r(e.stream)));
+      const source = new AudioSource({ sampleRate: 48000, channels: 1 });
+      await a.publish({ name: 'bot', audioSource: source, publishVideo: false });
+      const stream = await seen;
+      const sub = await b.subscribe(stream, S16);
+      const events: string[] = [];
+      sub.on('disconnected', () => events.push('disconnected'));
+      sub.on('connected', () => events.push('connected'));
+      const frames: ReceivedAudioFrame[] = [];
+      const reading = collect(sub.audioFrames(), frames);
+      let stop = false;
+      const pushing = pushTone(source, 440, 60_000, () => stop);
+      await until('sound', () => loud(frames).length > 20, 5000);
+      const reconnected = new Promise<void>((r) => a.once('sessionReconnected', () => r()));
+      proxy.cut();
+      await reconnected;
+      await until('connected again', () => events.includes('connected'), 5000);
+      expect(events).toEqual(['disconnected', 'connected']);
+      const after = frames.length;
+      await until('the tone after the resume', () => loud(frames.slice(after)).length > 50, 5000);
+      const pcm = concat(loud(frames.slice(after)));
+      expect(goertzel(pcm, 16000, 440)).toBeGreaterThan(goertzel(pcm, 16000, 1000) * 100);
+      expect(b.getSubscribersForStream(stream)).toEqual([sub]); // the same subscriber: no new subscribe
+      stop = true;
+      source.clearQueue();
+      await pushing;
+      b.unsubscribe(sub);
+      await reading;
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a moderator\'s forceMuteStream silences the stream at its subscribers', async () => {
+    const sid = await fixture.fx.newSession();
+    const a = fixture.session(sid);
+    const b = fixture.session(sid);
+    await a.connect(await fixture.fx.token(sid, { data: 'a' }));
+    await b.connect(await fixture.fx.token(sid, { data: 'b', role: 'moderator' }));
+    const seen = new Promise<Stream>((r) => b.once('streamCreated', (e) => r(e.stream)));
+    const source = new AudioSource({ sampleRate: 48000, channels: 1 });
+    const pub = await a.publish({ name: 'bot', audioSource: source, publishVideo: false });
+    const stream = await seen;
+    const sub = await b.subscribe(stream, S16);
+    const frames: ReceivedAudioFrame[] = [];
+    const reading = collect(sub.audioFrames(), frames);
+    let stop = false;
+    const pushing = pushTone(source, 440, 60_000, () => stop);
+    await until('sound', () => loud(frames).length > 20, 5000);
+    await b.forceMuteStream(stream);
+    await until('the publisher is muted', () => !pub.stream?.hasAudio, 5000);
+    await sleep(400); // in flight
+    const mutedAt = frames.length;
+    await sleep(600);
+    expect(loud(frames.slice(mutedAt))).toEqual([]);
     stop = true;
     source.clearQueue();
     await pushing;
