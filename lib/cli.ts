@@ -54,10 +54,15 @@ ${devProjectPath()} (env CONVENE_HOME moves it), where session, token and join f
   },
   demo: {
     summary: 'run an embedded server and three bots (join, publish, signal, lose the network, come back)',
-    usage: `usage: convene demo
+    usage: `usage: convene demo [--stay] [--port N]
 
-Runs an embedded server and three bots that join, publish, signal, lose their network and
-come back; prints a timeline and a summary. Exits 0 when every signal arrived exactly once.
+Runs an embedded server and three bots that join, publish, sing (each its own pitch), signal,
+lose their network and come back; prints a timeline and a summary. Exits 0 when every signal
+arrived exactly once and every bot heard the others at their pitch. It prints the room page's
+URL: open it in a browser to meet the bots.
+
+  --stay     keep the server and the singing bots after the summary, until Ctrl-C
+  --port N   the server's port (default: any free one)
 `,
   },
   join: {
@@ -235,6 +240,7 @@ async function serverCommand(argv: string[]): Promise<void> {
   };
   if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) fail(`--redis must be a redis:// URL, not '${options.redis}'`);
   if (tls) options.tls = tls;
+  if (dev) options.devProject = projects[0]; // the room page's /dev/join mints its tokens
   let server: ConveneServer;
   try {
     server = new ConveneServer(options);
@@ -259,6 +265,7 @@ async function serverCommand(argv: string[]): Promise<void> {
   if (server.cluster) process.stdout.write(`cluster node ${server.cluster.nodeId} on ${options.redis}\n`);
   process.stdout.write(`REST API at ${server.apiUrl}\n`);
   process.stdout.write(`listening on ${server.url}\n`);
+  process.stdout.write(`room page at ${server.apiUrl}/${dev ? ' (development mode: open it to join a session with camera and microphone)' : '?apiKey=&sessionId=&token='}\n`);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
@@ -436,10 +443,13 @@ async function main(): Promise<void> {
     switch (command) {
       case 'server':
         return await serverCommand(rest);
-      case 'demo':
-        if (rest.length > 0) fail(`demo takes no options, got '${rest[0]}'`);
-        process.exitCode = await runDemo();
+      case 'demo': {
+        const { values } = parseArgs({ args: rest, options: { stay: { type: 'boolean' }, port: { type: 'string' } }, strict: true });
+        const port = values.port === undefined ? undefined : Number(values.port);
+        if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) fail(`--port must be 0..65535, got '${values.port}'`);
+        process.exitCode = await runDemo(undefined, { stay: values.stay === true, port });
         return;
+      }
       case 'session':
         return await sessionCommand(rest);
       case 'join':

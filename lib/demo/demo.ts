@@ -36,14 +36,23 @@ async function hearEveryone(bots: Bot[], ms: number): Promise<void> {
   while (!done() && Date.now() < end) await sleep(50);
 }
 
-export async function runDemo(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): Promise<number> {
+export interface DemoOptions {
+  /** keep the server and the singing bots after the summary, until SIGINT / SIGTERM (to meet them from the room page) */
+  stay?: boolean;
+  /** the server's port (default: any free one) */
+  port?: number;
+}
+
+export async function runDemo(out: (line: string) => void = (l) => process.stdout.write(`${l}\n`), opts: DemoOptions = {}): Promise<number> {
   const project = { apiKey: 'convene-demo', apiSecret: randomBytes(24).toString('base64url') };
-  const server = await startServer({ projects: [project], port: 0 });
+  // devProject: the room page's /dev/join mints tokens for a person who opens it
+  const server = await startServer({ projects: [project], port: opts.port ?? 0, devProject: project });
   const t0 = Date.now();
   const log = (who: string, what: string): void => out(`${String(Date.now() - t0).padStart(6)} ms  ${who.padEnd(7)} ${what}`);
   log('server', `listening on ${server.url}`);
   const { sessionId } = mintSessionId(project);
   log('server', `session ${sessionId.slice(0, 24)}…`);
+  out(`room page: ${server.apiUrl}/?sessionId=${encodeURIComponent(sessionId)}  (open it to meet the bots${opts.stay ? '' : '; add --stay to keep them there'})`);
   const nameOf = (data: string): string => data.replace('name=', '');
 
   const bots: Bot[] = [];
@@ -130,6 +139,13 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   // The sound came back by itself: hear it afresh.
   for (const bot of bots) for (const ear of bot.ears.values()) ear.mark();
   await listen(' (after the cut)');
+  if (opts.stay) {
+    out(`the bots stay, singing: ${server.apiUrl}/?sessionId=${encodeURIComponent(sessionId)}  (Ctrl-C to end)`);
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', () => resolve());
+      process.once('SIGTERM', () => resolve());
+    });
+  }
   quiet = true;
   for (const bot of bots) bot.source.clearQueue();
   await Promise.all(singing);

@@ -11,6 +11,7 @@ import { MAX_CONNECTION_DATA_CHARS, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES
 import { Cluster } from './cluster/cluster';
 import { Registry, type RegistryLimits } from './registry';
 import { handleRest } from './rest';
+import { WebAssets } from './web-assets';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
 import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
@@ -60,6 +61,14 @@ export interface ServerOptions {
    */
   mediaSendBufferBytes?: number;
   /** Media: frames one subscriber's queue holds per track; past it the oldest is dropped (counted). Default 25 (500 ms of audio). */
+  /**
+   * Development mode: the project whose tokens `/dev/join` mints for the room page (a person
+   * joins from a browser without a server SDK). Never set it in production: anyone who can
+   * reach the server could join any session of that project.
+   */
+  devProject?: Project;
+  /** where the browser files (room page, /convene.js) are; default dist/web */
+  webDir?: string;
   mediaQueueFrames?: number;
   /** video bytes a subscriber's track may hold behind a congested socket; past it they go, to the next keyframe (default 512 KiB; protocol §15.4) */
   mediaVideoQueueBytes?: number;
@@ -109,7 +118,7 @@ export class ConveneServer implements SocketHost {
   /** open TCP connections per remote address (maxConnectionsPerAddress) */
   private readonly perAddress = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel'>> & Pick<ServerOptions, 'tls' | 'redis'>;
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'devProject' | 'webDir'>> & Pick<ServerOptions, 'tls' | 'redis'>;
   /** set by listen() when the server is a cluster node */
   cluster: Cluster | undefined;
   private stopped: Promise<number> | undefined;
@@ -148,7 +157,9 @@ export class ConveneServer implements SocketHost {
       maxFramesPerSecond: o.signalsPerSecond > 0 ? 5 * o.signalsPerSecond + 100 : 1_000_000,
       maxSendBufferBytes: o.maxSendBufferBytes,
     };
+    const web = new WebAssets({ devProject: options.devProject, dir: options.webDir, serverUrl: () => this.url });
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
+      if (web.handle(req, res)) return;
       void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url, log: this.log });
     };
     // Idle and slow sockets before the upgrade are closed within seconds (Node's own header
