@@ -13,8 +13,9 @@ if ! need_node; then
   exit 1
 fi
 
-# System packages: the native core's build and its checks (valgrind, clang for libFuzzer).
-APT_PACKAGES=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libopus-dev libspeexdsp-dev libvpx-dev libyuv-dev valgrind clang libclang-rt-14-dev redis-server)
+# System packages: the native core's build and its checks (valgrind, clang for libFuzzer),
+# chromium for the browser tests (driven by playwright-core: no browser download).
+APT_PACKAGES=(build-essential cmake pkg-config libwebsockets-dev libwebsockets-evlib-ev libev-dev libjansson-dev libopus-dev libspeexdsp-dev libvpx-dev libyuv-dev chromium valgrind clang libclang-rt-14-dev redis-server)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

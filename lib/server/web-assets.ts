@@ -47,6 +47,10 @@ export class WebAssets {
       void this.devJoin(url, res);
       return true;
     }
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(204).end(); // browsers ask; there is none
+      return true;
+    }
     const f = FILES[url.pathname];
     if (!f) return false;
     const body = this.read(f.file);
