@@ -20,7 +20,9 @@
  * silent, so Opus DTX never skips a frame), and every `markerEvery`-th frame a 1 kHz burst at
  * 60 % (the marker). Feeding: one timer for the process; at each tick (every 5 ms) each source
  * is topped up to (frames due by the wall clock) + `lead` frames, so the native queue holds
- * about `lead` frames (the margin against the timer's lateness).
+ * about `lead` frames (the margin against the timer's lateness). When the queue holds more than
+ * `lead` + 3 frames the core is behind real time: the due frames are skipped (counted), as a
+ * live source would drop them, so that the latency does not ratchet up.
  *
  * What a subscriber checks (48 kHz mono, 10 ms frames, the default format): each frame's peak,
  * sampled every 4th sample: a marker frame after a non-marker one is an onset; its latency is
@@ -110,6 +112,12 @@ function feed() {
   // the tick is due every 5 ms; lateness is how far past that it ran
   for (const p of producers) {
     if (!p.publisher) continue;
+    if (p.pushed < due && p.source.queuedDuration > (lead + 3) * 20) {
+      // the core fell behind real time (its media thread stalled past 100 ms and restarted its
+      // schedule): a live source does not wait, it drops what the publisher cannot take
+      p.skipped += due - p.pushed;
+      p.pushed = due;
+    }
     while (p.pushed < due) {
       const marker = p.pushed % markerEvery === 0;
       if (marker) { p.queuedAhead.push(p.source.queuedDuration); p.markers.push(wallMs()); }
@@ -139,7 +147,7 @@ async function publish(cmd) {
     const source = new AudioSource({ sampleRate: RATE, channels: 1 });
     const publisher = await s.session.publish({ name: 'bench', audioSource: source, publishVideo: false });
     // start this source on the common schedule, `lead` frames ahead
-    producers.push({ source, publisher, pushed: Math.floor((wallMs() - feedT0) / 20), markers: [], queuedAhead: [], streamId: publisher.stream?.streamId ?? publisher.streamId, session: s.session });
+    producers.push({ source, publisher, pushed: Math.floor((wallMs() - feedT0) / 20), markers: [], queuedAhead: [], skipped: 0, session: s.session });
   }));
   startFeeding();
   return { publishers: producers.length };
@@ -200,7 +208,7 @@ function subStats() {
 
 async function measure({ seconds }) {
   for (const s of subscribers) s.c = newCounters();
-  for (const p of producers) p.queuedAhead = [];
+  for (const p of producers) { p.queuedAhead = []; p.skipped = 0; }
   lateMax = 0;
   const st0 = subStats();
   const cpu0 = process.cpuUsage();
@@ -238,6 +246,7 @@ async function measure({ seconds }) {
     lost: st1.lost - st0.lost,
     decodeErrors: st1.decodeErrors - st0.decodeErrors,
     captureErrors,
+    skipped: producers.reduce((n, p) => n + p.skipped, 0),
     lateMax,
     lat: {
       n: latJs.length,

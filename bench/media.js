@@ -149,6 +149,7 @@ function holds(m) {
   if (m.dropped > 0) why.push(`${m.dropped} dropped`);
   if (m.lost + m.concealed > 0) why.push(`${m.lost} lost, ${m.concealed} concealed`);
   if (m.silent > 0) why.push(`${m.silent} silent frames (publisher underrun)`);
+  if (m.skipped > 0) why.push(`${m.skipped} frames skipped (a publisher behind real time)`);
   if (m.captureErrors > 0) why.push(`${m.captureErrors} captureFrame errors`);
   if (!(m.lat.jsP99 < 250)) why.push(`latency p99 ${fmt(m.lat.jsP99)} ms`);
   return why;
@@ -257,7 +258,7 @@ function render(out) {
   }
   if (out.scale) {
     lines.push('');
-    lines.push(`Scale ramp (every run): N sessions in pairs, one process on one core; "holds" = every subscriber got ≥ 99 % of its frames, none dropped / lost / concealed, no silent frame (publisher underrun), marker latency p99 < 250 ms (which includes the ${SCALE_LEAD * 20} ms each publisher is fed ahead).`);
+    lines.push(`Scale ramp (every run): N sessions in pairs, one process on one core; "holds" = every subscriber got ≥ 99 % of its frames, none dropped / lost / concealed, no silent frame (publisher underrun), no frame skipped by a feeder (a publisher behind real time), marker latency p99 < 250 ms (which includes the ${SCALE_LEAD * 20} ms each publisher is fed ahead).`);
     lines.push('');
     lines.push('| run | N | process CPU (% of core 0) | JS thread | other threads | latency p50 / p99 (ms) | frames (min / expected) | result | load |');
     lines.push('|---|---|---|---|---|---|---|---|---|');

@@ -3,7 +3,7 @@
  * correctly against the real server and the native client, a scenario runs end to end in its
  * own process for both clients, and the report computes ratios and targets from raw runs.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -95,6 +95,62 @@ describe('bench: scenarios', () => {
     expect(r.n).toBe(2000);
     expect(r.p50).toBeGreaterThan(0);
     expect(r.p99).toBeGreaterThanOrEqual(r.p50 ?? Infinity);
+  });
+});
+
+/** bench/media-client.js in a child process: call(cmd) resolves with its JSON reply. */
+function mediaClient(): { call(cmd: Record<string, unknown>): Promise<Record<string, unknown>>; quit(): Promise<void> } {
+  const child = spawn(process.execPath, ['--expose-gc', join(root, 'bench', 'media-client.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting: Array<(r: Record<string, unknown>) => void> = [];
+  let buf = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buf += d.toString();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      waiting.shift()?.(JSON.parse(line) as Record<string, unknown>);
+    }
+  });
+  return {
+    call: (cmd) => new Promise((resolve) => { waiting.push(resolve); child.stdin.write(`${JSON.stringify(cmd)}\n`); }),
+    quit: () => new Promise((resolve) => { child.once('exit', () => resolve()); child.stdin.write('{"cmd":"quit"}\n'); }),
+  };
+}
+
+interface MediaMeasure {
+  ok: boolean;
+  publishers: number;
+  subscribers: number;
+  framesPerSub: { expected: number; min: number; total: number };
+  onsets: number;
+  captureErrors: number;
+  lat: { n: number; jsP50: number; jsP99: number; nativeP50: number };
+}
+
+describe('bench: the media client', () => {
+  it('publishes and subscribes audio in pairs through the public API, finds the markers and times them', async () => {
+    const c = mediaClient();
+    try {
+      const sid = mintSessionId(BENCH_PROJECT).sessionId;
+      expect(await c.call({ cmd: 'connect', url: server.url, sids: [sid, sid] })).toMatchObject({ ok: true, sessions: 2 });
+      expect(await c.call({ cmd: 'publish', markerEvery: 5, lead: 2 })).toMatchObject({ ok: true, publishers: 2 });
+      expect(await c.call({ cmd: 'subscribe' })).toMatchObject({ ok: true, subscribers: 2 });
+      await new Promise((r) => setTimeout(r, 500));
+      const m = await c.call({ cmd: 'measure', seconds: 1.5 }) as unknown as MediaMeasure;
+      expect(m.ok).toBe(true);
+      expect(m.publishers).toBe(2);
+      expect(m.captureErrors).toBe(0);
+      // both subscribers receive the other's audio (10 ms frames) and its 100 ms-apart markers
+      expect(m.framesPerSub.min).toBeGreaterThan(0);
+      expect(m.onsets).toBeGreaterThan(0);
+      expect(m.lat.n).toBeGreaterThan(0);
+      expect(m.lat.nativeP50).toBeGreaterThan(0);
+      expect(m.lat.jsP99).toBeGreaterThanOrEqual(m.lat.jsP50);
+      expect(await c.call({ cmd: 'unpublish' })).toMatchObject({ ok: true });
+      expect(await c.call({ cmd: 'nonsense' })).toMatchObject({ ok: false });
+    } finally {
+      await c.quit();
+    }
   });
 });
 
