@@ -4,7 +4,8 @@
  * (bench/media-forward.js). Every client process is bench/media-client.js, driven one command
  * at a time; the Convene server runs in a process of its own (bench/server-proc.js).
  *
- *   node bench/media.js [--quick] [--runs 3] [--write] [--only latency,cost,scale,forward]
+ *   node bench/media.js [--quick] [--runs 3] [--write] [--only latency,cost,scale,forward] [--json]
+ *   node bench/media.js --render [--write]   the tables again from bench/media-results.json
  *
  * Scenarios:
  *   latency  `pairs` pairs of sessions in one process (one session id per pair), each
@@ -20,7 +21,8 @@
  *
  * Each run is a fresh process; figures are medians over the runs, with the load average
  * (uptime) seen at the start of each scenario. --write puts the tables into docs/benchmarks.md
- * (block media-client; media-forward writes its own).
+ * (block media-client; media-forward writes its own) and the raw figures into
+ * bench/media-results.json.
  */
 'use strict';
 const { spawn, execFileSync } = require('node:child_process');
@@ -36,6 +38,8 @@ const QUICK = flag('quick');
 const RUNS = Number(arg('runs', QUICK ? '1' : '3'));
 const ONLY = arg('only', 'latency,cost,scale,forward').split(',');
 const JSON_OUT = flag('json');
+/** the raw figures of the last full run with --write (re-rendered by --render) */
+const RESULTS = path.join(__dirname, 'media-results.json');
 
 const CFG = QUICK
   ? { latPairs: 2, latSeconds: 3, costN: 10, costSeconds: 2, scaleSteps: [4, 8], scaleSeconds: 2, warm: 1 }
@@ -187,6 +191,13 @@ const med = (xs, f) => median(xs.map(f));
 const range = (xs, f, d) => `${fmt(med(xs, f), d)} (${fmt(Math.min(...xs.map(f)), d)}–${fmt(Math.max(...xs.map(f)), d)})`;
 
 async function main() {
+  if (flag('render')) { // re-render the last full run's figures (bench/media-results.json) without measuring
+    const out = JSON.parse(require('node:fs').readFileSync(RESULTS, 'utf8'));
+    const md = render(out);
+    console.log(md);
+    if (flag('write')) writeDocBlock('media-client', md);
+    return;
+  }
   const server = await startServerProcess([], pinned(1));
   const url = server.url;
   const out = { date: new Date().toISOString(), quick: QUICK, runs: RUNS, taskset: hasTaskset };
@@ -219,7 +230,10 @@ async function main() {
   if (JSON_OUT) console.log(JSON.stringify(out));
   const md = render(out);
   if (!JSON_OUT) console.log(md);
-  if (flag('write') && !QUICK) writeDocBlock('media-client', md);
+  if (flag('write') && !QUICK) {
+    writeDocBlock('media-client', md);
+    require('node:fs').writeFileSync(RESULTS, `${JSON.stringify(out, null, 1)}\n`);
+  }
   if (ONLY.includes('forward')) {
     const fwd = [path.join(__dirname, 'media-forward.js'), ...(QUICK ? ['--seconds', '1', '--subs', '10'] : ['--runs', String(RUNS)]), ...(flag('write') && !QUICK ? ['--write'] : [])];
     await new Promise((resolve, reject) => {
@@ -255,6 +269,11 @@ function render(out) {
   if (out.scale) {
     const S = out.scale;
     lines.push(`| sessions one client core holds, each publishing + subscribing one stream in real time (largest N that holds; ramp ${CFG.scaleSteps.join(', ')}) | ${range(S, (x) => x.best, 0)} | – (no published figure to compare) | – |`);
+  }
+  if (out.scale) {
+    // what one whole core would hold, from the process CPU per session of the largest step that held
+    const per = out.scale.map((run) => run.steps.filter((s) => s.why.length === 0).pop()).filter(Boolean).map((s) => s.m.cpuPct / s.n);
+    if (per.length) lines.push(`| same, extrapolated to a whole core from the process CPU per session of the largest step that held (${per.map((x) => fmt(x, 2)).join(' / ')} % each) | ${fmt(100 / median(per), 0)} | – | – |`);
   }
   if (out.scale) {
     lines.push('');
