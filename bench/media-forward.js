@@ -208,7 +208,7 @@ async function main() {
   lines.push('', `One core, extrapolated linearly from the largest row delivered in real time (99–101 %: above 100 % the load generator fell behind and the window caught a backlog): Convene forwards about **${fmt(c.maxOut)} frames/s**, i.e. about **${fmt(c.maxSubs)} subscribed 50 frame/s audio tracks** (from the ${c.from}-subscriber row); the bare relay about ${fmt(f.maxOut)} frames/s (${fmt(f.maxSubs)} tracks). LiveKit's published figure per vCPU: about 75,000 packets/s out, about 2,300 subscribed audio tracks (≈ 33 packets/s each). Packets (frames) per second: **${c.maxOut >= 75000 ? 'met' : 'not met'}** (Convene ÷ LiveKit = ${fmt(c.maxOut / 75000, 2)}); tracks: **${c.maxSubs >= 2300 ? 'met' : 'not met'}** (${fmt(c.maxSubs / 2300, 2)}): a Convene audio track is 50 frames/s (20 ms Opus frames, DTX off while there is sound).`);
   const md = lines.join('\n');
   console.log(md);
-  if (process.argv.includes('--write')) writeDocBlock('media-forward', md);
+  if (process.argv.includes('--write')) writeDocBlock('media-forward', md, 'npm run bench:media');
   process.exit(0);
 }
 

@@ -195,7 +195,7 @@ async function main() {
     const out = JSON.parse(require('node:fs').readFileSync(RESULTS, 'utf8'));
     const md = render(out);
     console.log(md);
-    if (flag('write')) writeDocBlock('media-client', md);
+    if (flag('write')) writeDocBlock('media-client', md, 'npm run bench:media');
     return;
   }
   const server = await startServerProcess([], pinned(1));
@@ -231,7 +231,7 @@ async function main() {
   const md = render(out);
   if (!JSON_OUT) console.log(md);
   if (flag('write') && !QUICK) {
-    writeDocBlock('media-client', md);
+    writeDocBlock('media-client', md, 'npm run bench:media');
     require('node:fs').writeFileSync(RESULTS, `${JSON.stringify(out, null, 1)}\n`);
   }
   if (ONLY.includes('forward')) {
@@ -264,7 +264,7 @@ function render(out) {
     lines.push(`| client CPU per subscribed stream (same) | ${range(C, (x) => x.subPct, 2)} % of a core (JS thread ${fmt(med(C, (x) => x.subMainPct), 2)}, other threads ${fmt(med(C, (x) => x.subOthersPct), 2)}) | – | – |`);
     lines.push(`| memory per published stream (RSS after gc, Δ ÷ N) | ${range(C, (x) => x.pubKB, 0)} KB | ≤ 270 KB (LiveKit Node SDK per audio source) | ${med(C, (x) => x.pubKB) <= 270 ? 'yes' : '**no**'} |`);
     lines.push(`| memory per subscribed stream (same) | ${range(C, (x) => x.subKB, 0)} KB | – | – |`);
-    lines.push(`| memory per connected session, no media (same) | ${range(C, (x) => x.sessionKB, 0)} KB | – | – |`);
+    lines.push(`| memory per connected session, no media (same; with N = ${C[0].N} this includes the process's one-off costs: the idle scenario above gives the per-session figure at 1,000) | ${range(C, (x) => x.sessionKB, 0)} KB | – | – |`);
   }
   if (out.scale) {
     const S = out.scale;
