@@ -1,0 +1,293 @@
+#!/usr/bin/env node
+/*
+ * bench/media: the client side of audio (issue 17, "Measure"), then the server's forwarding
+ * (bench/media-forward.js). Every client process is bench/media-client.js, driven one command
+ * at a time; the Convene server runs in a process of its own (bench/server-proc.js).
+ *
+ *   node bench/media.js [--quick] [--runs 3] [--write] [--only latency,cost,scale,forward] [--json]
+ *   node bench/media.js --render [--write]   the tables again from bench/media-results.json
+ *
+ * Scenarios:
+ *   latency  `pairs` pairs of sessions in one process (one session id per pair), each
+ *            publishing and subscribing the other's stream; markers every 200 ms: latency
+ *            from captureFrame to the subscriber's frame (native hand-over and JavaScript), p50 / p99.
+ *   cost     one process, N sessions (one session id each): idle → publishing (one stream each)
+ *            → unpublished → subscribing one stream each, published by a feeder process:
+ *            process CPU and per-thread CPU, RSS after gc, per stream = (phase − idle) / N.
+ *   scale    the client process pinned to core 0 (`taskset -c 0`), the server to core 1; N
+ *            sessions in pairs, each publishing and subscribing one stream: N ramps up while
+ *            the run holds real time (see holds()).
+ *   forward  bench/media-forward.js (server forwarding cost beside a bare ws relay).
+ *
+ * Each run is a fresh process; figures are medians over the runs, with the load average
+ * (uptime) seen at the start of each scenario. --write puts the tables into docs/benchmarks.md
+ * (block media-client; media-forward writes its own) and the raw figures into
+ * bench/media-results.json.
+ */
+'use strict';
+const { spawn, execFileSync } = require('node:child_process');
+const os = require('node:os');
+const path = require('node:path');
+const { mintSessionId } = require('../dist/server/index.js');
+const { BENCH_PROJECT, median, sleep, startServerProcess, writeDocBlock } = require('./common.js');
+
+const argv = process.argv.slice(2);
+const flag = (n) => argv.includes(`--${n}`);
+const arg = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : d; };
+const QUICK = flag('quick');
+const RUNS = Number(arg('runs', QUICK ? '1' : '3'));
+const ONLY = arg('only', 'latency,cost,scale,forward').split(',');
+const JSON_OUT = flag('json');
+/** the raw figures of the last full run with --write (re-rendered by --render) */
+const RESULTS = path.join(__dirname, 'media-results.json');
+
+const CFG = QUICK
+  ? { latPairs: 2, latSeconds: 3, costN: 10, costSeconds: 2, scaleSteps: [4, 8], scaleSeconds: 2, warm: 1 }
+  : { latPairs: 5, latSeconds: 10, costN: 50, costSeconds: 5, scaleSteps: [20, 40, 60, 80, 100, 120, 140, 160, 200, 240, 280, 320], scaleSeconds: 5, warm: 2 };
+
+/** frames each scale publisher is fed ahead of real time: 100 ms against the shared machine's scheduling hiccups */
+const SCALE_LEAD = 5;
+
+const hasTaskset = (() => { try { execFileSync('taskset', ['-c', '0', 'true']); return os.cpus().length >= 2; } catch { return false; } })();
+const pinned = (core) => (a) => (hasTaskset ? ['taskset', ['-c', String(core), ...a]] : [a[0], a.slice(1)]);
+const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
+const log = (...a) => { if (!JSON_OUT) console.error('[bench:media]', ...a); };
+
+/** A bench/media-client.js process: call(cmd) → its JSON reply. */
+function startClient(core) {
+  const [cmd, args] = (core === undefined ? (a) => [a[0], a.slice(1)] : pinned(core))([process.execPath, '--expose-gc', path.join(__dirname, 'media-client.js')]);
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const w = waiting.shift();
+      if (!w) continue;
+      const r = JSON.parse(line);
+      if (r.ok) w.resolve(r); else w.reject(new Error(r.error));
+    }
+  });
+  let exited = false;
+  child.once('exit', () => { exited = true; for (const w of waiting.splice(0)) w.reject(new Error('media-client exited')); });
+  const call = (c) => new Promise((resolve, reject) => {
+    if (exited) return reject(new Error('media-client exited'));
+    waiting.push({ resolve, reject });
+    child.stdin.write(`${JSON.stringify(c)}\n`);
+  });
+  const quit = () => new Promise((r) => {
+    if (exited) return r();
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => { clearTimeout(t); r(); });
+    child.stdin.write('{"cmd":"quit"}\n');
+  });
+  return { child, call, quit };
+}
+
+const sid = () => mintSessionId(BENCH_PROJECT).sessionId;
+const pairsOf = (n) => { const out = []; for (let i = 0; i < n / 2; i++) { const s = sid(); out.push(s, s); } return out; };
+
+async function latencyRun(url) {
+  const c = startClient(0);
+  try {
+    await c.call({ cmd: 'connect', url, sids: pairsOf(CFG.latPairs * 2) });
+    await c.call({ cmd: 'publish', markerEvery: 10, lead: 2 });
+    await c.call({ cmd: 'subscribe' });
+    await sleep(CFG.warm * 1000);
+    return await c.call({ cmd: 'measure', seconds: CFG.latSeconds });
+  } finally { await c.quit(); }
+}
+
+async function costRun(url) {
+  const N = CFG.costN;
+  const sids = Array.from({ length: N }, sid);
+  const c = startClient(0);
+  let feeder;
+  try {
+    const rss0 = (await c.call({ cmd: 'rss' })).rss;
+    await c.call({ cmd: 'connect', url, sids });
+    await sleep(500);
+    const rss1 = (await c.call({ cmd: 'rss' })).rss;
+    const idle = await c.call({ cmd: 'measure', seconds: CFG.costSeconds });
+    await c.call({ cmd: 'publish', markerEvery: 50, lead: 2 });
+    await sleep(CFG.warm * 1000);
+    const pub = await c.call({ cmd: 'measure', seconds: CFG.costSeconds });
+    const rss2 = (await c.call({ cmd: 'rss' })).rss;
+    await c.call({ cmd: 'unpublish' });
+    const rss3 = (await c.call({ cmd: 'rss' })).rss;
+    feeder = startClient(); // the feeder is not pinned: it competes with nothing measured but the server
+    await feeder.call({ cmd: 'connect', url, sids });
+    await feeder.call({ cmd: 'publish', markerEvery: 50, lead: 2 });
+    await c.call({ cmd: 'subscribe' });
+    await sleep(CFG.warm * 1000);
+    const sub = await c.call({ cmd: 'measure', seconds: CFG.costSeconds });
+    const rss4 = (await c.call({ cmd: 'rss' })).rss;
+    return {
+      N,
+      idlePct: idle.cpuPct,
+      sessionKB: (rss1 - rss0) / N / 1024,
+      pubPct: (pub.cpuPct - idle.cpuPct) / N, pubMainPct: (pub.mainPct - idle.mainPct) / N, pubOthersPct: (pub.othersPct - idle.othersPct) / N,
+      pubKB: (rss2 - rss1) / N / 1024,
+      subPct: (sub.cpuPct - idle.cpuPct) / N, subMainPct: (sub.mainPct - idle.mainPct) / N, subOthersPct: (sub.othersPct - idle.othersPct) / N,
+      subKB: (rss4 - rss3) / N / 1024,
+      subDelivered: sub.framesPerSub.total / (sub.framesPerSub.expected * N),
+      pubThreads: pub.byName, subThreads: sub.byName,
+    };
+  } finally {
+    await c.quit();
+    if (feeder) await feeder.quit();
+  }
+}
+
+/**
+ * A scale step holds real time when every subscriber got ≥ 99 % of its frames, nothing was
+ * dropped, lost or concealed, no frame was silent (no publisher underran), and the 99th
+ * percentile of the marker latency (to JavaScript) stayed under 200 ms.
+ */
+function holds(m) {
+  const why = [];
+  if (m.framesPerSub.min < 0.99 * m.framesPerSub.expected) why.push(`a subscriber got ${m.framesPerSub.min}/${m.framesPerSub.expected} frames`);
+  if (m.dropped > 0) why.push(`${m.dropped} dropped`);
+  if (m.lost + m.concealed > 0) why.push(`${m.lost} lost, ${m.concealed} concealed`);
+  if (m.silent > 0) why.push(`${m.silent} silent frames (publisher underrun)`);
+  if (m.skipped > 0) why.push(`${m.skipped} frames skipped (a publisher behind real time)`);
+  if (m.captureErrors > 0) why.push(`${m.captureErrors} captureFrame errors`);
+  if (!(m.lat.jsP99 < 250)) why.push(`latency p99 ${fmt(m.lat.jsP99)} ms`);
+  return why;
+}
+
+async function scaleStep(url, n) {
+  const c = startClient(0);
+  try {
+    const t0 = Date.now();
+    await c.call({ cmd: 'connect', url, sids: pairsOf(n) });
+    await c.call({ cmd: 'publish', markerEvery: 25, lead: SCALE_LEAD });
+    await c.call({ cmd: 'subscribe' });
+    const setupS = (Date.now() - t0) / 1000;
+    await sleep(CFG.warm * 1000);
+    const m = await c.call({ cmd: 'measure', seconds: CFG.scaleSeconds });
+    return { n, setupS, load: loadavg(), why: holds(m), m };
+  } finally { await c.quit(); }
+}
+
+async function scaleRun(url) {
+  const steps = [];
+  let best = 0;
+  let fails = 0;
+  for (const n of CFG.scaleSteps) {
+    const s = await scaleStep(url, n);
+    log(`scale N=${n}: ${s.why.length ? `fails (${s.why.join('; ')})` : 'holds'}; cpu ${s.m.cpuPct.toFixed(0)} %, main ${s.m.mainPct.toFixed(0)} %, lat p50/p99 ${fmt(s.m.lat.jsP50, 1)}/${fmt(s.m.lat.jsP99, 1)} ms, feeder late ≤ ${fmt(s.m.lateMax)} ms, setup ${fmt(s.setupS, 1)} s, load ${s.load}`);
+    steps.push(s);
+    if (s.why.length === 0) { best = n; fails = 0; } else if (++fails >= 2) break; // two failures in a row: past the knee
+  }
+  return { best, steps };
+}
+
+const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
+const med = (xs, f) => median(xs.map(f));
+const range = (xs, f, d) => `${fmt(med(xs, f), d)} (${fmt(Math.min(...xs.map(f)), d)}–${fmt(Math.max(...xs.map(f)), d)})`;
+
+async function main() {
+  if (flag('render')) { // re-render the last full run's figures (bench/media-results.json) without measuring
+    const out = JSON.parse(require('node:fs').readFileSync(RESULTS, 'utf8'));
+    const md = render(out);
+    console.log(md);
+    if (flag('write')) writeDocBlock('media-client', md, 'npm run bench:media');
+    return;
+  }
+  const server = await startServerProcess([], pinned(1));
+  const url = server.url;
+  const out = { date: new Date().toISOString(), quick: QUICK, runs: RUNS, taskset: hasTaskset };
+  try {
+    if (ONLY.includes('latency')) {
+      out.latency = [];
+      for (let r = 0; r < RUNS; r++) {
+        const load = loadavg();
+        const m = await latencyRun(url);
+        log(`latency run ${r + 1}: js p50 ${fmt(m.lat.jsP50, 1)} p99 ${fmt(m.lat.jsP99, 1)}, native p50 ${fmt(m.lat.nativeP50, 1)}, queued ahead ${fmt(m.lat.aheadP50)} ms, n ${m.lat.n}, load ${load}`);
+        out.latency.push({ load, ...m.lat, silent: m.silent, dropped: m.dropped });
+      }
+    }
+    if (ONLY.includes('cost')) {
+      out.cost = [];
+      for (let r = 0; r < RUNS; r++) {
+        const load = loadavg();
+        const m = await costRun(url);
+        log(`cost run ${r + 1}: pub ${fmt(m.pubPct, 2)} %/stream ${fmt(m.pubKB)} KB, sub ${fmt(m.subPct, 2)} %/stream ${fmt(m.subKB)} KB, idle ${fmt(m.idlePct, 1)} %, load ${load}`);
+        out.cost.push({ load, ...m });
+      }
+    }
+    if (ONLY.includes('scale')) {
+      out.scale = [];
+      for (let r = 0; r < RUNS; r++) out.scale.push(await scaleRun(url));
+    }
+  } finally {
+    server.child.stdin.end();
+  }
+  if (JSON_OUT) console.log(JSON.stringify(out));
+  const md = render(out);
+  if (!JSON_OUT) console.log(md);
+  if (flag('write') && !QUICK) {
+    writeDocBlock('media-client', md, 'npm run bench:media');
+    require('node:fs').writeFileSync(RESULTS, `${JSON.stringify(out, null, 1)}\n`);
+  }
+  if (ONLY.includes('forward')) {
+    const fwd = [path.join(__dirname, 'media-forward.js'), ...(QUICK ? ['--seconds', '1', '--subs', '10'] : ['--runs', String(RUNS)]), ...(flag('write') && !QUICK ? ['--write'] : [])];
+    await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, fwd, { stdio: ['ignore', JSON_OUT ? 'ignore' : 'inherit', 'inherit'] });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`media-forward exited ${code}`))));
+    });
+  }
+}
+
+function render(out) {
+  const lines = [];
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  lines.push(`Generated by \`npm run bench:media\` on ${out.date.slice(0, 10)}${out.quick ? ' (quick)' : ''}, ${cpu}, ${os.cpus().length} cores **shared with other work** (load average at the start of each scenario below); ${out.runs} run(s) per scenario, each in a fresh process; cells: median (min–max). Client processes ${out.taskset ? 'pinned to core 0, the server to core 1 (`taskset`)' : 'not pinned (no taskset)'}. Audio: 48 kHz mono PCM, 20 ms frames in, 10 ms frames out (the default format).`);
+  lines.push('');
+  lines.push('| figure | measured | target | met |');
+  lines.push('|---|---|---|---|');
+  if (out.latency) {
+    const L = out.latency;
+    lines.push(`| captureFrame → subscriber's \`for await\`, p50 (${CFG.latPairs} pairs, markers every 200 ms, ${L.map((x) => x.n).join(' / ')} samples; load ${L.map((x) => x.load.split(' ')[0]).join(' / ')}) | ${range(L, (x) => x.jsP50, 1)} ms | – | – |`);
+    lines.push(`| same, p99 | ${range(L, (x) => x.jsP99, 1)} ms | ≤ 150 ms one way (ITU-T G.114's bound for good conversation) | ${med(L, (x) => x.jsP99) <= 150 ? 'yes' : '**no**'} |`);
+    lines.push(`| of which: captureFrame → native hand-over (frame \`timestamp\`), p50 / p99 | ${fmt(med(L, (x) => x.nativeP50), 1)} / ${fmt(med(L, (x) => x.nativeP99), 1)} ms | – | – |`);
+    lines.push(`| of which: queued ahead of the marker in the publisher (the feeder's 2-frame margin), p50 | ${fmt(med(L, (x) => x.aheadP50), 0)} ms | – | – |`);
+  }
+  if (out.cost) {
+    const C = out.cost;
+    const loads = C.map((x) => x.load.split(' ')[0]).join(' / ');
+    lines.push(`| client CPU per published stream (N = ${C[0].N}, process CPU − idle, ÷ N; load ${loads}) | ${range(C, (x) => x.pubPct, 2)} % of a core (JS thread ${fmt(med(C, (x) => x.pubMainPct), 2)}, other threads ${fmt(med(C, (x) => x.pubOthersPct), 2)}) | – | – |`);
+    lines.push(`| client CPU per subscribed stream (same) | ${range(C, (x) => x.subPct, 2)} % of a core (JS thread ${fmt(med(C, (x) => x.subMainPct), 2)}, other threads ${fmt(med(C, (x) => x.subOthersPct), 2)}) | – | – |`);
+    lines.push(`| memory per published stream (RSS after gc, Δ ÷ N) | ${range(C, (x) => x.pubKB, 0)} KB | ≤ 270 KB (LiveKit Node SDK per audio source) | ${med(C, (x) => x.pubKB) <= 270 ? 'yes' : '**no**'} |`);
+    lines.push(`| memory per subscribed stream (same) | ${range(C, (x) => x.subKB, 0)} KB | – | – |`);
+    lines.push(`| memory per connected session, no media (same; with N = ${C[0].N} this includes the process's one-off costs: the idle scenario above gives the per-session figure at 1,000) | ${range(C, (x) => x.sessionKB, 0)} KB | – | – |`);
+  }
+  if (out.scale) {
+    const S = out.scale;
+    lines.push(`| sessions one client core holds, each publishing + subscribing one stream in real time (largest N that holds; ramp ${CFG.scaleSteps.join(', ')}) | ${range(S, (x) => x.best, 0)} | – (no published figure to compare) | – |`);
+  }
+  if (out.scale) {
+    // what one whole core would hold, from the process CPU per session of the largest step that held
+    const per = out.scale.map((run) => run.steps.filter((s) => s.why.length === 0).pop()).filter(Boolean).map((s) => s.m.cpuPct / s.n);
+    if (per.length) lines.push(`| same, extrapolated to a whole core from the process CPU per session of the largest step that held (${per.map((x) => fmt(x, 2)).join(' / ')} % each) | ${fmt(100 / median(per), 0)} | – | – |`);
+  }
+  if (out.scale) {
+    lines.push('');
+    lines.push(`Scale ramp (every run): N sessions in pairs, one process on one core; "holds" = every subscriber got ≥ 99 % of its frames, none dropped / lost / concealed, no silent frame (publisher underrun), no frame skipped by a feeder (a publisher behind real time), marker latency p99 < 250 ms (which includes the ${SCALE_LEAD * 20} ms each publisher is fed ahead).`);
+    lines.push('');
+    lines.push('| run | N | process CPU (% of core 0) | JS thread | other threads | latency p50 / p99 (ms) | frames (min / expected) | result | load |');
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    out.scale.forEach((run, i) => {
+      for (const s of run.steps) {
+        lines.push(`| ${i + 1} | ${s.n} | ${fmt(s.m.cpuPct, 0)} | ${fmt(s.m.mainPct, 0)} | ${fmt(s.m.othersPct, 0)} | ${fmt(s.m.lat.jsP50, 1)} / ${fmt(s.m.lat.jsP99, 1)} | ${s.m.framesPerSub.min} / ${s.m.framesPerSub.expected} | ${s.why.length ? `fails: ${s.why.join('; ')}` : 'holds'} | ${s.load} |`);
+      }
+    });
+  }
+  return lines.join('\n');
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
