@@ -277,6 +277,24 @@ describe('WebRTC edge: hostile and cleanup', () => {
     expect(edgeStats().peerConnections).toBe(1);
   }, 30_000);
 
+  it('the answer carries the configured public address and ports of the configured range; the connection negotiates through them', async () => {
+    fx = await startFixture({ webrtc: { publicIp: '203.0.113.7', portRange: [42100, 42119] } });
+    const sid = await fx.newSession();
+    const bot = await publisher(sid, false);
+    const viewer = await fx.join(sid);
+    const b = browser('RecvOnly', { video: false });
+    const r = await viewer.request('rtcSubscribe', { streamId: bot.streamId, sdp: await b.makeOffer() }, 10_000);
+    const cands = (r['sdp'] as string).split(/\r?\n/).filter((l) => l.startsWith('a=candidate:'));
+    expect(cands.some((l) => / 203\.0\.113\.7 \d+ typ host/.test(l))).toBe(true);
+    for (const l of cands) {
+      const port = Number(l.split(' ')[5]);
+      expect(port).toBeGreaterThanOrEqual(42100);
+      expect(port).toBeLessThanOrEqual(42119);
+    }
+    await b.applyAnswer(r['sdp'] as string); // the host candidates still work beside the unreachable public one
+    expect(() => WebRtcEdge.create({ portRange: [5000, 4000] })).toThrow(RangeError);
+  }, 20_000);
+
   it('a server without WebRTC answers 4419', async () => {
     fx = await startFixture({ webrtc: { enabled: false } } as Partial<ServerOptions>);
     const sid = await fx.newSession();
