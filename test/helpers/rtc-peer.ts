@@ -67,16 +67,44 @@ export class BrowserPeer {
     });
   }
 
-  /** Makes the offer, with every host candidate. */
+  /**
+   * Makes the offer once ICE gathering completed, without its candidates: the server then learns
+   * this peer's address from its connectivity checks (peer reflexive). With candidates in the
+   * offer, the server's checks and DTLS handshake (it answers `setup:active`) can reach this
+   * libdatachannel peer before it has the answer, which then sometimes closes itself (state
+   * closed before the answer is applied; a real browser waits for the answer). The server's
+   * answer still carries all of the server's candidates.
+   */
   async makeOffer(): Promise<string> {
     this.pc.setLocalDescription();
     await until('ICE gathering', () => this.pc.gatheringState() === 'complete');
-    this.offer = this.pc.localDescription()?.sdp ?? '';
+    const sdp = this.pc.localDescription()?.sdp ?? '';
+    this.offer = sdp.split(/\r?\n/).filter((l) => !l.startsWith('a=candidate:')).join('\r\n');
     return this.offer;
   }
 
+  /**
+   * Applies the server's answer. Its candidates are added one by one after the description:
+   * libdatachannel (the test peer, not the server) sometimes throws "Got a remote candidate
+   * without ICE transport" when the server's connectivity checks race an answer that carries
+   * candidates; a candidate refused that way is retried.
+   */
   async applyAnswer(sdp: string): Promise<void> {
-    this.pc.setRemoteDescription(sdp, 'answer');
+    const lines = sdp.split(/\r?\n/);
+    const mid = /^a=mid:(.*)$/m.exec(sdp)?.[1] ?? '0';
+    const candidates = lines.filter((l) => l.startsWith('a=candidate:')).map((l) => l.slice(2));
+    this.pc.setRemoteDescription(lines.filter((l) => !l.startsWith('a=candidate:') && l !== 'a=end-of-candidates').join('\r\n'), 'answer');
+    for (const c of candidates) {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          this.pc.addRemoteCandidate(c, mid);
+          break;
+        } catch (e) {
+          if (attempt >= 50) throw new Error(`${(e as Error).message} (state ${this.state}, ice ${this.pc.iceState()}, signaling ${this.pc.signalingState()})`);
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+    }
     await until('the browser peer to connect', () => this.state === 'connected' && [...this.tracks.values()].every((t) => t.isOpen()), 10_000);
   }
 
