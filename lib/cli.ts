@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConveneServer, DEFAULTS, type ServerOptions } from './server/server';
@@ -47,6 +48,10 @@ options:
                         sessions through Redis (env CONVENE_REDIS_URL; docs/cluster.md)
   --log-level L         trace, debug, info, warn, error, fatal or silent
                         (env CONVENE_LOG_LEVEL, default info)
+  --rtc-public-ip IP    WebRTC: announce this address besides the host candidates
+                        (1:1 NAT, a host behind a load balancer)
+  --rtc-ports MIN-MAX   WebRTC: UDP ports of the browsers' peer connections
+  --no-webrtc           refuse WebRTC (rtcPublish / rtcSubscribe fail with 4419)
 
 Without a project, a development project is made up, printed, and written to
 ${devProjectPath()} (env CONVENE_HOME moves it), where session, token and join find it.
@@ -171,6 +176,24 @@ function serverUrls(flag: string, raw: string): { ws: string; http: string } {
   return { ws: `${secure ? 'wss' : 'ws'}${rest}`, http: `${secure ? 'https' : 'http'}${rest}` };
 }
 
+/** The WebRTC options of `convene server`: the flags over the config file's `webrtc`. */
+function webrtcOptions(publicIp: string | undefined, ports: string | undefined, off: boolean | undefined, file: ServerOptions['webrtc']): ServerOptions['webrtc'] {
+  const o = { ...(file ?? {}) };
+  if (off) o.enabled = false;
+  if (publicIp !== undefined) {
+    if (isIP(publicIp) === 0) fail(`--rtc-public-ip must be an IP address, got '${publicIp}'`);
+    o.publicIp = publicIp;
+  }
+  if (ports !== undefined) {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(ports);
+    const min = Number(m?.[1]);
+    const max = Number(m?.[2]);
+    if (!m || min < 1 || max > 65535 || min > max) fail(`--rtc-ports must be MIN-MAX with 1 <= MIN <= MAX <= 65535, got '${ports}'`);
+    o.portRange = [min, max];
+  }
+  return o;
+}
+
 async function serverCommand(argv: string[]): Promise<void> {
   const { values } = parseArgs({
     args: argv,
@@ -183,6 +206,7 @@ async function serverCommand(argv: string[]): Promise<void> {
       'max-connections': { type: 'string' }, 'signal-rate': { type: 'string' },
       'max-per-address': { type: 'string' }, 'headers-timeout': { type: 'string' }, 'max-send-buffer': { type: 'string' },
       'shutdown-timeout': { type: 'string' }, redis: { type: 'string' }, 'log-level': { type: 'string' },
+      'rtc-public-ip': { type: 'string' }, 'rtc-ports': { type: 'string' }, 'no-webrtc': { type: 'boolean' },
     },
   });
   const level = values['log-level'] ?? envVar('CONVENE_LOG_LEVEL') ?? 'info';
@@ -238,6 +262,7 @@ async function serverCommand(argv: string[]): Promise<void> {
     redis: values.redis ?? envVar('CONVENE_REDIS_URL') ?? fileOpts.redis,
     logger: log,
   };
+  options.webrtc = webrtcOptions(values['rtc-public-ip'], values['rtc-ports'], values['no-webrtc'], fileOpts.webrtc);
   if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) fail(`--redis must be a redis:// URL, not '${options.redis}'`);
   if (tls) options.tls = tls;
   if (dev) options.devProject = projects[0]; // the room page's /dev/join mints its tokens

@@ -112,6 +112,11 @@ export class Connection {
   lastSeq = 0;
   /** id of the last request processed */
   lastRequestId = 0;
+  /**
+   * A request whose result waits for something outside the server (1.2: a WebRTC
+   * negotiation): settles once its result is emitted; the connection's next requests wait.
+   */
+  pendingRequest: Promise<void> | undefined;
   /** cluster: n of the last session log entry considered for this connection, in log epoch `epoch` */
   lastN = 0;
   epoch = '';

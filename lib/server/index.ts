@@ -12,3 +12,4 @@ export { ErrorCode, type WireError } from '../wire';
 export { PROTOCOL_VERSION } from '../wire';
 export type { WireConnection, WireStream, VideoType, VideoDimensions } from '../wire';
 export { createLogger, LOG_LEVELS, type Logger, type LogLevel } from './logger';
+export type { WebRtcOptions, EdgeStats, PeerStats } from './webrtc/edge';

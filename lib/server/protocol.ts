@@ -4,7 +4,7 @@
  * acts on the result.
  */
 import {
-  ErrorCode, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES, MAX_STREAM_NAME_CHARS, PROTOCOL_VERSION, REQUEST_TYPES,
+  ErrorCode, MAX_SDP_CHARS, MAX_SIGNAL_DATA_BYTES, MAX_SIGNAL_TYPE_BYTES, MAX_STREAM_NAME_CHARS, PROTOCOL_VERSION, REQUEST_TYPES,
   wireError, type ClientFrame, type RequestBody, type RequestFrame, type RequestType, type StreamProps, type WireError,
 } from '../wire';
 
@@ -179,6 +179,14 @@ function requestBody(type: RequestType, o: Obj): RequestBody {
       return { type, streamId: reqStr(o, 'streamId'), audio: bool(o, 'audio') ?? true, video: bool(o, 'video') ?? true };
     case 'unsubscribe':
     case 'requestKeyframe':
+      return { type, streamId: reqStr(o, 'streamId') };
+    case 'rtcPublish':
+      return { type, streamId: reqStr(o, 'streamId'), sdp: reqStr(o, 'sdp', MAX_SDP_CHARS) };
+    case 'rtcSubscribe':
+      return {
+        type, streamId: reqStr(o, 'streamId'), sdp: reqStr(o, 'sdp', MAX_SDP_CHARS), audio: bool(o, 'audio') ?? true, video: bool(o, 'video') ?? true,
+      };
+    case 'rtcClose':
       return { type, streamId: reqStr(o, 'streamId') };
     case 'disableForceMute':
     case 'disconnect':

@@ -28,6 +28,7 @@ import {
 } from './session-state';
 import { SingleNode } from './single-node';
 import { reportInternal, silentLog, type Logger } from './logger';
+import { RtcError, type EdgeKey, type WebRtcEdge } from './webrtc/edge';
 
 export type { ConnectionDestroyedReason, JoinOptions, RestStream, SessionSnapshot, StreamDestroyedReason } from './session-state';
 export type { RegistryLimits } from './session-port';
@@ -44,6 +45,8 @@ export interface RegistryOptions {
   media?: MediaLimits;
   /** the operator log, for unexpected errors (default: standard error) */
   log?: Logger;
+  /** revision 1.2: the WebRTC edge, or why there is none (rtcPublish / rtcSubscribe then fail with 4419) */
+  webrtc?: WebRtcEdge | { disabled: string };
 }
 
 const json = JSON.stringify;
@@ -73,7 +76,10 @@ export class Registry {
       overflow: (conn) => this.overflow(conn),
       startGrace: (conn) => this.startGrace(conn),
       resumeChecked: (conn, lastSeq) => this.resumeChecked(conn, lastSeq),
-      streamRemoved: (session, streamId) => session.router?.removeStream(streamId),
+      streamRemoved: (session, streamId) => {
+        session.router?.removeStream(streamId);
+        this.edge?.closeStream(session.id, streamId);
+      },
     };
   }
 
@@ -236,6 +242,7 @@ export class Registry {
     conn.markClosed();
     if (!session || session.connections.get(conn.id) !== conn) return;
     session.router?.removeConnection(conn.id);
+    this.edge?.closeConnection(session.id, conn.id);
     this.node.run(session.id, () => {
       session.connections.delete(conn.id);
       const streams = [...session.streams.values()].filter((stream) => stream.connectionId === conn.id);
@@ -245,6 +252,7 @@ export class Registry {
     if (session.connections.size === 0) {
       session.router?.close();
       session.router = undefined;
+      this.edge?.closeSession(session.id);
       this.node.sessionEmptied(session);
     }
     this.opts.onConnectionGone?.(conn, reason);
@@ -265,34 +273,62 @@ export class Registry {
 
   /**
    * Processes one request of `conn` and emits its result. Request ids are the caller's
-   * business (socket layer); this performs the operation exactly once.
+   * business (socket layer); this performs the operation exactly once. A request that waits
+   * for something outside the server (1.2: a WebRTC negotiation) returns a promise that
+   * settles once its result is emitted: the socket holds the connection's next requests until
+   * then, so requests are still processed one at a time in id order (docs/protocol.md §4).
    */
-  handle(conn: Connection, id: number, req: RequestBody): void {
+  handle(conn: Connection, id: number, req: RequestBody): Promise<void> | undefined {
     if (req.type === 'disconnect') {
       // The connection ends here: its result goes out at once, before the socket closes.
       if (!conn.emit(okResult(id))) this.overflow(conn);
       conn.logged = false;
-      return;
+      return undefined;
     }
-    this.node.run(conn.sessionId, () => this.handleIn(conn, id, req));
+    return this.node.run(conn.sessionId, () => this.handleIn(conn, id, req));
   }
 
-  private handleIn(conn: Connection, id: number, req: RequestBody): void {
+  private handleIn(conn: Connection, id: number, req: RequestBody): Promise<void> | undefined {
     this.node.requireHere(conn);
-    let extra = '';
+    let extra: string | Promise<string> = '';
     let error: WireError | undefined;
     try {
       const session = this.sessions.get(conn.sessionId);
       if (!session || conn.state === 'closed') fail(ErrorCode.NOT_CONNECTED, 'connection is not in its session');
       extra = this.perform(session, conn, req, id);
     } catch (e) {
-      error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
-      if (!(e instanceof Error && 'wire' in e)) reportInternal(this.opts.log ?? silentLog, 'request failed', e);
-      if (error.code === ErrorCode.RATE_LIMIT_EXCEEDED) this.opts.onLimit?.(conn, 'signalRate');
+      error = this.errorOf(conn, e);
     }
-    if (conn.state === 'closed') return;
+    if (typeof extra !== 'string') {
+      return extra.then((x) => this.emitLater(conn, id, x), (e: unknown) => this.emitLater(conn, id, '', this.errorOf(conn, e)));
+    }
+    if (conn.state === 'closed') return undefined;
     this.node.fallbackResult(conn, id);
     this.node.emitTo(conn, error ? failedResult(id, error) : okResult(id, extra), id);
+    return undefined;
+  }
+
+  /** The wire error of a failed operation (an unexpected one is reported, and answered 2000). */
+  private errorOf(conn: Connection, e: unknown): WireError {
+    if (e instanceof RtcError) return wireError(ErrorCode.RTC_FAILED, e.message);
+    const error = e instanceof Error && 'wire' in e ? (e as { wire: WireError }).wire : wireError(ErrorCode.INTERNAL, 'internal server error');
+    if (!(e instanceof Error && 'wire' in e)) reportInternal(this.opts.log ?? silentLog, 'request failed', e);
+    if (error.code === ErrorCode.RATE_LIMIT_EXCEEDED) this.opts.onLimit?.(conn, 'signalRate');
+    return error;
+  }
+
+  /** The result of a request that waited (a negotiation), unless its connection ended meanwhile. */
+  private emitLater(conn: Connection, id: number, extra: string, error?: WireError): void {
+    if (conn.state === 'closed' || !this.sessions.has(conn.sessionId)) return;
+    try {
+      this.node.run(conn.sessionId, () => {
+        this.node.requireHere(conn);
+        this.node.fallbackResult(conn, id);
+        this.node.emitTo(conn, error ? failedResult(id, error) : okResult(id, extra), id);
+      });
+    } catch (e) {
+      reportInternal(this.opts.log ?? silentLog, 'result of a request that waited', e);
+    }
   }
 
   /** Emits a failed result for a request that could not be decoded (it still consumes its id). */
@@ -303,8 +339,11 @@ export class Registry {
     });
   }
 
-  /** Performs a request; returns the result's extra fields as JSON text (`,"stream":{...}`) or ''. */
-  private perform(session: Session, conn: Connection, req: RequestBody, id: number): string {
+  /**
+   * Performs a request; returns the result's extra fields as JSON text (`,"stream":{...}`) or '',
+   * or a promise of them (a WebRTC negotiation; it rejects with the request's error).
+   */
+  private perform(session: Session, conn: Connection, req: RequestBody, id: number): string | Promise<string> {
     const caps = conn.capabilities;
     switch (req.type) {
       case 'signal':
@@ -320,6 +359,14 @@ export class Registry {
       case 'unsubscribe':
         // idempotent: a subscription already gone (stream destroyed meanwhile) is no error
         session.router?.unsubscribe(conn.id, req.streamId);
+        this.edge?.close(this.edgeKey(session, conn, req.streamId), 'subscribe');
+        return '';
+      case 'rtcPublish':
+        return this.rtcPublish(session, conn, req.streamId, req.sdp);
+      case 'rtcSubscribe':
+        return this.rtcSubscribe(session, conn, req.streamId, req.sdp, req.audio, req.video);
+      case 'rtcClose':
+        this.rtcClose(session, conn, req.streamId);
         return '';
       case 'requestKeyframe':
         if (!session.router?.requestKeyframe(conn.id, req.streamId)) {
@@ -416,6 +463,8 @@ export class Registry {
       session.router = new Router(
         session.streams, (id) => mediaSinkOf(session.connections.get(id)), { ...MEDIA_DEFAULTS, ...this.opts.media },
         (ownerId, streamId) => {
+          // a stream published over WebRTC: a PLI to the browser instead of an event
+          if (this.edge?.requestKeyframe(session.id, ownerId, streamId)) return;
           const owner = session.connections.get(ownerId);
           if (owner && owner.state !== 'closed') this.node.run(session.id, () => this.node.emitTo(owner, keyframeRequested(streamId)));
         },
@@ -432,7 +481,83 @@ export class Registry {
       fail(ErrorCode.MEDIA_NOT_ON_THIS_NODE, `stream '${streamId}' is published on another node of the cluster: media across nodes is not supported yet`);
     }
     const subscription = this.routerOf(session).subscribe(conn.id, stream, { audio, video });
+    this.edge?.close(this.edgeKey(session, conn, streamId), 'subscribe'); // its media now comes on the socket
     return `,"subscription":${json(subscription)}`;
+  }
+
+  // ---- WebRTC (revision 1.2, docs/protocol.md section 16; the edge is webrtc/edge.ts) ----
+
+  /** The edge, when this server has one. */
+  private get edge(): WebRtcEdge | undefined {
+    const e = this.opts.webrtc;
+    return e && !('disabled' in e) ? e : undefined;
+  }
+
+  /** The edge, or the 4419 failure. */
+  private needEdge(): WebRtcEdge {
+    const e = this.opts.webrtc;
+    if (!e || 'disabled' in e) fail(ErrorCode.RTC_DISABLED, e?.disabled ?? 'WebRTC is not enabled on this server');
+    return e;
+  }
+
+  private edgeKey(session: Session, conn: Connection, streamId: string): EdgeKey {
+    return { sessionId: session.id, connectionId: conn.id, streamId };
+  }
+
+  /**
+   * A browser sends its own stream's media over WebRTC: the checks of `publish` and of a
+   * media frame's owner, then the negotiation. Its RTP enters the router as binary frames of
+   * this connection would (receiveMedia: role, owner, hasAudio / hasVideo, counters).
+   */
+  private rtcPublish(session: Session, conn: Connection, streamId: string, sdp: string): Promise<string> {
+    if (!conn.capabilities.publish) fail(ErrorCode.PUBLISH_DENIED, `role '${conn.role}' may not publish`, 'OT_PERMISSION_DENIED');
+    const stream = this.ownStream(session, conn, streamId);
+    const edge = this.needEdge();
+    const tracks = this.routerOf(session).addStream(stream.id, conn.id);
+    const key = this.edgeKey(session, conn, stream.id);
+    return edge.publish(key, sdp, tracks, { deliver: (frame) => this.receiveMedia(conn, frame) }).then((answer) => {
+      if (conn.state === 'closed' || session.streams.get(streamId)?.connectionId !== conn.id) {
+        edge.close(key, 'publish');
+        fail(ErrorCode.INVALID_STREAM, `stream '${streamId}' ended during the negotiation`);
+      }
+      return `,"sdp":${json(answer)}`;
+    });
+  }
+
+  /**
+   * A browser receives a stream's media over WebRTC: the checks of `subscribe`, the
+   * negotiation, then the same router subscription as `subscribe` with the RTP sink.
+   */
+  private rtcSubscribe(session: Session, conn: Connection, streamId: string, sdp: string, audio: boolean, video: boolean): Promise<string> {
+    if (!conn.capabilities.subscribe) fail(ErrorCode.SUBSCRIBE_DENIED, `role '${conn.role}' may not subscribe`, 'OT_PERMISSION_DENIED');
+    const stream = this.anyStream(session, streamId);
+    if (!session.connections.has(stream.connectionId)) {
+      fail(ErrorCode.MEDIA_NOT_ON_THIS_NODE, `stream '${streamId}' is published on another node of the cluster: media across nodes is not supported yet`);
+    }
+    const edge = this.needEdge();
+    const key = this.edgeKey(session, conn, streamId);
+    const hooks = {
+      keyframe: () => void session.router?.requestKeyframe(conn.id, streamId),
+      gone: () => void session.router?.unsubscribe(conn.id, streamId),
+    };
+    return edge.subscribe(key, sdp, { audio, video }, hooks).then((a) => {
+      const now = session.streams.get(streamId);
+      if (conn.state === 'closed' || !now || !session.connections.has(now.connectionId)) {
+        edge.close(key, 'subscribe');
+        fail(ErrorCode.INVALID_STREAM, `stream '${streamId}' ended during the negotiation`);
+      }
+      const subscription = this.routerOf(session).subscribe(conn.id, now, a.kinds, a.sink);
+      return `,"sdp":${json(a.sdp)},"subscription":${json(subscription)}`;
+    });
+  }
+
+  /** Closes the stream's peer connections of this connection (publish and subscribe sides). Idempotent. */
+  private rtcClose(session: Session, conn: Connection, streamId: string): void {
+    const edge = this.edge;
+    if (!edge) return;
+    const key = this.edgeKey(session, conn, streamId);
+    if (edge.close(key, 'subscribe')) session.router?.unsubscribe(conn.id, streamId);
+    edge.close(key, 'publish');
   }
 
   /**

@@ -15,6 +15,7 @@ import { WebAssets } from './web-assets';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
 import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
+import { WebRtcEdge, type WebRtcOptions } from './webrtc/edge';
 
 /** Highest maxFrameBytes accepted. */
 const WS_MAX_PAYLOAD = 1024 * 1024;
@@ -83,6 +84,11 @@ export interface ServerOptions {
   logger?: Logger;
   /** Without `logger`: log JSON lines at this level to standard error. */
   logLevel?: LogLevel;
+  /**
+   * Revision 1.2: browsers' media over WebRTC (docs/protocol.md section 16): on by default;
+   * `publicIp` announced besides the host candidates, `portRange` [min, max] for the UDP ports.
+   */
+  webrtc?: WebRtcOptions;
 }
 
 export const DEFAULTS = {
@@ -118,7 +124,9 @@ export class ConveneServer implements SocketHost {
   /** open TCP connections per remote address (maxConnectionsPerAddress) */
   private readonly perAddress = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
-  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'devProject' | 'webDir'>> & Pick<ServerOptions, 'tls' | 'redis'>;
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'webrtc' | 'devProject' | 'webDir'>> & Pick<ServerOptions, 'tls' | 'redis'>;
+  /** the WebRTC edge (revision 1.2), or why this server has none */
+  readonly webrtc: WebRtcEdge | { disabled: string };
   /** set by listen() when the server is a cluster node */
   cluster: Cluster | undefined;
   private stopped: Promise<number> | undefined;
@@ -138,6 +146,7 @@ export class ConveneServer implements SocketHost {
     this.opts = o;
     this.log = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLog);
     this.projects = new ProjectStore(options.projects);
+    this.webrtc = WebRtcEdge.create(options.webrtc, this.log);
     const limits: RegistryLimits = {
       maxConnectionsPerSession: o.maxConnectionsPerSession,
       signalsPerSecond: o.signalsPerSecond,
@@ -148,7 +157,7 @@ export class ConveneServer implements SocketHost {
     this.registry = new Registry({ limits, graceWindowMs: o.graceWindowMs,
       media: { sendBufferBytes: o.mediaSendBufferBytes, queueFrames: o.mediaQueueFrames, videoQueueBytes: o.mediaVideoQueueBytes },
       onConnectionGone: (conn, reason) => this.log.info({ event: 'left', sessionId: conn.sessionId, connectionId: conn.id, reason }, `client left (${reason})`),
-      onLimit: (conn, limit) => this.logLimit(conn, limit), log: this.log });
+      onLimit: (conn, limit) => this.logLimit(conn, limit), log: this.log, webrtc: this.webrtc });
     this.config = {
       maxFrameBytes: o.maxFrameBytes,
       handshakeTimeoutMs: o.handshakeTimeoutMs,
@@ -357,6 +366,7 @@ export class ConveneServer implements SocketHost {
         this.http.closeAllConnections();
       });
       this.registry.close();
+      if (this.webrtc instanceof WebRtcEdge) this.webrtc.closeAll();
       this.cluster?.close();
       this.log.info({ event: 'stopped', dropped }, 'stopped');
       return dropped;

@@ -91,8 +91,10 @@ export class ClientSocket implements Transport {
   private readonly handshakeTimer: NodeJS.Timeout;
   private pending: string[] = [];
   private pendingBytes = 0;
-  /** decoded request frames waiting for the cluster to catch up (back-pressure), in order */
+  /** decoded request frames waiting for the cluster to catch up (back-pressure) or for the connection's pending request, in order */
   private held: DecodeResult[] = [];
+  /** the connection's pending request (a negotiation) the held requests wait for */
+  private waitingFor: Promise<void> | undefined;
   /** reading is paused: requests wait for the cluster (held) */
   private paused = false;
   /** reading is paused: the client does not read what it is sent (send buffer over half its bound) */
@@ -320,7 +322,7 @@ export class ClientSocket implements Transport {
 
   private process(text: string): void {
     const r = decodeClientFrame(text);
-    if (this.phase === 'open' && (this.held.length > 0 || this.host.throttled) && isRequest(r)) return this.hold(r);
+    if (this.phase === 'open' && (this.held.length > 0 || this.host.throttled || this.conn?.pendingRequest) && isRequest(r)) return this.hold(r);
     this.processDecoded(r);
   }
 
@@ -332,21 +334,31 @@ export class ClientSocket implements Transport {
     const ack = r.kind === 'badRequest' ? r.ack : r.kind === 'frame' && isRequestFrame(r.frame) ? r.frame.ack : undefined;
     if (ack !== undefined) this.ack(ack);
     this.held.push(r);
+    const pending = this.conn?.pendingRequest;
+    if (pending && this.waitingFor !== pending) {
+      this.waitingFor = pending;
+      void pending.then(() => {
+        if (this.waitingFor !== pending) return;
+        this.waitingFor = undefined;
+        this.releaseHeld();
+      });
+    }
     if (this.held.length >= MAX_PENDING_FRAMES && !this.paused) {
       this.paused = true;
       this.updateReading();
     }
   }
 
-  /** The cluster caught up: the requests that waited go on, in order. */
+  /**
+   * The cluster caught up, or the connection's pending request (a negotiation) has its result:
+   * the requests that waited go on, in order, until one of them waits in its turn.
+   */
   releaseHeld(): void {
-    const frames = this.held;
-    this.held = [];
-    for (const r of frames) {
-      if (this.phase !== 'open') break;
-      this.processDecoded(r);
+    while (this.held.length > 0 && this.phase === 'open' && !this.conn?.pendingRequest) {
+      this.processDecoded(this.held.shift() as DecodeResult);
     }
-    if (this.paused) {
+    if (this.phase !== 'open') this.held = [];
+    if (this.paused && this.held.length < MAX_PENDING_FRAMES) {
       this.paused = false;
       this.updateReading();
     }
@@ -432,7 +444,15 @@ export class ClientSocket implements Transport {
     const conn = this.conn;
     if (frame.ack !== undefined) this.ack(frame.ack);
     if (!this.takeRequestId(frame.id)) return;
-    this.host.registry.handle(conn, frame.id, frame);
+    const pending = this.host.registry.handle(conn, frame.id, frame);
+    if (pending) {
+      // settles (never rejects) once the result is out; cleared first, then held requests go on
+      const clear = (): void => {
+        if (conn.pendingRequest === settled) conn.pendingRequest = undefined;
+      };
+      const settled: Promise<void> = pending.then(clear, clear);
+      conn.pendingRequest = settled;
+    }
     if (frame.type === 'disconnect') {
       this.host.registry.destroy(conn, 'clientDisconnected');
       this.close(1000, 'clientDisconnected');

@@ -6,8 +6,11 @@
  */
 
 export const PROTOCOL_VERSION = 1;
-/** Minor revision: 1 = binary frames carry media (docs/protocol.md, section 15). Peers of 1.0 ignore the new fields. */
-export const PROTOCOL_MINOR = 1;
+/**
+ * Minor revision: 1 = binary frames carry media (docs/protocol.md, section 15); 2 = a browser's
+ * media over WebRTC (section 16). Peers of 1.0 ignore the new fields.
+ */
+export const PROTOCOL_MINOR = 2;
 /** Longest signal type, in UTF-8 bytes (section 10). */
 export const MAX_SIGNAL_TYPE_BYTES = 128;
 /** Longest signal data, in UTF-8 bytes (section 10). */
@@ -16,6 +19,8 @@ export const MAX_SIGNAL_DATA_BYTES = 8192;
 export const MAX_CONNECTION_DATA_CHARS = 1000;
 /** Longest stream name, in characters. */
 export const MAX_STREAM_NAME_CHARS = 1000;
+/** Longest SDP offer of `rtcPublish` / `rtcSubscribe` (1.2), in characters (a browser's offer for audio and video is 3-8 KB). */
+export const MAX_SDP_CHARS = 32768;
 
 // ---- objects (section 9) ----
 
@@ -80,6 +85,9 @@ export type RequestBody =
   | { type: 'subscribe'; streamId: string; audio: boolean; video: boolean }
   | { type: 'unsubscribe'; streamId: string }
   | { type: 'requestKeyframe'; streamId: string }
+  | { type: 'rtcPublish'; streamId: string; sdp: string }
+  | { type: 'rtcSubscribe'; streamId: string; sdp: string; audio: boolean; video: boolean }
+  | { type: 'rtcClose'; streamId: string }
   | { type: 'disconnect' };
 
 export type RequestType = RequestBody['type'];
@@ -91,6 +99,7 @@ export type ClientFrame = ConnectFrame | ResumeFrame | AckFrame | PingFrame | Po
 export const REQUEST_TYPES: ReadonlySet<string> = new Set<RequestType>([
   'signal', 'publish', 'unpublish', 'updateStream', 'forceDisconnect', 'forceUnpublish',
   'forceMuteStream', 'forceMuteAll', 'disableForceMute', 'subscribe', 'unsubscribe', 'requestKeyframe', 'disconnect',
+  'rtcPublish', 'rtcSubscribe', 'rtcClose',
 ]);
 
 /** Whether a client frame is a request (it carries an id and gets a result). */

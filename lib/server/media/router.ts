@@ -123,9 +123,10 @@ export class Router {
   /**
    * A subscriber takes (or changes: a second subscribe replaces the kinds) the stream's audio
    * and/or video. The stream must exist with its owner here (the caller checks). Returns the
-   * tracks its frames carry.
+   * tracks its frames carry. `sink`: where this subscription's frames go instead of the
+   * subscriber's socket (the WebRTC edge's RTP sink; undefined while it cannot send).
    */
-  subscribe(subscriberId: string, stream: WireStream, kinds: { audio: boolean; video: boolean }): WireSubscription {
+  subscribe(subscriberId: string, stream: WireStream, kinds: { audio: boolean; video: boolean }, sink?: () => MediaSink | undefined): WireSubscription {
     const p = this.byStream.get(stream.id) ?? (this.addStream(stream.id, stream.connectionId), this.byStream.get(stream.id));
     if (!p) throw new Error('convene: media: producers missing');
     this.unsubscribe(subscriberId, stream.id);
@@ -133,7 +134,7 @@ export class Router {
     const sub: WireSubscription = { streamId: stream.id };
     for (const kind of ['audio', 'video'] as const) {
       if (!kinds[kind]) continue;
-      const c = new Consumer(subscriberId, p[kind], () => this.sinkOf(subscriberId), this.limits, (x) => this.keyframeFor(x.producer));
+      const c = new Consumer(subscriberId, p[kind], sink ?? (() => this.sinkOf(subscriberId)), this.limits, (x) => this.keyframeFor(x.producer));
       p[kind].consumers.add(c);
       consumers.push(c);
       sub[kind] = { track: p[kind].track };

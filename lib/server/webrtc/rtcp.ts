@@ -175,3 +175,28 @@ export function buildNack(sender: number, media: number, lost: readonly number[]
   });
   return out;
 }
+
+/**
+ * A Sender Report with no report block: `ntpTime` the 64-bit NTP timestamp of `rtpTime`
+ * (RFC 3550 §6.4.1), with the packet and octet counts sent so far (both wrap at 32 bits).
+ */
+export function buildSr(ssrc: number, ntpTime: bigint, rtpTime: number, packets: number, octets: number): Uint8Array {
+  const out = header(200, 0, 6);
+  const v = new DataView(out.buffer);
+  v.setUint32(4, ssrc >>> 0);
+  v.setBigUint64(8, BigInt.asUintN(64, ntpTime));
+  v.setUint32(16, rtpTime >>> 0);
+  v.setUint32(20, packets >>> 0);
+  v.setUint32(24, octets >>> 0);
+  return out;
+}
+
+/** Seconds from the NTP epoch (1900) to the Unix epoch (1970). */
+const NTP_UNIX_OFFSET_S = 2_208_988_800n;
+
+/** A Unix time in ms as a 64-bit NTP timestamp (32.32 fixed point seconds since 1900). */
+export function ntpFromUnixMs(ms: number): bigint {
+  const whole = BigInt(Math.floor(ms / 1000)) + NTP_UNIX_OFFSET_S;
+  const frac = BigInt(Math.floor(((ms % 1000) / 1000) * 2 ** 32));
+  return BigInt.asUintN(64, (whole << 32n) | frac);
+}
