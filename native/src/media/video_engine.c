@@ -473,7 +473,7 @@ int cv_video_sub_packet(cv_video_sub *v, const struct cv_media_header *h, const 
   if (v->have_seq) {
     int gap = cv_media_sequence_delta(h->sequence, v->last_seq);
     if (gap > 1) lost = (uint64_t)(gap - 1);
-    if (gap > 0) v->last_seq = h->sequence;
+    if (gap > 0 || gap <= -CV_VIDEO_RESYNC_PACKETS) v->last_seq = h->sequence; /* as the assembler */
   } else {
     v->have_seq = 1;
     v->last_seq = h->sequence;
