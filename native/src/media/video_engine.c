@@ -277,6 +277,10 @@ int cv_video_pub_tick(cv_video_pub *v, int64_t now, uint16_t track, int enabled,
     pthread_mutex_unlock(&v->lock);
   }
   adapt(v, now, backlog, refused);
+  pthread_mutex_lock(&v->lock);
+  v->st.bitrate_kbps = v->kbps;
+  v->st.fps = v->cur_fps;
+  pthread_mutex_unlock(&v->lock);
   if (!v->was_enabled) cv_vp8_encoder_request_keyframe(v->enc); /* (again) enabled: start with a keyframe */
   v->was_enabled = 1;
   int interval = 1000 / v->cur_fps;
