@@ -25,7 +25,11 @@
         "native/src/media/opus_codec.c",
         "native/src/media/resampler.c",
         "native/src/media/pcm_queue.c",
+        "native/src/media/video_frame.c",
+        "native/src/media/vp8_codec.c",
+        "native/src/media/video_packets.c",
         "native/src/media/engine.c",
+        "native/src/media/video_engine.c",
         "native/src/state.c",
         "native/src/state_dispatch.c",
         "native/src/state_out.c",
@@ -40,20 +44,21 @@
         "native/src/publisher.c",
         "native/src/convene.c",
         "native/src/subscriber.c",
-        "native/src/audio.c"
+        "native/src/audio.c",
+        "native/src/video.c"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "native/include",
         "native/src",
-        "<!@(pkg-config --cflags-only-I opus speexdsp | sed s/-I//g)"
+        "<!@(pkg-config --cflags-only-I opus speexdsp vpx | sed s/-I//g)"
       ],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_POSIX_C_SOURCE=200809L", "_DEFAULT_SOURCE", "CONVENE_WITH_LIBEV"],
       "cflags": ["-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags_c": ["-std=c11"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-fvisibility=hidden"],
       "cflags!": ["-fno-exceptions"],
-      "libraries": ["<!@(pkg-config --libs libwebsockets jansson opus speexdsp)", "-lev", "-lpthread", "-lm"]
+      "libraries": ["<!@(pkg-config --libs libwebsockets jansson opus speexdsp vpx)", "-lyuv", "-lev", "-lpthread", "-lm"]
     }
   ]
 }

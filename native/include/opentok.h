@@ -22,6 +22,8 @@
 #include "opentok/error.h"
 #include "opentok/connection.h"
 #include "opentok/stream.h"
+#include "opentok/video_frame.h"
+#include "opentok/video_capturer.h"
 #include "opentok/publisher.h"
 #include "opentok/subscriber.h"
 #include "opentok/audio_device.h"

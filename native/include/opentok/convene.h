@@ -269,7 +269,70 @@ struct convene_media_stats {
   uint64_t frames_malformed; /**< subscriber: frames for its track with a bad header */
   int queued_ms;             /**< publisher: convene_publisher_get_queued_audio_ms() */
   float audio_level;         /**< level of the last frame sent or received, 0 to 1 */
+  /* Video (issue 18). The audio counters above count audio media frames only. */
+  uint64_t frames_encoded;    /**< publisher: video frames encoded (and handed out to be sent) */
+  uint64_t keyframes_sent;    /**< publisher: of which keyframes */
+  uint64_t keyframe_requests; /**< publisher: keyframeRequested events received;
+                                   subscriber: requestKeyframe requests sent */
+  uint64_t frames_dropped;    /**< publisher: frames provided (capturer, convene_publisher_write_video) and
+                                   never encoded: replaced by a newer one before the encoder's turn, or
+                                   skipped by rate control; subscriber: video frames lost, incomplete, or
+                                   refused by the decoder (never rendered) */
+  uint64_t frames_rendered;   /**< subscriber: video frames decoded and handed to on_render_frame */
+  uint64_t video_packets_sent;     /**< publisher: video media frames (packets) handed to the socket */
+  uint64_t video_bytes_sent;       /**< publisher: their size, header included */
+  uint64_t video_packets_dropped;  /**< publisher: video packets the socket's backlog refused */
+  uint64_t video_packets_received; /**< subscriber: video media frames received for its video track */
+  uint64_t video_bytes_received;   /**< subscriber: their size, header included */
+  uint64_t video_packets_lost;     /**< subscriber: video packets the sequence numbers say never arrived */
+  uint64_t video_decode_errors;    /**< subscriber: frames the VP8 decoder refused (corrupt, no keyframe) */
+  int bitrate_kbps;           /**< publisher: the encoder's target now (bandwidth adaptation);
+                                   subscriber: video received over the last second */
+  int fps;                    /**< publisher: the frame rate encoded now; subscriber: rendered over the last second */
+  int width;                  /**< publisher: the encoded size; subscriber: the last decoded size (0: none yet) */
+  int height;
 };
+
+/*
+ * Video additions. A publisher sends VP8 from its capturer (otc_publisher_new, video_capturer.h)
+ * or from per-stream frames (below); one encoder per published stream, on the media thread,
+ * at the source's frame rate, the bitrate from the size (about 0.08 bit per pixel per frame)
+ * lowered while the socket's send backlog grows (then the frame rate), raised again when it
+ * drains. Keyframes: the first frame, every 3 s, and on request (the server's
+ * keyframeRequested: a new subscriber, a subscriber that lost packets). A subscriber decodes on
+ * the media thread and hands frames to on_render_frame (subscriber.h) in its format.
+ */
+
+/**
+ * The publisher takes its video from convene_publisher_write_video() (bots) instead of a
+ * capturer: frames are encoded at width x height (2..4096, even sizes recommended) and `fps`
+ * (1..60); the stream announces those dimensions (as convene_publisher_set_video_dimensions).
+ * Called again while published, it changes the size and rate mid-stream: the next frame is a
+ * keyframe of the new size and the stream's videoDimensions are updated (peers get
+ * on_stream_video_dimensions_changed). OTC_ILLEGAL_STATE for a publisher with a capturer;
+ * OTC_INVALID_PARAM for NULL or values out of range. Any thread.
+ */
+OTC_DECL(otc_status) convene_publisher_set_video_source(otc_publisher *publisher, int width, int height, int fps);
+
+/**
+ * Hands the publisher one frame (any raw format of video_frame.h; copied, converted to I420
+ * and scaled to the source's size before this returns: the frame stays the caller's). The
+ * publisher keeps only the newest frame not yet encoded: a producer faster than the fps
+ * replaces the waiting frame (counted in frames_dropped). Frames written before the stream is
+ * published, or while publish_video is false, wait in that one slot (the newest is sent when
+ * video flows). OTC_INVALID_PARAM for NULL, a compressed or unknown format, or a size over
+ * 16384; OTC_ILLEGAL_STATE without convene_publisher_set_video_source. Any thread.
+ */
+OTC_DECL(otc_status) convene_publisher_write_video(otc_publisher *publisher, const otc_video_frame *frame);
+
+/**
+ * The format of the subscriber's on_render_frame: OTC_VIDEO_FRAME_FORMAT_YUV420P (the
+ * default: the decoder's output, no conversion), NV12, ARGB32, BGRA32, ABGR32, RGBA32 or RGB24.
+ * Any time (takes effect from the next frame). OTC_INVALID_PARAM for NULL or another format.
+ * Any thread.
+ */
+OTC_DECL(otc_status) convene_subscriber_set_video_format(otc_subscriber *subscriber,
+                                                        enum otc_video_frame_format format);
 
 /** Copies the publisher's counters into `out`. OTC_INVALID_PARAM for NULL. Any thread. */
 OTC_DECL(otc_status) convene_publisher_get_media_stats(const otc_publisher *publisher, struct convene_media_stats *out);

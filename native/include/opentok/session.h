@@ -194,7 +194,8 @@ OTC_DECL(otc_status) otc_session_send_signal_to_connection_with_options(otc_sess
 /**
  * Publishes; the publisher's on_stream_created fires. Audio is sent from the publisher's
  * per-stream source (convene_publisher_set_audio_source) or the audio device's capture
- * (audio_device.h); silence when neither is set. Video arrives in a later version.
+ * (audio_device.h); silence when neither is set. Video (VP8) is sent from the publisher's
+ * capturer (otc_publisher_new) or per-stream source (convene_publisher_set_video_source).
  */
 OTC_DECL(otc_status) otc_session_publish(otc_session *session, otc_publisher *publisher);
 OTC_DECL(otc_status) otc_session_unpublish(otc_session *session, otc_publisher *publisher);

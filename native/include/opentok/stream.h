@@ -8,8 +8,8 @@
 OTC_BEGIN_DECL
 
 /**
- * A stream published in a session. Opaque. In this version a stream carries metadata
- * only; audio and video tracks attach to it in a later version. Who owns one: the library,
+ * A stream published in a session. Opaque: its metadata (its media travels on tracks the
+ * server assigns, docs/protocol.md section 15.2, out of sight of this API). Who owns one: the library,
  * for those handed to callbacks (valid during the call) and those returned by
  * otc_publisher_get_stream() (valid as long as the publisher); the caller, for copies from
  * otc_stream_copy(). The getters below may be called from any thread while the stream is

@@ -6,9 +6,11 @@
  * on_error (and no on_connected) when it refused it. Audio arrives decoded through
  * on_audio_data (format: convene_subscriber_set_audio_format, default 48000 Hz mono 10 ms)
  * and, mixed with every other subscriber's, through the audio device's render side
- * (audio_device.h). This version carries audio only: video members are never called.
+ * (audio_device.h). Video arrives decoded (VP8) through on_render_frame, in the format of
+ * convene_subscriber_set_video_format (default YUV420P), at the publisher's size.
  *
- * Threads: on_audio_data and on_audio_stats run on the core's media thread; every other
+ * Threads: on_audio_data, on_audio_stats, on_audio_level_updated, on_render_frame,
+ * on_video_data_received and on_video_stats run on the core's media thread; every other
  * callback on the service thread. Callbacks of one subscriber never run concurrently with
  * otc_subscriber_delete()'s return: after it returns none fires.
  *
@@ -24,6 +26,7 @@
 #include "base.h"
 #include "stream.h"
 #include "error.h"
+#include "video_frame.h"
 
 OTC_BEGIN_DECL
 
@@ -35,10 +38,7 @@ typedef struct otc_session otc_session;
 /** A subscriber: the receiving side of one stream. Opaque. */
 typedef struct otc_subscriber otc_subscriber;
 
-/** A decoded video frame. Video arrives in a later version: never handed out yet. */
-typedef struct otc_video_frame otc_video_frame;
-
-/** Why a subscriber's video went or came back (video arrives in a later version). */
+/** Why a subscriber's video went or came back (on_video_disabled / on_video_enabled). */
 enum otc_video_reason {
   OTC_VIDEO_REASON_PUBLISH_VIDEO = 1,
   OTC_VIDEO_REASON_SUBSCRIBE_TO_VIDEO = 2,
@@ -65,12 +65,12 @@ struct otc_subscriber_audio_stats {
   double timestamp;          /**< when gathered, ms since the Unix epoch */
 };
 
-/** Video statistics (video arrives in a later version: never reported yet). */
+/** Video statistics handed to on_video_stats, cumulative since the subscription began. */
 struct otc_subscriber_video_stats {
-  uint64_t packets_lost;
-  uint64_t packets_received;
-  uint64_t bytes_received;
-  double timestamp;
+  uint64_t packets_lost;     /**< video packets the sequence numbers say never arrived */
+  uint64_t packets_received; /**< video media frames (packets) received */
+  uint64_t bytes_received;   /**< their size (header and payload) */
+  double timestamp;          /**< when gathered, ms since the Unix epoch */
 };
 
 /**
@@ -97,25 +97,33 @@ struct otc_subscriber_callbacks {
   void (*on_disconnected)(otc_subscriber *subscriber, void *user_data);
   /** The publisher came back after on_disconnected; media flows again. */
   void (*on_reconnected)(otc_subscriber *subscriber, void *user_data);
-  /** Video: never called in this version. */
+  /**
+   * A decoded video frame in the subscriber's format (convene_subscriber_set_video_format),
+   * the sender's capture timestamp in microseconds. Media thread; `frame` is the library's,
+   * valid during the call (otc_video_frame_copy / _convert it to keep it).
+   */
   void (*on_render_frame)(otc_subscriber *subscriber, void *user_data, const otc_video_frame *frame);
-  /** Video: never called in this version. */
+  /**
+   * Video stopped: OTC_VIDEO_REASON_PUBLISH_VIDEO (the stream's hasVideo went false) or
+   * OTC_VIDEO_REASON_SUBSCRIBE_TO_VIDEO (otc_subscriber_set_subscribe_to_video(false)).
+   * Service thread.
+   */
   void (*on_video_disabled)(otc_subscriber *subscriber, void *user_data, enum otc_video_reason reason);
-  /** Video: never called in this version. */
+  /** Video resumed, for the same reasons. Service thread. */
   void (*on_video_enabled)(otc_subscriber *subscriber, void *user_data, enum otc_video_reason reason);
   /** The publisher stopped publishing audio (the stream's hasAudio went false). Service thread. */
   void (*on_audio_disabled)(otc_subscriber *subscriber, void *user_data);
   /** The publisher resumed publishing audio. Service thread. */
   void (*on_audio_enabled)(otc_subscriber *subscriber, void *user_data);
-  /** Video: never called in this version. */
+  /** The first video frame decoded after subscribing (or after video came back). Media thread. */
   void (*on_video_data_received)(otc_subscriber *subscriber, void *user_data);
-  /** Video: never called in this version. */
+  /** Never called: Convene does not turn video off for quality (no audio fallback). */
   void (*on_video_disable_warning)(otc_subscriber *subscriber, void *user_data);
-  /** Video: never called in this version. */
+  /** Never called (see on_video_disable_warning). */
   void (*on_video_disable_warning_lifted)(otc_subscriber *subscriber, void *user_data);
   /** Every second while subscribed to audio. Media thread. */
   void (*on_audio_stats)(otc_subscriber *subscriber, void *user_data, struct otc_subscriber_audio_stats audio_stats);
-  /** Video: never called in this version. */
+  /** Every second while subscribed to video. Media thread. */
   void (*on_video_stats)(otc_subscriber *subscriber, void *user_data, struct otc_subscriber_video_stats video_stats);
   /** The audio level (0 to 1) about every 100 ms while subscribed to audio. Media thread. */
   void (*on_audio_level_updated)(otc_subscriber *subscriber, void *user_data, float audio_level);
@@ -147,7 +155,12 @@ OTC_DECL(otc_status) otc_subscriber_delete(otc_subscriber *subscriber);
 /** The subscriber's stream (its own copy: valid until otc_subscriber_delete). Any thread. */
 OTC_DECL(otc_stream *) otc_subscriber_get_stream(const otc_subscriber *subscriber);
 
-/** Video: accepted and remembered; no video flows in this version. */
+/**
+ * Whether to receive the stream's video (default true). Before otc_session_subscribe it
+ * chooses what the subscribe asks for; afterwards it stops or restarts the video (a request
+ * to the server; on_video_disabled / on_video_enabled with OTC_VIDEO_REASON_SUBSCRIBE_TO_VIDEO).
+ * Any thread.
+ */
 OTC_DECL(otc_status) otc_subscriber_set_subscribe_to_video(otc_subscriber *subscriber, otc_bool subscribe_to_video);
 
 /**

@@ -3,11 +3,17 @@
  * frames a publisher sends. otc_publisher_new(name, &capturer_callbacks, &callbacks) with a
  * capturer publishes what it provides; with NULL nothing opens a camera (Convene never does).
  *
- * The library calls init when the publisher is created, start when it is published (frames
- * are wanted), stop when it is unpublished, destroy when it is deleted, and
- * get_capture_settings to learn the size and rate to encode for. These calls come from a
- * library thread (not the caller's): return quickly. The capturer then calls
- * otc_video_capturer_provide_frame from any thread of its own, at its own pace.
+ * The library calls init and then get_capture_settings (the size and rate to encode for)
+ * inside otc_publisher_new, on the caller's thread; start when the stream is created (frames
+ * are wanted) and stop when it goes, on the service thread; destroy from otc_publisher_delete,
+ * on the service thread. Return quickly from start / stop / destroy and do not call
+ * otc_publisher_delete or functions that wait for the service thread from them. The capturer
+ * then calls otc_video_capturer_provide_frame from any thread of its own, at its own pace
+ * (the `capturer` pointer its callbacks get is the one to pass; it is valid until destroy).
+ *
+ * A frame of another size than the settings' is scaled (libyuv) to the settings' size; the
+ * publisher encodes the newest frame at the settings' fps (fewer when the socket is
+ * congested) and drops the others (counted: convene_media_stats.frames_dropped).
  */
 #ifndef CONVENE_OPENTOK_VIDEO_CAPTURER_H
 #define CONVENE_OPENTOK_VIDEO_CAPTURER_H
