@@ -3,7 +3,7 @@
  * what it exports. If libwebsockets is missing at load time, the error says what to install.
  */
 import { join } from 'node:path';
-import type { SessionOptions, VideoFormat, VideoType } from './types';
+import type { MediaStats, SessionOptions, VideoFormat, VideoType } from './types';
 
 export interface NativeConn { connectionId: string; creationTime: number; data: string }
 export interface NativeStream {
@@ -80,29 +80,7 @@ export type NativeEventHandler = (kind: number, a: unknown, b: unknown, c: unkno
 export type NativeSessionOptions = SessionOptions;
 
 /** The core's media counters of one publisher or subscriber (struct convene_media_stats). */
-export interface NativeMediaStats {
-  framesSent: number;
-  framesReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  framesDecoded: number;
-  framesConcealed: number;
-  decodeErrors: number;
-  framesLost: number;
-  queueDropped: number;
-  queueRefused: number;
-  /** video (0 where it does not apply): publisher frames encoded, keyframes, ...; subscriber frames received, decoded */
-  videoFramesEncoded: number;
-  videoKeyframesSent: number;
-  videoFramesDropped: number;
-  videoBitrateKbps: number;
-  videoFramesReceived: number;
-  videoFramesDecoded: number;
-  videoBytesReceived: number;
-  videoKeyframeRequests: number;
-  videoWidth: number;
-  videoHeight: number;
-}
+export type NativeMediaStats = MediaStats;
 
 /** The native session handle; every method returns an otc status (0 = OK). */
 export interface NativeSession {

@@ -57,8 +57,10 @@ const VIDEO_REASONS: Record<number, VideoChangeReason> = { 1: 'publishVideo', 2:
 
 const ZERO_MEDIA: MediaStats = Object.freeze({
   framesSent: 0, framesReceived: 0, bytesSent: 0, bytesReceived: 0, framesDecoded: 0, framesConcealed: 0,
-  decodeErrors: 0, framesLost: 0, queueDropped: 0, queueRefused: 0, videoFramesReceived: 0, videoFramesDecoded: 0,
-  videoBytesReceived: 0, videoKeyframeRequests: 0, videoWidth: 0, videoHeight: 0,
+  decodeErrors: 0, framesLost: 0, queueDropped: 0, queueRefused: 0, videoFramesEncoded: 0, videoKeyframesSent: 0,
+  videoKeyframeRequests: 0, videoFramesDropped: 0, videoFramesRendered: 0, videoPacketsSent: 0, videoBytesSent: 0,
+  videoPacketsDropped: 0, videoPacketsReceived: 0, videoBytesReceived: 0, videoPacketsLost: 0, videoDecodeErrors: 0,
+  videoBitrateKbps: 0, videoFps: 0, videoWidth: 0, videoHeight: 0,
 });
 
 export class Subscriber extends EventDispatcher<SubscriberEvents> {
@@ -78,8 +80,6 @@ export class Subscriber extends EventDispatcher<SubscriberEvents> {
   private audioOn: boolean;
   private levelPeak = 0;
   private levelAt = -Infinity;
-  private rateAt = 0;
-  private rateFrames = 0;
   private readonly videoSinks = new VideoFrameSinks();
   private videoReceived = 0;
   private videoNativeDropped = 0;
@@ -168,20 +168,16 @@ export class Subscriber extends EventDispatcher<SubscriberEvents> {
   /**
    * OpenTok.js's getStats shape: `{ audio: { bytesReceived, packetsLost, packetsReceived },
    * video: { bytesReceived, packetsLost, packetsReceived, frameRate }, timestamp }` (packets are
-   * Opus frames and VP8 frames here; frameRate is decoded frames per second since the previous
-   * call), plus Convene's `stats`.
+   * Opus frames and video packets here; frameRate is frames decoded over the last second), plus
+   * Convene's `stats`.
    */
   getStats(): Promise<SubscriberGetStats> {
     const s = this.stats;
-    const now = Date.now();
-    const decoded = s.media.videoFramesDecoded;
-    const frameRate = this.rateAt > 0 && now > this.rateAt ? ((decoded - this.rateFrames) * 1000) / (now - this.rateAt) : 0;
-    this.rateAt = now;
-    this.rateFrames = decoded;
+    const m = s.media;
     return Promise.resolve({
-      audio: { bytesReceived: s.media.bytesReceived, packetsLost: s.media.framesLost, packetsReceived: s.media.framesReceived },
-      video: { bytesReceived: s.media.videoBytesReceived, packetsLost: 0, packetsReceived: s.media.videoFramesReceived, frameRate },
-      timestamp: now,
+      audio: { bytesReceived: m.bytesReceived, packetsLost: m.framesLost, packetsReceived: m.framesReceived },
+      video: { bytesReceived: m.videoBytesReceived, packetsLost: m.videoPacketsLost, packetsReceived: m.videoPacketsReceived, frameRate: m.videoFps },
+      timestamp: Date.now(),
       convene: s,
     });
   }
@@ -284,13 +280,9 @@ export class Subscriber extends EventDispatcher<SubscriberEvents> {
 }
 
 export function toMedia(m: NativeMediaStats): MediaStats {
-  return {
-    framesSent: m.framesSent, framesReceived: m.framesReceived, bytesSent: m.bytesSent, bytesReceived: m.bytesReceived,
-    framesDecoded: m.framesDecoded, framesConcealed: m.framesConcealed, decodeErrors: m.decodeErrors,
-    framesLost: m.framesLost, queueDropped: m.queueDropped, queueRefused: m.queueRefused,
-    videoFramesReceived: m.videoFramesReceived, videoFramesDecoded: m.videoFramesDecoded, videoBytesReceived: m.videoBytesReceived,
-    videoKeyframeRequests: m.videoKeyframeRequests, videoWidth: m.videoWidth, videoHeight: m.videoHeight,
-  };
+  const out = { ...ZERO_MEDIA };
+  for (const k of Object.keys(ZERO_MEDIA) as Array<keyof MediaStats>) if (typeof m[k] === 'number') out[k] = m[k];
+  return out;
 }
 
 /** What Subscriber.getStats() resolves with (OpenTok.js's shape plus Convene's counters). */

@@ -290,7 +290,10 @@ export interface SubscriberVideoStats {
   iteratorFramesDropped: number;
 }
 
-/** The core's per-stream media counters (convene_media_stats). */
+/**
+ * The core's per-stream media counters (convene_media_stats): the first ten count audio, the
+ * `video*` ones video. Each is 0 where it does not apply (a publisher receives nothing).
+ */
 export interface MediaStats {
   framesSent: number;
   framesReceived: number;
@@ -302,15 +305,33 @@ export interface MediaStats {
   framesLost: number;
   queueDropped: number;
   queueRefused: number;
-  /** video frames received for its track (whole VP8 frames) */
-  videoFramesReceived: number;
-  /** of them, decoded into pictures */
-  videoFramesDecoded: number;
-  /** their size */
-  videoBytesReceived: number;
-  /** keyframes this subscriber asked its publisher for (after a loss, or to start) */
+  /** publisher: video frames encoded */
+  videoFramesEncoded: number;
+  /** publisher: of them, keyframes */
+  videoKeyframesSent: number;
+  /** publisher: keyframes the server asked for; subscriber: keyframes it asked for */
   videoKeyframeRequests: number;
-  /** the size of the last decoded frame (0 before the first) */
+  /**
+   * publisher: frames written and never encoded (replaced by a newer one first, or skipped by
+   * rate control); subscriber: frames lost, incomplete or refused by the decoder
+   */
+  videoFramesDropped: number;
+  /** subscriber: frames decoded and handed over (before the binding's buffer) */
+  videoFramesRendered: number;
+  /** publisher: video packets sent, their bytes, packets the socket's backlog refused */
+  videoPacketsSent: number;
+  videoBytesSent: number;
+  videoPacketsDropped: number;
+  /** subscriber: video packets received, their bytes, packets lost, frames the decoder refused */
+  videoPacketsReceived: number;
+  videoBytesReceived: number;
+  videoPacketsLost: number;
+  videoDecodeErrors: number;
+  /** publisher: the encoder's target bitrate now; subscriber: kbit/s received over the last second */
+  videoBitrateKbps: number;
+  /** publisher: frames encoded per second now; subscriber: rendered over the last second */
+  videoFps: number;
+  /** publisher: the encoded size; subscriber: the last decoded size (0 before the first) */
   videoWidth: number;
   videoHeight: number;
 }
@@ -388,8 +409,12 @@ export interface VideoSourceStats {
   framesEncoded: number;
   /** of framesEncoded: keyframes (the first, periodic ones, and those subscribers asked for) */
   keyframesSent: number;
+  /** keyframes the server asked for (new subscribers, losses) */
+  keyframeRequests: number;
   /** the encoder's current target bitrate, in kbit/s */
   bitrateKbps: number;
+  /** frames encoded per second now */
+  fps: number;
 }
 
 export interface VideoSourceOptions {

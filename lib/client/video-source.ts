@@ -75,7 +75,9 @@ export class VideoSource {
       framesDropped: m?.videoFramesDropped ?? 0,
       framesEncoded: m?.videoFramesEncoded ?? 0,
       keyframesSent: m?.videoKeyframesSent ?? 0,
+      keyframeRequests: m?.videoKeyframeRequests ?? 0,
       bitrateKbps: m?.videoBitrateKbps ?? 0,
+      fps: m?.videoFps ?? 0,
     };
   }
 

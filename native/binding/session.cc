@@ -475,6 +475,23 @@ Napi::Value SessionWrap::MediaStats(const Napi::CallbackInfo& info) {
   put("framesLost", m.frames_lost);
   put("queueDropped", m.queue_dropped);
   put("queueRefused", m.queue_refused);
+  put("videoFramesEncoded", m.frames_encoded);
+  put("videoKeyframesSent", m.keyframes_sent);
+  put("videoKeyframeRequests", m.keyframe_requests);
+  put("videoFramesDropped", m.frames_dropped);
+  put("videoFramesRendered", m.frames_rendered);
+  put("videoPacketsSent", m.video_packets_sent);
+  put("videoBytesSent", m.video_bytes_sent);
+  put("videoPacketsDropped", m.video_packets_dropped);
+  put("videoPacketsReceived", m.video_packets_received);
+  put("videoBytesReceived", m.video_bytes_received);
+  put("videoPacketsLost", m.video_packets_lost);
+  put("videoDecodeErrors", m.video_decode_errors);
+  auto put_int = [&](const char* k, int v) { o.Set(k, Napi::Number::New(env, v)); };
+  put_int("videoBitrateKbps", m.bitrate_kbps);
+  put_int("videoFps", m.fps);
+  put_int("videoWidth", m.width);
+  put_int("videoHeight", m.height);
   return o;
 }
 
