@@ -41,7 +41,13 @@ static void on_space(void *owner, int queued_ms) {
 
 int cv_media_api_start(void) {
   static const struct cv_media_ops ops = {.wake = cv_service_wake, .on_pcm = on_pcm, .on_sub_stats = on_sub_stats,
-                                          .on_sub_level = on_sub_level, .on_space = on_space};
+                                          .on_sub_level = on_sub_level, .on_space = on_space,
+                                          .on_video_frame = cv_video_api_on_frame,
+                                          .on_video_first = cv_video_api_on_first,
+                                          .on_video_stats = cv_video_api_on_stats,
+                                          .on_preview = cv_video_api_on_preview,
+                                          .on_pub_stats = cv_video_api_on_pub_stats,
+                                          .on_pub_level = cv_video_api_on_pub_level};
   return cv_media_start(&ops);
 }
 

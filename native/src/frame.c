@@ -24,6 +24,7 @@ static const struct {
     {"signalUndelivered", CV_FRAME_SIGNAL_UNDELIVERED},
     {"streamInterrupted", CV_FRAME_STREAM_INTERRUPTED},
     {"streamRestored", CV_FRAME_STREAM_RESTORED},
+    {"keyframeRequested", CV_FRAME_KEYFRAME_REQUESTED},
 };
 
 int cv_frame_decode(const char *text, size_t len, struct cv_frame *out) {
@@ -105,6 +106,7 @@ static const char *const k_request_names[CV_REQ_COUNT] = {
     [CV_REQ_DISABLE_FORCE_MUTE] = "disableForceMute",
     [CV_REQ_SUBSCRIBE] = "subscribe",
     [CV_REQ_UNSUBSCRIBE] = "unsubscribe",
+    [CV_REQ_REQUEST_KEYFRAME] = "requestKeyframe",
 };
 
 const char *cv_request_name(enum cv_request_kind kind) {

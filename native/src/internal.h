@@ -132,6 +132,7 @@ enum cv_frame_type {
   CV_FRAME_SIGNAL_UNDELIVERED,
   CV_FRAME_STREAM_INTERRUPTED, /* 1.1: a subscribed stream's publisher dropped (grace window) */
   CV_FRAME_STREAM_RESTORED,    /* 1.1: it resumed */
+  CV_FRAME_KEYFRAME_REQUESTED, /* 1.1: send a keyframe on the stream's video track */
 };
 
 struct cv_frame {
@@ -171,6 +172,7 @@ enum cv_request_kind {
   CV_REQ_DISABLE_FORCE_MUTE,
   CV_REQ_SUBSCRIBE,   /* 1.1 */
   CV_REQ_UNSUBSCRIBE, /* 1.1 */
+  CV_REQ_REQUEST_KEYFRAME, /* 1.1: a subscriber asks the publisher of a stream for a keyframe */
   CV_REQ_COUNT
 };
 /* The frame type of a request kind ("signal", "publish", ...); NULL when out of range. */
@@ -347,7 +349,7 @@ struct cv_transport_config {
 struct cv_out {
   struct cv_out *next;
   size_t len;
-  int binary; /* a binary (media) message, else text */
+  int binary; /* 0 text, 1 a binary (audio) message, 2 video (queued after the others) */
   unsigned char buf[]; /* LWS_PRE bytes of headroom, then the text */
 };
 
@@ -404,9 +406,17 @@ void cv_transport_send(struct cv_link *l, const char *text);
 /* Queues one binary message (copied) and asks to write. Media is real time: -1 (nothing
  * queued) when l is NULL, out of memory, or more than CV_TRANSPORT_MAX_BINARY_QUEUED bytes of
  * binary messages already wait (a slow socket: the caller counts the drop). */
-#define CV_TRANSPORT_MAX_BINARY_QUEUED (32 * 1024)
+#define CV_TRANSPORT_MAX_BINARY_QUEUED (CV_TRANSPORT_MAX_VIDEO_QUEUED + 32 * 1024)
+/* Video messages (cv_transport_send_video) are refused past this backlog, so audio always has
+ * 32 KiB of room; and audio and text are queued ahead of any video waiting (they never wait
+ * behind it). */
+#define CV_TRANSPORT_MAX_VIDEO_QUEUED (128 * 1024)
 #define CV_TRANSPORT_MAX_BINARY_MESSAGE (64 * 1024)
 int cv_transport_send_binary(struct cv_link *l, const unsigned char *bytes, size_t len);
+/* The same for a video message: queued after everything else, refused past CV_TRANSPORT_MAX_VIDEO_QUEUED. */
+int cv_transport_send_video(struct cv_link *l, const unsigned char *bytes, size_t len);
+/* Bytes of binary messages waiting to be written (0 for NULL). */
+size_t cv_transport_binary_backlog(const struct cv_link *l);
 /* A ping at the next chance to write. */
 void cv_transport_ping(struct cv_link *l);
 /* Takes the oldest queued text (malloc'd, NUL-terminated; the caller frees) or NULL: what a
@@ -571,6 +581,11 @@ struct otc_session {
   struct cv_timer sul_retry;
 };
 
+/* What a capturer's callbacks are handed (video_capturer.h): its publisher. */
+struct otc_video_capturer {
+  struct otc_publisher *publisher;
+};
+
 struct otc_publisher {
   char *name;
   atomic_int video_type; /* enum otc_stream_video_type */
@@ -587,6 +602,15 @@ struct otc_publisher {
   struct cv_media_pub *media; /* its media (media/engine.h): created with it, freed with it */
   _Atomic(convene_audio_space_cb) on_space; /* convene_publisher_set_on_audio_space */
   void *_Atomic on_space_data;
+  /* video: a capturer (otc_publisher_new) or a per-stream source (convene_publisher_set_video_source) */
+  int has_capturer;                                /* immutable */
+  struct otc_video_capturer_callbacks capturer_cb; /* immutable copy */
+  struct otc_video_capturer capturer;              /* handed to its callbacks */
+  atomic_int capturing;  /* between start and stop: otc_video_capturer_provide_frame accepts frames */
+  atomic_int has_video_source; /* either of the two */
+  int capturer_started;  /* service thread */
+  uint16_t video_track;  /* service thread: the stream's video track (publish result), 0 when none */
+  int64_t created_wall_ms; /* the stats' start_time */
 };
 
 /* A subscriber (opentok/subscriber.h). */
@@ -637,8 +661,12 @@ void cv_state_subscriber_update(otc_session *s, otc_subscriber *sub);
 void cv_state_forget_subscriber(otc_session *s, otc_subscriber *sub);
 /* One binary message from the socket: a media frame routed by track (transport event). */
 void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len);
-/* Service thread: sends the frames the media thread encoded (on every wake-up). */
+/* Service thread: sends the frames the media thread encoded (on every wake-up), and the
+ * subscribers' keyframe requests. */
 void cv_state_media_flush(void);
+/* Service thread: a capturer's stop (the stream went) and destroy (the publisher is freed). */
+void cv_state_capturer_stop(otc_publisher *p);
+void cv_state_capturer_destroy(otc_publisher *p);
 /* The state layer's handlers of transport events (the table given to cv_transport_open);
  * tests call them directly. */
 extern const struct cv_transport_events cv_state_transport_events;
@@ -751,6 +779,13 @@ void cv_service_wake(void);
 /* subscriber.c / audio.c: the media engine with the api layer's callbacks (otc_init / otc_destroy). */
 int cv_media_api_start(void);
 void cv_media_api_stop(void);
+/* video.c: the engine's video reports into the public callbacks (media thread). */
+void cv_video_api_on_frame(void *owner, const otc_video_frame *frame);
+void cv_video_api_on_first(void *owner);
+void cv_video_api_on_stats(void *owner, const struct convene_media_stats *st);
+void cv_video_api_on_preview(void *owner, const otc_video_frame *frame);
+void cv_video_api_on_pub_stats(void *owner, const struct convene_media_stats *st, int has_video);
+void cv_video_api_on_pub_level(void *owner, float level);
 /* otc_destroy: the audio device is retired (its stop and destroy callbacks) and its buffers freed. */
 void cv_audio_device_release(void);
 

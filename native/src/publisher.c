@@ -1,4 +1,4 @@
-/* Publishers (metadata-only streams for now): the public API. */
+/* Publishers: the public API (their media: audio.c, video.c; the media engine does the work). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -6,7 +6,7 @@
 
 otc_publisher *otc_publisher_new(const char *name, const struct otc_video_capturer_callbacks *video_capturer,
                                  const struct otc_publisher_callbacks *callbacks) {
-  if (video_capturer || !callbacks) return NULL;
+  if (!callbacks || (video_capturer && !video_capturer->get_capture_settings)) return NULL;
   otc_publisher *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->name = strdup(name ? name : "");
@@ -14,12 +14,36 @@ otc_publisher *otc_publisher_new(const char *name, const struct otc_video_captur
     free(p);
     return NULL;
   }
+  /* a capturer: init, then its settings (the size and rate to encode, the dimensions announced) */
+  struct otc_video_capturer_settings set = {0};
+  p->capturer.publisher = p;
+  if (video_capturer) {
+    p->capturer_cb = *video_capturer;
+    if ((p->capturer_cb.init && !p->capturer_cb.init(&p->capturer, p->capturer_cb.user_data)) ||
+        !p->capturer_cb.get_capture_settings(&p->capturer, p->capturer_cb.user_data, &set) || set.width < 2 ||
+        set.height < 2 || set.width > 4096 || set.height > 4096 || set.fps < 1 || set.fps > 60) {
+      if (p->capturer_cb.destroy) p->capturer_cb.destroy(&p->capturer, p->capturer_cb.user_data);
+      free(p->name);
+      free(p);
+      return NULL;
+    }
+    p->has_capturer = 1;
+  }
   p->cb = *callbacks;
+  p->created_wall_ms = cv_wall_ms();
   p->media = cv_media_pub_new(p, &p->publish_audio);
-  if (!p->media) {
+  if (!p->media || (p->has_capturer && cv_media_pub_set_video(p->media, &p->publish_video, set.width, set.height,
+                                                               set.fps) != CV_MEDIA_PCM_OK)) {
+    cv_media_pub_free(p->media);
+    if (p->has_capturer && p->capturer_cb.destroy) p->capturer_cb.destroy(&p->capturer, p->capturer_cb.user_data);
     free(p->name);
     free(p);
     return NULL;
+  }
+  if (p->has_capturer) {
+    atomic_store(&p->has_video_source, 1);
+    atomic_store(&p->video_width, set.width);
+    atomic_store(&p->video_height, set.height);
   }
   atomic_store(&p->video_type, OTC_STREAM_VIDEO_TYPE_CAMERA);
   atomic_store(&p->publish_audio, 1);
@@ -29,6 +53,7 @@ otc_publisher *otc_publisher_new(const char *name, const struct otc_video_captur
 }
 
 void cv_publisher_free(otc_publisher *p) {
+  cv_state_capturer_destroy(p); /* stop (if capturing), then destroy: no frame is taken after this */
   cv_media_pub_free(p->media);
   if (p->stream) otc_stream_delete(p->stream);
   for (size_t i = 0; i < p->handed.len; i++) cv_stream_free_owned(p->handed.items[i]);

@@ -55,6 +55,7 @@ void cv_state_subscribe_result(otc_session *s, otc_subscriber *sub, json_t *f);
 /* streamInterrupted, streamRestored or streamDestroyed, for the subscribers of that stream. */
 void cv_state_subscribers_stream_event(otc_session *s, const char *stream_id, enum cv_frame_type type);
 void cv_state_subscribers_audio_changed(otc_session *s, const char *stream_id, int has_audio);
+void cv_state_subscribers_video_changed(otc_session *s, const char *stream_id, int has_video);
 /* The session ended: its subscriptions end (on_error 1010 unless deleted). */
 void cv_state_end_subscribers(otc_session *s);
 /* A completion that only logs a failure (unsubscribe: the Vonage SDK reports nothing). */

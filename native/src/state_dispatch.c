@@ -142,6 +142,7 @@ static void on_property_changed(otc_session *s, json_t *f) {
   } else if (strcmp(prop, "hasVideo") == 0) {
     st->has_video = json_is_true(nv);
     CV_EMIT(s, on_stream_has_video_changed, st, st->has_video);
+    cv_state_subscribers_video_changed(s, st->id, st->has_video);
   } else if (strcmp(prop, "videoDimensions") == 0) {
     st->width = (int)cv_json_int(nv, "width");
     st->height = (int)cv_json_int(nv, "height");
@@ -290,6 +291,12 @@ static void dispatch(otc_session *s, struct cv_frame *fr) {
                                  cv_json_str(err, "message"));
         s->in_callback--;
       }
+      break;
+    }
+    case CV_FRAME_KEYFRAME_REQUESTED: {
+      /* a new subscriber, or one that lost packets, needs a keyframe of my stream */
+      otc_publisher *mine = cv_state_publisher_of_stream(s, cv_json_str(f, "streamId"));
+      if (mine) cv_media_pub_request_keyframe(mine->media, 1);
       break;
     }
     case CV_FRAME_PONG:

@@ -17,6 +17,20 @@ otc_publisher *cv_state_publisher_of_stream(otc_session *s, const char *stream_i
   return NULL;
 }
 
+void cv_state_capturer_stop(otc_publisher *p) {
+  if (!p->capturer_started) return;
+  p->capturer_started = 0;
+  atomic_store(&p->capturing, 0);
+  if (p->capturer_cb.stop) p->capturer_cb.stop(&p->capturer, p->capturer_cb.user_data);
+}
+
+void cv_state_capturer_destroy(otc_publisher *p) {
+  if (!p->has_capturer) return;
+  cv_state_capturer_stop(p);
+  if (p->capturer_cb.destroy) p->capturer_cb.destroy(&p->capturer, p->capturer_cb.user_data);
+  p->has_capturer = 0;
+}
+
 void cv_state_drop_publisher(otc_session *s, otc_publisher *p) {
   for (size_t i = 0; i < s->publishers.len; i++) {
     if (s->publishers.items[i] == p) {
@@ -26,6 +40,7 @@ void cv_state_drop_publisher(otc_session *s, otc_publisher *p) {
     }
   }
   cv_media_pub_detach(p->media);
+  cv_state_capturer_stop(p);
   p->session = NULL;
 }
 
@@ -89,6 +104,12 @@ void cv_state_publisher_update(otc_session *s, otc_publisher *p, json_t *fields)
     json_decref(fields);
     return; /* applied at the next publish */
   }
+  /* a video source given after publishing: its track attaches now (idempotent) */
+  if (p->video_track && atomic_load(&p->has_video_source)) cv_media_pub_attach_video(p->media, p->video_track);
+  if (json_object_size(fields) == 0) { /* nothing the stream announces changed */
+    json_decref(fields);
+    return;
+  }
   json_object_set_new(fields, "streamId", json_string(p->stream->id));
   cv_state_submit(s, CV_REQ_UPDATE_STREAM, fields, p, NULL, NULL);
 }
@@ -108,6 +129,7 @@ void cv_state_end_publishers(otc_session *s) {
   while (s->publishers.len) {
     otc_publisher *p = s->publishers.items[--s->publishers.len];
     cv_media_pub_detach(p->media);
+    cv_state_capturer_stop(p);
     pthread_mutex_lock(&p->lock);
     otc_stream *stream = p->stream;
     p->stream = NULL;

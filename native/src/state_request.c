@@ -160,6 +160,18 @@ void cv_state_on_result(otc_session *s, json_t *f) {
       /* the server's track for the stream's audio (protocol 15.2): its frames flow from now on */
       int64_t track = cv_json_int(json_object_get(f, "tracks"), "audio");
       if (track > 0 && track <= 65535) cv_media_pub_attach(pub->media, (uint16_t)track);
+      /* and its video's, when it has a source (a capturer starts capturing now) */
+      int64_t vtrack = cv_json_int(json_object_get(f, "tracks"), "video");
+      pub->video_track = vtrack > 0 && vtrack <= 65535 ? (uint16_t)vtrack : 0;
+      if (pub->video_track && atomic_load(&pub->has_video_source)) {
+        cv_media_pub_attach_video(pub->media, (uint16_t)vtrack);
+        if (pub->has_capturer && !pub->capturer_started && !pub->deleted) {
+          pub->capturer_started = 1;
+          atomic_store(&pub->capturing, 1);
+          if (pub->capturer_cb.start && !pub->capturer_cb.start(&pub->capturer, pub->capturer_cb.user_data))
+            CV_WARN("publisher \"%s\": the video capturer's start failed", pub->name);
+        }
+      }
       CV_DEBUG("session %.24s: stream %s published", s->session_id, stream->id);
       CV_PUB_EMIT(pub, on_stream_created, stream);
     } else if (stream) { /* unpublished or deleted before the result came */

@@ -103,11 +103,19 @@ void cv_state_subscribe_result(otc_session *s, otc_subscriber *sub, json_t *f) {
       return;
     }
   } else {
-    cv_media_sub_detach(sub->media); /* not subscribed to audio (any more) */
+    cv_media_sub_detach_audio(sub->media); /* not subscribed to audio (any more) */
   }
+  int had_video = cv_media_sub_video_track(sub->media) != 0;
+  int64_t vtrack = cv_json_int(json_object_get(subn, "video"), "track");
+  if (vtrack > 0 && vtrack <= 65535) cv_media_sub_attach_video(sub->media, (uint16_t)vtrack);
+  else cv_media_sub_detach_video(sub->media);
+  int has_video = cv_media_sub_video_track(sub->media) != 0;
   if (sub->state == CV_SUB_REQUESTED) {
     sub->state = CV_SUB_CONNECTED;
     SUB_EMIT(sub, on_connected, sub->stream);
+  } else if (had_video != has_video) { /* otc_subscriber_set_subscribe_to_video took effect */
+    if (has_video) SUB_EMIT(sub, on_video_enabled, OTC_VIDEO_REASON_SUBSCRIBE_TO_VIDEO);
+    else SUB_EMIT(sub, on_video_disabled, OTC_VIDEO_REASON_SUBSCRIBE_TO_VIDEO);
   }
 }
 
@@ -121,7 +129,11 @@ void cv_state_unsubscribe(otc_session *s, otc_subscriber *sub) {
 
 void cv_state_subscriber_update(otc_session *s, otc_subscriber *sub) {
   if (atomic_load(&sub->session) != s || sub->state != CV_SUB_CONNECTED) return; /* applied by the pending subscribe */
-  if (!atomic_load(&sub->want_audio)) cv_media_sub_detach(sub->media);
+  if (!atomic_load(&sub->want_audio)) cv_media_sub_detach_audio(sub->media);
+  if (!atomic_load(&sub->want_video) && cv_media_sub_video_track(sub->media)) {
+    cv_media_sub_detach_video(sub->media); /* frames in flight are discarded from now on */
+    SUB_EMIT(sub, on_video_disabled, OTC_VIDEO_REASON_SUBSCRIBE_TO_VIDEO);
+  }
   send_subscribe(s, sub);
 }
 
@@ -170,6 +182,16 @@ void cv_state_subscribers_audio_changed(otc_session *s, const char *stream_id, i
   }
 }
 
+/* The stream's hasVideo changed: on_video_enabled / on_video_disabled (PUBLISH_VIDEO) of its subscribers. */
+void cv_state_subscribers_video_changed(otc_session *s, const char *stream_id, int has_video) {
+  for (size_t i = 0; i < s->subscribers.len; i++) {
+    otc_subscriber *sub = s->subscribers.items[i];
+    if (strcmp(sub->stream->id, stream_id) != 0 || !atomic_load(&sub->want_video)) continue;
+    if (has_video) SUB_EMIT(sub, on_video_enabled, OTC_VIDEO_REASON_PUBLISH_VIDEO);
+    else SUB_EMIT(sub, on_video_disabled, OTC_VIDEO_REASON_PUBLISH_VIDEO);
+  }
+}
+
 /* The session ended: every subscription with it (on_error 1010, unless the session was deleted). */
 void cv_state_end_subscribers(otc_session *s) {
   while (s->subscribers.len) {
@@ -183,10 +205,16 @@ void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len) 
   s->last_rx_ms = cv_now_ms();
   uint16_t track = cv_media_track_of(bytes, len);
   otc_subscriber *to = NULL;
+  int video = 0;
   for (size_t i = 0; track && i < s->subscribers.len; i++) {
     otc_subscriber *sub = s->subscribers.items[i];
     if (cv_media_sub_track(sub->media) == track) {
       to = sub;
+      break;
+    }
+    if (cv_media_sub_video_track(sub->media) == track) {
+      to = sub;
+      video = 1;
       break;
     }
   }
@@ -196,7 +224,7 @@ void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len) 
     if (to) cv_media_sub_count_malformed(to->media);
     return;
   }
-  if (!to || fr.header.kind != CV_MEDIA_KIND_AUDIO) {
+  if (!to || fr.header.kind != (video ? CV_MEDIA_KIND_VIDEO : CV_MEDIA_KIND_AUDIO)) {
     s->media_unknown_track++;
     return;
   }
@@ -205,11 +233,29 @@ void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len) 
 
 /* ---- sending what publishers encoded ---- */
 
-static int send_frame(void *owner, const uint8_t *bytes, size_t len) {
+static int send_frame(void *owner, const uint8_t *bytes, size_t len, int video) {
   otc_publisher *p = owner;
   otc_session *s = p->session;
   if (!s || !p->stream || atomic_load(&s->state) != CV_STATE_CONNECTED || !s->link) return -1;
-  return cv_transport_send_binary(s->link, bytes, len);
+  return video ? cv_transport_send_video(s->link, bytes, len) : cv_transport_send_binary(s->link, bytes, len);
 }
 
-void cv_state_media_flush(void) { cv_media_flush(send_frame); }
+static size_t backlog(void *owner) {
+  otc_publisher *p = owner;
+  return p->session ? cv_transport_binary_backlog(p->session->link) : 0;
+}
+
+/* The media thread wants a keyframe for this subscriber (rate-bounded there): requestKeyframe. */
+static void request_keyframe(void *owner) {
+  otc_subscriber *sub = owner;
+  otc_session *s = atomic_load(&sub->session);
+  if (!s || sub->state != CV_SUB_CONNECTED || atomic_load(&s->state) != CV_STATE_CONNECTED) return;
+  if (s->unsent && s->unsent_count >= s->max_backlog) return; /* the pacer is full: the next one will do */
+  cv_state_submit(s, CV_REQ_REQUEST_KEYFRAME, json_pack("{s:s}", "streamId", sub->stream->id), NULL,
+                  cv_state_ignore_completion, NULL);
+}
+
+void cv_state_media_flush(void) {
+  static const struct cv_media_sink sink = {.send = send_frame, .backlog = backlog, .request_keyframe = request_keyframe};
+  cv_media_flush(&sink);
+}

@@ -225,40 +225,61 @@ void cv_transport_close(struct cv_link **slot) {
     link_free(l); /* never connected */
 }
 
+/* o->binary: 0 text, 1 audio, OUT_VIDEO video. The queue is always [text and audio...][video...]:
+ * a message that is not video goes in before the first video message waiting (its order among
+ * text and audio kept), video at the end. */
+#define OUT_VIDEO 2
+
+static void enqueue(struct cv_link *l, struct cv_out *o) {
+  o->next = NULL;
+  if (o->binary != OUT_VIDEO) {
+    struct cv_out **pp = &l->out_head;
+    while (*pp && (*pp)->binary != OUT_VIDEO) pp = &(*pp)->next;
+    o->next = *pp;
+    *pp = o;
+    if (!o->next) l->out_tail = o;
+  } else {
+    if (l->out_tail)
+      l->out_tail->next = o;
+    else
+      l->out_head = o;
+    l->out_tail = o;
+  }
+  if (l->wsi) lws_callback_on_writable(l->wsi);
+}
+
 void cv_transport_send(struct cv_link *l, const char *text) {
   if (!l || !text) return;
   size_t len = strlen(text);
   struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
   if (!o) return;
-  o->next = NULL;
   o->len = len;
   o->binary = 0;
   memcpy(o->buf + LWS_PRE, text, len);
-  if (l->out_tail)
-    l->out_tail->next = o;
-  else
-    l->out_head = o;
-  l->out_tail = o;
-  if (l->wsi) lws_callback_on_writable(l->wsi);
+  enqueue(l, o);
+}
+
+static int send_binary(struct cv_link *l, const unsigned char *bytes, size_t len, int kind, size_t bound) {
+  if (!l || !bytes || l->closing || l->out_binary + len > bound) return -1;
+  struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
+  if (!o) return -1;
+  o->len = len;
+  o->binary = kind;
+  memcpy(o->buf + LWS_PRE, bytes, len);
+  l->out_binary += len;
+  enqueue(l, o);
+  return 0;
 }
 
 int cv_transport_send_binary(struct cv_link *l, const unsigned char *bytes, size_t len) {
-  if (!l || !bytes || l->closing || l->out_binary + len > CV_TRANSPORT_MAX_BINARY_QUEUED) return -1;
-  struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
-  if (!o) return -1;
-  o->next = NULL;
-  o->len = len;
-  o->binary = 1;
-  memcpy(o->buf + LWS_PRE, bytes, len);
-  l->out_binary += len;
-  if (l->out_tail)
-    l->out_tail->next = o;
-  else
-    l->out_head = o;
-  l->out_tail = o;
-  if (l->wsi) lws_callback_on_writable(l->wsi);
-  return 0;
+  return send_binary(l, bytes, len, 1, CV_TRANSPORT_MAX_BINARY_QUEUED);
 }
+
+int cv_transport_send_video(struct cv_link *l, const unsigned char *bytes, size_t len) {
+  return send_binary(l, bytes, len, OUT_VIDEO, CV_TRANSPORT_MAX_VIDEO_QUEUED);
+}
+
+size_t cv_transport_binary_backlog(const struct cv_link *l) { return l ? l->out_binary : 0; }
 
 void cv_transport_ping(struct cv_link *l) {
   if (!l) return;

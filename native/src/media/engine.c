@@ -12,6 +12,7 @@
 #include "media/opus_codec.h"
 #include "media/pcm_queue.h"
 #include "media/resampler.h"
+#include "media/video_engine.h"
 
 #define FRAME 960             /* 20 ms at 48 kHz, per channel */
 #define RS_OUT_MAX (9600 * 2) /* samples popped from a resampler at once (200 ms at 48 kHz, stereo) */
@@ -39,6 +40,14 @@ struct cv_media_pub {
   uint16_t track, seq;
   uint32_t ts;
   int talk_start; /* the next frame sent starts a talk spurt (marker) */
+  /* video: the source (NULL: none), its queue of encoded packets for the service thread (lock) */
+  cv_video_pub *video;
+  const atomic_int *venabled;
+  struct in_frame *vq_head, *vq_tail;
+  size_t vq_bytes;
+  /* the media thread only (and attach, under the tick lock) */
+  uint16_t vtrack;
+  int64_t next_stats_ms, next_level_ms;
   /* the lists (engine lock) */
   int attached;
   cv_media_pub *next, *prev;
@@ -48,6 +57,7 @@ struct cv_media_pub {
 
 struct in_frame {
   size_t len;
+  struct in_frame *next; /* video queues */
   uint8_t b[];
 };
 
@@ -68,6 +78,15 @@ struct cv_media_sub {
   uint16_t last_seq;
   int16_t *frame; /* one output frame */
   int64_t next_stats_ms, next_level_ms;
+  /* video: received packets (lock), the decoding side (video_engine.h) */
+  cv_video_sub *video;
+  struct in_frame *vin_head, *vin_tail;
+  size_t vin_bytes;
+  int vin_n;
+  int want_keyframe; /* (lock) the media thread asks the service thread to request one */
+  uint16_t vtrack;   /* the media thread only (and attach / detach, under the tick lock) */
+  int video_first;   /* the next frame is the first of this path */
+  int64_t next_vstats_ms;
   /* the lists (engine lock) */
   int attached;
   cv_media_sub *next, *prev;
@@ -152,8 +171,17 @@ void cv_media_pub_free(cv_media_pub *p) {
   cv_pcm_queue_free(p->q);
   cv_resampler_free(p->in_rs);
   cv_opus_encoder_free(p->enc);
+  cv_video_pub_free(p->video);
   pthread_mutex_destroy(&p->lock);
   free(p);
+}
+
+static void free_queue(struct in_frame *f) {
+  while (f) {
+    struct in_frame *n = f->next;
+    free(f);
+    f = n;
+  }
 }
 
 int cv_media_pub_set_source(cv_media_pub *p, int capacity_ms) {
@@ -228,7 +256,73 @@ void cv_media_pub_get_stats(cv_media_pub *p, struct convene_media_stats *out) {
   pthread_mutex_lock(&p->lock);
   *out = p->st;
   out->queued_ms = p->q ? (int)cv_pcm_queue_duration_ms(p->q) : 0;
+  cv_video_pub *v = p->video;
   pthread_mutex_unlock(&p->lock);
+  cv_video_pub_stats(v, out);
+}
+
+/* ---- publishers' video ---- */
+
+int cv_media_pub_set_video(cv_media_pub *p, const atomic_int *enabled, int width, int height, int fps) {
+  if (!p || !enabled) return CV_MEDIA_PCM_ARG;
+  pthread_mutex_lock(&p->lock);
+  if (!p->video) p->video = cv_video_pub_new();
+  cv_video_pub *v = p->video;
+  if (v) p->venabled = enabled;
+  pthread_mutex_unlock(&p->lock);
+  if (!v) return CV_MEDIA_PCM_NOMEM;
+  return cv_video_pub_configure(v, width, height, fps) == CV_VIDEO_OK ? CV_MEDIA_PCM_OK : CV_MEDIA_PCM_ARG;
+}
+
+static cv_video_pub *pub_video(cv_media_pub *p) {
+  pthread_mutex_lock(&p->lock);
+  cv_video_pub *v = p->video;
+  pthread_mutex_unlock(&p->lock);
+  return v;
+}
+
+int cv_media_pub_video_config(cv_media_pub *p, int *width, int *height, int *fps) {
+  return p ? cv_video_pub_config(pub_video(p), width, height, fps) : 0;
+}
+
+int cv_media_pub_put_video(cv_media_pub *p, const otc_video_frame *frame, int rotation) {
+  if (!p) return CV_MEDIA_PCM_ARG;
+  cv_video_pub *v = pub_video(p);
+  if (!v) return CV_MEDIA_PCM_NOSOURCE;
+  switch (cv_video_pub_put(v, frame, rotation)) {
+    case CV_VIDEO_OK:
+      return CV_MEDIA_PCM_OK;
+    case CV_VIDEO_ENOSOURCE:
+      return CV_MEDIA_PCM_NOSOURCE;
+    case CV_VIDEO_ENOMEM:
+      return CV_MEDIA_PCM_NOMEM;
+    default:
+      return CV_MEDIA_PCM_ARG;
+  }
+}
+
+void cv_media_pub_request_keyframe(cv_media_pub *p, int counted) {
+  if (p) cv_video_pub_request_keyframe(pub_video(p), counted);
+}
+
+static void pub_list_add(cv_media_pub *p) { /* tick and engine locks held */
+  if (p->attached) return;
+  p->attached = 1;
+  p->prev = NULL;
+  p->next = g.pubs;
+  if (g.pubs) g.pubs->prev = p;
+  g.pubs = p;
+  pthread_cond_signal(&g.work);
+}
+
+void cv_media_pub_attach_video(cv_media_pub *p, uint16_t track) {
+  if (!p || !track || !pub_video(p)) return;
+  pthread_mutex_lock(&g.tick);
+  pthread_mutex_lock(&g.lock);
+  p->vtrack = track;
+  pub_list_add(p);
+  pthread_mutex_unlock(&g.lock);
+  pthread_mutex_unlock(&g.tick);
 }
 
 void cv_media_pub_attach(cv_media_pub *p, uint16_t track) {
@@ -237,14 +331,7 @@ void cv_media_pub_attach(cv_media_pub *p, uint16_t track) {
   pthread_mutex_lock(&g.lock);
   p->track = track;
   p->talk_start = 1;
-  if (!p->attached) {
-    p->attached = 1;
-    p->prev = NULL;
-    p->next = g.pubs;
-    if (g.pubs) g.pubs->prev = p;
-    g.pubs = p;
-    pthread_cond_signal(&g.work);
-  }
+  pub_list_add(p);
   pthread_mutex_unlock(&g.lock);
   pthread_mutex_unlock(&g.tick);
 }
@@ -270,22 +357,31 @@ void cv_media_pub_detach(cv_media_pub *p) {
     p->next_ready = NULL;
   }
   p->track = 0;
+  p->vtrack = 0;
+  p->next_stats_ms = p->next_level_ms = 0;
   pthread_mutex_unlock(&g.lock);
+  cv_video_pub_reset(p->video); /* the media thread's part: safe under the tick lock */
   pthread_mutex_unlock(&g.tick);
   pthread_mutex_lock(&p->lock);
   p->out_n = p->out_head = 0;
+  struct in_frame *vq = p->vq_head;
+  p->vq_head = p->vq_tail = NULL;
+  p->vq_bytes = 0;
   pthread_mutex_unlock(&p->lock);
+  free_queue(vq);
 }
 
-void cv_media_flush(int (*send)(void *owner, const uint8_t *bytes, size_t len)) {
+void cv_media_flush(const struct cv_media_sink *sink) {
   static struct out_frame frames[CV_MEDIA_OUT_FRAMES]; /* the service thread only */
+  /* the ready publishers: the list is the service thread's once taken (detach, the only other
+   * remover, runs on this thread too) */
   pthread_mutex_lock(&g.lock);
-  while (g.ready) {
-    cv_media_pub *p = g.ready;
-    g.ready = p->next_ready;
-    p->next_ready = NULL;
-    p->in_ready = 0;
-    pthread_mutex_unlock(&g.lock);
+  cv_media_pub *ready = g.ready;
+  g.ready = NULL;
+  for (cv_media_pub *p = ready; p; p = p->next_ready) p->in_ready = 0;
+  pthread_mutex_unlock(&g.lock);
+  /* audio first: it never waits behind video */
+  for (cv_media_pub *p = ready; p; p = p->next_ready) {
     pthread_mutex_lock(&p->lock);
     int n = p->out_n;
     for (int i = 0; i < n; i++) frames[i] = p->out[(p->out_head + i) % CV_MEDIA_OUT_FRAMES];
@@ -293,7 +389,7 @@ void cv_media_flush(int (*send)(void *owner, const uint8_t *bytes, size_t len)) 
     pthread_mutex_unlock(&p->lock);
     uint64_t sent = 0, bytes = 0, dropped = 0;
     for (int i = 0; i < n; i++) {
-      if (send(p->owner, frames[i].b, frames[i].len) == 0) {
+      if (sink->send(p->owner, frames[i].b, frames[i].len, 0) == 0) {
         sent++;
         bytes += frames[i].len;
       } else {
@@ -305,9 +401,129 @@ void cv_media_flush(int (*send)(void *owner, const uint8_t *bytes, size_t len)) 
     p->st.bytes_sent += bytes;
     p->st.queue_dropped += dropped;
     pthread_mutex_unlock(&p->lock);
+  }
+  /* then video: after a refused packet the rest of the queue is useless (its frames would not
+   * decode): dropped, and the next frame is a keyframe */
+  for (cv_media_pub *p = ready; p; p = p->next_ready) {
+    pthread_mutex_lock(&p->lock);
+    struct in_frame *q = p->vq_head;
+    p->vq_head = p->vq_tail = NULL;
+    p->vq_bytes = 0;
+    cv_video_pub *v = p->video;
+    pthread_mutex_unlock(&p->lock);
+    if (!v) continue;
+    uint64_t sent = 0, bytes = 0;
+    unsigned refused = 0;
+    for (struct in_frame *f = q; f; f = f->next) {
+      if (!refused && sink->send(p->owner, f->b, f->len, 1) == 0) {
+        sent++;
+        bytes += f->len;
+      } else {
+        refused++;
+      }
+    }
+    free_queue(q);
+    if (refused) cv_video_pub_request_keyframe(v, 0);
+    cv_video_pub_report_backlog(v, sink->backlog ? sink->backlog(p->owner) : 0, refused);
+    pthread_mutex_lock(&p->lock);
+    p->st.video_packets_sent += sent;
+    p->st.video_bytes_sent += bytes;
+    pthread_mutex_unlock(&p->lock);
+  }
+  for (cv_media_pub *p = ready, *n; p; p = n) {
+    n = p->next_ready;
+    p->next_ready = NULL;
+  }
+  /* subscribers that want a keyframe (their requests go out on this thread) */
+  void *want[64];
+  int nwant;
+  do {
+    nwant = 0;
     pthread_mutex_lock(&g.lock);
+    for (cv_media_sub *s = g.subs; s && nwant < 64; s = s->next) {
+      pthread_mutex_lock(&s->lock);
+      if (s->want_keyframe) {
+        s->want_keyframe = 0;
+        want[nwant++] = s->owner;
+      }
+      pthread_mutex_unlock(&s->lock);
+    }
+    pthread_mutex_unlock(&g.lock);
+    for (int i = 0; i < nwant; i++)
+      if (sink->request_keyframe) sink->request_keyframe(want[i]);
+  } while (nwant == 64);
+}
+
+static void mark_ready(cv_media_pub *p) {
+  pthread_mutex_lock(&g.lock);
+  if (!p->in_ready) {
+    p->in_ready = 1;
+    p->next_ready = g.ready;
+    g.ready = p;
   }
   pthread_mutex_unlock(&g.lock);
+}
+
+/* A video packet of a publisher for the service thread (media thread). */
+static void pub_emit_video(void *ctx, const uint8_t *bytes, size_t len) {
+  cv_media_pub *p = ctx;
+  struct in_frame *f = malloc(sizeof *f + len);
+  if (!f) return;
+  f->len = len;
+  f->next = NULL;
+  memcpy(f->b, bytes, len);
+  struct in_frame *drop = NULL;
+  int overflow = 0;
+  pthread_mutex_lock(&p->lock);
+  if (p->vq_bytes + len > CV_MEDIA_VIDEO_OUT_BYTES) { /* the service thread is far behind */
+    drop = p->vq_head;
+    for (struct in_frame *x = drop; x; x = x->next) p->st.video_packets_dropped++;
+    p->vq_head = p->vq_tail = NULL;
+    p->vq_bytes = 0;
+    overflow = 1;
+  }
+  if (p->vq_tail) p->vq_tail->next = f;
+  else p->vq_head = f;
+  p->vq_tail = f;
+  p->vq_bytes += len;
+  pthread_mutex_unlock(&p->lock);
+  free_queue(drop);
+  if (overflow) cv_video_pub_request_keyframe(p->video, 0);
+}
+
+static void pub_preview(void *ctx, const otc_video_frame *frame) {
+  cv_media_pub *p = ctx;
+  if (g.ops.on_preview) g.ops.on_preview(p->owner, frame);
+}
+
+/* A publisher's video, every tick (media thread, tick lock held). 1 when packets wait. */
+static int pub_video_tick(cv_media_pub *p, int64_t now) {
+  if (!p->vtrack || !p->video) return 0;
+  struct cv_video_pub_out out = {.emit = pub_emit_video, .preview = g.ops.on_preview ? pub_preview : NULL, .ctx = p};
+  int n = cv_video_pub_tick(p->video, now, p->vtrack, atomic_load(p->venabled), &out);
+  if (n > 0) mark_ready(p);
+  return n > 0;
+}
+
+/* A publisher's counters every second, its level every 100 ms (media thread). */
+static void pub_reports(cv_media_pub *p, int64_t now) {
+  if (now >= p->next_level_ms) {
+    if (p->next_level_ms && p->track && g.ops.on_pub_level) {
+      pthread_mutex_lock(&p->lock);
+      float level = p->st.audio_level;
+      pthread_mutex_unlock(&p->lock);
+      g.ops.on_pub_level(p->owner, level);
+    }
+    p->next_level_ms = now + 100;
+  }
+  if (now >= p->next_stats_ms) {
+    if (p->next_stats_ms && g.ops.on_pub_stats) {
+      struct convene_media_stats st;
+      cv_media_pub_get_stats(p, &st);
+      g.ops.on_pub_stats(p->owner, &st, p->vtrack != 0);
+    }
+    p->next_stats_ms = now + 1000;
+  }
 }
 
 /* One 20 ms frame of a publisher (media thread, tick lock held). Returns 1 when a frame waits to be sent. */
@@ -372,13 +588,7 @@ static int pub_tick(cv_media_pub *p, const int16_t *device_pcm) {
   if (cv_media_frame_encode(&h, packet, len, f->b, sizeof f->b, &f->len) == CV_MEDIA_OK) p->out_n++;
   p->st.audio_level = level_linear(level);
   pthread_mutex_unlock(&p->lock);
-  pthread_mutex_lock(&g.lock);
-  if (!p->in_ready) {
-    p->in_ready = 1;
-    p->next_ready = g.ready;
-    g.ready = p;
-  }
-  pthread_mutex_unlock(&g.lock);
+  mark_ready(p);
   return 1;
 }
 
@@ -391,8 +601,20 @@ cv_media_sub *cv_media_sub_new(void *owner) {
   s->rate = 48000;
   s->channels = 1;
   s->frame_ms = 10;
+  s->video = cv_video_sub_new();
+  if (!s->video) {
+    free(s);
+    return NULL;
+  }
   pthread_mutex_init(&s->lock, NULL);
   return s;
+}
+
+static void sub_drop_video_inbound(cv_media_sub *s) {
+  free_queue(s->vin_head);
+  s->vin_head = s->vin_tail = NULL;
+  s->vin_bytes = 0;
+  s->vin_n = 0;
 }
 
 static void sub_drop_inbound(cv_media_sub *s) {
@@ -414,7 +636,9 @@ void cv_media_sub_free(cv_media_sub *s) {
   if (!s) return;
   cv_media_sub_detach(s);
   sub_drop_inbound(s);
+  sub_drop_video_inbound(s);
   sub_free_codecs(s);
+  cv_video_sub_free(s->video);
   cv_pcm_queue_free(s->ren_q);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -430,6 +654,16 @@ int cv_media_sub_set_format(cv_media_sub *s, int rate, int channels, int frame_m
   s->frame_ms = frame_ms;
   pthread_mutex_unlock(&s->lock);
   return CV_MEDIA_PCM_OK;
+}
+
+static void sub_list_add(cv_media_sub *s) { /* tick and engine locks held */
+  if (s->attached) return;
+  s->attached = 1;
+  s->prev = NULL;
+  s->next = g.subs;
+  if (g.subs) g.subs->prev = s;
+  g.subs = s;
+  pthread_cond_signal(&g.work);
 }
 
 int cv_media_sub_attach(cv_media_sub *s, uint16_t track) {
@@ -452,32 +686,30 @@ int cv_media_sub_attach(cv_media_sub *s, uint16_t track) {
     pthread_mutex_lock(&g.lock);
     s->track = track;
     s->have_seq = 0;
-    if (!s->attached) {
-      s->attached = 1;
-      s->prev = NULL;
-      s->next = g.subs;
-      if (g.subs) g.subs->prev = s;
-      g.subs = s;
-      pthread_cond_signal(&g.work);
-    }
+    sub_list_add(s);
     pthread_mutex_unlock(&g.lock);
   }
   pthread_mutex_unlock(&g.tick);
   return rc;
 }
 
-void cv_media_sub_detach(cv_media_sub *s) {
-  if (!s) return;
-  pthread_mutex_lock(&g.tick);
-  pthread_mutex_lock(&g.lock);
-  if (s->attached) {
+/* Leaves the list when neither kind is attached (tick and engine locks held). */
+static void sub_list_update(cv_media_sub *s) {
+  if (s->attached && !s->track && !s->vtrack) {
     if (s->prev) s->prev->next = s->next;
     else g.subs = s->next;
     if (s->next) s->next->prev = s->prev;
     s->next = s->prev = NULL;
     s->attached = 0;
   }
+}
+
+void cv_media_sub_detach_audio(cv_media_sub *s) {
+  if (!s) return;
+  pthread_mutex_lock(&g.tick);
+  pthread_mutex_lock(&g.lock);
   s->track = 0;
+  sub_list_update(s);
   pthread_mutex_unlock(&g.lock);
   pthread_mutex_unlock(&g.tick);
   pthread_mutex_lock(&s->lock);
@@ -486,14 +718,81 @@ void cv_media_sub_detach(cv_media_sub *s) {
   pthread_mutex_unlock(&s->lock);
 }
 
+int cv_media_sub_attach_video(cv_media_sub *s, uint16_t track) {
+  if (!s || !track) return -1;
+  pthread_mutex_lock(&g.tick);
+  pthread_mutex_lock(&g.lock);
+  if (s->vtrack != track) { /* a new path: the assembler and decoder start over */
+    cv_video_sub_reset(s->video);
+    s->video_first = 1;
+  }
+  s->vtrack = track;
+  sub_list_add(s);
+  pthread_mutex_unlock(&g.lock);
+  pthread_mutex_unlock(&g.tick);
+  return 0;
+}
+
+void cv_media_sub_detach_video(cv_media_sub *s) {
+  if (!s) return;
+  pthread_mutex_lock(&g.tick);
+  pthread_mutex_lock(&g.lock);
+  s->vtrack = 0;
+  s->next_vstats_ms = 0;
+  sub_list_update(s);
+  pthread_mutex_unlock(&g.lock);
+  cv_video_sub_reset(s->video);
+  pthread_mutex_unlock(&g.tick);
+  pthread_mutex_lock(&s->lock);
+  sub_drop_video_inbound(s);
+  s->want_keyframe = 0;
+  pthread_mutex_unlock(&s->lock);
+}
+
+void cv_media_sub_detach(cv_media_sub *s) {
+  if (!s) return;
+  cv_media_sub_detach_audio(s);
+  cv_media_sub_detach_video(s);
+}
+
 uint16_t cv_media_sub_track(const cv_media_sub *s) { return s ? s->track : 0; }
+uint16_t cv_media_sub_video_track(const cv_media_sub *s) { return s ? s->vtrack : 0; }
+
+int cv_media_sub_set_video_format(cv_media_sub *s, enum otc_video_frame_format format) {
+  if (!s) return CV_MEDIA_PCM_ARG;
+  return cv_video_sub_set_format(s->video, format) == CV_VIDEO_OK ? CV_MEDIA_PCM_OK : CV_MEDIA_PCM_ARG;
+}
 
 void cv_media_sub_push(cv_media_sub *s, const uint8_t *bytes, size_t len) {
   if (!s || !bytes || len > CV_MEDIA_MAX_FRAME_BYTES) return;
   struct in_frame *f = malloc(sizeof *f + len);
   if (!f) return;
   f->len = len;
+  f->next = NULL;
   memcpy(f->b, bytes, len);
+  uint16_t track = cv_media_track_of(bytes, len);
+  if (track && track == s->vtrack) { /* video: its own queue, bounded in bytes and packets */
+    cv_video_sub_count_received(s->video, len);
+    pthread_mutex_lock(&s->lock);
+    struct in_frame *drop = NULL;
+    if (s->vin_bytes + len > CV_MEDIA_VIDEO_IN_BYTES || s->vin_n >= CV_MEDIA_VIDEO_IN_PACKETS) {
+      /* the media thread is far behind: everything waiting goes (the assembler then waits
+       * for a keyframe and asks for one) */
+      drop = s->vin_head;
+      s->st.queue_dropped += (uint64_t)s->vin_n;
+      s->vin_head = s->vin_tail = NULL;
+      s->vin_bytes = 0;
+      s->vin_n = 0;
+    }
+    if (s->vin_tail) s->vin_tail->next = f;
+    else s->vin_head = f;
+    s->vin_tail = f;
+    s->vin_bytes += len;
+    s->vin_n++;
+    pthread_mutex_unlock(&s->lock);
+    free_queue(drop);
+    return;
+  }
   pthread_mutex_lock(&s->lock);
   s->st.frames_received++;
   s->st.bytes_received += len;
@@ -519,6 +818,55 @@ void cv_media_sub_get_stats(cv_media_sub *s, struct convene_media_stats *out) {
   pthread_mutex_lock(&s->lock);
   *out = s->st;
   pthread_mutex_unlock(&s->lock);
+  cv_video_sub_stats(s->video, out, 0, 0);
+}
+
+static void sub_on_video_frame(void *ctx, const otc_video_frame *frame) {
+  cv_media_sub *s = ctx;
+  if (s->video_first) {
+    s->video_first = 0;
+    if (g.ops.on_video_first) g.ops.on_video_first(s->owner);
+  }
+  if (g.ops.on_video_frame) g.ops.on_video_frame(s->owner, frame);
+}
+
+/* A subscriber's received video (media thread, tick lock held). 1 when it wants a keyframe. */
+static int sub_video_tick(cv_media_sub *s, int64_t now) {
+  pthread_mutex_lock(&s->lock);
+  struct in_frame *q = s->vin_head;
+  s->vin_head = s->vin_tail = NULL;
+  s->vin_bytes = 0;
+  s->vin_n = 0;
+  pthread_mutex_unlock(&s->lock);
+  int ask = 0;
+  uint64_t malformed = 0;
+  struct cv_video_sub_out out = {.on_frame = sub_on_video_frame, .ctx = s};
+  for (struct in_frame *f = q; f; f = f->next) {
+    struct cv_media_frame fr;
+    if (cv_media_frame_decode(f->b, f->len, &fr) != CV_MEDIA_OK) {
+      malformed++;
+      continue;
+    }
+    if (fr.header.kind != CV_MEDIA_KIND_VIDEO || fr.header.track != s->vtrack) continue;
+    ask |= cv_video_sub_packet(s->video, &fr.header, fr.payload, fr.payload_len, now, &out);
+  }
+  free_queue(q);
+  if (malformed || ask) {
+    pthread_mutex_lock(&s->lock);
+    s->st.frames_malformed += malformed;
+    if (ask) s->want_keyframe = 1;
+    pthread_mutex_unlock(&s->lock);
+  }
+  if (now >= s->next_vstats_ms) {
+    struct convene_media_stats st;
+    pthread_mutex_lock(&s->lock);
+    st = s->st;
+    pthread_mutex_unlock(&s->lock);
+    cv_video_sub_stats(s->video, &st, now, 1);
+    if (s->next_vstats_ms && g.ops.on_video_stats) g.ops.on_video_stats(s->owner, &st);
+    s->next_vstats_ms = now + 1000;
+  }
+  return ask;
 }
 
 /* Decoded 48 kHz PCM of a subscriber: to its on_pcm in its format, and to the device's mix. */
@@ -697,8 +1045,15 @@ static void tick(int encode) {
   int64_t now = now_ms();
   pthread_mutex_lock(&g.tick);
   /* lists change only under the tick lock (attach / detach), which this thread holds */
-  for (cv_media_sub *s = g.subs; s; s = s->next) sub_tick(s, now);
   int pending = 0;
+  for (cv_media_sub *s = g.subs; s; s = s->next) {
+    if (s->track) sub_tick(s, now);
+    if (s->vtrack) pending |= sub_video_tick(s, now);
+  }
+  for (cv_media_pub *p = g.pubs; p; p = p->next) {
+    pending |= pub_video_tick(p, now);
+    pub_reports(p, now);
+  }
   if (encode) {
     int16_t dev[FRAME];
     const int16_t *device_pcm = NULL;
