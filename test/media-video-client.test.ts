@@ -14,6 +14,7 @@ import {
   AudioSource, initSession, OTError, VideoSource, videoFrameSize, type Publisher, type ReceivedAudioFrame, type ReceivedVideoFrame,
   type Session, type Stream, type VideoFormat,
 } from '../lib/index';
+import { loadNative } from '../lib/client/native';
 import { VideoFrameSinks } from '../lib/client/video-frames';
 import { mintToken } from '../lib/mint';
 import { mintSessionId } from '../lib/server/session-id';
@@ -127,6 +128,29 @@ describe('video frames, bounded queues and checks (no server)', () => {
     expect(bad(pattern(1, W, H))).toMatchObject({ code: 1010, name: 'OT_NOT_CONNECTED' });
     expect(bad(null)).toBeInstanceOf(OTError);
     expect(s.stats).toEqual({ framesCaptured: 0, framesDropped: 0, framesEncoded: 0, keyframesSent: 0, keyframeRequests: 0, bitrateKbps: 0, fps: 0 });
+  });
+});
+
+describe('the native video entry points check their arguments (no server)', () => {
+  it('writeVideo, publish and subscribe throw a TypeError naming the argument', () => {
+    const native = loadNative();
+    const s = new native.NativeSession(API_KEY, '1_x', { serverUrl: 'ws://127.0.0.1:9' });
+    try {
+      const f = pattern(1, W, H);
+      expect(() => s.writeVideo(1, 'YUY2' as VideoFormat, W, H, f.data, -1)).toThrow(/writeVideo.*format/);
+      expect(() => s.writeVideo(1, 'I420', W, H, new Uint8Array(10), -1)).toThrow(/writeVideo.*10 bytes.*115200/);
+      expect(() => s.writeVideo(1, 'I420', W, H, new Int16Array(10) as unknown as Uint8Array, -1)).toThrow(/data.*Uint8Array/);
+      expect(() => s.writeVideo(1, 'I420', 0, H, f.data, -1)).toThrow(/width/);
+      expect(() => s.writeVideo(1, 'I420', W, H, f.data, Number.NaN)).toThrow(/timestampUs/);
+      expect(s.writeVideo(1, 'I420', W, H, f.data, -1)).toBe(1113); // OTC_SESSION_PUBLISHER_NOT_FOUND
+      expect(() => s.publish(1, 'cam', true, true, 'camera', 0, 8, 8, 15)).toThrow(/video source/);
+      expect(() => s.publish(1, 'cam', true, true, 'camera', 0, 320, 240, 61)).toThrow(/videoFps/);
+      expect(() => s.subscribe(1, 'x', true, 48000, 1, 10, 2000, true, 'YUY2' as VideoFormat, 4)).toThrow(/videoFormat/);
+      expect(() => s.subscribe(1, 'x', true, 48000, 1, 10, 2000, true, 'I420', 0)).toThrow(/videoBufferFrames/);
+      expect(s.setSubscribeVideo(1, true)).toBe(1112); // OTC_SESSION_SUBSCRIBER_NOT_FOUND
+    } finally {
+      s.close();
+    }
   });
 });
 
