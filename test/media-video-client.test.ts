@@ -432,7 +432,7 @@ describe('video between two Node sessions (real server, native core)', () => {
   }, 120_000);
 
   it('subscribe refuses bad video properties with coded errors; getStats has video fields', async () => {
-    const { b, video, stream } = await pair();
+    const { b, video, stream, pub } = await pair();
     await expect(b.subscribe(stream, { video: { format: 'YUY2' as VideoFormat } })).rejects.toMatchObject({ code: 1011 });
     await expect(b.subscribe(stream, { video: 3 as unknown as boolean })).rejects.toMatchObject({ code: 1011 });
     await expect(b.subscribe(stream, { videoBufferFrames: 0 })).rejects.toMatchObject({ code: 1011 });
@@ -450,6 +450,11 @@ describe('video between two Node sessions (real server, native core)', () => {
     expect(stats.video.frameRate).toBeGreaterThan(0);
     expect(stats.convene.media.videoWidth).toBe(W);
     expect(stats.convene.media.videoHeight).toBe(H);
+    const [mine] = await pub.getStats();
+    expect(mine?.stats.video.packetsSent).toBeGreaterThan(0);
+    expect(mine?.stats.video.bytesSent).toBeGreaterThan(0);
+    expect(mine?.stats.video.frameRate).toBeGreaterThan(0);
+    expect(mine?.convene?.videoWidth).toBe(W);
     await pushing.stop();
     sub.destroy();
     await reading;

@@ -66,6 +66,7 @@ export { AudioSource } from './audio-source';
 export { VideoSource } from './video-source';
 export { videoFrameSize } from './video-format';
 export type { SubscriberGetStats } from './subscriber';
+export type { PublisherStatsEntry } from './publisher';
 export { OTError } from './errors';
 export { EventDispatcher } from './dispatcher';
 export type { OTEvent, OTEventBase } from './events';

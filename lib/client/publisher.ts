@@ -21,7 +21,18 @@ import { EventDispatcher } from './dispatcher';
 import { makeEvent } from './events';
 import type { NativeSession, NativeStream } from './native';
 import type { Session } from './session';
-import type { Connection, PublisherEvents, PublisherProperties, Stream, VideoType } from './types';
+import type { Connection, MediaStats, PublisherEvents, PublisherProperties, Stream, VideoType } from './types';
+
+/** One entry of Publisher.getStats(). */
+export interface PublisherStatsEntry {
+  stats: {
+    audio: { bytesSent: number; packetsLost: number; packetsSent: number };
+    video: { bytesSent: number; packetsLost: number; packetsSent: number; frameRate: number };
+    timestamp: number;
+  };
+  /** the core's counters (undefined while not published) */
+  convene: MediaStats | undefined;
+}
 
 /** What a Publisher needs of the session it is published in. @internal */
 export interface PublisherLink {
@@ -96,6 +107,27 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     this.video = on;
     if (this.stream) this.stream.hasVideo = on;
     this.link?.native.setPublish(this.link.id, 'video', on);
+  }
+
+  /**
+   * OpenTok.js's getStats shape, one entry (the server routes the stream: what this publisher
+   * sends is the same for every subscriber): `[{ stats: { audio: { bytesSent, packetsLost,
+   * packetsSent }, video: { bytesSent, packetsLost, packetsSent, frameRate }, timestamp } }]`
+   * (packets are Opus frames and video packets; video packetsLost counts those the socket's
+   * backlog refused; frameRate is the encoder's now), plus the core's counters as `convene`.
+   * Zeros while not published.
+   */
+  getStats(): Promise<PublisherStatsEntry[]> {
+    const m = this.link ? this.link.native.mediaStats('pub', this.link.id) : null;
+    const z = (v: number | undefined): number => v ?? 0;
+    return Promise.resolve([{
+      stats: {
+        audio: { bytesSent: z(m?.bytesSent), packetsLost: 0, packetsSent: z(m?.framesSent) },
+        video: { bytesSent: z(m?.videoBytesSent), packetsLost: z(m?.videoPacketsDropped), packetsSent: z(m?.videoPacketsSent), frameRate: z(m?.videoFps) },
+        timestamp: Date.now(),
+      },
+      convene: m ? { ...m } : undefined,
+    }]);
   }
 
   /** Unpublishes (if published) and destroys the publisher; `destroyed` fires once. */
