@@ -261,6 +261,35 @@ describe('video between two Node sessions (real server, native core)', () => {
     await reading;
   }, 40_000);
 
+  it('a resize mid-stream: frames of the new size (videoDimensionsChanged), the stream\'s videoDimensions follow', async () => {
+    const { b, video, stream } = await pair();
+    const sub = await b.subscribe(stream, { audio: false });
+    const dims: string[] = [];
+    sub.on('videoDimensionsChanged', (e) => dims.push(`${e.oldValue.width}x${e.oldValue.height}->${e.newValue.width}x${e.newValue.height}`));
+    const changed = new Promise<unknown>((r) => b.on('streamPropertyChanged', (e) => { if (e.changedProperty === 'videoDimensions') r(e.newValue); }));
+    const frames: ReceivedVideoFrame[] = [];
+    const reading = collect(sub.videoFrames({ maxQueuedFrames: 1000 }), frames);
+    const pushing = publishing(video); // keeps capturing 320x240 frames: the core scales them
+    await until('frames', () => frames.length > 5, 15_000);
+    expect(sub.videoDimensions).toEqual({ width: W, height: H });
+    video.resize(160, 120);
+    expect(video.width).toBe(160);
+    expect(await changed).toEqual({ width: 160, height: 120 });
+    expect(stream.videoDimensions).toEqual({ width: 160, height: 120 });
+    await until('small frames', () => frames.filter((f) => f.width === 160).length > 5, 10_000);
+    expect(dims).toEqual(['320x240->160x120']);
+    const small = frames.filter((f) => f.width === 160);
+    for (const f of small) expect(f.data.length).toBe(160 * 120 * 1.5);
+    // the pattern scaled down: the counter band is 8 rows now, the quadrants still read
+    const last = small[small.length - 1] as ReceivedVideoFrame;
+    const got = quadrantColours(last);
+    for (let q = 0; q < 4; q++) expect(colourDistance(got[q] as [number, number, number], QUADRANTS[q] as [number, number, number])).toBeLessThanOrEqual(TOLERANCE);
+    expect(() => video.resize(8, 120)).toThrow(/width/);
+    await pushing.stop();
+    b.unsubscribe(sub);
+    await reading;
+  }, 30_000);
+
   it('one kind only: { audio: false, video } gets no audio, { audio, video: false } no video', async () => {
     const { b, video, audio, stream, place } = await pair({ withAudio: true });
     // in two sessions: the server keeps one subscription per connection and stream

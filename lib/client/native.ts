@@ -110,6 +110,8 @@ export interface NativeSession {
    * encoded yet; timestampUs < 0: now
    */
   writeVideo(pub: number, format: VideoFormat, width: number, height: number, data: Uint8Array, timestampUs: number): number;
+  /** changes the publisher's video source size and rate (mid-stream: a keyframe of the new size) */
+  setVideoSource(pub: number, width: number, height: number, fps: number): number;
   /** subscribes to a stream this session knows; the events come as Sub* with this sub id */
   subscribe(sub: number, streamId: string, audio: boolean, sampleRate: number, channels: number, frameMs: number, bufferMs: number,
     video: boolean, videoFormat: VideoFormat, videoBufferFrames: number): number;

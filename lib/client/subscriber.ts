@@ -23,6 +23,7 @@
  *   videoDisabled      { reason }: video stopped ('publishVideo', 'subscribeToVideo', 'quality',
  *                      'codecNotSupported')
  *   videoEnabled       { reason }: video is back
+ *   videoDimensionsChanged { oldValue, newValue }: the frames' size changed (the publisher resized)
  *   destroyed          { reason }: unsubscribed, stream destroyed, session ended, or error;
  *                      every audioFrames() / videoFrames() iterator ends
  */
@@ -35,8 +36,8 @@ import type { NativeMediaStats, NativeSession } from './native';
 import type { Session } from './session';
 import type {
   AudioFrameIterator, AudioFramesOptions, MediaStats, ReceivedAudioFrame, ReceivedVideoFrame, Stream,
-  SubscriberDestroyedReason, SubscriberEvents, SubscriberStats, VideoChangeReason, VideoFormat, VideoFrameIterator,
-  VideoFramesOptions,
+  SubscriberDestroyedReason, SubscriberEvents, SubscriberStats, VideoChangeReason, VideoDimensions, VideoFormat,
+  VideoFrameIterator, VideoFramesOptions,
 } from './types';
 
 /** What a Subscriber needs of its session. @internal */
@@ -84,6 +85,7 @@ export class Subscriber extends EventDispatcher<SubscriberEvents> {
   private videoReceived = 0;
   private videoNativeDropped = 0;
   private videoOn: boolean;
+  private dims: VideoDimensions | undefined;
   /** the pixel format of its video frames */
   readonly videoFormat: VideoFormat;
 
@@ -121,6 +123,9 @@ export class Subscriber extends EventDispatcher<SubscriberEvents> {
     if (this.link) this.link.native.setSubscribeAudio(this.link.subId, this.audioOn);
     return this;
   }
+
+  /** the size of the last video frame received (undefined before the first) */
+  get videoDimensions(): VideoDimensions | undefined { return this.dims ? { ...this.dims } : undefined; }
 
   /** whether video is received (subscribeToVideo) */
   get subscribingToVideo(): boolean { return this.videoOn; }
@@ -244,10 +249,15 @@ export class Subscriber extends EventDispatcher<SubscriberEvents> {
     const format = this.videoFormat;
     for (let i = 0; i < frames.length; i++) {
       const at = i * VIDEO_META;
-      const frame: ReceivedVideoFrame = {
-        format, width: meta[at + 1] as number, height: meta[at + 2] as number, data: frames[i] as Uint8Array, timestampUs: meta[at] as number,
-      };
+      const width = meta[at + 1] as number;
+      const height = meta[at + 2] as number;
+      const frame: ReceivedVideoFrame = { format, width, height, data: frames[i] as Uint8Array, timestampUs: meta[at] as number };
       this.videoReceived++;
+      const old = this.dims;
+      if (!old || old.width !== width || old.height !== height) {
+        this.dims = { width, height };
+        if (old) this.emit('videoDimensionsChanged', makeEvent('videoDimensionsChanged', this, { oldValue: old, newValue: this.dims }));
+      }
       if (this.videoSinks.size > 0) this.videoSinks.push(frame);
     }
   }

@@ -348,6 +348,8 @@ export type SubscriberDestroyedReason = 'unsubscribed' | StreamDestroyedReason |
  *   disconnected       the publisher's connection was interrupted; it may come back (`connected`)
  *   destroyed          unsubscribed, the stream ended, or the session ended: no more frames
  *   audioLevelUpdated  about every 60 ms while audio arrives: the peak level (0..1)
+ *   videoDisabled / videoEnabled  video went / came back, with the reason
+ *   videoDimensionsChanged        the received frames' size changed
  */
 export interface SubscriberEvents {
   connected: [event: SubscriberEvent<'connected'>];
@@ -356,6 +358,7 @@ export interface SubscriberEvents {
   audioLevelUpdated: [event: SubscriberEvent<'audioLevelUpdated', { audioLevel: number }>];
   videoEnabled: [event: SubscriberEvent<'videoEnabled', { reason: VideoChangeReason }>];
   videoDisabled: [event: SubscriberEvent<'videoDisabled', { reason: VideoChangeReason }>];
+  videoDimensionsChanged: [event: SubscriberEvent<'videoDimensionsChanged', { oldValue: VideoDimensions; newValue: VideoDimensions }>];
 }
 
 /**

@@ -29,25 +29,54 @@ export interface VideoSourceLink {
 const MIN_SIDE = 16;
 const MAX_SIDE = 4096;
 
+/** A message for bad source options, undefined for good ones. */
+function checkOptions(what: string, width: unknown, height: unknown, fps: unknown): string | undefined {
+  const side = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= MIN_SIDE && (v as number) <= MAX_SIDE;
+  if (!side(width)) return `${what}: width must be an integer from ${MIN_SIDE} to ${MAX_SIDE}, got ${String(width)}`;
+  if (!side(height)) return `${what}: height must be an integer from ${MIN_SIDE} to ${MAX_SIDE}, got ${String(height)}`;
+  if (!Number.isInteger(fps) || (fps as number) < 1 || (fps as number) > 60) return `${what}: fps must be an integer from 1 to 60, got ${String(fps)}`;
+  return undefined;
+}
+
 export class VideoSource {
-  /** the encoded size */
-  readonly width: number;
-  readonly height: number;
-  /** the encoded frame rate */
-  readonly fps: number;
+  private w: number;
+  private h: number;
+  private rate: number;
   private link: VideoSourceLink | undefined;
   private captured = 0;
 
   constructor(options: VideoSourceOptions) {
     if (options === null || typeof options !== 'object') throw otError(1011, 'VideoSource: options must be an object');
     const { width, height, fps = 30 } = options;
-    const side = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= MIN_SIDE && (v as number) <= MAX_SIDE;
-    if (!side(width)) throw otError(1011, `VideoSource: width must be an integer from ${MIN_SIDE} to ${MAX_SIDE}, got ${String(width)}`);
-    if (!side(height)) throw otError(1011, `VideoSource: height must be an integer from ${MIN_SIDE} to ${MAX_SIDE}, got ${String(height)}`);
-    if (!Number.isInteger(fps) || fps < 1 || fps > 60) throw otError(1011, `VideoSource: fps must be an integer from 1 to 60, got ${String(fps)}`);
-    this.width = width;
-    this.height = height;
-    this.fps = fps;
+    const bad = checkOptions('VideoSource', width, height, fps);
+    if (bad) throw otError(1011, bad);
+    this.w = width;
+    this.h = height;
+    this.rate = fps;
+  }
+
+  /** the encoded size */
+  get width(): number { return this.w; }
+  get height(): number { return this.h; }
+  /** the encoded frame rate */
+  get fps(): number { return this.rate; }
+
+  /**
+   * Changes the encoded size (and rate) — mid-stream while published: the next frame is a
+   * keyframe of the new size, the stream's videoDimensions follow (peers get
+   * streamPropertyChanged, subscribers videoDimensionsChanged). Frames of any size may still
+   * be captured (they are scaled). Throws 1011 for bad values.
+   */
+  resize(width: number, height: number, fps: number = this.rate): void {
+    const bad = checkOptions('resize', width, height, fps);
+    if (bad) throw otError(1011, bad);
+    if (this.link) {
+      const st = this.link.native.setVideoSource(this.link.pubId, width, height, fps);
+      if (st !== 0) throw otError(1011, `resize: the core refused ${width}x${height} at ${fps} fps (status ${st})`);
+    }
+    this.w = width;
+    this.h = height;
+    this.rate = fps;
   }
 
   /** true while a publisher sends this source's video */

@@ -54,6 +54,7 @@ Napi::Function SessionWrap::Init(Napi::Env env) {
                       InstanceMethod("clearAudio", &SessionWrap::ClearAudio),
                       InstanceMethod("queuedAudio", &SessionWrap::QueuedAudio),
                       InstanceMethod("writeVideo", &SessionWrap::WriteVideo),
+                      InstanceMethod("setVideoSource", &SessionWrap::SetVideoSource),
                       InstanceMethod("subscribe", &SessionWrap::Subscribe),
                       InstanceMethod("subscriberId", &SessionWrap::SubscriberId),
                       InstanceMethod("unsubscribe", &SessionWrap::Unsubscribe),
@@ -356,6 +357,22 @@ Napi::Value SessionWrap::WriteVideo(const Napi::CallbackInfo& info) {
   otc_status st = convene_publisher_write_video(p, frame);
   otc_video_frame_delete(frame);
   return Napi::Number::New(env, st);
+}
+
+// setVideoSource(pubId, width, height, fps): the publisher's video source size and rate; while
+// published, a mid-stream change (convene_publisher_set_video_source). The core's status.
+Napi::Value SessionWrap::SetVideoSource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "setVideoSource(pubId, width, height, fps)");
+  int64_t id = 0;
+  int width = 0, height = 0, fps = 0;
+  if (!args.Id(0, "pubId", &id) || !args.Int(1, "width", 16, 4096, &width) || !args.Int(2, "height", 16, 4096, &height) ||
+      !args.Int(3, "fps", 1, 60, &fps)) {
+    return env.Undefined();
+  }
+  otc_publisher* p = FindPublisher(id);
+  if (!p) return Napi::Number::New(env, OTC_SESSION_PUBLISHER_NOT_FOUND);
+  return Napi::Number::New(env, convene_publisher_set_video_source(p, width, height, fps));
 }
 
 // subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs, video?, videoFormat?,

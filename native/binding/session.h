@@ -53,6 +53,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value ClearAudio(const Napi::CallbackInfo& info);
   Napi::Value QueuedAudio(const Napi::CallbackInfo& info);
   Napi::Value WriteVideo(const Napi::CallbackInfo& info);
+  Napi::Value SetVideoSource(const Napi::CallbackInfo& info);
   Napi::Value Subscribe(const Napi::CallbackInfo& info);
   Napi::Value SubscriberId(const Napi::CallbackInfo& info);
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
