@@ -1,13 +1,15 @@
 /*
- * libFuzzer target: media in the session state (issue 17). A connected session with no
+ * libFuzzer target: media in the session state (issues 17, 18). A connected session with no
  * socket (native/src/testing.c) and one subscriber of its stream; the input is a list of
  * records [op][len][len bytes] applied in order:
  *   op % 8 == 0  a binary message (cv_state_on_binary: routing by track, then queued)
  *            1   a text frame (cv_state_on_text: results, streamInterrupted/Restored/Destroyed...)
  *            2   unsubscribe            3   subscribe again (a request; its result may come as text)
- *            4   subscribe to audio toggled (the subscribe request again)
- *            5   one media tick (decode what was queued: Opus on arbitrary payloads, PLC on gaps)
- *            6   a subscribe result for the last request, with the record's first byte as track
+ *            4   subscribe to audio (first byte even) or video (odd) toggled (the subscribe request again)
+ *            5   one media tick (decode what was queued: Opus on arbitrary payloads, PLC on gaps;
+ *                video: assembler, VP8 decoder, conversion to RGB24), then the flush (keyframe requests)
+ *            6   a subscribe result for the last request, with the record's first byte as audio
+ *                track and its second as video track
  *            7   the session ends (dropped)
  * Build: cmake -DCONVENE_FUZZ=ON -DCMAKE_C_COMPILER=clang; run: fuzz_media_state native/fuzz/corpus-media-state
  */
@@ -30,9 +32,19 @@ static const char k_connected[] =
 static void s_any(otc_subscriber *s, void *u) {}
 static void s_conn(otc_subscriber *s, void *u, const otc_stream *st) { (void)strlen(otc_stream_get_id(st)); }
 static void s_err(otc_subscriber *s, void *u, const char *m, enum otc_subscriber_error_code c) { (void)strlen(m); }
+static void s_frame(otc_subscriber *s, void *u, const otc_video_frame *f) {
+  /* touch every byte: a frame handed out must be whole */
+  const uint8_t *b = otc_video_frame_get_plane_binary_data(f, OTC_VIDEO_FRAME_PLANE_PACKED);
+  size_t n = otc_video_frame_get_plane_size(f, OTC_VIDEO_FRAME_PLANE_PACKED);
+  volatile uint8_t x = 0;
+  for (size_t i = 0; b && i < n; i++) x ^= b[i];
+}
+static void s_vreason(otc_subscriber *s, void *u, enum otc_video_reason r) {}
 static const struct otc_subscriber_callbacks k_scb = {.on_connected = s_conn, .on_disconnected = s_any,
-                                                      .on_reconnected = s_any, .on_audio_enabled = s_any,
-                                                      .on_audio_disabled = s_any, .on_error = s_err};
+                                                      .on_reconnected = s_any, .on_render_frame = s_frame,
+                                                      .on_video_disabled = s_vreason, .on_video_enabled = s_vreason,
+                                                      .on_audio_enabled = s_any, .on_audio_disabled = s_any,
+                                                      .on_error = s_err};
 static const struct otc_session_callbacks k_cb = {0};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -60,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   convene_subscriber_set_audio_format(sub, 16000, 1, 20);
+  convene_subscriber_set_video_format(sub, OTC_VIDEO_FRAME_FORMAT_RGB24);
   subscribe(s, sub);
   size_t i = 0;
   while (i + 2 <= size) {
@@ -86,18 +99,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         subscribe(s, sub);
         break;
       case 4:
-        atomic_store(&sub->want_audio, !atomic_load(&sub->want_audio));
+        if (len && (rec[0] & 1)) atomic_store(&sub->want_video, !atomic_load(&sub->want_video));
+        else atomic_store(&sub->want_audio, !atomic_load(&sub->want_audio));
         cv_state_subscriber_update(s, sub);
         break;
       case 5:
         cv_media_tick_for_testing(0);
+        cv_state_media_flush();
         break;
       case 6: {
         char text[256];
         snprintf(text, sizeof text,
                  "{\"type\":\"result\",\"id\":%llu,\"ok\":true,\"subscription\":{\"streamId\":\"s-a\","
-                 "\"audio\":{\"track\":%d}}}",
-                 (unsigned long long)s->next_id, len ? (int)rec[0] : 0);
+                 "\"audio\":{\"track\":%d},\"video\":{\"track\":%d}}}",
+                 (unsigned long long)s->next_id, len ? (int)rec[0] : 0, len > 1 ? (int)rec[1] : 0);
         cv_state_on_text(s, text, strlen(text));
         break;
       }

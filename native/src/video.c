@@ -24,7 +24,9 @@ static otc_status status_of(int rc) {
 
 otc_status otc_video_capturer_provide_frame(const otc_video_capturer *capturer, int rotation,
                                             const otc_video_frame *frame) {
-  if (!capturer || !frame || !capturer->publisher) return OTC_INVALID_PARAM;
+  if (!capturer || !frame || !capturer->publisher ||
+      (rotation != 0 && rotation != 90 && rotation != 180 && rotation != 270))
+    return OTC_INVALID_PARAM;
   otc_publisher *p = capturer->publisher;
   if (!atomic_load(&p->capturing)) return OTC_ILLEGAL_STATE;
   return status_of(cv_media_pub_put_video(p->media, frame, rotation));

@@ -277,6 +277,10 @@ int cv_video_pub_tick(cv_video_pub *v, int64_t now, uint16_t track, int enabled,
     pthread_mutex_unlock(&v->lock);
   }
   adapt(v, now, backlog, refused);
+  pthread_mutex_lock(&v->lock);
+  v->st.bitrate_kbps = v->kbps;
+  v->st.fps = v->cur_fps;
+  pthread_mutex_unlock(&v->lock);
   if (!v->was_enabled) cv_vp8_encoder_request_keyframe(v->enc); /* (again) enabled: start with a keyframe */
   v->was_enabled = 1;
   int interval = 1000 / v->cur_fps;
@@ -473,7 +477,7 @@ int cv_video_sub_packet(cv_video_sub *v, const struct cv_media_header *h, const 
   if (v->have_seq) {
     int gap = cv_media_sequence_delta(h->sequence, v->last_seq);
     if (gap > 1) lost = (uint64_t)(gap - 1);
-    if (gap > 0) v->last_seq = h->sequence;
+    if (gap > 0 || gap <= -CV_VIDEO_RESYNC_PACKETS) v->last_seq = h->sequence; /* as the assembler */
   } else {
     v->have_seq = 1;
     v->last_seq = h->sequence;

@@ -88,10 +88,13 @@ int cv_video_assembler_push(cv_video_assembler *a, const struct cv_media_header 
   *frame_len = 0;
   if (a->have_last) {
     int delta = cv_media_sequence_delta(h->sequence, a->last_seq);
-    if (delta <= 0) {
+    if (delta <= 0 && delta > -CV_VIDEO_RESYNC_PACKETS) { /* a duplicate, or reordered late */
       a->stats.stale++;
       return CV_VIDEO_MORE;
     }
+    /* far behind: not a late packet but a sequence that jumped (a rogue packet was taken
+     * before): resynchronise on it, as after a gap */
+    if (delta <= 0) delta = 2;
     if (delta > 1 && a->in_frame) lose(a, &a->stats.lost);
     else if (delta > 1) a->waiting_key = 1;
   }

@@ -35,6 +35,11 @@ int cv_video_packet_at(const uint8_t *frame, size_t len, size_t max_payload, int
 
 /* ---- assembler (receiving side) ---- */
 
+/* A packet this many sequence numbers (or more) behind the last one is not late: the sequence
+ * jumped (a rogue packet was taken before); the assembler resynchronises on it (as after a
+ * gap: it waits for a keyframe). The stream is TCP-ordered, so real reordering is tiny. */
+#define CV_VIDEO_RESYNC_PACKETS 1000
+
 typedef struct cv_video_assembler cv_video_assembler;
 
 struct cv_video_assembler_stats {

@@ -143,6 +143,33 @@ static void test_loss(void) {
   cv_video_assembler_free(a);
 }
 
+/* One packet with a sequence number far from the stream's (a buggy or hostile sender) must not
+ * make every later packet look stale: the assembler resynchronises and resumes at the next
+ * keyframe (before the fix, the stream stayed "stale" for 32768 packets). */
+static void test_sequence_resync(void) {
+  cv_video_assembler *a;
+  CHECK_EQ(0, cv_video_assembler_new(1 << 20, &a));
+  struct sender s = {.seq = 1000, .ts = 0};
+  struct cv_media_header h[16];
+  const uint8_t *p[16];
+  size_t pl[16];
+  size_t len;
+  int key;
+  size_t n = packetize(&s, 20000, 1, 16384, h, p, pl);
+  CHECK_EQ(1, feed(a, n, h, p, pl, &len, &key));
+  struct sender rogue = {.seq = (uint16_t)(s.seq + 20000), .ts = 12345};
+  n = packetize(&rogue, 100, 1, 16384, h, p, pl); /* 20000 ahead */
+  feed(a, n, h, p, pl, &len, &key);
+  n = packetize(&s, 1000, 0, 16384, h, p, pl); /* the real stream goes on: a delta frame, skipped */
+  CHECK_EQ(0, feed(a, n, h, p, pl, &len, &key));
+  n = packetize(&s, 20000, 1, 16384, h, p, pl); /* its next keyframe comes out */
+  CHECK_EQ(1, feed(a, n, h, p, pl, &len, &key));
+  CHECK_EQ(1, key);
+  n = packetize(&s, 1000, 0, 16384, h, p, pl); /* and the deltas after it */
+  CHECK_EQ(1, feed(a, n, h, p, pl, &len, &key));
+  cv_video_assembler_free(a);
+}
+
 static void test_oversize_and_args(void) {
   cv_video_assembler *a;
   CHECK_EQ(0, cv_video_assembler_new(40000, &a));
@@ -174,6 +201,7 @@ int main(void) {
   test_packetizer();
   test_round_trip_and_wrap();
   test_loss();
+  test_sequence_resync();
   test_oversize_and_args();
   printf("test_video_packets: ok\n");
   return 0;
