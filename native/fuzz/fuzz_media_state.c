@@ -32,12 +32,12 @@ static const char k_connected[] =
 static void s_any(otc_subscriber *s, void *u) {}
 static void s_conn(otc_subscriber *s, void *u, const otc_stream *st) { (void)strlen(otc_stream_get_id(st)); }
 static void s_err(otc_subscriber *s, void *u, const char *m, enum otc_subscriber_error_code c) { (void)strlen(m); }
+static volatile uint8_t g_sink;
 static void s_frame(otc_subscriber *s, void *u, const otc_video_frame *f) {
   /* touch every byte: a frame handed out must be whole */
   const uint8_t *b = otc_video_frame_get_plane_binary_data(f, OTC_VIDEO_FRAME_PLANE_PACKED);
   size_t n = otc_video_frame_get_plane_size(f, OTC_VIDEO_FRAME_PLANE_PACKED);
-  volatile uint8_t x = 0;
-  for (size_t i = 0; b && i < n; i++) x ^= b[i];
+  for (size_t i = 0; b && i < n; i++) g_sink ^= b[i];
 }
 static void s_vreason(otc_subscriber *s, void *u, enum otc_video_reason r) {}
 static const struct otc_subscriber_callbacks k_scb = {.on_connected = s_conn, .on_disconnected = s_any,

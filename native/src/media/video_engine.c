@@ -53,6 +53,8 @@ struct cv_video_pub {
   int64_t t0_ms;
   int nominal_kbps, kbps, cur_fps;
   int64_t last_down_ms, last_up_ms, calm_since_ms;
+  uint8_t *buf; /* the encoded frame */
+  size_t buf_cap;
 };
 
 cv_video_pub *cv_video_pub_new(void) {
@@ -68,6 +70,7 @@ void cv_video_pub_free(cv_video_pub *v) {
   cv_vp8_encoder_free(v->enc);
   free(v->slot);
   free(v->last);
+  free(v->buf);
   pthread_mutex_destroy(&v->lock);
   free(v);
 }
@@ -315,17 +318,16 @@ int cv_video_pub_tick(cv_video_pub *v, int64_t now, uint16_t track, int enabled,
   }
   int64_t pts = (now - v->t0_ms) * 90;
   size_t cap = (size_t)w * (size_t)h * 3 / 2 + 4096, len = 0;
-  static _Thread_local uint8_t *buf;
-  static _Thread_local size_t buf_cap;
-  if (buf_cap < cap) {
-    uint8_t *nb = realloc(buf, cap);
+  if (v->buf_cap < cap) {
+    uint8_t *nb = realloc(v->buf, cap);
     if (!nb) {
       free(p);
       return 0;
     }
-    buf = nb;
-    buf_cap = cap;
+    v->buf = nb;
+    v->buf_cap = cap;
   }
+  uint8_t *buf = v->buf;
   int is_key = 0;
   int rc = cv_vp8_encoder_encode(v->enc, p->y, w, p->u, cw(w), p->v, cw(w), pts, buf, cap, &len, &is_key);
   /* the wire's 90 kHz timestamp: the frame's own (microseconds) when it has one, else the clock's */
