@@ -20,11 +20,20 @@
  *     await source.captureFrame({ data, sampleRate: 48000, channels: 1, samplesPerChannel: 480 });
  *     const subscriber = await session.subscribe(stream, { audio: { sampleRate: 16000 } });
  *     for await (const frame of subscriber.audioFrames()) { ... }
+ *
+ * Video: publish raw frames from a VideoSource, receive decoded frames from a Subscriber:
+ *
+ *     const video = new VideoSource({ width: 640, height: 360, fps: 30 });
+ *     await session.publish({ name: 'cam', videoSource: video });
+ *     video.captureFrame({ format: 'I420', width: 640, height: 360, data });
+ *     const viewer = await session.subscribe(stream, { audio: false, video: { format: 'RGBA' } });
+ *     for await (const f of viewer.videoFrames()) { ... }
  */
 import { Session } from './session';
 import { Publisher } from './publisher';
 import { Subscriber } from './subscriber';
 import { AudioSource } from './audio-source';
+import { VideoSource } from './video-source';
 import { OTError } from './errors';
 import type { PublisherProperties, SessionOptions } from './types';
 
@@ -48,12 +57,16 @@ export function initPublisher(a?: unknown, b?: unknown, c?: unknown): Publisher 
 }
 
 /** The OpenTok.js entry object. */
-export const OT = Object.freeze({ initSession, initPublisher, Session, Publisher, Subscriber, AudioSource, OTError });
+export const OT = Object.freeze({ initSession, initPublisher, Session, Publisher, Subscriber, AudioSource, VideoSource, OTError });
 
 export { Session } from './session';
 export { Publisher } from './publisher';
 export { Subscriber } from './subscriber';
 export { AudioSource } from './audio-source';
+export { VideoSource } from './video-source';
+export { videoFrameSize } from './video-format';
+export type { SubscriberGetStats } from './subscriber';
+export type { PublisherStatsEntry } from './publisher';
 export { OTError } from './errors';
 export { EventDispatcher } from './dispatcher';
 export type { OTEvent, OTEventBase } from './events';

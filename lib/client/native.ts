@@ -3,7 +3,7 @@
  * what it exports. If libwebsockets is missing at load time, the error says what to install.
  */
 import { join } from 'node:path';
-import type { SessionOptions, VideoType } from './types';
+import type { MediaStats, SessionOptions, VideoFormat, VideoType } from './types';
 
 export interface NativeConn { connectionId: string; creationTime: number; data: string }
 export interface NativeStream {
@@ -52,12 +52,18 @@ export interface NativeStream {
  *                      of 4 numbers per frame (timestamp ms since the epoch, sample rate,
  *                      channels, peak level 0..1), d frames the native buffer dropped so far
  *                      (all of them since subscribe)
+ *   SubVideo           a subscription id, b Uint8Array[] (frames, oldest first, in the format
+ *                      asked for at subscribe), c Float64Array of 3 numbers per frame
+ *                      (timestamp us, width, height), d video frames the native buffer dropped
+ *                      so far
+ *   SubVideoEnabled    a subscription id, b reason (otc_video_reason: 1 publishVideo,
+ *   SubVideoDisabled     2 subscribeToVideo, 3 quality, 4 codecNotSupported)
  */
 export const EVENT_KINDS = [
   'Connected', 'Disconnected', 'Error', 'ConnectionCreated', 'ConnectionDropped', 'StreamReceived', 'StreamDropped',
   'StreamAudio', 'StreamVideo', 'StreamDims', 'StreamVideoType', 'Signal', 'Reconnecting', 'Reconnected', 'MuteForced',
   'Done', 'PubCreated', 'PubDestroyed', 'PubError', 'SignalUndelivered', 'PubAudioSpace', 'SubConnected',
-  'SubDisconnected', 'SubError', 'SubAudio',
+  'SubDisconnected', 'SubError', 'SubAudio', 'SubVideo', 'SubVideoEnabled', 'SubVideoDisabled',
 ] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
@@ -74,18 +80,7 @@ export type NativeEventHandler = (kind: number, a: unknown, b: unknown, c: unkno
 export type NativeSessionOptions = SessionOptions;
 
 /** The core's media counters of one publisher or subscriber (struct convene_media_stats). */
-export interface NativeMediaStats {
-  framesSent: number;
-  framesReceived: number;
-  bytesSent: number;
-  bytesReceived: number;
-  framesDecoded: number;
-  framesConcealed: number;
-  decodeErrors: number;
-  framesLost: number;
-  queueDropped: number;
-  queueRefused: number;
-}
+export type NativeMediaStats = MediaStats;
 
 /** The native session handle; every method returns an otc status (0 = OK). */
 export interface NativeSession {
@@ -95,8 +90,12 @@ export interface NativeSession {
   disconnect(releaseOnly?: boolean): number;
   signal(req: number, type: string, data: string, to: string | null, retryAfterReconnect: boolean): number;
   moderate(req: number, op: string, target: string | null, ids: string[]): number;
-  /** audioQueueMs > 0: the publisher's audio comes from writeAudio, queued up to that many ms */
-  publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean, videoType: VideoType, audioQueueMs?: number): number;
+  /**
+   * audioQueueMs > 0: the publisher's audio comes from writeAudio, queued up to that many ms;
+   * videoWidth > 0: its video comes from writeVideo, encoded at that size and videoFps
+   */
+  publish(pub: number, name: string, hasAudio: boolean, hasVideo: boolean, videoType: VideoType, audioQueueMs?: number,
+    videoWidth?: number, videoHeight?: number, videoFps?: number): number;
   unpublish(pub: number): number;
   setPublish(pub: number, what: 'audio' | 'video', on: boolean): number;
   /** 1 or 0: whether the core publishes audio / video now (a forced mute turns audio off); -1: no such publisher */
@@ -106,13 +105,22 @@ export interface NativeSession {
   clearAudio(pub: number): number;
   /** ms queued; -1: no such publisher (or no audio source) */
   queuedAudio(pub: number): number;
+  /**
+   * copies (converts, scales) a frame into the publisher's video source, replacing one not
+   * encoded yet; timestampUs < 0: now
+   */
+  writeVideo(pub: number, format: VideoFormat, width: number, height: number, data: Uint8Array, timestampUs: number): number;
+  /** changes the publisher's video source size and rate (mid-stream: a keyframe of the new size) */
+  setVideoSource(pub: number, width: number, height: number, fps: number): number;
   /** subscribes to a stream this session knows; the events come as Sub* with this sub id */
-  subscribe(sub: number, streamId: string, audio: boolean, sampleRate: number, channels: number, frameMs: number, bufferMs: number): number;
+  subscribe(sub: number, streamId: string, audio: boolean, sampleRate: number, channels: number, frameMs: number, bufferMs: number,
+    video: boolean, videoFormat: VideoFormat, videoBufferFrames: number): number;
   /** the core's id of a subscription ('' if unknown) */
   subscriberId(sub: number): string;
   /** unsubscribes (if still subscribed) and frees the subscriber; no event of it comes after */
   unsubscribe(sub: number): number;
   setSubscribeAudio(sub: number, on: boolean): number;
+  setSubscribeVideo(sub: number, on: boolean): number;
   /** null: no such publisher / subscriber */
   mediaStats(what: 'pub' | 'sub', id: number): NativeMediaStats | null;
   close(): void;

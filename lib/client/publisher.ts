@@ -2,7 +2,8 @@
  * Publisher: the local side of a published stream, as in OpenTok.js: made by
  * `OT.initPublisher(properties)` (or by `session.publish(properties)`), published with
  * `session.publish(publisher)`. Its sound comes from `properties.audioSource` (an AudioSource
- * fed with PCM); without one the stream is metadata only.
+ * fed with PCM), its pictures from `properties.videoSource` (a VideoSource fed with raw
+ * frames); without them the stream is metadata only.
  *
  * Events (OpenTok.js event objects, see ./events):
  *   streamCreated    { stream }            its stream exists
@@ -13,13 +14,25 @@
  *   destroyed        { reason }            destroyed: it cannot publish any more
  */
 import { AudioSource } from './audio-source';
+import { VideoSource } from './video-source';
 import type { OTError } from './errors';
 import { otError } from './errors';
 import { EventDispatcher } from './dispatcher';
 import { makeEvent } from './events';
 import type { NativeSession, NativeStream } from './native';
 import type { Session } from './session';
-import type { Connection, PublisherEvents, PublisherProperties, Stream, VideoType } from './types';
+import type { Connection, MediaStats, PublisherEvents, PublisherProperties, Stream, VideoType } from './types';
+
+/** One entry of Publisher.getStats(). */
+export interface PublisherStatsEntry {
+  stats: {
+    audio: { bytesSent: number; packetsLost: number; packetsSent: number };
+    video: { bytesSent: number; packetsLost: number; packetsSent: number; frameRate: number };
+    timestamp: number;
+  };
+  /** the core's counters (undefined while not published) */
+  convene: MediaStats | undefined;
+}
 
 /** What a Publisher needs of the session it is published in. @internal */
 export interface PublisherLink {
@@ -38,6 +51,8 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
   readonly videoType: VideoType;
   /** where its audio comes from, if anywhere */
   readonly audioSource: AudioSource | undefined;
+  /** where its video comes from, if anywhere */
+  readonly videoSource: VideoSource | undefined;
   /** the stream, once created; undefined after it is destroyed */
   stream: Stream | undefined;
   /** the Session it is published in, while it is */
@@ -47,7 +62,7 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
   private link: PublisherLink | undefined;
   private settled = false;
   private gone = false;
-  /** this publisher feeds audioSource's frames to the core */
+  /** this publisher feeds its sources' frames to the core */
   private sourceBound = false;
 
   constructor(properties: PublisherProperties = {}) {
@@ -63,7 +78,11 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     }
     this.name = name ?? '';
     this.videoType = videoType ?? 'camera';
+    if (properties.videoSource !== undefined && !(properties.videoSource instanceof VideoSource)) {
+      throw otError(1011, 'videoSource must be a VideoSource');
+    }
     this.audioSource = properties.audioSource;
+    this.videoSource = properties.videoSource;
     // OpenTok.js names (publishAudio / publishVideo) win over the older hasAudio / hasVideo
     this.audio = pick(properties.publishAudio, properties.hasAudio) !== false;
     this.video = pick(properties.publishVideo, properties.hasVideo) !== false;
@@ -90,6 +109,27 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     this.link?.native.setPublish(this.link.id, 'video', on);
   }
 
+  /**
+   * OpenTok.js's getStats shape, one entry (the server routes the stream: what this publisher
+   * sends is the same for every subscriber): `[{ stats: { audio: { bytesSent, packetsLost,
+   * packetsSent }, video: { bytesSent, packetsLost, packetsSent, frameRate }, timestamp } }]`
+   * (packets are Opus frames and video packets; video packetsLost counts those the socket's
+   * backlog refused; frameRate is the encoder's now), plus the core's counters as `convene`.
+   * Zeros while not published.
+   */
+  getStats(): Promise<PublisherStatsEntry[]> {
+    const m = this.link ? this.link.native.mediaStats('pub', this.link.id) : null;
+    const z = (v: number | undefined): number => v ?? 0;
+    return Promise.resolve([{
+      stats: {
+        audio: { bytesSent: z(m?.bytesSent), packetsLost: 0, packetsSent: z(m?.framesSent) },
+        video: { bytesSent: z(m?.videoBytesSent), packetsLost: z(m?.videoPacketsDropped), packetsSent: z(m?.videoPacketsSent), frameRate: z(m?.videoFps) },
+        timestamp: Date.now(),
+      },
+      convene: m ? { ...m } : undefined,
+    }]);
+  }
+
   /** Unpublishes (if published) and destroys the publisher; `destroyed` fires once. */
   destroy(): this {
     if (this.gone) return this;
@@ -105,10 +145,12 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     this.settled = false;
   }
 
-  /** @internal the native publisher exists: its audio source writes to it */
+  /** @internal the native publisher exists: its sources write to it */
   bindSource(): void {
-    if (!this.audioSource || !this.link) return;
-    this.audioSource.attach({ native: this.link.native, pubId: this.link.id });
+    if (!this.link) return;
+    const link = { native: this.link.native, pubId: this.link.id };
+    this.audioSource?.attach(link);
+    this.videoSource?.attach(link);
     this.sourceBound = true;
   }
 
@@ -176,6 +218,7 @@ export class Publisher extends EventDispatcher<PublisherEvents> {
     if (this.sourceBound) {
       this.sourceBound = false;
       this.audioSource?.detach();
+      this.videoSource?.detach();
     }
     this.link = undefined;
     this.session = undefined;

@@ -178,8 +178,8 @@ export class Session extends EventDispatcher<SessionEvents> {
   // ---- publishing ----
 
   /**
-   * Publishes a stream (metadata only in this version): a Publisher (from OT.initPublisher),
-   * or the properties to make one. Resolves with the Publisher once its stream exists; with a
+   * Publishes a stream (its media from the Publisher's audioSource / videoSource): a Publisher
+   * (from OT.initPublisher), or the properties to make one. Resolves with the Publisher once its stream exists; with a
    * completion handler (OpenTok.js), the handler gets the outcome and the promise resolves with
    * the Publisher either way.
    */
@@ -200,10 +200,13 @@ export class Session extends EventDispatcher<SessionEvents> {
       if (pub.session) return reject(otError(1015, 'publish: the publisher is already published'));
       if (this.connectionStatus !== 'connected') return reject(otError(1010, 'publish: the session is not connected'));
       if (pub.audioSource?.isPublished) return reject(otError(1015, 'publish: its audioSource is already published by another publisher'));
+      if (pub.videoSource?.isPublished) return reject(otError(1015, 'publish: its videoSource is already published by another publisher'));
       const id = this.nextPub++;
       const p2 = pub;
       p2.attach(this, { native: this.native, id, onCreated: () => resolve(p2), onFailed: reject });
-      const st = this.native.publish(id, p2.name, p2.publishingAudio, p2.publishingVideo, p2.videoType, p2.audioSource?.queueMs ?? 0);
+      const v = p2.videoSource;
+      const st = this.native.publish(id, p2.name, p2.publishingAudio, p2.publishingVideo, p2.videoType, p2.audioSource?.queueMs ?? 0,
+        v?.width ?? 0, v?.height ?? 0, v?.fps ?? 0);
       if (st !== 0) { p2.failed(otError(1500, `publish failed (status ${st})`)); return; }
       this.publishers.set(id, p2);
       p2.bindSource();
@@ -225,7 +228,8 @@ export class Session extends EventDispatcher<SessionEvents> {
   /**
    * Subscribes to a stream of the session (from streamCreated): resolves with the Subscriber
    * once the server has subscribed it. `properties.audio` chooses the PCM format of its frames
-   * (default 48 kHz mono, 10 ms). OpenTok.js's (stream, targetElement, properties, handler)
+   * (default 48 kHz mono, 10 ms), `properties.video` the pixel format of its video frames
+   * (default I420); `audio: false` / `video: false` leave one kind out. OpenTok.js's (stream, targetElement, properties, handler)
    * form is accepted too: the target is ignored.
    */
   subscribe(stream: Stream, properties?: SubscriberProperties, handler?: CompletionHandler): Promise<Subscriber>;
@@ -497,6 +501,13 @@ export class Session extends EventDispatcher<SessionEvents> {
         return;
       case K.SubAudio:
         this.subs.get(a as number)?.audio(b as Int16Array[], c as Float64Array, d as number);
+        return;
+      case K.SubVideo:
+        this.subs.get(a as number)?.video(b as Uint8Array[], c as Float64Array, d as number);
+        return;
+      case K.SubVideoEnabled:
+      case K.SubVideoDisabled:
+        this.subs.get(a as number)?.videoState(kind === K.SubVideoEnabled, b as number);
         return;
       case K.SubConnected:
       case K.SubDisconnected:

@@ -8,7 +8,11 @@ import { otError, type OTError } from './errors';
 import { K, type NativeSession } from './native';
 import type { Session } from './session';
 import { Subscriber } from './subscriber';
-import type { ConnectionStatus, SessionDisconnectReason, Stream, StreamDestroyedReason, SubscriberDestroyedReason, SubscriberProperties } from './types';
+import type {
+  ConnectionStatus, SessionDisconnectReason, Stream, StreamDestroyedReason, SubscriberAudioFormat, SubscriberDestroyedReason,
+  SubscriberProperties, SubscriberVideoFormat, VideoFormat,
+} from './types';
+import { VIDEO_FORMATS } from './video-format';
 
 interface Entry {
   readonly id: number;
@@ -29,22 +33,39 @@ const SUB_ERROR_NAMES: Record<number, string> = {
   2000: 'OT_INTERNAL_ERROR',
 };
 
-interface Format { audio: boolean; sampleRate: number; channels: number; frameMs: number; bufferMs: number }
+interface Format {
+  audio: boolean; sampleRate: number; channels: number; frameMs: number; bufferMs: number;
+  video: boolean; videoFormat: VideoFormat; videoBufferFrames: number;
+}
+
+/** `audio` / `video`: a format object, or a boolean (on / off with the default format). */
+function kindOf<T extends object>(v: T | boolean | undefined, on: unknown, name: string): { on: boolean; format: Partial<T> } | string {
+  if (on !== undefined && typeof on !== 'boolean') return `subscribeTo${name === 'audio' ? 'Audio' : 'Video'} must be a boolean`;
+  if (v === undefined || typeof v === 'boolean') return { on: v !== false && on !== false, format: {} };
+  if (v === null || typeof v !== 'object') return `${name} must be an object or a boolean`;
+  return { on: on !== false, format: v };
+}
 
 /** Checks subscribe()'s properties; a message for the first bad one. */
 function formatOf(p: SubscriberProperties): Format | string {
   if (p === null || typeof p !== 'object') return 'properties must be an object';
-  const audio = p.subscribeToAudio ?? true;
-  if (typeof audio !== 'boolean') return 'subscribeToAudio must be a boolean';
-  const a = p.audio ?? {};
-  if (a === null || typeof a !== 'object') return 'audio must be an object';
-  const { sampleRate = 48000, channels = 1, frameMs = 10 } = a;
+  const a = kindOf<SubscriberAudioFormat>(p.audio, p.subscribeToAudio, 'audio');
+  if (typeof a === 'string') return a;
+  const v = kindOf<SubscriberVideoFormat>(p.video, p.subscribeToVideo, 'video');
+  if (typeof v === 'string') return v;
+  const { sampleRate = 48000, channels = 1, frameMs = 10 } = a.format;
   const bufferMs = p.bufferMs ?? 2000;
   if (!SAMPLE_RATES.includes(sampleRate)) return `audio.sampleRate must be one of ${SAMPLE_RATES.join(', ')}, got ${String(sampleRate)}`;
   if (channels !== 1 && channels !== 2) return `audio.channels must be 1 or 2, got ${String(channels)}`;
   if (!Number.isInteger(frameMs) || frameMs < 10 || frameMs > 60 || frameMs % 10 !== 0) return `audio.frameMs must be 10, 20, ... 60, got ${String(frameMs)}`;
   if (!Number.isInteger(bufferMs) || bufferMs < 100 || bufferMs > 60_000) return `bufferMs must be an integer from 100 to 60000, got ${String(bufferMs)}`;
-  return { audio, sampleRate, channels, frameMs, bufferMs };
+  const { format: videoFormat = 'I420' } = v.format;
+  if (!VIDEO_FORMATS.includes(videoFormat)) return `video.format must be one of ${VIDEO_FORMATS.join(', ')}, got ${String(videoFormat)}`;
+  const videoBufferFrames = p.videoBufferFrames ?? 4;
+  if (!Number.isInteger(videoBufferFrames) || videoBufferFrames < 1 || videoBufferFrames > 120) {
+    return `videoBufferFrames must be an integer from 1 to 120, got ${String(videoBufferFrames)}`;
+  }
+  return { audio: a.on, sampleRate, channels, frameMs, bufferMs, video: v.on, videoFormat, videoBufferFrames };
 }
 
 export class Subscriptions {
@@ -74,10 +95,10 @@ export class Subscriptions {
       const known = this.session.streamById(id);
       if (!known) return reject(otError(1535, `subscribe: stream ${id} is not a stream of this session (any more)`, 'OT_STREAM_NOT_FOUND'));
       const n = this.nextId++;
-      const st = this.native.subscribe(n, id, f.audio, f.sampleRate, f.channels, f.frameMs, f.bufferMs);
+      const st = this.native.subscribe(n, id, f.audio, f.sampleRate, f.channels, f.frameMs, f.bufferMs, f.video, f.videoFormat, f.videoBufferFrames);
       if (st === 1604) return reject(otError(1535, `subscribe: stream ${id} is gone`, 'OT_STREAM_NOT_FOUND'));
       if (st !== 0) return reject(otError(st === 1010 ? 1010 : 1011, `subscribe failed (status ${st})`));
-      const sub = new Subscriber(this.session, known, { native: this.native, subId: n }, this.native.subscriberId(n) || `sub-${n}`, f.audio);
+      const sub = new Subscriber(this.session, known, { native: this.native, subId: n }, this.native.subscriberId(n) || `sub-${n}`, f.audio, f.video, f.videoFormat);
       this.entries.set(n, { id: n, sub, pending: { resolve, reject } });
     });
   }

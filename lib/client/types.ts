@@ -2,6 +2,7 @@
 import type { OTError } from './errors';
 import type { OTEvent, OTEventBase } from './events';
 import type { AudioSource } from './audio-source';
+import type { VideoSource } from './video-source';
 import type { Publisher } from './publisher';
 import type { Session } from './session';
 import type { Subscriber } from './subscriber';
@@ -26,7 +27,7 @@ export interface Stream {
   hasVideo: boolean;
   videoType: VideoType;
   videoDimensions: VideoDimensions;
-  /** media is not part of this version */
+  /** the frame rate its publisher announced (undefined: not known) */
   readonly frameRate: number | undefined;
 }
 
@@ -163,6 +164,12 @@ export interface PublisherProperties {
    * Without one, the stream carries no sound (no sound card is ever opened).
    */
   audioSource?: AudioSource;
+  /**
+   * Where the publisher's video comes from: frames written with `videoSource.captureFrame()`,
+   * encoded at the source's size and frame rate. Without one, no video is sent (the stream's
+   * hasVideo is still as published: metadata only).
+   */
+  videoSource?: VideoSource;
 }
 /** The earlier name of PublisherProperties. */
 export type PublishOptions = PublisherProperties;
@@ -215,15 +222,24 @@ export interface SubscriberAudioFormat {
 
 /** session.subscribe(stream, properties). */
 export interface SubscriberProperties {
-  /** receive audio (default true); `false` or `true` keep the default format */
+  /** receive audio (default true); `audio: false` says the same */
   subscribeToAudio?: boolean;
-  /** the format of the audio frames (default 48 kHz mono, 10 ms frames) */
-  audio?: SubscriberAudioFormat;
+  /** receive video (default true); `video: false` says the same */
+  subscribeToVideo?: boolean;
+  /** the format of the audio frames (default 48 kHz mono, 10 ms frames); `false`: no audio */
+  audio?: SubscriberAudioFormat | boolean;
+  /** the format of the video frames (default I420); `false`: no video */
+  video?: SubscriberVideoFormat | boolean;
   /**
    * How much audio (ms) the native side keeps for this subscriber while JavaScript is busy
    * (default 2000, 100..60000); older frames are dropped (counted in stats.framesDropped).
    */
   bufferMs?: number;
+  /**
+   * How many video frames the native side keeps for this subscriber while JavaScript is busy
+   * (default 4, 1..120); older frames are dropped (counted in stats.video.framesDropped).
+   */
+  videoBufferFrames?: number;
 }
 
 /** subscriber.audioFrames(options). */
@@ -235,13 +251,16 @@ export interface AudioFramesOptions {
   maxQueuedMs?: number;
 }
 
-/** An async iterator over a Subscriber's audio frames; it ends when the subscriber is destroyed. */
-export interface AudioFrameIterator extends AsyncIterableIterator<ReceivedAudioFrame> {
+/** An async iterator over a Subscriber's frames; it ends when the subscriber is destroyed. */
+export interface FrameIterator<F> extends AsyncIterableIterator<F> {
   /** frames waiting to be read */
   readonly pending: number;
   /** frames this iterator dropped (oldest first) because its consumer did not keep up */
   readonly dropped: number;
 }
+
+/** An async iterator over a Subscriber's audio frames; it ends when the subscriber is destroyed. */
+export type AudioFrameIterator = FrameIterator<ReceivedAudioFrame>;
 
 /** What a Subscriber counted (`subscriber.stats`). */
 export interface SubscriberStats {
@@ -255,9 +274,26 @@ export interface SubscriberStats {
   iteratorFramesDropped: number;
   /** the core's media counters for this subscriber (packets from the server, decoding) */
   media: MediaStats;
+  /** the same for video frames (see SubscriberVideoStats) */
+  video: SubscriberVideoStats;
 }
 
-/** The core's per-stream media counters (convene_media_stats). */
+/** What a Subscriber counted of its video (`subscriber.stats.video`). */
+export interface SubscriberVideoStats {
+  /** decoded frames handed to JavaScript */
+  framesReceived: number;
+  /** frames dropped on this side: by the native buffer (JavaScript busy) and by iterators (consumer not reading) */
+  framesDropped: number;
+  /** of framesDropped: by the native buffer (videoBufferFrames) while the JavaScript thread was busy */
+  nativeFramesDropped: number;
+  /** of framesDropped: by videoFrames() iterators whose consumer did not keep up */
+  iteratorFramesDropped: number;
+}
+
+/**
+ * The core's per-stream media counters (convene_media_stats): the first ten count audio, the
+ * `video*` ones video. Each is 0 where it does not apply (a publisher receives nothing).
+ */
 export interface MediaStats {
   framesSent: number;
   framesReceived: number;
@@ -269,6 +305,35 @@ export interface MediaStats {
   framesLost: number;
   queueDropped: number;
   queueRefused: number;
+  /** publisher: video frames encoded */
+  videoFramesEncoded: number;
+  /** publisher: of them, keyframes */
+  videoKeyframesSent: number;
+  /** publisher: keyframes the server asked for; subscriber: keyframes it asked for */
+  videoKeyframeRequests: number;
+  /**
+   * publisher: frames written and never encoded (replaced by a newer one first, or skipped by
+   * rate control); subscriber: frames lost, incomplete or refused by the decoder
+   */
+  videoFramesDropped: number;
+  /** subscriber: frames decoded and handed over (before the binding's buffer) */
+  videoFramesRendered: number;
+  /** publisher: video packets sent, their bytes, packets the socket's backlog refused */
+  videoPacketsSent: number;
+  videoBytesSent: number;
+  videoPacketsDropped: number;
+  /** subscriber: video packets received, their bytes, packets lost, frames the decoder refused */
+  videoPacketsReceived: number;
+  videoBytesReceived: number;
+  videoPacketsLost: number;
+  videoDecodeErrors: number;
+  /** publisher: the encoder's target bitrate now; subscriber: kbit/s received over the last second */
+  videoBitrateKbps: number;
+  /** publisher: frames encoded per second now; subscriber: rendered over the last second */
+  videoFps: number;
+  /** publisher: the encoded size; subscriber: the last decoded size (0 before the first) */
+  videoWidth: number;
+  videoHeight: number;
 }
 
 /** A Subscriber event. */
@@ -283,10 +348,100 @@ export type SubscriberDestroyedReason = 'unsubscribed' | StreamDestroyedReason |
  *   disconnected       the publisher's connection was interrupted; it may come back (`connected`)
  *   destroyed          unsubscribed, the stream ended, or the session ended: no more frames
  *   audioLevelUpdated  about every 60 ms while audio arrives: the peak level (0..1)
+ *   videoDisabled / videoEnabled  video went / came back, with the reason
+ *   videoDimensionsChanged        the received frames' size changed
  */
 export interface SubscriberEvents {
   connected: [event: SubscriberEvent<'connected'>];
   disconnected: [event: SubscriberEvent<'disconnected'>];
   destroyed: [event: SubscriberEvent<'destroyed', { reason: SubscriberDestroyedReason; error?: OTError }>];
   audioLevelUpdated: [event: SubscriberEvent<'audioLevelUpdated', { audioLevel: number }>];
+  videoEnabled: [event: SubscriberEvent<'videoEnabled', { reason: VideoChangeReason }>];
+  videoDisabled: [event: SubscriberEvent<'videoDisabled', { reason: VideoChangeReason }>];
+  videoDimensionsChanged: [event: SubscriberEvent<'videoDimensionsChanged', { oldValue: VideoDimensions; newValue: VideoDimensions }>];
 }
+
+/**
+ * Why a Subscriber's video went or came back (OpenTok.js): its publisher turned video off / on
+ * (publishVideo), this subscriber did (subscribeToVideo), the network could not carry it
+ * (quality), or the codec cannot be decoded here (codecNotSupported).
+ */
+export type VideoChangeReason = 'publishVideo' | 'subscribeToVideo' | 'quality' | 'codecNotSupported';
+
+// ---- video ----
+
+/**
+ * Pixel formats of video frames, named by their byte order in memory (as ffmpeg's pix_fmt
+ * names, and canvas ImageData's 'RGBA'):
+ *   I420    planar 4:2:0: Y (width x height), then U and V (each ceil(width/2) x ceil(height/2))
+ *   NV12    Y, then U and V interleaved (ceil(width/2) pairs x ceil(height/2) rows)
+ *   RGBA    4 bytes per pixel: R G B A      BGRA  B G R A      ARGB  A R G B      ABGR  A B G R
+ *   RGB24   3 bytes per pixel: R G B        BGR24 B G R
+ * Every plane is tightly packed (the stride is the plane's width in bytes). The native core's
+ * names (libyuv's, otc_video_frame's) differ: 'BGRA' here is OTC_VIDEO_FRAME_FORMAT_ARGB32,
+ * 'ARGB' BGRA32, 'RGBA' ABGR32, 'ABGR' RGBA32, 'BGR24' RGB24 (README, "Video").
+ */
+export type VideoFormat = 'I420' | 'NV12' | 'RGBA' | 'BGRA' | 'ARGB' | 'ABGR' | 'RGB24' | 'BGR24';
+
+/** One frame of raw video: `data` holds exactly the bytes its format and size take (videoFrameSize). */
+export interface VideoFrame {
+  format: VideoFormat;
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /**
+   * Capture time in microseconds (any monotonic origin). Optional in captureFrame: the
+   * source's clock is used when it is left out.
+   */
+  timestampUs?: number;
+}
+
+/** A frame as a Subscriber delivers it: every field set. */
+export interface ReceivedVideoFrame extends VideoFrame {
+  /** the publisher's capture timestamp, in microseconds */
+  readonly timestampUs: number;
+}
+
+/** What a VideoSource and its publisher counted (`videoSource.stats`). */
+export interface VideoSourceStats {
+  /** frames handed to captureFrame (and accepted) */
+  framesCaptured: number;
+  /** frames replaced by a newer one before they were encoded (a producer faster than fps) */
+  framesDropped: number;
+  /** frames encoded and sent */
+  framesEncoded: number;
+  /** of framesEncoded: keyframes (the first, periodic ones, and those subscribers asked for) */
+  keyframesSent: number;
+  /** keyframes the server asked for (new subscribers, losses) */
+  keyframeRequests: number;
+  /** the encoder's current target bitrate, in kbit/s */
+  bitrateKbps: number;
+  /** frames encoded per second now */
+  fps: number;
+}
+
+export interface VideoSourceOptions {
+  /** the encoded width and height (16..4096); frames of another size are scaled to it */
+  width: number;
+  height: number;
+  /** the frame rate the stream is encoded at (1..60, default 30) */
+  fps?: number;
+}
+
+/** The format a Subscriber delivers its video in (the core converts to it). */
+export interface SubscriberVideoFormat {
+  /** default 'I420' */
+  format?: VideoFormat;
+}
+
+/** subscriber.videoFrames(options). */
+export interface VideoFramesOptions {
+  /**
+   * How many frames this iterator keeps while its consumer does not read (default 4, at
+   * least 1): past it, the oldest frames are dropped and counted (`dropped`).
+   */
+  maxQueuedFrames?: number;
+}
+
+/** An async iterator over a Subscriber's video frames; it ends when the subscriber is destroyed. */
+export type VideoFrameIterator = FrameIterator<ReceivedVideoFrame>;

@@ -1,17 +1,19 @@
 /**
  * `convene demo`: an embedded server and three bots on the native core that join one
  * session, see each other, publish, talk (each sings a tone of its own pitch and tells which
- * pitch it hears from each of the others), exchange signals, lose their network (the demo
+ * pitch it hears from each of the others), show a picture (each films its own colour with a
+ * moving bar and tells which colour it sees from each of the others), exchange signals, lose their network (the demo
  * cuts their sockets), come back by themselves (automatic reconnection and resume; the sound
  * comes back without a new subscribe), and a summary. Signals sent while reconnecting are
  * queued and delivered exactly once.
  */
 import { randomBytes } from 'node:crypto';
-import { AudioSource, initSession } from '../client/index';
+import { AudioSource, VideoSource, initSession } from '../client/index';
 import type { Session } from '../client/session';
 import { mintToken } from '../mint';
 import { startServer } from '../server/server';
 import { mintSessionId } from '../server/session-id';
+import { COLOUR_NAMES, Eye, film, type ColourName } from './look';
 import { Ear, PITCHES, sing } from './talk';
 
 const SIGNALS_PER_BOT = 20;
@@ -25,6 +27,9 @@ interface Bot {
   pitch: number;
   source: AudioSource;
   ears: Map<string, Ear>; // sender name -> what this bot hears of its stream
+  colour: ColourName;
+  camera: VideoSource;
+  eyes: Map<string, Eye>; // sender name -> what this bot sees of its stream
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -32,7 +37,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** Waits until every bot has a pitch for each of the others (or the time is up). */
 async function hearEveryone(bots: Bot[], ms: number): Promise<void> {
   const end = Date.now() + ms;
-  const done = (): boolean => bots.every((b) => b.ears.size === bots.length - 1 && [...b.ears.values()].every((e) => e.pitch() !== undefined));
+  const done = (): boolean => bots.every((b) => b.ears.size === bots.length - 1 && [...b.ears.values()].every((e) => e.pitch() !== undefined)
+    && b.eyes.size === bots.length - 1 && [...b.eyes.values()].every((e) => e.colour() !== undefined));
   while (!done() && Date.now() < end) await sleep(50);
 }
 
@@ -61,16 +67,18 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
     const bot: Bot = {
       name, session, token: await mintToken(project, sessionId, `name=${name}`), received: new Map(),
       pitch: PITCHES[i] ?? 440, source: new AudioSource({ sampleRate: 48000, channels: 1, queueMs: 200 }), ears: new Map(),
+      colour: COLOUR_NAMES[i] ?? 'red', camera: new VideoSource({ width: 160, height: 120, fps: 10 }), eyes: new Map(),
     };
     session.on('connectionCreated', (e) => log(name, `sees ${nameOf(e.connection.data)} join`));
     session.on('connectionDestroyed', (e) => log(name, `sees ${nameOf(e.connection.data)} leave (${e.reason})`));
     session.on('streamCreated', (e) => {
       log(name, `sees stream "${e.stream.name}"`);
       const from = nameOf(e.stream.connection.data);
-      session.subscribe(e.stream, { audio: { sampleRate: 16000, channels: 1 } }).then((sub) => {
+      session.subscribe(e.stream, { audio: { sampleRate: 16000, channels: 1 }, video: { format: 'RGBA' } }).then((sub) => {
         sub.on('disconnected', () => log(name, `hears ${from}'s stream interrupted`));
         sub.on('connected', () => log(name, `hears ${from}'s stream again`));
         bot.ears.set(from, new Ear(from, sub));
+        bot.eyes.set(from, new Eye(from, sub));
       }, (err: Error) => log(name, `cannot subscribe to ${from}: ${err.message}`));
     });
     session.on('sessionDisconnected', (e) => log(name, `disconnected (${e.reason})`));
@@ -93,12 +101,14 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   let quiet = false;
   const singing: Promise<void>[] = [];
   for (const bot of bots) {
-    const pub = await bot.session.publish({ name: `${bot.name}-cam`, hasAudio: true, hasVideo: true, audioSource: bot.source });
-    log(bot.name, `published ${pub.stream?.streamId.slice(0, 8) ?? '?'}, singing ${bot.pitch} Hz`);
+    const pub = await bot.session.publish({ name: `${bot.name}-cam`, hasAudio: true, hasVideo: true, audioSource: bot.source, videoSource: bot.camera });
+    log(bot.name, `published ${pub.stream?.streamId.slice(0, 8) ?? '?'}, singing ${bot.pitch} Hz, filming ${bot.colour}`);
     singing.push(sing(bot.source, bot.pitch, () => quiet));
+    singing.push(film(bot.camera, bot.colour, () => quiet));
   }
   // Each bot hears the others' pitches.
   let heardRight = 0;
+  let seenRight = 0;
   const expectedHeard = bots.length * (bots.length - 1) * 2; // before and after the cut
   const listen = async (when: string): Promise<void> => {
     await hearEveryone(bots, 8000);
@@ -109,6 +119,12 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
         return `${o.name} at ${p === undefined ? 'nothing' : `${p} Hz`}${p === o.pitch || p === undefined ? '' : ` (sings ${o.pitch} Hz)`}`;
       });
       log(bot.name, `hears ${parts.join(', ')}${when}`);
+      const sights = bots.filter((o) => o !== bot).map((o) => {
+        const c = bot.eyes.get(o.name)?.colour();
+        if (c === o.colour) seenRight++;
+        return `${o.name} in ${c ?? 'nothing'}${c === o.colour || c === undefined ? '' : ` (films ${o.colour})`}`;
+      });
+      log(bot.name, `sees ${sights.join(', ')}${when}`);
     }
   };
   await listen('');
@@ -138,6 +154,7 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   await new Promise((r) => setTimeout(r, 300));
   // The sound came back by itself: hear it afresh.
   for (const bot of bots) for (const ear of bot.ears.values()) ear.mark();
+  for (const bot of bots) for (const eye of bot.eyes.values()) eye.mark();
   await listen(' (after the cut)');
   if (opts.stay) {
     out(`the bots stay, singing: ${server.apiUrl}/?sessionId=${encodeURIComponent(sessionId)}  (Ctrl-C to end)`);
@@ -169,8 +186,9 @@ export async function runDemo(out: (line: string) => void = (l) => process.stdou
   }
   await server.close();
   out('');
+  out(`video: ${seenRight} of ${expectedHeard} streams seen in their colour (each bot sees the ${bots.length - 1} others, before and after the cut)`);
   out(`audio: ${heardRight} of ${expectedHeard} streams heard at their pitch (each bot hears the ${bots.length - 1} others, before and after the cut)`);
   out(`summary: signals sent ${sent}, received ${got} (expected ${sent * bots.length}), lost ${lost}, duplicated ${dup}, failed ${failed}`);
   const signalsOk = lost === 0 && dup === 0 && failed === 0 && got === SIGNALS_PER_BOT * bots.length * bots.length;
-  return signalsOk && heardRight === expectedHeard ? 0 : 1;
+  return signalsOk && heardRight === expectedHeard && seenRight === expectedHeard ? 0 : 1;
 }

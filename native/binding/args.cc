@@ -83,6 +83,23 @@ bool Args::Int16Array(size_t i, const char* name, const int16_t** data, size_t* 
   return true;
 }
 
+bool Args::Uint8Array(size_t i, const char* name, const uint8_t** data, size_t* length) {
+  Napi::Value v = At(i);
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) return Expected(name, "a Uint8Array");
+  Napi::Uint8Array a = v.As<Napi::Uint8Array>();
+  *data = a.Data();
+  *length = a.ElementLength();
+  return true;
+}
+
+bool Args::Number(size_t i, const char* name, double* out) {
+  Napi::Value v = At(i);
+  double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : std::nan("");
+  if (!std::isfinite(d)) return Expected(name, "a finite number");
+  *out = d;
+  return true;
+}
+
 bool Args::OneOf(size_t i, const char* name, const char* const* allowed, std::string* out) {
   std::string s;
   Napi::Value v = At(i);

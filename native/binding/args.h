@@ -37,6 +37,10 @@ class Args {
   bool OptionalInt(size_t i, const char* name, int lo, int hi, int fallback, int* out);
   // An Int16Array: its samples (valid while the call runs) and their count.
   bool Int16Array(size_t i, const char* name, const int16_t** data, size_t* length);
+  // A Uint8Array (a Buffer is one): its bytes (valid while the call runs) and their count.
+  bool Uint8Array(size_t i, const char* name, const uint8_t** data, size_t* length);
+  // A finite number.
+  bool Number(size_t i, const char* name, double* out);
 
   // Throws TypeError "<call>: <message>" unless an exception is pending; returns false.
   bool Fail(const std::string& message);

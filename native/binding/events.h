@@ -9,6 +9,8 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -32,12 +34,15 @@
   X(PubCreated)                                                                                           \
   X(PubDestroyed)                                                                                         \
   X(PubError)                                                                                             \
-  X(SignalUndelivered)                                                                                     \
+  X(SignalUndelivered)                                                                                    \
   X(PubAudioSpace)                                                                                        \
   X(SubConnected)                                                                                         \
   X(SubDisconnected)                                                                                      \
   X(SubError)                                                                                             \
-  X(SubAudio)
+  X(SubAudio)                                                                                             \
+  X(SubVideo)                                                                                             \
+  X(SubVideoEnabled)                                                                                      \
+  X(SubVideoDisabled)
 
 namespace convene_addon {
 
@@ -86,8 +91,22 @@ struct AudioChunk {
   float level = 0;  // peak, 0..1
 };
 
+// One decoded video frame as copied out of a subscriber's on_render_frame (media thread): its
+// planes packed tightly in the subscriber's format. The bytes are malloc'ed: JavaScript gets
+// them as the backing store of its Uint8Array (marshal.cc), which frees them: copied once.
+struct VideoChunk {
+  struct Free {
+    void operator()(uint8_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data;
+  size_t size = 0;
+  double timestamp_us = 0;
+  int width = 0;
+  int height = 0;
+};
+
 // One event: made on the service thread (callbacks.cc, publisher.cc, subscriber.cc) or the
-// core's media thread (audio space, SubAudio), queued by the pump,
+// core's media thread (audio space, SubAudio, SubVideo), queued by the pump,
 // turned into JavaScript values on the JS thread (marshal.cc). Owns all its data.
 struct Event {
   explicit Event(Kind k) : kind(k) {}
@@ -100,6 +119,7 @@ struct Event {
   bool b = false;
   bool has_from = false;
   std::vector<AudioChunk> audio;  // SubAudio: filled on the JS thread, from the subscriber's buffer
+  std::vector<VideoChunk> video;  // SubVideo: likewise
 };
 
 }  // namespace convene_addon

@@ -1,6 +1,7 @@
 // Events to JavaScript values (see marshal.h).
 #include "marshal.h"
 
+#include <cstdlib>
 #include <cstring>
 
 namespace convene_addon {
@@ -45,9 +46,36 @@ napi_value AudioToJs(Napi::Env env, const Event& e, napi_value* meta) {
   return frames;
 }
 
+// The frames of a SubVideo event: an array of Uint8Array (returned), each over the bytes the
+// media thread copied (moved out of e: the ArrayBuffer frees them when collected), and the
+// Float64Array of their kVideoMeta numbers each (*meta).
+napi_value VideoToJs(Napi::Env env, Event& e, napi_value* meta) {
+  size_t n = e.video.size();
+  Napi::Array frames = Napi::Array::New(env, n);
+  Napi::Float64Array m = Napi::Float64Array::New(env, n * kVideoMeta);
+  for (size_t i = 0; i < n; i++) {
+    VideoChunk& c = e.video[i];
+    uint8_t* bytes = c.data.get();
+    Napi::ArrayBuffer buf = Napi::ArrayBuffer::New(env, bytes, c.size, [](Napi::Env, void* p) { std::free(p); });
+    if (env.IsExceptionPending()) {  // not made: the bytes are still ours (freed with the event)
+      env.GetAndClearPendingException();
+      buf = Napi::ArrayBuffer::New(env, 0);
+      c.size = 0;
+    } else {
+      (void)c.data.release();  // the ArrayBuffer owns them now
+    }
+    frames.Set(static_cast<uint32_t>(i), Napi::Uint8Array::New(env, c.size, buf, 0));
+    m[i * kVideoMeta] = c.timestamp_us;
+    m[i * kVideoMeta + 1] = c.width;
+    m[i * kVideoMeta + 2] = c.height;
+  }
+  *meta = m;
+  return frames;
+}
+
 }  // namespace
 
-void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, const Event& e) {
+void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, Event& e) {
   napi_value v[kEventStride];
   napi_value undef = env.Undefined();
   for (uint32_t i = 0; i < kEventStride; i++) v[i] = undef;
@@ -135,6 +163,13 @@ void PutEvent(Napi::Env env, napi_value arr, uint32_t base, napi_value target, c
       break;
     case Kind::SubAudio:
       v[2] = num(static_cast<double>(e.i1)), v[3] = AudioToJs(env, e, &v[4]), v[5] = num(static_cast<double>(e.i2));
+      break;
+    case Kind::SubVideo:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = VideoToJs(env, e, &v[4]), v[5] = num(static_cast<double>(e.i2));
+      break;
+    case Kind::SubVideoEnabled:
+    case Kind::SubVideoDisabled:
+      v[2] = num(static_cast<double>(e.i1)), v[3] = num(static_cast<double>(e.i2));
       break;
   }
   for (uint32_t i = 0; i < kEventStride; i++) napi_set_element(env, arr, base + i, v[i]);

@@ -6,7 +6,8 @@
 namespace convene_addon {
 
 std::unique_ptr<Publisher> Publisher::Create(SessCtx* sess, int64_t id, const std::string& name, bool audio,
-                                             bool video, const std::string& video_type, int audio_queue_ms) {
+                                             bool video, const std::string& video_type, int audio_queue_ms,
+                                             const VideoSourceOptions& video_source) {
   std::unique_ptr<Publisher> p(new Publisher(sess, id));
   struct otc_publisher_callbacks cb = {};
   cb.on_stream_created = OnCreated;
@@ -25,6 +26,11 @@ std::unique_ptr<Publisher> Publisher::Create(SessCtx* sess, int64_t id, const st
         convene_publisher_set_on_audio_space(p->publisher_, OnAudioSpace, p.get()) != OTC_SUCCESS) {
       return nullptr;  // ~Publisher frees it
     }
+  }
+  if (video_source.width > 0 &&
+      convene_publisher_set_video_source(p->publisher_, video_source.width, video_source.height, video_source.fps) !=
+          OTC_SUCCESS) {
+    return nullptr;
   }
   return p;
 }

@@ -104,6 +104,10 @@ void PumpCallJs(Napi::Env env, Napi::Function dispatch, Pump* pump, Batch* data)
       Subscriber* sub = last->FindSubscriber(e.i1);
       if (sub == nullptr) continue;
       sub->TakeAudio(&e);
+    } else if (e.kind == Kind::SubVideo) {
+      Subscriber* sub = last->FindSubscriber(e.i1);
+      if (sub == nullptr) continue;
+      sub->TakeVideo(&e);
     }
     PutEvent(env, arr, n * kEventStride, target, e);
     n++;

@@ -2,6 +2,8 @@
 // TypeScript Session validates what users pass, these keep the raw object safe.
 #include "session.h"
 
+#include <time.h>
+
 #include <string>
 #include <vector>
 
@@ -16,6 +18,26 @@ const char* const kAudioVideo[] = {"audio", "video", nullptr};
 const char* const kVideoTypes[] = {"camera", "screen", "custom", nullptr};
 
 void* RequestData(int64_t req) { return reinterpret_cast<void*>(static_cast<intptr_t>(req)); }
+
+int64_t NowUs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+}
+
+// The bytes a tightly packed frame takes (lib/client/video-format.ts, videoFrameSize).
+size_t FrameSize(enum otc_video_frame_format f, size_t w, size_t h) {
+  size_t chroma = ((w + 1) / 2) * ((h + 1) / 2);
+  switch (f) {
+    case OTC_VIDEO_FRAME_FORMAT_YUV420P:
+    case OTC_VIDEO_FRAME_FORMAT_NV12:
+      return w * h + 2 * chroma;
+    case OTC_VIDEO_FRAME_FORMAT_RGB24:
+      return w * h * 3;
+    default:
+      return w * h * 4;
+  }
+}
 }  // namespace
 
 Napi::Function SessionWrap::Init(Napi::Env env) {
@@ -31,10 +53,13 @@ Napi::Function SessionWrap::Init(Napi::Env env) {
                       InstanceMethod("writeAudio", &SessionWrap::WriteAudio),
                       InstanceMethod("clearAudio", &SessionWrap::ClearAudio),
                       InstanceMethod("queuedAudio", &SessionWrap::QueuedAudio),
+                      InstanceMethod("writeVideo", &SessionWrap::WriteVideo),
+                      InstanceMethod("setVideoSource", &SessionWrap::SetVideoSource),
                       InstanceMethod("subscribe", &SessionWrap::Subscribe),
                       InstanceMethod("subscriberId", &SessionWrap::SubscriberId),
                       InstanceMethod("unsubscribe", &SessionWrap::Unsubscribe),
                       InstanceMethod("setSubscribeAudio", &SessionWrap::SetSubscribeAudio),
+                      InstanceMethod("setSubscribeVideo", &SessionWrap::SetSubscribeVideo),
                       InstanceMethod("mediaStats", &SessionWrap::MediaStats),
                       InstanceMethod("close", &SessionWrap::CloseJs)});
 }
@@ -158,22 +183,31 @@ Napi::Value SessionWrap::Moderate(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, st);
 }
 
-// publish(pubId, name, hasAudio, hasVideo, videoType, audioQueueMs?): audioQueueMs > 0 gives
-// the publisher an audio source (writeAudio) with a queue that long; 0 or undefined: none
+// publish(pubId, name, hasAudio, hasVideo, videoType, audioQueueMs?, videoWidth?, videoHeight?,
+// videoFps?): audioQueueMs > 0 gives the publisher an audio source (writeAudio) with a queue
+// that long; videoWidth > 0 a video source (writeVideo) encoded at that size and rate; 0 or
+// undefined: none
 Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args args(info, "publish(pubId, name, hasAudio, hasVideo, videoType, audioQueueMs)");
+  Args args(info, "publish(pubId, name, hasAudio, hasVideo, videoType, audioQueueMs, videoWidth, videoHeight, videoFps)");
   int64_t id = 0;
   std::string name, video_type;
   bool audio = false, video = false;
   int queue_ms = 0;
+  VideoSourceOptions vs;
   if (!args.Id(0, "pubId", &id) || !args.String(1, "name", &name) || !args.Bool(2, "hasAudio", &audio) ||
       !args.Bool(3, "hasVideo", &video) || !args.OneOf(4, "videoType", kVideoTypes, &video_type) ||
-      !args.OptionalInt(5, "audioQueueMs", 0, 60000, 0, &queue_ms)) {
+      !args.OptionalInt(5, "audioQueueMs", 0, 60000, 0, &queue_ms) ||
+      !args.OptionalInt(6, "videoWidth", 0, 4096, 0, &vs.width) || !args.OptionalInt(7, "videoHeight", 0, 4096, 0, &vs.height) ||
+      !args.OptionalInt(8, "videoFps", 0, 60, 0, &vs.fps)) {
     return env.Undefined();
   }
   if (queue_ms > 0 && queue_ms < 100) {
     args.Fail("audioQueueMs must be 0 (no audio source) or from 100 to 60000");
+    return env.Undefined();
+  }
+  if (vs.width > 0 && (vs.width < 16 || vs.height < 16 || vs.fps < 1)) {
+    args.Fail("a video source needs videoWidth and videoHeight from 16 to 4096 and videoFps from 1 to 60");
     return env.Undefined();
   }
   // A second publisher under a live id would orphan the first one's callback context.
@@ -182,7 +216,7 @@ Napi::Value SessionWrap::Publish(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (closed_) return Napi::Number::New(env, OTC_SESSION_NOT_CONNECTED);
-  std::unique_ptr<Publisher> pub = Publisher::Create(ctx_.get(), id, name, audio, video, video_type, queue_ms);
+  std::unique_ptr<Publisher> pub = Publisher::Create(ctx_.get(), id, name, audio, video, video_type, queue_ms, vs);
   if (!pub) return Napi::Number::New(env, OTC_INVALID_PARAM);
   otc_status st = otc_session_publish(session_, pub->get());
   if (st != OTC_SUCCESS) return Napi::Number::New(env, st);  // pub is freed here
@@ -278,17 +312,89 @@ Napi::Value SessionWrap::QueuedAudio(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, p ? convene_publisher_get_queued_audio_ms(p) : -1);
 }
 
-// subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs): the core's status;
-// OTC_SUBSCRIBER_SERVER_CANNOT_FIND_STREAM for a stream the session does not know (any more)
+// writeVideo(pubId, format, width, height, data: Uint8Array, timestampUs): copies (converts,
+// scales) one tightly packed frame into the publisher's video source; timestampUs < 0: now
+// (CLOCK_MONOTONIC). The core's status.
+Napi::Value SessionWrap::WriteVideo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "writeVideo(pubId, format, width, height, data, timestampUs)");
+  int64_t id = 0;
+  std::string format_name;
+  int width = 0, height = 0;
+  const uint8_t* data = nullptr;
+  size_t len = 0;
+  double ts = -1;
+  if (!args.Id(0, "pubId", &id) || !args.String(1, "format", &format_name) || !args.Int(2, "width", 1, 8192, &width) ||
+      !args.Int(3, "height", 1, 8192, &height) || !args.Uint8Array(4, "data", &data, &len) ||
+      !args.Number(5, "timestampUs", &ts)) {
+    return env.Undefined();
+  }
+  enum otc_video_frame_format format = OTC_VIDEO_FRAME_FORMAT_UNKNOWN;
+  bool swap_rb = false;
+  if (!VideoFormatFromName(format_name, &format, &swap_rb)) {
+    args.Fail("format must be one of 'I420', 'NV12', 'RGBA', 'BGRA', 'ARGB', 'ABGR', 'RGB24', 'BGR24'");
+    return env.Undefined();
+  }
+  size_t want = FrameSize(format, static_cast<size_t>(width), static_cast<size_t>(height));
+  if (len != want) {
+    args.Fail("data holds " + std::to_string(len) + " bytes, the frame takes " + std::to_string(want));
+    return env.Undefined();
+  }
+  otc_publisher* p = FindPublisher(id);
+  if (!p) return Napi::Number::New(env, OTC_SESSION_PUBLISHER_NOT_FOUND);
+  if (swap_rb) {  // R G B in memory: the core takes B G R
+    swap_scratch_.resize(len);
+    for (size_t i = 0; i + 2 < len; i += 3) {
+      swap_scratch_[i] = data[i + 2], swap_scratch_[i + 1] = data[i + 1], swap_scratch_[i + 2] = data[i];
+    }
+    data = swap_scratch_.data();
+  }
+  // A wrapper over the caller's bytes: the core copies them (the one copy) before this returns.
+  otc_video_frame* frame =
+      otc_video_frame_new_contiguous_memory_wrapper(format, width, height, OTC_FALSE, data, len, nullptr, nullptr);
+  if (!frame) return Napi::Number::New(env, OTC_INVALID_PARAM);
+  otc_video_frame_set_timestamp(frame, ts >= 0 ? static_cast<int64_t>(ts) : NowUs());
+  otc_status st = convene_publisher_write_video(p, frame);
+  otc_video_frame_delete(frame);
+  return Napi::Number::New(env, st);
+}
+
+// setVideoSource(pubId, width, height, fps): the publisher's video source size and rate; while
+// published, a mid-stream change (convene_publisher_set_video_source). The core's status.
+Napi::Value SessionWrap::SetVideoSource(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "setVideoSource(pubId, width, height, fps)");
+  int64_t id = 0;
+  int width = 0, height = 0, fps = 0;
+  if (!args.Id(0, "pubId", &id) || !args.Int(1, "width", 16, 4096, &width) || !args.Int(2, "height", 16, 4096, &height) ||
+      !args.Int(3, "fps", 1, 60, &fps)) {
+    return env.Undefined();
+  }
+  otc_publisher* p = FindPublisher(id);
+  if (!p) return Napi::Number::New(env, OTC_SESSION_PUBLISHER_NOT_FOUND);
+  return Napi::Number::New(env, convene_publisher_set_video_source(p, width, height, fps));
+}
+
+// subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs, video?, videoFormat?,
+// videoBufferFrames?): the core's status; OTC_SUBSCRIBER_SERVER_CANNOT_FIND_STREAM for a stream
+// the session does not know (any more). Without the video arguments: no video.
 Napi::Value SessionWrap::Subscribe(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Args args(info, "subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs)");
+  Args args(info, "subscribe(subId, streamId, audio, sampleRate, channels, frameMs, bufferMs, video, videoFormat, videoBufferFrames)");
   int64_t id = 0;
   std::string stream_id;
   SubscribeOptions opt;
+  std::string video_format = "I420";
   if (!args.Id(0, "subId", &id) || !args.String(1, "streamId", &stream_id) || !args.Bool(2, "audio", &opt.audio) ||
       !args.Int(3, "sampleRate", 8000, 48000, &opt.sample_rate) || !args.Int(4, "channels", 1, 2, &opt.channels) ||
-      !args.Int(5, "frameMs", 10, 60, &opt.frame_ms) || !args.Int(6, "bufferMs", 100, 60000, &opt.buffer_ms)) {
+      !args.Int(5, "frameMs", 10, 60, &opt.frame_ms) || !args.Int(6, "bufferMs", 100, 60000, &opt.buffer_ms) ||
+      !args.OptionalBool(7, "video", false, &opt.video) ||
+      (!info[8].IsUndefined() && !args.String(8, "videoFormat", &video_format)) ||
+      !args.OptionalInt(9, "videoBufferFrames", 1, 120, 4, &opt.video_buffer)) {
+    return env.Undefined();
+  }
+  if (!VideoFormatFromName(video_format, &opt.video_format, &opt.swap_rb)) {
+    args.Fail("videoFormat must be one of 'I420', 'NV12', 'RGBA', 'BGRA', 'ARGB', 'ABGR', 'RGB24', 'BGR24'");
     return env.Undefined();
   }
   if (subscribers_.count(id)) {
@@ -346,6 +452,18 @@ Napi::Value SessionWrap::SetSubscribeAudio(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, otc_subscriber_set_subscribe_to_audio(s->get(), on));
 }
 
+// setSubscribeVideo(subId, on)
+Napi::Value SessionWrap::SetSubscribeVideo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Args args(info, "setSubscribeVideo(subId, on)");
+  int64_t id = 0;
+  bool on = false;
+  if (!args.Id(0, "subId", &id) || !args.Bool(1, "on", &on)) return env.Undefined();
+  Subscriber* s = FindSubscriber(id);
+  if (!s) return Napi::Number::New(env, OTC_SESSION_SUBSCRIBER_NOT_FOUND);
+  return Napi::Number::New(env, otc_subscriber_set_subscribe_to_video(s->get(), on));
+}
+
 // mediaStats('pub'|'sub', id): the core's counters, or null for an unknown one
 Napi::Value SessionWrap::MediaStats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -374,6 +492,23 @@ Napi::Value SessionWrap::MediaStats(const Napi::CallbackInfo& info) {
   put("framesLost", m.frames_lost);
   put("queueDropped", m.queue_dropped);
   put("queueRefused", m.queue_refused);
+  put("videoFramesEncoded", m.frames_encoded);
+  put("videoKeyframesSent", m.keyframes_sent);
+  put("videoKeyframeRequests", m.keyframe_requests);
+  put("videoFramesDropped", m.frames_dropped);
+  put("videoFramesRendered", m.frames_rendered);
+  put("videoPacketsSent", m.video_packets_sent);
+  put("videoBytesSent", m.video_bytes_sent);
+  put("videoPacketsDropped", m.video_packets_dropped);
+  put("videoPacketsReceived", m.video_packets_received);
+  put("videoBytesReceived", m.video_bytes_received);
+  put("videoPacketsLost", m.video_packets_lost);
+  put("videoDecodeErrors", m.video_decode_errors);
+  auto put_int = [&](const char* k, int v) { o.Set(k, Napi::Number::New(env, v)); };
+  put_int("videoBitrateKbps", m.bitrate_kbps);
+  put_int("videoFps", m.fps);
+  put_int("videoWidth", m.width);
+  put_int("videoHeight", m.height);
   return o;
 }
 

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
+#include <vector>
 
 #include "callbacks.h"
 #include "core.h"
@@ -51,10 +52,13 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   Napi::Value WriteAudio(const Napi::CallbackInfo& info);
   Napi::Value ClearAudio(const Napi::CallbackInfo& info);
   Napi::Value QueuedAudio(const Napi::CallbackInfo& info);
+  Napi::Value WriteVideo(const Napi::CallbackInfo& info);
+  Napi::Value SetVideoSource(const Napi::CallbackInfo& info);
   Napi::Value Subscribe(const Napi::CallbackInfo& info);
   Napi::Value SubscriberId(const Napi::CallbackInfo& info);
   Napi::Value Unsubscribe(const Napi::CallbackInfo& info);
   Napi::Value SetSubscribeAudio(const Napi::CallbackInfo& info);
+  Napi::Value SetSubscribeVideo(const Napi::CallbackInfo& info);
   Napi::Value MediaStats(const Napi::CallbackInfo& info);
   otc_publisher* FindPublisher(int64_t id) const {
     auto it = publishers_.find(id);
@@ -73,6 +77,7 @@ class SessionWrap : public Napi::ObjectWrap<SessionWrap> {
   EnvData* env_data_ = nullptr;
   std::unordered_map<int64_t, std::unique_ptr<Publisher>> publishers_;  // by JS publisher id
   std::unordered_map<int64_t, std::unique_ptr<Subscriber>> subscribers_;  // by JS subscription id
+  std::vector<uint8_t> swap_scratch_;  // WriteVideo: an RGB24 frame with R and B swapped
 };
 
 }  // namespace convene_addon
