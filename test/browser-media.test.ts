@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { startServer, type ConveneServer } from '../lib/server';
-import { AudioSource, initSession, type ReceivedAudioFrame, type Stream } from '../lib/index';
+import { AudioSource, initSession, VideoSource, type ReceivedAudioFrame, type ReceivedVideoFrame, type Stream } from '../lib/index';
 import { mintToken } from '../lib/mint';
 import { launchBrowser, newPage } from './helpers/browser';
 import { collect, pushTone, rms } from './helpers/audio';
+import { pushPattern } from './helpers/video';
 import { until } from './helpers/events';
 
 const project = { apiKey: 'media-key', apiSecret: 'media-secret-media-secret-media-secret' };
@@ -30,7 +31,7 @@ afterAll(async () => {
 });
 
 describe('browser <-> bot media through the WebRTC edge (Chromium)', () => {
-  it('the bot hears the browser\'s microphone; the browser receives the bot\'s tone', async () => {
+  it('the bot hears and sees the browser (microphone, camera); the browser receives the bot\'s tone and picture', async () => {
     const { page, errors } = await newPage(browser);
     await page.goto(`${server.apiUrl}/?name=Ada`);
     await page.waitForFunction('window.session !== undefined && window.session.isConnected === true', undefined, { timeout: 15_000 });
@@ -40,29 +41,37 @@ describe('browser <-> bot media through the WebRTC edge (Chromium)', () => {
     const browserStream = new Promise<Stream>((r) => bot.on('streamCreated', (e) => { if (e.stream.name === 'Ada') r(e.stream); }));
     await bot.connect(await mintToken(project, sessionId, JSON.stringify({ name: 'bot' })));
     const source = new AudioSource({ sampleRate: 48000, channels: 1 });
-    await bot.publish({ name: 'bot', audioSource: source, publishVideo: false });
+    const video = new VideoSource({ width: 320, height: 240, fps: 15 });
+    await bot.publish({ name: 'bot', audioSource: source, videoSource: video });
     let stop = false;
     const singing = pushTone(source, 440, 60_000, () => stop);
+    const filming = pushPattern(video, () => stop);
 
     // the bot subscribes to the browser (published over WebRTC): its microphone's beeps arrive
     const stream = await browserStream;
     expect(stream.hasAudio).toBe(true);
     expect(stream.hasVideo).toBe(true);
-    const sub = await bot.subscribe(stream, { audio: { sampleRate: 16000, channels: 1 } });
+    const sub = await bot.subscribe(stream, { audio: { sampleRate: 16000, channels: 1 }, video: { format: 'I420' } });
     const frames: ReceivedAudioFrame[] = [];
     const reading = collect(sub.audioFrames(), frames);
+    const pictures: ReceivedVideoFrame[] = [];
+    const watching = (async () => { for await (const f of sub.videoFrames()) pictures.push(f); })();
     await until('sound from the browser', () => frames.filter((f) => rms(f.data) > 0.01).length > 20, 20_000);
+    await until('pictures from the browser', () => pictures.length > 10, 20_000);
+    expect(pictures[pictures.length - 1]).toMatchObject({ format: 'I420', width: 640, height: 480 }); // the fake camera's 640x480
 
     // the browser subscribed to the bot (the room page subscribes to every stream): audio packets arrive
     const received = async (): Promise<number> => page.evaluate(`(async () => {
       const s = [...window.session.streams.values()].find((x) => x.name === 'bot');
       const subs = s ? window.session.getSubscribersForStream(s) : [];
-      return subs[0] ? (await subs[0].getStats()).audio.packetsReceived : 0;
+      if (!subs[0]) return 0;
+      const st = await subs[0].getStats();
+      return Math.min(st.audio.packetsReceived, st.video.packetsReceived * 10);
     })()`) as Promise<number>;
     const end = Date.now() + 20_000;
     let packets = 0;
     while ((packets = await received()) <= 100) {
-      if (Date.now() > end) throw new Error(`the browser received ${packets} audio packets of the bot's`);
+      if (Date.now() > end) throw new Error(`the browser received too few packets of the bot's (${packets}: min(audio, 10 x video))`);
       await new Promise((r) => setTimeout(r, 250));
     }
     const tiles = await page.locator('.tile').count();
@@ -71,8 +80,10 @@ describe('browser <-> bot media through the WebRTC edge (Chromium)', () => {
     stop = true;
     source.clearQueue();
     await singing;
+    await filming;
     bot.unsubscribe(sub);
     await reading;
+    await watching;
     bot.disconnect();
     expect(errors).toEqual([]);
     await page.context().close();
