@@ -12,6 +12,7 @@ import { Cluster } from './cluster/cluster';
 import { Registry, type RegistryLimits } from './registry';
 import { handleRest } from './rest';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
+import { DeadlineWheel } from './deadline-wheel';
 import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
 
@@ -106,6 +107,13 @@ export class ConveneServer implements SocketHost {
   /** open TCP connections per remote address (maxConnectionsPerAddress) */
   private readonly perAddress = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
+  /**
+   * The keepalive: every socket at its next check (ping or timeout), swept every period. A dead
+   * socket is noticed within keepaliveTimeoutMs + one period (at most 1 s, a tenth of the
+   * timeout when shorter); a silent peer is pinged every keepaliveIntervalMs (+ one period).
+   */
+  private readonly keepalivePeriodMs: number;
+  private readonly keepaliveWheel: DeadlineWheel<ClientSocket>;
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel'>> & Pick<ServerOptions, 'tls' | 'redis'>;
   /** set by listen() when the server is a cluster node */
   cluster: Cluster | undefined;
@@ -145,6 +153,8 @@ export class ConveneServer implements SocketHost {
       maxFramesPerSecond: o.signalsPerSecond > 0 ? 5 * o.signalsPerSecond + 100 : 1_000_000,
       maxSendBufferBytes: o.maxSendBufferBytes,
     };
+    this.keepalivePeriodMs = Math.max(20, Math.min(o.keepaliveIntervalMs, o.keepaliveTimeoutMs / 10, 1000));
+    this.keepaliveWheel = new DeadlineWheel(this.keepalivePeriodMs, Date.now());
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
       void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url, log: this.log });
     };
@@ -172,6 +182,7 @@ export class ConveneServer implements SocketHost {
       const sock = new ClientSocket(ws, this);
       sock.log = this.log.child({ remote: req.socket.remoteAddress });
       this.sockets.add(sock);
+      this.keepaliveWheel.schedule(sock, sock.nextKeepaliveCheck());
     });
     this.wss.on('error', () => { /* errors of the listening socket surface through http */ });
   }
@@ -240,11 +251,7 @@ export class ConveneServer implements SocketHost {
         resolve();
       });
     });
-    // A dead socket is noticed within keepaliveTimeoutMs + one period (at most 1 s, a tenth
-    // of the timeout when shorter); pings go out every keepaliveIntervalMs.
-    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.config;
-    const period = Math.max(20, Math.min(keepaliveIntervalMs, keepaliveTimeoutMs / 10, 1000));
-    this.sweep = setInterval(() => this.keepaliveSweep(), period);
+    this.sweep = setInterval(() => this.keepaliveSweep(), this.keepalivePeriodMs);
     if (this.cluster) this.log = this.log.child({ node: this.cluster.nodeId });
     this.log.info({ event: 'started', url: this.url, apiUrl: this.apiUrl, cluster: this.cluster !== undefined, nodeId: this.cluster?.nodeId ?? null, projects: this.projects.list().length }, 'server started');
     return this;
@@ -305,14 +312,13 @@ export class ConveneServer implements SocketHost {
 
   forget(sock: ClientSocket): void {
     this.sockets.delete(sock);
+    this.keepaliveWheel.remove(sock);
   }
 
-  private lastSweep = 0;
+  /** Visits the sockets whose keepalive check has come (not every socket: lib/server/deadline-wheel.ts). */
   private keepaliveSweep(): void {
     const now = Date.now();
-    const pingDue = now - this.lastSweep >= this.config.keepaliveIntervalMs - 25;
-    if (pingDue) this.lastSweep = now;
-    for (const sock of this.sockets) sock.keepalive(now, pingDue);
+    this.keepaliveWheel.advance(now, (sock) => sock.keepalive(now));
   }
 
   /**
