@@ -5,7 +5,7 @@
  *
  *   node --expose-gc bench/scenario.js <scenario> <convene|baseline> '<json config>'
  *
- * config: { url, echoPort, quick }. Scenarios: rtt, rttSelf, tcpEcho, tput1, tput100, fanin,
+ * config: { url, echoPort, quick } (idleScale: { sessions, seconds, serverPid, concurrency, fanin: false to skip the fan-in }). Scenarios: rtt, rttSelf, tcpEcho, tput1, tput100, fanin,
  * storm, idle. See docs/benchmarks.md for what each measures.
  */
 'use strict';
@@ -301,6 +301,11 @@ async function idleScale() {
   // Fan-in at N: FANIN_SESSIONS of the N sessions (spread over them) each get FANIN_RATE
   // broadcast signals a second from a sender in another process, while the others stay idle.
   // CPU per 1,000 signals received, the idle CPU of the same length of time subtracted.
+  if (config.fanin === false) {
+    await Promise.all(clients.map((c) => c.disconnect()));
+    return { sessions: n, seconds, connectMs, connectCpuClientMsPerSession: connectCpu / n, connectCpuServerMsPerSession: connectSrv / n,
+      rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024, procCpuPct: (cpu / (seconds * 1000)) * 100, serverCpuPct: (srv / (seconds * 1000)) * 100 };
+  }
   const FANIN_SESSIONS = Math.min(500, n);
   const FANIN_RATE = 10;
   const step = Math.floor(n / FANIN_SESSIONS);
