@@ -3,8 +3,10 @@
  * bench/scale: `npm run bench:scale`. Idle sessions at scale (issue 16): N sessions, each in its
  * own Convene session and all idle (connectionEventsSuppressed), in ONE client process, against
  * the server in a process of its own. For each N and each client (the native core, the `ws`
- * baseline): time to connect all N, memory per session, CPU of the client process and of the
- * server process while idle. Every process gets a raised fd limit (via `sh -c ulimit`); where the
+ * baseline): time to connect all N and the CPU it took (client, server), memory per session,
+ * CPU of the client process and of the server process while idle, and the fan-in at N: 500 of
+ * the N sessions get 10 signals a second each from a sender process while the rest stay idle,
+ * CPU per 1,000 signals received (the idle CPU subtracted) and delivery latency. Every process gets a raised fd limit (via `sh -c ulimit`); where the
  * hard limit cannot be raised (no CAP_SYS_RESOURCE: 20,000 on the bench machine) the largest size
  * is 19,000, not 20,000: one process cannot hold more sockets than its fd limit.
  *
@@ -44,11 +46,12 @@ function runOne(client, config) {
 function table(rows) {
   const f = (x, d) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const lines = [
-    '| client | sessions | connect all (s) | KB / session | idle CPU client (% of a core) | idle CPU server (%) |',
-    '|---|---:|---:|---:|---:|---:|',
+    '| client | sessions | connect all (s) | connect CPU client / server (ms per session) | KB / session | idle CPU client (% of a core) | idle CPU server (%) | fan-in CPU client / server (ms per 1,000 signals) | fan-in p50 / p99 (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
-    lines.push(`| ${r.client} | ${r.sessions.toLocaleString('en-US')} | ${f(r.connectMs / 1000, 2)} | ${f(r.rssPerSessionKB, 1)} | ${f(r.procCpuPct, 2)} | ${f(r.serverCpuPct, 2)} |`);
+    const fi = r.fanin ?? {};
+    lines.push(`| ${r.client} | ${r.sessions.toLocaleString('en-US')} | ${f(r.connectMs / 1000, 2)} | ${f(r.connectCpuClientMsPerSession, 2)} / ${f(r.connectCpuServerMsPerSession, 2)} | ${f(r.rssPerSessionKB, 1)} | ${f(r.procCpuPct, 2)} | ${f(r.serverCpuPct, 2)} | ${f(fi.procCpuPer1k, 1)} / ${f(fi.serverCpuPer1k, 1)} | ${f(fi.p50, 2)} / ${f(fi.p99, 2)} |`);
   }
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@
  *
  *   node --expose-gc bench/scenario.js <scenario> <convene|baseline> '<json config>'
  *
- * config: { url, echoPort, quick }. Scenarios: rtt, rttSelf, tcpEcho, tput1, tput100, fanin,
+ * config: { url, echoPort, quick } (idleScale: { sessions, seconds, serverPid, concurrency, fanin: false to skip the fan-in }). Scenarios: rtt, rttSelf, tcpEcho, tput1, tput100, fanin,
  * storm, idle. See docs/benchmarks.md for what each measures.
  */
 'use strict';
@@ -187,16 +187,10 @@ async function fanin() {
   const rss0 = C.rssBytes();
   const clients = await connectMany(specs, 100);
   const meter = C.deliveryMeter(clients);
-  const sender = spawn(process.execPath, [require.resolve('./sender.js'), JSON.stringify({ url: config.url, sessionIds: sids, rate })],
-    { stdio: ['pipe', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    sender.stdout.once('data', resolve);
-    sender.once('exit', (code) => reject(new Error(`sender exited (${code})`)));
-  });
+  const sender = await startSender(sids, rate);
   await C.sleep(warmMs);
   const { elapsed, cpu, main, elu } = await measure(seconds, (on) => { meter.counting = on; });
-  sender.stdin.end();
-  await new Promise((r) => sender.once('exit', r));
+  await sender.stop();
   await C.settle();
   const rss = C.rssBytes();
   await Promise.all(clients.map((c) => c.disconnect()));
@@ -264,35 +258,89 @@ function otherProcessCpuMs(pid) {
   } catch { return NaN; }
 }
 
+/**
+ * The sender process of bench/sender.js, one connection per session of `sessionIds`, each
+ * session getting `rate` signals a second; resolves once it is connected.
+ */
+async function startSender(sessionIds, rate) {
+  const sender = spawn(process.execPath, [require.resolve('./sender.js'), JSON.stringify({ url: config.url, sessionIds, rate })],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    sender.stdout.once('data', resolve);
+    sender.once('exit', (code) => reject(new Error(`sender exited (${code})`)));
+  });
+  return { stop: () => { sender.stdin.end(); return new Promise((r) => sender.once('exit', r)); } };
+}
+
 async function idleScale() {
   const n = Number(config.sessions ?? 1000);
   const seconds = Number(config.seconds ?? 10);
-  const specs = await mintMany(Array.from({ length: n }, newSession));
+  const serverCpu = () => (config.serverPid ? otherProcessCpuMs(config.serverPid) : NaN);
+  const sids = Array.from({ length: n }, newSession);
+  const specs = await mintMany(sids);
   await C.settle();
   const rss0 = C.rssBytes();
+  const connectCpu0 = C.processCpuMs();
+  const connectSrv0 = serverCpu();
   const t0 = performance.now();
   const clients = await connectMany(specs.map((s) => ({ ...s, connectionEventsSuppressed: true })), Number(config.concurrency ?? 500));
   const connectMs = performance.now() - t0;
+  const connectCpu = C.processCpuMs() - connectCpu0;
+  const connectSrv = serverCpu() - connectSrv0;
   await C.sleep(1000); // let the connect burst's timers and garbage settle
   await C.settle();
   const rss1 = C.rssBytes();
   const cpu0 = C.processCpuMs();
-  const srv0 = config.serverPid ? otherProcessCpuMs(config.serverPid) : NaN;
+  const srv0 = serverCpu();
   await C.sleep(seconds * 1000);
   const cpu = C.processCpuMs() - cpu0;
-  const srv = config.serverPid ? otherProcessCpuMs(config.serverPid) - srv0 : NaN;
+  const srv = serverCpu() - srv0;
   await C.settle();
   const rss2 = C.rssBytes();
+
+  // Fan-in at N: FANIN_SESSIONS of the N sessions (spread over them) each get FANIN_RATE
+  // broadcast signals a second from a sender in another process, while the others stay idle.
+  // CPU per 1,000 signals received, the idle CPU of the same length of time subtracted.
+  if (config.fanin === false) {
+    await Promise.all(clients.map((c) => c.disconnect()));
+    return { sessions: n, seconds, connectMs, connectCpuClientMsPerSession: connectCpu / n, connectCpuServerMsPerSession: connectSrv / n,
+      rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024, procCpuPct: (cpu / (seconds * 1000)) * 100, serverCpuPct: (srv / (seconds * 1000)) * 100 };
+  }
+  const FANIN_SESSIONS = Math.min(500, n);
+  const FANIN_RATE = 10;
+  const step = Math.floor(n / FANIN_SESSIONS);
+  const targets = Array.from({ length: FANIN_SESSIONS }, (_, i) => i * step);
+  const meter = C.deliveryMeter(targets.map((i) => clients[i]));
+  const sender = await startSender(targets.map((i) => sids[i]), FANIN_RATE);
+  await C.sleep(2000);
+  const fSrv0 = serverCpu();
+  const f = await measure(seconds, (on) => { meter.counting = on; });
+  const fSrv = serverCpu() - fSrv0;
+  await sender.stop();
+  const l = latencyStats(meter.lat);
+  const idleCpuRate = cpu / (seconds * 1000);
+  const idleSrvRate = srv / (seconds * 1000);
   const t1 = performance.now();
   await Promise.all(clients.map((c) => c.disconnect()));
   return {
     sessions: n,
     seconds,
     connectMs,
+    connectCpuClientMsPerSession: connectCpu / n,
+    connectCpuServerMsPerSession: connectSrv / n,
     disconnectMs: performance.now() - t1,
     rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024,
-    procCpuPct: (cpu / (seconds * 1000)) * 100,
+    procCpuPct: idleCpuRate * 100,
     serverCpuPct: (srv / (seconds * 1000)) * 100,
+    fanin: {
+      sessions: FANIN_SESSIONS,
+      rate: meter.received / f.elapsed,
+      expectedRate: FANIN_SESSIONS * FANIN_RATE,
+      procCpuPer1k: ((f.cpu - idleCpuRate * f.elapsed * 1000) / meter.received) * 1000,
+      serverCpuPer1k: ((fSrv - idleSrvRate * f.elapsed * 1000) / meter.received) * 1000,
+      p50: l.p50,
+      p99: l.p99,
+    },
   };
 }
 

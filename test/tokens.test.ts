@@ -145,6 +145,20 @@ describe('verifyToken with hand-made tokens', () => {
     expect(await verifyToken(forged, expectA)).toEqual(fail('token signature is invalid'));
   });
 
+  it('JWT: a header that is not a JSON object, or with crit/b64 extensions, or a time claim that is not a number, is malformed', async () => {
+    const sign = (header: unknown, claims: Record<string, unknown>): string => {
+      const h = Buffer.from(JSON.stringify(header)).toString('base64url');
+      const p = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      return `${h}.${p}.${createHmac('sha256', A.apiSecret).update(`${h}.${p}`).digest('base64url')}`;
+    };
+    expect(await verifyToken(sign({ alg: 'HS256', typ: 'JWT' }, clientClaims()), expectA)).toMatchObject({ ok: true });
+    expect(await verifyToken(sign(['HS256'], clientClaims()), expectA)).toEqual(fail('token is malformed: the JWT header is not a JSON object'));
+    expect((await verifyToken(sign({ alg: 'HS256', crit: ['exp'] }, clientClaims()), expectA) as { message: string }).message).toMatch(/^token is malformed: /);
+    expect((await verifyToken(sign({ alg: 'HS256', b64: false, crit: ['b64'] }, clientClaims()), expectA) as { message: string }).message).toMatch(/^token is malformed: /);
+    expect(await verifyToken(sign({ alg: 'HS256' }, clientClaims({ exp: 'tomorrow' })), expectA)).toEqual(fail('token is malformed: claim exp is not valid'));
+    expect(await verifyToken(sign({ alg: 'none' }, clientClaims()), expectA)).toEqual(fail('token algorithm is not HS256'));
+  });
+
   it('T1: accepts a hand-built token and reports role, scope, expiry, tampering', async () => {
     expect(await verifyToken(makeT1({ role: 'moderator', connection_data: 'a:b' }), expectA)).toMatchObject({ ok: true, claims: { kind: 't1', role: 'moderator', connectionData: 'a:b', nonce: '12345' } });
     expect(await verifyToken(makeT1({ role: 'root' }), expectA)).toEqual(fail("token role 'root' is not valid"));

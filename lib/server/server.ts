@@ -13,6 +13,7 @@ import { Registry, type RegistryLimits } from './registry';
 import { handleRest } from './rest';
 import { WebAssets } from './web-assets';
 import { ClientSocket, type SocketConfig, type SocketHost } from './socket';
+import { DeadlineWheel } from './deadline-wheel';
 import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
 import { WebRtcEdge, type WebRtcOptions } from './webrtc/edge';
@@ -124,6 +125,13 @@ export class ConveneServer implements SocketHost {
   /** open TCP connections per remote address (maxConnectionsPerAddress) */
   private readonly perAddress = new Map<string, number>();
   private sweep: NodeJS.Timeout | undefined;
+  /**
+   * The keepalive: every socket at its next check (ping or timeout), swept every period. A dead
+   * socket is noticed within keepaliveTimeoutMs + one period (at most 1 s, a tenth of the
+   * timeout when shorter); a silent peer is pinged every keepaliveIntervalMs (+ one period).
+   */
+  private readonly keepalivePeriodMs: number;
+  private readonly keepaliveWheel: DeadlineWheel<ClientSocket>;
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'webrtc' | 'devProject' | 'webDir'>> & Pick<ServerOptions, 'tls' | 'redis'>;
   /** the WebRTC edge (revision 1.2), or why this server has none */
   readonly webrtc: WebRtcEdge | { disabled: string };
@@ -167,6 +175,8 @@ export class ConveneServer implements SocketHost {
       maxSendBufferBytes: o.maxSendBufferBytes,
     };
     const web = new WebAssets({ devProject: options.devProject, dir: options.webDir, serverUrl: () => this.url });
+    this.keepalivePeriodMs = Math.max(20, Math.min(o.keepaliveIntervalMs, o.keepaliveTimeoutMs / 10, 1000));
+    this.keepaliveWheel = new DeadlineWheel(this.keepalivePeriodMs, Date.now());
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
       if (web.handle(req, res)) return;
       void handleRest(req, res, { projects: this.projects, registry: this.registry, publicUrl: () => this.url, log: this.log });
@@ -195,6 +205,7 @@ export class ConveneServer implements SocketHost {
       const sock = new ClientSocket(ws, this);
       sock.log = this.log.child({ remote: req.socket.remoteAddress });
       this.sockets.add(sock);
+      this.keepaliveWheel.schedule(sock, sock.nextKeepaliveCheck());
     });
     this.wss.on('error', () => { /* errors of the listening socket surface through http */ });
   }
@@ -263,11 +274,7 @@ export class ConveneServer implements SocketHost {
         resolve();
       });
     });
-    // A dead socket is noticed within keepaliveTimeoutMs + one period (at most 1 s, a tenth
-    // of the timeout when shorter); pings go out every keepaliveIntervalMs.
-    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.config;
-    const period = Math.max(20, Math.min(keepaliveIntervalMs, keepaliveTimeoutMs / 10, 1000));
-    this.sweep = setInterval(() => this.keepaliveSweep(), period);
+    this.sweep = setInterval(() => this.keepaliveSweep(), this.keepalivePeriodMs);
     if (this.cluster) this.log = this.log.child({ node: this.cluster.nodeId });
     this.log.info({ event: 'started', url: this.url, apiUrl: this.apiUrl, cluster: this.cluster !== undefined, nodeId: this.cluster?.nodeId ?? null, projects: this.projects.list().length }, 'server started');
     return this;
@@ -328,14 +335,13 @@ export class ConveneServer implements SocketHost {
 
   forget(sock: ClientSocket): void {
     this.sockets.delete(sock);
+    this.keepaliveWheel.remove(sock);
   }
 
-  private lastSweep = 0;
+  /** Visits the sockets whose keepalive check has come (not every socket: lib/server/deadline-wheel.ts). */
   private keepaliveSweep(): void {
     const now = Date.now();
-    const pingDue = now - this.lastSweep >= this.config.keepaliveIntervalMs - 25;
-    if (pingDue) this.lastSweep = now;
-    for (const sock of this.sockets) sock.keepalive(now, pingDue);
+    this.keepaliveWheel.advance(now, (sock) => sock.keepalive(now));
   }
 
   /**

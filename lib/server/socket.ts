@@ -106,8 +106,10 @@ export class ClientSocket implements Transport {
   private framesInWindow = 0;
   /** frames allowed over the per-second limit: a resumed connection's backlog (creditStall) */
   private floodCredit = 0;
-  /** time anything was last received, for the keepalive sweep */
+  /** time anything was last received, for the keepalive */
   lastSeen = Date.now();
+  /** time the keepalive last pinged the peer */
+  private lastPingAt = 0;
   /** the operator log (the server sets a child with the peer's address) */
   log: Logger = silentLog;
   /** what the handshake claimed, for the log (never the token) */
@@ -207,18 +209,32 @@ export class ClientSocket implements Transport {
     if (this.ws.readyState === this.ws.OPEN || this.ws.readyState === this.ws.CONNECTING) this.ws.close(code, reason);
   }
 
-  /** Keepalive sweep: ping, or terminate when nothing was heard for the timeout. */
-  keepalive(now: number, pingDue: boolean): void {
+  /**
+   * Keepalive (the server's wheel calls it when nextKeepaliveCheck() has come): terminate when
+   * nothing was heard for the timeout, or ping a peer not heard from (and not pinged) within
+   * the interval. A peer heard from within the interval is alive, and it hears us (its pings
+   * get pongs, its requests results): a ping would only cost both sides a wake-up. Returns
+   * the next check, or undefined once the socket is closed.
+   */
+  keepalive(now: number): number | undefined {
     if (now - this.lastSeen > this.host.config.keepaliveTimeoutMs) {
       this.log.info({ event: 'keepaliveTimeout', ...this.logCtx, connectionId: this.conn?.id }, `nothing heard for ${now - this.lastSeen} ms: closing`);
       this.close(4002, 'keepalive timeout');
       this.ws.terminate();
-      return;
+      return undefined;
     }
-    // A peer heard from within the interval is alive, and it hears us (its pings get pongs, its
-    // requests results): a ping would only cost both sides a wake-up. Silent peers get one.
-    const heardRecently = now - this.lastSeen < this.host.config.keepaliveIntervalMs;
-    if (pingDue && !heardRecently && this.ws.readyState === this.ws.OPEN) this.ws.ping();
+    const interval = this.host.config.keepaliveIntervalMs;
+    if (now - this.lastSeen >= interval && now - this.lastPingAt >= interval && this.ws.readyState === this.ws.OPEN) {
+      this.lastPingAt = now;
+      this.ws.ping();
+    }
+    return this.nextKeepaliveCheck();
+  }
+
+  /** When keepalive() has something to decide: the next ping to a silent peer, or its timeout. */
+  nextKeepaliveCheck(): number {
+    const { keepaliveIntervalMs, keepaliveTimeoutMs } = this.host.config;
+    return Math.min(Math.max(this.lastSeen, this.lastPingAt) + keepaliveIntervalMs, this.lastSeen + keepaliveTimeoutMs + 1);
   }
 
   /** Server shutdown: serverRotation to a connected client, then close 1001. */

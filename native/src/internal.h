@@ -311,11 +311,15 @@ struct cv_recovery_decision cv_recovery_after_resume_failed(struct cv_recovery *
 struct cv_recovery_decision cv_recovery_next_rejoin(struct cv_recovery *r, const struct cv_recovery_policy *p,
                                                     int64_t now, double r01, int fatal);
 
-/* Keepalive schedule: whether the path is dead (nothing received for timeout_ms), and the
- * delay in ms before the next check, given the last receive and the last ping (the next
- * ping is due interval_ms after it). Checks happen when either deadline comes, so a dead
- * path is noticed timeout_ms after the last receive, not at the next ping. */
+/* Keepalive schedule: whether the path is dead (nothing received for timeout_ms), whether a
+ * ping is due, and the delay in ms (at least 1) before the next check, given the last receive
+ * and the last ping (the next ping is due interval_ms after it). Checks happen when either
+ * deadline comes, so a dead path is noticed timeout_ms after the last receive, not at the
+ * next ping. Both deadlines are on a grid of cv_keepalive_granule_ms (the ping rounded down,
+ * the dead line up) so that the checks of many sessions share one wake-up (policy.c). */
 int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms);
+int cv_keepalive_granule_ms(int interval_ms);
+int cv_keepalive_ping_due(int64_t now, int64_t last_ping, int interval_ms);
 int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms);
 /* The pace (requests/s, 0: none) and burst for a server that announced these `limits`
  * (signalsPerSecond, signalBurst; NULL: unknown). */
@@ -388,6 +392,7 @@ struct lws_context *cv_transport_context(void);
  * timer when the service layer installs `arm` (libev: see service.c). Without a context
  * nothing is scheduled. */
 void cv_timer_schedule(struct cv_timer *t, cv_timer_fn cb, int64_t ms);
+void cv_timer_schedule_at(struct cv_timer *t, cv_timer_fn cb, int64_t due_ms); /* cv_now_ms() time */
 void cv_timer_cancel(struct cv_timer *t);
 /* `arm(due_ms)` is called whenever the earliest deadline changes (INT64_MAX: none); its
  * timer must then call cv_transport_run_timers. NULL: an lws_sul drives the heap. */

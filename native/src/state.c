@@ -99,20 +99,22 @@ static void keepalive_tick(struct cv_timer *sul) {
     cv_state_lost(s, CV_LOST_SILENT, 0, msg);
     return;
   }
-  if (now - s->last_ping_ms >= s->keepalive_interval_ms) {
+  if (cv_keepalive_ping_due(now, s->last_ping_ms, s->keepalive_interval_ms)) {
     s->last_ping_ms = now;
     cv_transport_ping(s->link);
   }
-  int64_t next = cv_keepalive_next_check(now, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
-                                         s->keepalive_timeout_ms);
-  cv_timer_schedule(&s->sul_keepalive, keepalive_tick, next);
+  /* absolute: the deadline stays on the keepalive grid (policy.c), shared with other sessions */
+  cv_timer_schedule_at(&s->sul_keepalive, keepalive_tick,
+                       now + cv_keepalive_next_check(now, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
+                                                     s->keepalive_timeout_ms));
 }
 
 void cv_state_start_keepalive(otc_session *s) {
-  s->last_ping_ms = cv_now_ms();
-  cv_timer_schedule(&s->sul_keepalive, keepalive_tick,
-                    cv_keepalive_next_check(s->last_ping_ms, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
-                                            s->keepalive_timeout_ms));
+  int64_t now = cv_now_ms();
+  s->last_ping_ms = now;
+  cv_timer_schedule_at(&s->sul_keepalive, keepalive_tick,
+                       now + cv_keepalive_next_check(now, s->last_rx_ms, s->last_ping_ms, s->keepalive_interval_ms,
+                                                     s->keepalive_timeout_ms));
 }
 
 /* ---- the transport's events ---- */

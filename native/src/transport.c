@@ -78,9 +78,11 @@ void cv_transport_run_timers(void) {
 
 size_t cv_transport_timer_count(void) { return cv_timers_count(&g_timers); }
 
-void cv_timer_schedule(struct cv_timer *t, cv_timer_fn cb, int64_t ms) {
+void cv_timer_schedule(struct cv_timer *t, cv_timer_fn cb, int64_t ms) { cv_timer_schedule_at(t, cb, cv_now_ms() + ms); }
+
+void cv_timer_schedule_at(struct cv_timer *t, cv_timer_fn cb, int64_t due_ms) {
   if (!g_ctx) return;
-  if (cv_timers_schedule(&g_timers, t, cb, cv_now_ms() + ms) != 0) {
+  if (cv_timers_schedule(&g_timers, t, cb, due_ms) != 0) {
     CV_ERROR("timer: out of memory");
     return;
   }
@@ -282,7 +284,7 @@ int cv_transport_send_video(struct cv_link *l, const unsigned char *bytes, size_
 size_t cv_transport_binary_backlog(const struct cv_link *l) { return l ? l->out_binary : 0; }
 
 void cv_transport_ping(struct cv_link *l) {
-  if (!l) return;
+  if (!l || l->ping_due) return;
   l->ping_due = 1;
   if (l->wsi) lws_callback_on_writable(l->wsi);
 }
@@ -393,7 +395,8 @@ static int on_writeable(struct cv_link *l, struct lws *wsi) {
     l->ping_due = 0;
     unsigned char buf[LWS_PRE + 4];
     if (lws_write(wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) < 0) return -1;
-    lws_callback_on_writable(wsi);
+    /* another writable only for what is queued: an idle link's ping costs one round */
+    if (l->out_head || l->closing) lws_callback_on_writable(wsi);
     return 0;
   }
   struct cv_out *o = l->out_head;

@@ -67,7 +67,29 @@ static void test_keepalive(void) {
   CHECK_EQ(1, cv_keepalive_dead(15000, 0, 15000));
   CHECK_EQ(10000, cv_keepalive_next_check(0, 0, 0, 10000, 15000));
   CHECK_EQ(5000, cv_keepalive_next_check(10000, 0, 10000, 10000, 15000));
-  CHECK_EQ(10, cv_keepalive_next_check(20000, 0, 0, 10000, 15000)); /* overdue: soon, not in the past */
+  CHECK_EQ(1, cv_keepalive_next_check(20000, 0, 0, 10000, 15000)); /* overdue: soon, not in the past */
+}
+
+/* Keepalive deadlines on a grid (a twentieth of the interval, at most 100 ms): sessions whose
+ * pings are a few ms apart share their next check, so one wake-up serves them all. */
+static void test_keepalive_grid(void) {
+  CHECK_EQ(100, cv_keepalive_granule_ms(10000));
+  CHECK_EQ(50, cv_keepalive_granule_ms(1000));
+  CHECK_EQ(1, cv_keepalive_granule_ms(10));
+  /* pings at 0, 37 and 99 ms: all three next checked at 10,000 (absolute) */
+  CHECK_EQ(10000, 0 + cv_keepalive_next_check(0, 0, 0, 10000, 15000));
+  CHECK_EQ(10000, 37 + cv_keepalive_next_check(37, 37, 37, 10000, 15000));
+  CHECK_EQ(10000, 99 + cv_keepalive_next_check(99, 99, 99, 10000, 15000));
+  CHECK_EQ(10100, 100 + cv_keepalive_next_check(100, 100, 100, 10000, 15000));
+  /* ...and each is due for its ping then: early by less than a granule, never late */
+  CHECK(cv_keepalive_ping_due(10000, 99, 10000));
+  CHECK(!cv_keepalive_ping_due(9999, 99, 10000));
+  CHECK(!cv_keepalive_ping_due(9999, 0, 10000));
+  CHECK(cv_keepalive_ping_due(10000, 0, 10000));
+  /* the dead line rounds up: never declared dead before the timeout */
+  CHECK_EQ(15100, 10037 + cv_keepalive_next_check(10037, 37, 10037, 10000, 15000));
+  CHECK(!cv_keepalive_dead(15036, 37, 15000));
+  CHECK(cv_keepalive_dead(15100, 37, 15000));
 }
 
 static void test_pace(void) {
@@ -86,6 +108,7 @@ int main(void) {
   test_resume_floor();
   test_after_resume_failed();
   test_keepalive();
+  test_keepalive_grid();
   test_pace();
   return 0;
 }
