@@ -186,9 +186,15 @@ describe('media forwarding (v1.1)', () => {
     expect(await pub.request('unpublish', { streamId })).toMatchObject({ ok: true });
     await a.c.waitFor((f) => f.type === 'streamDestroyed', 2000, true);
     expect(stats(sid)).toMatchObject({ producers: [], consumers: [] });
-    const err = pub.waitType('error');
+    // frames still in flight from its owner: dropped silently (no error frame), counted
     pub.ws.send(audio(tracks.audio, 1));
+    await until('the in-flight frame to count', () => stats(sid).droppedAfterEnd === 1);
+    expect(pub.frames.filter((f) => f.type === 'error')).toEqual([]);
+    // anyone else on that track: an unknown track, told
+    const err = a.c.waitType('error');
+    a.c.ws.send(audio(tracks.audio, 2));
     expect(await err).toMatchObject({ code: 4417 });
+    expect(stats(sid).unknownTrack).toBe(1);
     // the publisher's connection going takes its streams' media with it
     const r = await pub.request('publish', { hasAudio: true, hasVideo: true });
     await a.c.request('subscribe', { streamId: (r['stream'] as { id: string }).id });

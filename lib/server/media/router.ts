@@ -28,6 +28,8 @@ export const MEDIA_DEFAULTS: MediaLimits = {
  */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 500;
 
+/** How long after a stream ends its owner's frames on its tracks are still dropped silently (in flight). */
+const ENDED_TRACK_MS = 5000;
 /** How often consumers with frames waiting are retried. */
 const FLUSH_MS = 20;
 /** Track numbers are 16 bits; 0 is not a track. */
@@ -46,6 +48,11 @@ export interface RouterStats {
   malformed: number;
   /** frames on a track the session does not have (never assigned, or its stream is gone) */
   unknownTrack: number;
+  /**
+   * frames on the track of a stream that ended within the last ENDED_TRACK_MS, from its owner:
+   * dropped silently (frames in flight after unpublish / forceUnpublish are normal)
+   */
+  droppedAfterEnd: number;
   /** frames from a connection whose role may not publish (subscriber) */
   refusedRole: number;
 }
@@ -63,6 +70,9 @@ export class Router {
   private nextTrack = 1;
   private malformed = 0;
   private unknownTrack = 0;
+  private droppedAfterEnd = 0;
+  /** track -> (owner, when its stream ended): in-flight frames after the end are not an error */
+  private readonly ended = new Map<number, { ownerId: string; at: number }>();
   private refusedRole = 0;
 
   constructor(
@@ -106,9 +116,12 @@ export class Router {
     this.interrupted.delete(streamId);
     if (!p) return;
     this.byStream.delete(streamId);
+    const now = Date.now();
+    for (const [track, e] of this.ended) if (now - e.at > ENDED_TRACK_MS) this.ended.delete(track);
     for (const producer of [p.audio, p.video]) {
       producer.close();
       this.producers.delete(producer.track);
+      this.ended.set(producer.track, { ownerId: producer.ownerId, at: now });
       for (const c of producer.consumers) {
         c.close();
         this.backlog.delete(c);
@@ -263,6 +276,11 @@ export class Router {
     const stream = producer ? this.streams.get(producer.streamId) : undefined;
     if (!producer || !stream || stream.connectionId !== producer.ownerId) {
       if (producer) this.removeStream(producer.streamId); // its stream went (seen by the log first, in a cluster)
+      const ended = this.ended.get(track);
+      if (ended && ended.ownerId === from.id && Date.now() - ended.at <= ENDED_TRACK_MS) {
+        this.droppedAfterEnd++;
+        return undefined;
+      }
       this.unknownTrack++;
       return wireError(ErrorCode.MEDIA_REFUSED, `no media track ${track} in this session`);
     }
@@ -313,6 +331,6 @@ export class Router {
     const producers = [...this.producers.values()].map((p) => p.stats());
     const consumers: ConsumerStats[] = [];
     for (const p of this.producers.values()) for (const c of p.consumers) consumers.push(c.stats());
-    return { producers, consumers, malformed: this.malformed, unknownTrack: this.unknownTrack, refusedRole: this.refusedRole };
+    return { producers, consumers, malformed: this.malformed, unknownTrack: this.unknownTrack, droppedAfterEnd: this.droppedAfterEnd, refusedRole: this.refusedRole };
   }
 }

@@ -72,7 +72,9 @@ static void force_unpublish(void) {
   CHECK_EQ(0, atomic_load(&m.pub.stream_dropped)); /* its own stream: the publisher hears it */
   CHECK_EQ(0, atomic_load(&m.mod.conn_dropped));
   CHECK_EQ(0, atomic_load(&m.pub.disconnected));
-  CHECK_EQ(0, atomic_load(&m.pub.errors) + atomic_load(&m.mod.errors));
+  if (atomic_load(&m.pub.errors) + atomic_load(&m.mod.errors) != 0)
+    CHECK_FAIL_("errors: publisher %d (last %d %s), moderator %d (last %d %s)", atomic_load(&m.pub.errors), m.pub.last_error,
+                m.pub.last_error_msg, atomic_load(&m.mod.errors), m.mod.last_error, m.mod.last_error_msg);
   room_close(&m);
 }
 
