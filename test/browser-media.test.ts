@@ -61,19 +61,27 @@ describe('browser <-> bot media through the WebRTC edge (Chromium)', () => {
     expect(pictures[pictures.length - 1]).toMatchObject({ format: 'I420', width: 640, height: 480 }); // the fake camera's 640x480
 
     // the browser subscribed to the bot (the room page subscribes to every stream): audio packets arrive
-    const received = async (): Promise<number> => page.evaluate(`(async () => {
+    interface Seen { audioPackets: number; energy: number; videoPackets: number; framesDecoded: number; videoWidth: number }
+    const seen = async (): Promise<Seen> => page.evaluate(`(async () => {
       const s = [...window.session.streams.values()].find((x) => x.name === 'bot');
       const subs = s ? window.session.getSubscribersForStream(s) : [];
-      if (!subs[0]) return 0;
+      if (!subs[0]) return { audioPackets: 0, energy: 0, videoPackets: 0, framesDecoded: 0, videoWidth: 0 };
       const st = await subs[0].getStats();
-      return Math.min(st.audio.packetsReceived, st.video.packetsReceived * 10);
-    })()`) as Promise<number>;
+      const v = document.querySelector('#tile-' + s.streamId + ' video');
+      return { audioPackets: st.audio.packetsReceived, energy: st.audio.totalAudioEnergy, videoPackets: st.video.packetsReceived,
+               framesDecoded: st.video.framesDecoded, videoWidth: v ? v.videoWidth : 0 };
+    })()`) as Promise<Seen>;
     const end = Date.now() + 20_000;
-    let packets = 0;
-    while ((packets = await received()) <= 100) {
-      if (Date.now() > end) throw new Error(`the browser received too few packets of the bot's (${packets}: min(audio, 10 x video))`);
+    let first: Seen | undefined;
+    let last: Seen = await seen();
+    for (;;) {
+      last = await seen();
+      if (!first && last.framesDecoded > 0) first = last;
+      if (first && last.audioPackets > 100 && last.energy > 0 && last.videoWidth > 0 && last.framesDecoded > first.framesDecoded + 10) break;
+      if (Date.now() > end) throw new Error(`the browser did not hear and see the bot: ${JSON.stringify(last)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
+    expect(last.videoWidth).toBe(320); // the bot's VideoSource
     const tiles = await page.locator('.tile').count();
     expect(tiles).toBe(2); // its own and the bot's
 

@@ -40,8 +40,8 @@ export interface SubscriberProperties {
 /** OpenTok.js's subscriber.getStats() fields. */
 export interface SubscriberStats {
   timestamp: number;
-  audio: { packetsReceived: number; packetsLost: number; bytesReceived: number; audioLevel: number };
-  video: { packetsReceived: number; packetsLost: number; bytesReceived: number; frameRate: number; width: number; height: number };
+  audio: { packetsReceived: number; packetsLost: number; bytesReceived: number; audioLevel: number; totalAudioEnergy: number };
+  video: { packetsReceived: number; packetsLost: number; bytesReceived: number; frameRate: number; framesDecoded: number; width: number; height: number };
 }
 
 type PubEvent<T extends string, F extends object = object> = OTEvent<T, Publisher, F>;
@@ -269,8 +269,8 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     if (!this.pc) throw { code: 1010, name: 'OT_NOT_CONNECTED', message: 'the subscriber is not connected' } satisfies OTError;
     const out: SubscriberStats = {
       timestamp: Date.now(),
-      audio: { packetsReceived: 0, packetsLost: 0, bytesReceived: 0, audioLevel: 0 },
-      video: { packetsReceived: 0, packetsLost: 0, bytesReceived: 0, frameRate: 0, width: 0, height: 0 },
+      audio: { packetsReceived: 0, packetsLost: 0, bytesReceived: 0, audioLevel: 0, totalAudioEnergy: 0 },
+      video: { packetsReceived: 0, packetsLost: 0, bytesReceived: 0, frameRate: 0, framesDecoded: 0, width: 0, height: 0 },
     };
     const report = await this.pc.getStats();
     report.forEach((s: Record<string, unknown>) => {
@@ -281,10 +281,12 @@ export class Subscriber extends Emitter<SubscriberEvents> {
       k.bytesReceived = Number(s['bytesReceived'] ?? 0);
       if (s['kind'] === 'video') {
         out.video.frameRate = Number(s['framesPerSecond'] ?? 0);
+        out.video.framesDecoded = Number(s['framesDecoded'] ?? 0);
         out.video.width = Number(s['frameWidth'] ?? 0);
         out.video.height = Number(s['frameHeight'] ?? 0);
       } else {
         out.audio.audioLevel = Number(s['audioLevel'] ?? 0);
+        out.audio.totalAudioEnergy = Number(s['totalAudioEnergy'] ?? 0);
       }
     });
     return out;
