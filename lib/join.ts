@@ -3,8 +3,9 @@
  * sends each line of its standard input as a signal (`type:data`, or just `data`).
  * At the end of standard input it waits for the signals still in flight (their results), then
  * disconnects; the process exits when the session has ended. One `error` line per failure.
- * With `record`, it subscribes to every stream's audio (48 kHz mono) and writes the mix to a
- * WAV file (lib/record.ts), complete when the session has ended.
+ * With `record`, it subscribes to every stream's audio only (48 kHz mono; `video: false`, so no
+ * video is sent to it nor decoded) and writes the mix to a WAV file (lib/record.ts), complete
+ * when the session has ended.
  */
 import { createInterface } from 'node:readline';
 import { initSession } from './client/index';
@@ -55,7 +56,7 @@ export async function runJoin(opts: JoinOptions, out: (line: string) => void = (
     }
     const rec = recorder;
     session.on('streamCreated', (e) => {
-      session.subscribe(e.stream, { audio: { sampleRate: RECORD_RATE, channels: 1 } }).then(async (sub) => {
+      session.subscribe(e.stream, { audio: { sampleRate: RECORD_RATE, channels: 1 }, video: false }).then(async (sub) => {
         print('recording', { streamId: e.stream.streamId });
         for await (const frame of sub.audioFrames()) rec.add(e.stream.streamId, frame);
       }, (err: { code?: number; message?: string }) => print('error', { code: err.code, message: `cannot subscribe to ${e.stream.streamId}: ${err.message}` }));

@@ -41,9 +41,40 @@ static void fail(otc_subscriber *sub, int code, const char *message) {
   SUB_EMIT(sub, on_error, message, (enum otc_subscriber_error_code)code);
 }
 
-static json_t *subscribe_fields(otc_subscriber *sub) {
-  return json_pack("{s:s, s:b, s:b}", "streamId", sub->stream->id, "audio", atomic_load(&sub->want_audio),
-                   "video", atomic_load(&sub->want_video));
+/*
+ * The server keeps ONE subscription per (connection, stream), and a second subscribe replaces
+ * its kinds (docs/protocol.md section 4.1). Several otc_subscribers of one stream in one
+ * session therefore share it: what is asked for is the union of their kinds, an unsubscribe
+ * goes out only when the last of them goes, and each received frame goes to every one of them
+ * that wants its kind (each attaches only the tracks of the kinds it wants).
+ */
+
+/* The union of the kinds this session's subscribers of stream_id want; returns how many there are. */
+static int stream_kinds(otc_session *s, const char *stream_id, int *audio, int *video) {
+  int n = 0;
+  *audio = *video = 0;
+  for (size_t i = 0; i < s->subscribers.len; i++) {
+    otc_subscriber *sub = s->subscribers.items[i];
+    if (strcmp(sub->stream->id, stream_id) != 0) continue;
+    n++;
+    *audio |= atomic_load(&sub->want_audio) != 0;
+    *video |= atomic_load(&sub->want_video) != 0;
+  }
+  return n;
+}
+
+static otc_subscriber *first_of_stream(otc_session *s, const char *stream_id) {
+  for (size_t i = 0; i < s->subscribers.len; i++) {
+    otc_subscriber *sub = s->subscribers.items[i];
+    if (strcmp(sub->stream->id, stream_id) == 0) return sub;
+  }
+  return NULL;
+}
+
+static json_t *subscribe_fields(otc_session *s, otc_subscriber *sub) {
+  int audio, video;
+  stream_kinds(s, sub->stream->id, &audio, &video);
+  return json_pack("{s:s, s:b, s:b}", "streamId", sub->stream->id, "audio", audio, "video", video);
 }
 
 void cv_state_ignore_completion(otc_session *s, void *user_data, void *request_data, int error_code,
@@ -55,7 +86,7 @@ void cv_state_ignore_completion(otc_session *s, void *user_data, void *request_d
 
 static void send_subscribe(otc_session *s, otc_subscriber *sub) {
   uint64_t id = s->next_id + 1;
-  cv_state_submit(s, CV_REQ_SUBSCRIBE, subscribe_fields(sub), NULL, NULL, NULL);
+  cv_state_submit(s, CV_REQ_SUBSCRIBE, subscribe_fields(s, sub), NULL, NULL, NULL);
   if (s->pending_tail && s->pending_tail->id == id) s->pending_tail->subscriber = sub;
 }
 
@@ -95,9 +126,13 @@ void cv_state_subscribe_result(otc_session *s, otc_subscriber *sub, json_t *f) {
     return;
   }
   json_t *subn = json_object_get(f, "subscription");
-  int64_t track = cv_json_int(json_object_get(subn, "audio"), "track");
+  /* the result names the tracks of every kind the session's subscribers of the stream asked
+   * for together: this one takes those it wants */
+  int64_t track = atomic_load(&sub->want_audio) ? cv_json_int(json_object_get(subn, "audio"), "track") : 0;
   if (track > 0 && track <= 65535) {
-    if (cv_media_sub_attach(sub->media, (uint16_t)track) != 0) {
+    if (cv_media_sub_track(sub->media) == track) {
+      /* already attached (a re-subscribe of the stream): the decoder goes on */
+    } else if (cv_media_sub_attach(sub->media, (uint16_t)track) != 0) {
       drop_subscriber(s, sub);
       fail(sub, OTC_SUBSCRIBER_INTERNAL_ERROR, "subscribe: no memory for the audio decoder");
       return;
@@ -106,7 +141,7 @@ void cv_state_subscribe_result(otc_session *s, otc_subscriber *sub, json_t *f) {
     cv_media_sub_detach_audio(sub->media); /* not subscribed to audio (any more) */
   }
   int had_video = cv_media_sub_video_track(sub->media) != 0;
-  int64_t vtrack = cv_json_int(json_object_get(subn, "video"), "track");
+  int64_t vtrack = atomic_load(&sub->want_video) ? cv_json_int(json_object_get(subn, "video"), "track") : 0;
   if (vtrack > 0 && vtrack <= 65535) cv_media_sub_attach_video(sub->media, (uint16_t)vtrack);
   else cv_media_sub_detach_video(sub->media);
   int has_video = cv_media_sub_video_track(sub->media) != 0;
@@ -122,9 +157,18 @@ void cv_state_subscribe_result(otc_session *s, otc_subscriber *sub, json_t *f) {
 void cv_state_unsubscribe(otc_session *s, otc_subscriber *sub) {
   if (atomic_load(&sub->session) != s) return;
   int connected = atomic_load(&s->state) == CV_STATE_CONNECTED || atomic_load(&s->state) == CV_STATE_RECONNECTING;
+  int audio0, video0, audio1, video1;
+  stream_kinds(s, sub->stream->id, &audio0, &video0);
   drop_subscriber(s, sub);
-  if (connected) cv_state_submit(s, CV_REQ_UNSUBSCRIBE, json_pack("{s:s}", "streamId", sub->stream->id), NULL,
-                                 cv_state_ignore_completion, NULL);
+  if (!connected) return;
+  if (stream_kinds(s, sub->stream->id, &audio1, &video1) == 0) {
+    cv_state_submit(s, CV_REQ_UNSUBSCRIBE, json_pack("{s:s}", "streamId", sub->stream->id), NULL,
+                    cv_state_ignore_completion, NULL);
+  } else if (audio1 != audio0 || video1 != video0) {
+    /* others of this session still subscribe to the stream: the subscription narrows to their
+     * kinds (its result goes to one of them, whose tracks it leaves as they are) */
+    send_subscribe(s, first_of_stream(s, sub->stream->id));
+  }
 }
 
 void cv_state_subscriber_update(otc_session *s, otc_subscriber *sub) {
@@ -204,31 +248,24 @@ void cv_state_end_subscribers(otc_session *s) {
 void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len) {
   s->last_rx_ms = cv_now_ms();
   uint16_t track = cv_media_track_of(bytes, len);
-  otc_subscriber *to = NULL;
-  int video = 0;
+  struct cv_media_frame fr;
+  int ok = cv_media_frame_decode(bytes, len, &fr) == CV_MEDIA_OK;
+  int delivered = 0;
+  /* every subscriber of this session that has the track (several may share a stream) */
   for (size_t i = 0; track && i < s->subscribers.len; i++) {
     otc_subscriber *sub = s->subscribers.items[i];
-    if (cv_media_sub_track(sub->media) == track) {
-      to = sub;
-      break;
+    int video = cv_media_sub_video_track(sub->media) == track;
+    if (!video && cv_media_sub_track(sub->media) != track) continue;
+    if (!ok) {
+      cv_media_sub_count_malformed(sub->media);
+      continue;
     }
-    if (cv_media_sub_video_track(sub->media) == track) {
-      to = sub;
-      video = 1;
-      break;
-    }
+    if (fr.header.kind != (video ? CV_MEDIA_KIND_VIDEO : CV_MEDIA_KIND_AUDIO)) continue;
+    cv_media_sub_push(sub->media, bytes, len);
+    delivered++;
   }
-  struct cv_media_frame fr;
-  if (cv_media_frame_decode(bytes, len, &fr) != CV_MEDIA_OK) {
-    s->media_malformed++;
-    if (to) cv_media_sub_count_malformed(to->media);
-    return;
-  }
-  if (!to || fr.header.kind != (video ? CV_MEDIA_KIND_VIDEO : CV_MEDIA_KIND_AUDIO)) {
-    s->media_unknown_track++;
-    return;
-  }
-  cv_media_sub_push(to->media, bytes, len);
+  if (!ok) s->media_malformed++;
+  else if (!delivered) s->media_unknown_track++;
 }
 
 /* ---- sending what publishers encoded ---- */
