@@ -140,6 +140,59 @@ describe.skipIf(!haveRedis)('media in a cluster (skipped without redis-server)',
     expect(s.tap.decoded().map(indexOf)).toEqual([1, 2]);
   });
 
+  it('Redis down: media between nodes already linked keeps flowing; a new link waits for Redis', async () => {
+    await startNodes(3, { clusterSecret: SECRET });
+    const sid = mintSessionId(PROJECT).sessionId;
+    const pub = await client(0, sid, 'pub');
+    const { streamId, tracks } = await publish(pub);
+    const s = await subscriber(1, sid, streamId, 'far');
+    await until('the forward', () => nodes[1]!.mediaRelay!.stats().flowing === 1);
+    await redis.stop();
+    try {
+      await until('the nodes to notice', () => nodes.every((n) => !n.cluster!.connected));
+      for (let i = 0; i < 50; i++) pub.ws.send(audio(tracks.audio, i));
+      await until('50 frames while Redis is down', () => s.tap.frames.length === 50);
+      expect(s.tap.decoded().map(indexOf)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+      // node 3 has no link to node 1 yet: it cannot find node 1's address while Redis is away
+      const far = nodes[2]!.mediaRelay!;
+      expect(far.links.linkTo(nodes[0]!.cluster!.nodeId)).toBeUndefined();
+      await new Promise((r) => setTimeout(r, 600));
+      expect(far.links.linkTo(nodes[0]!.cluster!.nodeId)).toBeUndefined();
+    } finally {
+      await redis.start();
+    }
+    await until('node 3 to link to node 1 once Redis is back', () => nodes[2]!.mediaRelay!.links.linkTo(nodes[0]!.cluster!.nodeId) !== undefined, 10_000);
+  });
+
+  it('a slow node: its link consumer drops old audio (bounded queue), other nodes get every frame', async () => {
+    await startNodes(3, { clusterSecret: SECRET, mediaQueueFrames: 25, mediaSendBufferBytes: 65_536 });
+    const sid = mintSessionId(PROJECT).sessionId;
+    const pub = await client(0, sid, 'pub');
+    const { streamId, tracks } = await publish(pub);
+    const slow = await subscriber(1, sid, streamId, 'slow');
+    const fast = await subscriber(2, sid, streamId, 'fast');
+    await until('both forwards', () => nodes[1]!.mediaRelay!.stats().flowing === 1 && nodes[2]!.mediaRelay!.stats().flowing === 1);
+    // node 2 stops reading its link from node 1 (a node stalled): node 1's socket buffers fill
+    const slowId = nodes[1]!.cluster!.nodeId;
+    const link = nodes[0]!.mediaRelay!.links.all().find((l) => l.peer === slowId)!;
+    const peerLink = nodes[1]!.mediaRelay!.links.all().find((l) => l.peer === nodes[0]!.cluster!.nodeId)!;
+    (peerLink as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket.pause();
+    const N = 1500;
+    for (let i = 0; i < N; i += 100) {
+      for (let j = i; j < i + 100; j++) pub.ws.send(audio(tracks.audio, j, 8000));
+      await until(`the fast node's subscriber to get ${i + 100}`, () => fast.tap.frames.length === i + 100, 10_000);
+    }
+    expect(fast.tap.decoded().map(indexOf)).toEqual(Array.from({ length: N }, (_, i) => i));
+    const c = nodes[0]!.registry.mediaStats(sid)!.consumers.find((x) => x.kind === 'audio' && x.subscriberId === `link:${link.id}`)!;
+    expect(c.dropped).toBeGreaterThan(0);
+    expect(c.queued).toBeLessThanOrEqual(25);
+    (peerLink as unknown as { ws: { _socket: { resume(): void } } }).ws._socket.resume();
+    await until('the slow node to get what was not dropped', () => slow.tap.frames.length > 0, 10_000);
+    const got = slow.tap.decoded().map(indexOf);
+    for (let i = 1; i < got.length; i++) expect(got[i]).toBeGreaterThan(got[i - 1] as number);
+    expect(got.length).toBeLessThan(N);
+  });
+
   it('tracks are unique in the session whichever node publishes', async () => {
     await startNodes(3, { clusterSecret: SECRET });
     const sid = mintSessionId(PROJECT).sessionId;
