@@ -13,10 +13,14 @@ async function main() {
   // --redis URL: run as a cluster node (bench/cluster.js)
   const at = process.argv.indexOf('--redis');
   const redis = at > 0 ? process.argv[at + 1] : undefined;
+  // --cluster-secret S: media links between the nodes (bench/cluster.js, media part)
+  const sec = process.argv.indexOf('--cluster-secret');
+  const clusterSecret = sec > 0 ? process.argv[sec + 1] : undefined;
   const server = await startServer({
     projects: [BENCH_PROJECT],
     port: 0,
     redis,
+    clusterSecret,
     maxConnectionsPerSession: 5000,
     maxConnectionsPerAddress: 0, // every bench client comes from 127.0.0.1
     signalsPerSecond: 0, // the benchmarks measure clients, not the rate limiter

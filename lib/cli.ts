@@ -46,6 +46,12 @@ options:
                         do not finish closing (default 5000)
   --redis URL           redis://HOST:PORT: run as one node of a cluster sharing its
                         sessions through Redis (env CONVENE_REDIS_URL; docs/cluster.md)
+  --cluster-secret S    the secret every node of the cluster shares (16+ characters) to
+                        forward media to each other (env CONVENE_CLUSTER_SECRET); without
+                        it a subscriber gets media only from publishers of its own node
+  --cluster-media-address HOST:PORT
+                        where this node listens for the other nodes' media links, and the
+                        address it announces (default: --host, a free port)
   --log-level L         trace, debug, info, warn, error, fatal or silent
                         (env CONVENE_LOG_LEVEL, default info)
   --rtc-public-ip IP    WebRTC: announce this address besides the host candidates
@@ -206,6 +212,7 @@ async function serverCommand(argv: string[]): Promise<void> {
       'max-connections': { type: 'string' }, 'signal-rate': { type: 'string' },
       'max-per-address': { type: 'string' }, 'headers-timeout': { type: 'string' }, 'max-send-buffer': { type: 'string' },
       'shutdown-timeout': { type: 'string' }, redis: { type: 'string' }, 'log-level': { type: 'string' },
+      'cluster-secret': { type: 'string' }, 'cluster-media-address': { type: 'string' },
       'rtc-public-ip': { type: 'string' }, 'rtc-ports': { type: 'string' }, 'no-webrtc': { type: 'boolean' },
     },
   });
@@ -260,10 +267,19 @@ async function serverCommand(argv: string[]): Promise<void> {
     maxSendBufferBytes: num('max-send-buffer', values['max-send-buffer']) ?? fileOpts.maxSendBufferBytes,
     shutdownTimeoutMs: num('shutdown-timeout', values['shutdown-timeout']) ?? fileOpts.shutdownTimeoutMs,
     redis: values.redis ?? envVar('CONVENE_REDIS_URL') ?? fileOpts.redis,
+    clusterSecret: values['cluster-secret'] ?? envVar('CONVENE_CLUSTER_SECRET') ?? fileOpts.clusterSecret,
+    clusterMediaAddress: values['cluster-media-address'] ?? fileOpts.clusterMediaAddress,
     logger: log,
   };
   options.webrtc = webrtcOptions(values['rtc-public-ip'], values['rtc-ports'], values['no-webrtc'], fileOpts.webrtc);
   if (options.redis !== undefined && !/^rediss?:\/\//.test(options.redis)) fail(`--redis must be a redis:// URL, not '${options.redis}'`);
+  if (options.redis === undefined && (options.clusterSecret !== undefined || options.clusterMediaAddress !== undefined)) {
+    fail('--cluster-secret and --cluster-media-address are for a cluster node: give --redis too');
+  }
+  if (options.clusterSecret !== undefined && options.clusterSecret.length < 16) fail('--cluster-secret must be at least 16 characters');
+  if (options.clusterMediaAddress !== undefined && !/^(\[[^\]]+\]|[^:]+):\d{1,5}$/.test(options.clusterMediaAddress)) {
+    fail(`--cluster-media-address must be HOST:PORT, not '${options.clusterMediaAddress}'`);
+  }
   if (tls) options.tls = tls;
   if (dev) options.devProject = projects[0]; // the room page's /dev/join mints its tokens
   let server: ConveneServer;
@@ -288,6 +304,7 @@ async function serverCommand(argv: string[]): Promise<void> {
     }
   }
   if (server.cluster) process.stdout.write(`cluster node ${server.cluster.nodeId} on ${options.redis}\n`);
+  if (server.mediaRelay) process.stdout.write(`media links on ${server.mediaRelay.links.address}\n`);
   process.stdout.write(`REST API at ${server.apiUrl}\n`);
   process.stdout.write(`listening on ${server.url}\n`);
   process.stdout.write(`room page at ${server.apiUrl}/${dev ? ' (development mode: open it to join a session with camera and microphone)' : '?apiKey=&sessionId=&token='}\n`);

@@ -19,7 +19,7 @@ import {
   type StreamProperty,
 } from './events';
 import type { MediaSink } from './media/consumer';
-import { MEDIA_DEFAULTS, Router, type MediaLimits, type RouterStats } from './media/router';
+import { ALL_TRACKS, MEDIA_DEFAULTS, Router, type MediaLimits, type RouterStats } from './media/router';
 import { fail } from './request-error';
 import type { ConnectionSeed, RegistryCore, RegistryLimits, SessionPort, StreamChange } from './session-port';
 import {
@@ -29,6 +29,8 @@ import {
 import { SingleNode } from './single-node';
 import { reportInternal, silentLog, type Logger } from './logger';
 import { RtcError, type EdgeKey, type WebRtcEdge } from './webrtc/edge';
+import type { MediaRelay, RelayHost, RelayStats } from './cluster/media-relay';
+import { isLinkSubscriber } from './media/router';
 
 export type { ConnectionDestroyedReason, JoinOptions, RestStream, SessionSnapshot, StreamDestroyedReason } from './session-state';
 export type { RegistryLimits } from './session-port';
@@ -57,6 +59,8 @@ export class Registry {
   private readonly now: () => number;
   /** where the operations' changes go: this node alone, or the cluster's log */
   private node: SessionPort;
+  /** cluster with a cluster secret: media across nodes */
+  private relay: MediaRelay | undefined;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -79,8 +83,30 @@ export class Registry {
       streamRemoved: (session, streamId) => {
         session.router?.removeStream(streamId);
         this.edge?.closeStream(session.id, streamId);
+        this.relay?.streamRemoved(session, streamId);
       },
+      mediaMoved: (session) => this.relay?.reconcile(session),
     };
+  }
+
+  /** Cluster: media across nodes (docs/cluster.md): streams of other nodes reach this node's subscribers over media links. */
+  attachMediaRelay(make: (host: RelayHost) => MediaRelay): MediaRelay {
+    this.relay = make({
+      session: (id) => this.sessions.get(id),
+      router: (session) => this.routerOf(session),
+      tell: (session, streamId, what) => {
+        const stream = session.streams.get(streamId);
+        if (!stream) return;
+        const router = this.routerOf(session);
+        this.tellChanges(session, what === 'interrupted' ? router.interrupt(stream.connectionId, [streamId]) : router.restore([streamId], stream.connectionId), what);
+      },
+    });
+    return this.relay;
+  }
+
+  /** The media relay's counters (links, forwards), in a cluster with media across nodes. */
+  mediaRelayStats(): RelayStats | undefined {
+    return this.relay?.stats();
   }
 
   /**
@@ -196,7 +222,15 @@ export class Registry {
    */
   async resumeAnywhere(sessionId: string, connectionId: string, resumeToken: string, lastSeq: number): Promise<Connection> {
     if (this.findConnection(sessionId, connectionId)) return this.resume(sessionId, connectionId, resumeToken, lastSeq);
-    return this.node.resumeElsewhere(sessionId, connectionId, resumeToken, lastSeq);
+    const conn = await this.node.resumeElsewhere(sessionId, connectionId, resumeToken, lastSeq);
+    const session = this.sessions.get(sessionId);
+    if (session && this.relay) {
+      // taken over from another node: its subscriptions come with it, its streams' media now enters here
+      await this.relay.restoreSubscriptions(session, conn.id);
+      this.tellSubscribers(conn, 'restored');
+      this.relay.reconcile(session);
+    }
+    return conn;
   }
 
   /** Checks a resume; on success the caller attaches the transport and replays. Throws RequestError. */
@@ -243,6 +277,7 @@ export class Registry {
     if (!session || session.connections.get(conn.id) !== conn) return;
     session.router?.removeConnection(conn.id);
     this.edge?.closeConnection(session.id, conn.id);
+    this.relay?.reconcile(session);
     this.node.run(session.id, () => {
       session.connections.delete(conn.id);
       const streams = [...session.streams.values()].filter((stream) => stream.connectionId === conn.id);
@@ -252,6 +287,7 @@ export class Registry {
     if (session.connections.size === 0) {
       session.router?.close();
       session.router = undefined;
+      this.relay?.reconcile(session);
       this.edge?.closeSession(session.id);
       this.node.sessionEmptied(session);
     }
@@ -360,6 +396,7 @@ export class Registry {
         // idempotent: a subscription already gone (stream destroyed meanwhile) is no error
         session.router?.unsubscribe(conn.id, req.streamId);
         this.edge?.close(this.edgeKey(session, conn, req.streamId), 'subscribe');
+        this.subscriptionsChanged(session, conn);
         return '';
       case 'rtcPublish':
         return this.rtcPublish(session, conn, req.streamId, req.sdp);
@@ -449,9 +486,11 @@ export class Registry {
       layoutClassList: [...conn.layoutClassList],
     };
     const wire = copyStream(stream);
+    // the tracks are stored with the stream: every node of a cluster forwards it with the same numbers
+    const tracks = this.routerOf(session).addStream(stream.id, conn.id);
+    stream.tracks = tracks;
     this.node.addStream(session, stream, conn);
     if (muted) this.node.emitTo(conn, muteForced(true, stream.id));
-    const tracks = this.routerOf(session).addStream(stream.id, conn.id);
     return `,"stream":${json(wire)},"tracks":${json(tracks)}`;
   }
 
@@ -467,8 +506,10 @@ export class Registry {
           if (this.edge?.requestKeyframe(session.id, ownerId, streamId)) return;
           const owner = session.connections.get(ownerId);
           if (owner && owner.state !== 'closed') this.node.run(session.id, () => this.node.emitTo(owner, keyframeRequested(streamId)));
+          else if (!owner) this.relay?.requestKeyframe(session.id, streamId); // published on another node
         },
         this.now,
+        () => this.node.cluster?.trackRange ?? ALL_TRACKS,
       );
     }
     return session.router;
@@ -477,12 +518,24 @@ export class Registry {
   private subscribe(session: Session, conn: Connection, streamId: string, audio: boolean, video: boolean): string {
     if (!conn.capabilities.subscribe) fail(ErrorCode.SUBSCRIBE_DENIED, `role '${conn.role}' may not subscribe`, 'OT_PERMISSION_DENIED');
     const stream = this.anyStream(session, streamId);
-    if (!session.connections.has(stream.connectionId)) {
-      fail(ErrorCode.MEDIA_NOT_ON_THIS_NODE, `stream '${streamId}' is published on another node of the cluster: media across nodes is not supported yet`);
-    }
+    this.mediaReachable(session, stream);
     const subscription = this.routerOf(session).subscribe(conn.id, stream, { audio, video });
     this.edge?.close(this.edgeKey(session, conn, streamId), 'subscribe'); // its media now comes on the socket
+    this.subscriptionsChanged(session, conn);
     return `,"subscription":${json(subscription)}`;
+  }
+
+  /** A stream published on another node reaches this node's subscribers only over media links (a cluster secret). */
+  private mediaReachable(session: Session, stream: Stream): void {
+    if (session.connections.has(stream.connectionId) || this.relay) return;
+    fail(ErrorCode.MEDIA_NOT_ON_THIS_NODE, `stream '${stream.id}' is published on another node of the cluster, and media across nodes needs the cluster secret (--cluster-secret) on every node`);
+  }
+
+  /** A subscriber's subscriptions changed: the streams of other nodes this node receives, and (cluster) its record for a resume elsewhere. */
+  private subscriptionsChanged(session: Session, conn: Connection): void {
+    if (!this.relay) return;
+    this.relay.reconcile(session);
+    this.relay.saveSubscriptions(session, conn.id);
   }
 
   // ---- WebRTC (revision 1.2, docs/protocol.md section 16; the edge is webrtc/edge.ts) ----
@@ -513,7 +566,7 @@ export class Registry {
     if (!conn.capabilities.publish) fail(ErrorCode.PUBLISH_DENIED, `role '${conn.role}' may not publish`, 'OT_PERMISSION_DENIED');
     const stream = this.ownStream(session, conn, streamId);
     const edge = this.needEdge();
-    const tracks = this.routerOf(session).addStream(stream.id, conn.id);
+    const tracks = this.routerOf(session).addStream(stream.id, conn.id, stream.tracks);
     const key = this.edgeKey(session, conn, stream.id);
     return edge.publish(key, sdp, tracks, { deliver: (frame) => this.receiveMedia(conn, frame) }).then((answer) => {
       if (conn.state === 'closed' || session.streams.get(streamId)?.connectionId !== conn.id) {
@@ -531,22 +584,24 @@ export class Registry {
   private rtcSubscribe(session: Session, conn: Connection, streamId: string, sdp: string, audio: boolean, video: boolean): Promise<string> {
     if (!conn.capabilities.subscribe) fail(ErrorCode.SUBSCRIBE_DENIED, `role '${conn.role}' may not subscribe`, 'OT_PERMISSION_DENIED');
     const stream = this.anyStream(session, streamId);
-    if (!session.connections.has(stream.connectionId)) {
-      fail(ErrorCode.MEDIA_NOT_ON_THIS_NODE, `stream '${streamId}' is published on another node of the cluster: media across nodes is not supported yet`);
-    }
+    this.mediaReachable(session, stream);
     const edge = this.needEdge();
     const key = this.edgeKey(session, conn, streamId);
     const hooks = {
       keyframe: () => void session.router?.requestKeyframe(conn.id, streamId),
-      gone: () => void session.router?.unsubscribe(conn.id, streamId),
+      gone: () => {
+        session.router?.unsubscribe(conn.id, streamId);
+        this.subscriptionsChanged(session, conn);
+      },
     };
     return edge.subscribe(key, sdp, { audio, video }, hooks).then((a) => {
       const now = session.streams.get(streamId);
-      if (conn.state === 'closed' || !now || !session.connections.has(now.connectionId)) {
+      if (conn.state === 'closed' || !now || (!session.connections.has(now.connectionId) && !this.relay)) {
         edge.close(key, 'subscribe');
         fail(ErrorCode.INVALID_STREAM, `stream '${streamId}' ended during the negotiation`);
       }
       const subscription = this.routerOf(session).subscribe(conn.id, now, a.kinds, a.sink);
+      this.subscriptionsChanged(session, conn);
       return `,"sdp":${json(a.sdp)},"subscription":${json(subscription)}`;
     });
   }
@@ -556,7 +611,10 @@ export class Registry {
     const edge = this.edge;
     if (!edge) return;
     const key = this.edgeKey(session, conn, streamId);
-    if (edge.close(key, 'subscribe')) session.router?.unsubscribe(conn.id, streamId);
+    if (edge.close(key, 'subscribe')) {
+      session.router?.unsubscribe(conn.id, streamId);
+      this.subscriptionsChanged(session, conn);
+    }
     edge.close(key, 'publish');
   }
 
@@ -585,15 +643,28 @@ export class Registry {
     const own = [...session.streams.values()].filter((s) => s.connectionId === conn.id).map((s) => s.id);
     if (own.length === 0) return;
     const router = this.routerOf(session);
-    const changes = what === 'interrupted' ? router.interrupt(conn.id, own) : router.restore(own, conn.id);
-    if (changes.every((c) => c.subscribers.length === 0)) return;
+    this.tellChanges(session, what === 'interrupted' ? router.interrupt(conn.id, own) : router.restore(own, conn.id), what);
+  }
+
+  /**
+   * streamInterrupted / streamRestored for the subscribers of streams: this node's get the
+   * event; another node that receives the stream over a media link is told (its own subscribers
+   * get it there).
+   */
+  private tellChanges(session: Session, changes: Array<{ streamId: string; subscribers: string[] }>, what: 'interrupted' | 'restored'): void {
+    for (const { streamId, subscribers } of changes) {
+      for (const id of subscribers) if (isLinkSubscriber(id)) this.relay?.tellLink(session.id, streamId, id, what);
+    }
+    const here = (id: string): boolean => {
+      const c = session.connections.get(id);
+      return c !== undefined && c.state !== 'closed';
+    };
+    const local = changes.map((c) => ({ streamId: c.streamId, subscribers: c.subscribers.filter(here) }));
+    if (local.every((c) => c.subscribers.length === 0)) return;
     this.node.run(session.id, () => {
-      for (const { streamId, subscribers } of changes) {
+      for (const { streamId, subscribers } of local) {
         const body = what === 'interrupted' ? streamInterrupted(streamId) : streamRestored(streamId);
-        for (const id of subscribers) {
-          const sub = session.connections.get(id);
-          if (sub && sub.state !== 'closed') this.node.emitTo(sub, body);
-        }
+        for (const id of subscribers) this.node.emitTo(session.connections.get(id) as Connection, body);
       }
     });
   }

@@ -222,9 +222,10 @@ export async function handleRest(req: IncomingMessage, res: ServerResponse, ctx:
     if (path === '/session/create' && req.method === 'POST') return await createSession(req, res, ctx);
     if (path === '/health' && req.method === 'GET') {
       const { cluster } = ctx.registry;
+      const media = ctx.registry.mediaRelayStats();
       return send(res, 200, {
         status: cluster && !cluster.available ? 'degraded' : 'ok', sessions: ctx.registry.sessionCount, connections: ctx.registry.connectionCount(),
-        ...(cluster ? { cluster: { node: cluster.nodeId, redis: cluster.available ? 'up' : 'down' } } : {}),
+        ...(cluster ? { cluster: { node: cluster.nodeId, redis: cluster.available ? 'up' : 'down', ...(media ? { media } : {}) } } : {}),
       });
     }
     const m = path.match(V2);

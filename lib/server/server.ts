@@ -17,6 +17,7 @@ import { DeadlineWheel } from './deadline-wheel';
 import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
 import { WebRtcEdge, type WebRtcOptions } from './webrtc/edge';
+import { MediaRelay } from './cluster/media-relay';
 
 /** Highest maxFrameBytes accepted. */
 const WS_MAX_PAYLOAD = 1024 * 1024;
@@ -81,6 +82,18 @@ export interface ServerOptions {
    * (docs/cluster.md). Without it everything stays in this process.
    */
   redis?: string;
+  /**
+   * Cluster: the secret the nodes share to open media links to each other (at least 16
+   * characters; docs/cluster.md, "Media across nodes"). Without it a subscriber gets media only
+   * from publishers of its own node (4501 otherwise).
+   */
+  clusterSecret?: string;
+  /**
+   * Cluster: HOST:PORT where this node listens for the other nodes' media links, and the
+   * address it announces to them (Redis). Default: this server's host, any free port (listening
+   * on 0.0.0.0, the machine's first non-loopback IPv4 is announced).
+   */
+  clusterMediaAddress?: string;
   /** Where the operator log goes (README, "Server logs"). Default: nothing is logged. */
   logger?: Logger;
   /** Without `logger`: log JSON lines at this level to standard error. */
@@ -132,7 +145,10 @@ export class ConveneServer implements SocketHost {
    */
   private readonly keepalivePeriodMs: number;
   private readonly keepaliveWheel: DeadlineWheel<ClientSocket>;
-  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'webrtc' | 'devProject' | 'webDir'>> & Pick<ServerOptions, 'tls' | 'redis'>;
+  private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'webrtc' | 'devProject' | 'webDir' | 'clusterSecret' | 'clusterMediaAddress'>>
+    & Pick<ServerOptions, 'tls' | 'redis' | 'clusterSecret' | 'clusterMediaAddress'>;
+  /** cluster with a secret: the media links to the other nodes */
+  mediaRelay: MediaRelay | undefined;
   /** the WebRTC edge (revision 1.2), or why this server has none */
   readonly webrtc: WebRtcEdge | { disabled: string };
   /** set by listen() when the server is a cluster node */
@@ -150,6 +166,8 @@ export class ConveneServer implements SocketHost {
     if (o.keepaliveIntervalMs <= 0 || o.keepaliveTimeoutMs <= 0) throw new RangeError('keepalive interval and timeout must be > 0');
     if (o.headersTimeoutMs <= 0) throw new RangeError('headersTimeoutMs must be > 0');
     if (o.maxSendBufferBytes < 65_536) throw new RangeError("option 'maxSendBufferBytes' must be at least 65536");
+    if (o.clusterSecret !== undefined && o.clusterSecret.length < 16) throw new RangeError("option 'clusterSecret' must be at least 16 characters");
+    if (o.clusterMediaAddress !== undefined) parseHostPort(o.clusterMediaAddress);
     if (o.maxFrameBytes < 1 || o.maxFrameBytes > WS_MAX_PAYLOAD) throw new RangeError(`option 'maxFrameBytes' must be between 1 and ${WS_MAX_PAYLOAD}`);
     this.opts = o;
     this.log = options.logger ?? (options.logLevel ? createLogger(options.logLevel) : silentLog);
@@ -265,6 +283,20 @@ export class ConveneServer implements SocketHost {
       this.registry.attachCluster(this.cluster, (on) => {
         if (!on) for (const sock of [...this.sockets]) sock.releaseHeld();
       });
+      if (this.opts.clusterSecret !== undefined) {
+        const cluster = this.cluster;
+        const listen = this.opts.clusterMediaAddress ? parseHostPort(this.opts.clusterMediaAddress) : { host: this.opts.host, port: 0 };
+        const relay = this.registry.attachMediaRelay((host) => new MediaRelay({
+          cluster, secret: this.opts.clusterSecret as string, listen, host, log: (line, event) => this.logCluster(line, event),
+        }));
+        try {
+          await relay.start();
+        } catch (e) {
+          cluster.close();
+          throw new Error(`cannot listen for media links on ${listen.host}:${listen.port}: ${(e as Error).message}`);
+        }
+        this.mediaRelay = relay;
+      }
     }
     await new Promise<void>((resolve, reject) => {
       const onError = (e: Error): void => reject(e);
@@ -373,6 +405,7 @@ export class ConveneServer implements SocketHost {
       });
       this.registry.close();
       if (this.webrtc instanceof WebRtcEdge) this.webrtc.closeAll();
+      this.mediaRelay?.close();
       this.cluster?.close();
       this.log.info({ event: 'stopped', dropped }, 'stopped');
       return dropped;
@@ -406,6 +439,14 @@ export class ConveneServer implements SocketHost {
 /** Creates a server and starts listening. */
 export async function startServer(options: ServerOptions): Promise<ConveneServer> {
   return new ConveneServer(options).listen();
+}
+
+/** HOST:PORT ([v6]:PORT too); throws a RangeError naming what is wrong. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(text);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new RangeError(`'${text}' is not HOST:PORT`);
+  return { host: (m[1] ?? m[2]) as string, port };
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -53,6 +53,8 @@ export interface RegistryCore {
   resumeChecked(conn: Connection, lastSeq: number): Connection;
   /** a stream left the session (its media producers and consumers go) */
   streamRemoved(session: Session, streamId: string): void;
+  /** cluster: a connection moved to another node (or here): where its streams' media comes from changed */
+  mediaMoved(session: Session): void;
 }
 
 /** Who a broadcast is for: every connection of the session but `except` / `exceptId`. */

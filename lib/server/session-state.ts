@@ -5,7 +5,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Connection } from './connection';
-import { ErrorCode, type WireConnection, type WireStream } from '../wire';
+import { ErrorCode, type WireConnection, type WireStream, type WireTracks } from '../wire';
 import { fail } from './request-error';
 import type { Role } from './tokens';
 import type { RemoteSnapshot } from './cluster/cluster';
@@ -18,7 +18,11 @@ export type { ConnectionDestroyedReason, StreamDestroyedReason } from '../wire';
 export interface Stream extends WireStream {
   /** layout classes for archives and broadcasts (REST API), from the publisher's token */
   layoutClassList: string[];
-  /* media: the stream's tracks are the session Router's producers (media/router.ts) */
+  /**
+   * media: the stream's track numbers (its producers in the session Router, media/router.ts);
+   * kept with the stream so that every node of a cluster knows them (not in the wire form)
+   */
+  tracks?: WireTracks | undefined;
 }
 
 /** A stream as the REST API shows it. */
@@ -31,6 +35,8 @@ export class Session {
   readonly connections = new Map<string, Connection>();
   /** the session's connections on other nodes (cluster only): a mirror kept by their events */
   readonly remote = new Map<string, WireConnection>();
+  /** cluster: the node each connection of `remote` lives on (media across nodes: where a stream's frames come from) */
+  readonly remoteNode = new Map<string, string>();
   readonly streams = new Map<string, Stream>();
   forceMuteActive = false;
   forceMuteExcluded = new Set<string>();
@@ -67,7 +73,10 @@ export function fillSession(session: Session, remote: RemoteSnapshot, me: string
     session.forceMuteExcluded = new Set(remote.mute.excluded);
   }
   for (const c of remote.connections) {
-    if (c.node !== me && !session.connections.has(c.id)) session.remote.set(c.id, wireConnection(c));
+    if (c.node !== me && !session.connections.has(c.id)) {
+      session.remote.set(c.id, wireConnection(c));
+      session.remoteNode.set(c.id, c.node);
+    }
   }
   for (const st of remote.streams) session.streams.set(st.id, { ...st, layoutClassList: [...(st.layoutClassList ?? [])] });
 }
@@ -102,4 +111,9 @@ export function wireConnection(c: WireConnection): WireConnection {
 
 export function restStream(s: Stream | StoredStream): RestStream {
   return { ...copyStream(s), layoutClassList: [...s.layoutClassList] };
+}
+
+/** A stream as a cluster stores it (Redis, log entries): the REST form with its media tracks. */
+export function storedStream(s: Stream | StoredStream): StoredStream {
+  return s.tracks ? { ...restStream(s), tracks: { ...s.tracks } } : restStream(s);
 }

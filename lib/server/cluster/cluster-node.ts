@@ -9,7 +9,7 @@ import type { Connection, SignalOrigin } from '../connection';
 import { failedResult, muteForced, streamCreated, streamDestroyed, streamPropertyChanged } from '../events';
 import { fail } from '../request-error';
 import type { BroadcastOptions, RegistryCore, SessionPort, StreamChange } from '../session-port';
-import { copyStream, fillSession, restStream, Session, type JoinOptions, type SessionSnapshot, type Stream } from '../session-state';
+import { copyStream, fillSession, storedStream, Session, type JoinOptions, type SessionSnapshot, type Stream } from '../session-state';
 import type { ClusterPort } from './cluster';
 import { appendRemoval, Cond, isEmpty, newBatch, Write, type Batch, type ClusterOp, type LogEntry, type LogMsg, type MuteState } from './log-entry';
 import { Replica } from './replica';
@@ -137,8 +137,8 @@ export class ClusterNode implements SessionPort {
   }
 
   addStream(session: Session, stream: Stream, publisher: Connection): void {
-    this.entry.writes.push([Write.PUT_STREAM, stream.id, json(restStream(stream))]);
-    this.message(streamCreated(copyStream(stream)), { except: publisher }, { t: 'streamPut', stream: restStream(stream) });
+    this.entry.writes.push([Write.PUT_STREAM, stream.id, json(storedStream(stream))]);
+    this.message(streamCreated(copyStream(stream)), { except: publisher }, { t: 'streamPut', stream: storedStream(stream) });
   }
 
   removeStream(session: Session, stream: Stream, reason: StreamDestroyedReason, except?: Connection): void {
@@ -148,7 +148,7 @@ export class ClusterNode implements SessionPort {
 
   changeStream(session: Session, stream: Stream, changes: StreamChange[], except?: Connection, exceptId?: string): void {
     if (changes.length === 0) return;
-    const next = restStream(stream) as unknown as Record<string, unknown>;
+    const next = storedStream(stream) as unknown as Record<string, unknown>;
     for (const { key, oldValue, newValue } of changes) {
       next[key] = newValue;
       this.message(streamPropertyChanged(stream.id, key, oldValue, newValue), { except, exceptId }, { t: 'streamSet', id: stream.id, key, value: newValue });

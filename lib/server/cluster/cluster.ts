@@ -18,6 +18,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Redis, ReplyError } from 'ioredis';
+import type { TrackRange } from '../media/router';
 import { Cond, removalBatch, Write, type Batch, type Checkpoint, type LogEntry, type MuteState, type StoredConnection, type StoredStream } from './log-entry';
 
 export type { Batch, ClusterOp, LogEntry, MuteState, StoredConnection, StoredStream } from './log-entry';
@@ -85,6 +86,14 @@ export interface ClusterPort {
   restore(state: LocalSnapshot): Promise<void>;
   staleRecords(held: (sessionId: string, connectionId: string) => boolean): Promise<NodeRecord[]>;
   recount(): Promise<void>;
+  /** The media track numbers this node gives new streams (its part of the 16-bit space: docs/cluster.md). */
+  readonly trackRange: TrackRange;
+  /** Media across nodes: announces this node's media link address; another node's (undefined: none). */
+  publishMediaAddress(address: string): Promise<void>;
+  mediaAddress(node: string): Promise<string | undefined>;
+  /** A connection's media subscriptions (JSON), kept for its resume on another node (only while it is this node's). */
+  saveSubscriptions(sessionId: string, connectionId: string, subs: string): void;
+  loadSubscriptions(sessionId: string, connectionId: string): Promise<string | undefined>;
   /** REST on a node without clients in the session. */
   hasConnection(sessionId: string, connectionId: string): Promise<boolean>;
   snapshot(sessionId: string): Promise<RemoteSnapshot>;
@@ -112,11 +121,36 @@ const LOG = (sid: string): string => `cv:s:${sid}:log`;
 const EPOCH = (sid: string): string => `cv:s:${sid}:epoch`;
 const CK = (sid: string): string => `cv:s:${sid}:ck`;
 const MARKS = (sid: string): string => `cv:s:${sid}:marks`;
+const SUBS = (sid: string): string => `cv:s:${sid}:subs`;
+const MEDIA_ADDRESS = (node: string): string => `cv:node:${node}:media`;
+const TRACK_SLOT = (slot: number): string => `cv:tracks:${slot}`;
 const NODES = 'cv:nodes';
 const ALIVE = (node: string): string => `cv:node:${node}`;
 const NODE_SESSIONS = (node: string): string => `cv:node:${node}:sessions`;
 const SWEEP_LOCK = (node: string): string => `cv:sweep:${node}`;
 const LAG = 'cv:lag';
+
+/**
+ * Media track numbers: each node holds one of TRACK_SLOTS slots (a key renewed with its
+ * heartbeat) and gives new streams the tracks of its slot: slot s has s*1024 .. s*1024+1023
+ * (track 0 is not a track). A stream keeps its tracks when its publisher resumes on another node.
+ */
+const TRACK_SLOTS = 64;
+const TRACKS_PER_SLOT = 1024;
+const TRACK_SLOT_TTL_MS = 30_000;
+
+/** Takes slot KEYS[1] for ARGV[1] if it is free or already its own. */
+const CLAIM_SLOT = `
+local owner = redis.call('GET', KEYS[1])
+if owner and owner ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1`;
+
+/** Records a connection's subscriptions if it is still the calling node's. */
+const SAVE_SUBS = `
+local rec = redis.call('HGET', KEYS[1], ARGV[1])
+if rec and cjson.decode(rec).node == ARGV[2] then redis.call('HSET', KEYS[2], ARGV[1], ARGV[3]) return 1 end
+return 0`;
 
 /** How often a node says it is alive, and how long that lasts. */
 const HEARTBEAT_MS = 1000;
@@ -134,7 +168,7 @@ return 1`;
  * A failed REQUESTER_ON_NODE (the request's connection is no longer this node's) drops the entry;
  * a failed CONNECTION_ON_NODE or STREAM_EXISTS appends the fallback instead, if any. Every 256
  * entries the log is trimmed to what the oldest checkpoint needs (and it never holds more than the cap).
- * KEYS: seq, log, conns, streams, count, ck, mute, epoch, marks (entry number by time, for trimming).
+ * KEYS: seq, log, conns, streams, count, ck, mute, epoch, marks (entry number by time, for trimming), subs.
  * ARGV: channel, cap, entry, fallback, snapshot?, new epoch, keep ms, #conds, conds (3 each), writes (3 each).
  */
 const COMMIT = `
@@ -173,9 +207,11 @@ if ok then
     elseif kind == '${Write.DELETE_CONNECTION}' then
       if redis.call('HDEL', KEYS[3], id) == 1 then redis.call('DECR', KEYS[5]) end
       redis.call('HDEL', KEYS[6], id)
+      redis.call('HDEL', KEYS[10], id)
     elseif kind == '${Write.DELETE_RELEASED_CONNECTION}' then
       redis.call('HDEL', KEYS[3], id)
       redis.call('HDEL', KEYS[6], id)
+      redis.call('HDEL', KEYS[10], id)
     elseif kind == '${Write.PUT_CHECKPOINT}' then redis.call('HSET', KEYS[6], id, n .. ':' .. v)
     elseif kind == '${Write.PUT_STREAM}' then redis.call('HSET', KEYS[4], id, v)
     elseif kind == '${Write.UPDATE_STREAM}' then
@@ -265,6 +301,8 @@ export class Cluster implements ClusterPort {
   private readonly silentSince = new Map<string, number>();
   private outage = false;
   private wasDown = false;
+  /** the media track slot this node holds */
+  private slot = Math.floor(Math.random() * TRACK_SLOTS);
 
   private constructor(private readonly opts: ClusterOptions) {
     this.log = opts.log ?? ((line) => console.error(line));
@@ -370,6 +408,7 @@ export class Cluster implements ClusterPort {
       throw new ClusterUnavailableError(`cannot reach Redis at ${opts.url}: ${(e as Error).message}`);
     }
     c.up = true;
+    await c.claimTrackSlot();
     await c.heartbeat();
     c.timers.push(setInterval(() => void c.heartbeat(), HEARTBEAT_MS), setInterval(() => void c.checkNodes(), HEARTBEAT_MS));
     for (const t of c.timers) t.unref();
@@ -379,9 +418,47 @@ export class Cluster implements ClusterPort {
   private async heartbeat(): Promise<void> {
     try {
       await this.cmd.multi().set(ALIVE(this.nodeId), String(Date.now()), 'PX', HEARTBEAT_TTL_MS).sadd(NODES, this.nodeId).exec();
+      if ((await this.cmd.eval(CLAIM_SLOT, 1, TRACK_SLOT(this.slot), this.nodeId, String(TRACK_SLOT_TTL_MS))) !== 1) {
+        // lost during an outage longer than its expiry, and taken: another one (streams keep their tracks)
+        this.log(`convene: cluster: media track slot ${this.slot} was taken by another node; taking another one`, 'trackSlot');
+        await this.claimTrackSlot();
+      }
     } catch (e) {
       this.note(`convene: redis: heartbeat failed: ${(e as Error).message}`);
     }
+  }
+
+  /** Takes a free media track slot (throws when every slot is taken: more than TRACK_SLOTS nodes). */
+  private async claimTrackSlot(): Promise<void> {
+    for (let i = 0; i < TRACK_SLOTS; i++) {
+      const slot = (this.slot + i) % TRACK_SLOTS;
+      if ((await this.cmd.eval(CLAIM_SLOT, 1, TRACK_SLOT(slot), this.nodeId, String(TRACK_SLOT_TTL_MS))) === 1) {
+        this.slot = slot;
+        return;
+      }
+    }
+    throw new ClusterUnavailableError(`every one of the ${TRACK_SLOTS} media track slots is taken: a cluster has at most ${TRACK_SLOTS} nodes`);
+  }
+
+  get trackRange(): TrackRange {
+    return { first: Math.max(1, this.slot * TRACKS_PER_SLOT), last: this.slot * TRACKS_PER_SLOT + TRACKS_PER_SLOT - 1 };
+  }
+
+  async publishMediaAddress(address: string): Promise<void> {
+    await this.cmd.set(MEDIA_ADDRESS(this.nodeId), address);
+  }
+
+  async mediaAddress(node: string): Promise<string | undefined> {
+    return (await this.cmd.get(MEDIA_ADDRESS(node))) ?? undefined;
+  }
+
+  saveSubscriptions(sessionId: string, connectionId: string, subs: string): void {
+    if (!this.connected) return;
+    this.write(this.cmd.eval(SAVE_SUBS, 2, CONNS(sessionId), SUBS(sessionId), connectionId, this.nodeId, subs));
+  }
+
+  async loadSubscriptions(sessionId: string, connectionId: string): Promise<string | undefined> {
+    return (await this.cmd.hget(SUBS(sessionId), connectionId)) ?? undefined;
   }
 
   /**
@@ -420,7 +497,7 @@ export class Cluster implements ClusterPort {
       // null: it resumed elsewhere or left meanwhile
       if (await this.commit(removalBatch(sessionId, conn, streams, 'networkDisconnected', node))) gone++;
     }
-    await this.cmd.multi().del(NODE_SESSIONS(node)).srem(NODES, node).hdel(LAG, node).exec();
+    await this.cmd.multi().del(NODE_SESSIONS(node)).del(MEDIA_ADDRESS(node)).srem(NODES, node).hdel(LAG, node).exec();
     this.log(`convene: cluster: node ${node} is gone; ${gone} of its connection(s) announced as gone (networkDisconnected)`, 'nodeGone');
   }
 
@@ -466,7 +543,7 @@ export class Cluster implements ClusterPort {
     const sid = b.sessionId;
     let r: unknown;
     try {
-      r = await this.cmd.eval(COMMIT, 9, SEQ(sid), LOG(sid), CONNS(sid), STREAMS(sid), COUNT(sid), CK(sid), MUTE(sid), EPOCH(sid), MARKS(sid), ...args);
+      r = await this.cmd.eval(COMMIT, 10, SEQ(sid), LOG(sid), CONNS(sid), STREAMS(sid), COUNT(sid), CK(sid), MUTE(sid), EPOCH(sid), MARKS(sid), SUBS(sid), ...args);
     } catch (e) {
       throw this.unavailable(e);
     }

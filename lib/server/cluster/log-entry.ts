@@ -6,13 +6,15 @@
  * is what lets any node rebuild a connection whose node died. No I/O here.
  */
 import type { SignalOrigin } from '../connection';
-import type { WireConnection, WireStream } from '../../wire';
+import type { WireConnection, WireStream, WireTracks } from '../../wire';
 import { connectionDestroyed, streamDestroyed } from '../events';
 import { copyStream, wireConnection } from '../session-state';
 
 /** A stream as the cluster stores it: the wire form plus its layout classes. */
 export interface StoredStream extends WireStream {
   layoutClassList: string[];
+  /** its media tracks (session-wide numbers: every node's router uses them; docs/cluster.md, "Media across nodes") */
+  tracks?: WireTracks | undefined;
 }
 
 export interface MuteState {

@@ -15,7 +15,7 @@ import { addressedTo, Cond, eventsAfter, newBatch, removalBatch, Write, type Bat
 import { Outbox } from './outbox';
 import { SessionLog } from './session-log';
 import {
-  checkTokenHash, copyStream, fillSession, gone, restStream, Session, tokenHash, wireConnection,
+  checkTokenHash, copyStream, fillSession, gone, storedStream, Session, tokenHash, wireConnection,
   type JoinOptions, type SessionSnapshot,
 } from '../session-state';
 import type { Role } from '../tokens';
@@ -305,7 +305,7 @@ export class Replica {
     for (const s of this.core.sessions.values()) {
       if (s.connections.size === 0) continue;
       const connections = [...s.connections.values()].filter((c) => c.state !== 'closed').map((c) => this.record(c));
-      const streams = [...s.streams.values()].filter((st) => s.connections.has(st.connectionId)).map(restStream);
+      const streams = [...s.streams.values()].filter((st) => s.connections.has(st.connectionId)).map(storedStream);
       out.push({ sessionId: s.id, connections, streams });
     }
     return out;
@@ -364,10 +364,14 @@ export class Replica {
     const me = this.cluster.nodeId;
     switch (op.t) {
       case 'connAdd':
-        if (op.node !== me && !session.connections.has(op.conn.id)) session.remote.set(op.conn.id, wireConnection(op.conn));
+        if (op.node !== me && !session.connections.has(op.conn.id)) {
+          session.remote.set(op.conn.id, wireConnection(op.conn));
+          session.remoteNode.set(op.conn.id, op.node);
+        }
         return;
       case 'connDel': {
         session.remote.delete(op.id);
+        session.remoteNode.delete(op.id);
         const local = session.connections.get(op.id);
         if (local && local.state !== 'closed' && !stale(local)) this.dropLocal(session, local, 4022, 'connection removed by the cluster');
         return;
@@ -375,12 +379,16 @@ export class Replica {
       case 'connMove': {
         if (op.node === me) {
           session.remote.delete(op.conn.id);
+          session.remoteNode.delete(op.conn.id);
+          this.core.mediaMoved(session);
           return;
         }
         const local = session.connections.get(op.conn.id);
         if (local && stale(local)) return;
         if (local) this.dropLocal(session, local, 4001, 'resumed on another node');
         session.remote.set(op.conn.id, wireConnection(op.conn));
+        session.remoteNode.set(op.conn.id, op.node);
+        this.core.mediaMoved(session); // its streams' frames now come from its new node
         return;
       }
       case 'streamPut':
@@ -403,6 +411,8 @@ export class Replica {
     const transport = conn.currentTransport;
     conn.markClosed();
     session.connections.delete(conn.id);
+    // its subscriptions follow it (cv:s:<sid>:subs); its streams' producers stay (their subscribers here get them from its node now)
+    session.router?.dropSubscriber(conn.id);
     transport?.close(code, reason);
   }
 
@@ -460,6 +470,7 @@ export class Replica {
         log.init(r.e, r.n);
       }
       session.remote.delete(connectionId);
+      session.remoteNode.delete(connectionId);
       session.connections.set(connectionId, conn);
       conn.lastN = r.n;
       conn.epoch = r.e;

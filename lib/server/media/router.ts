@@ -15,6 +15,9 @@ import { Producer, type ProducerStats } from './producer';
 
 export type MediaLimits = ConsumerLimits;
 
+/** A stream as the router sees it: its wire form and, once published, its track numbers. */
+export type RoutedStream = WireStream & { tracks?: WireTracks | undefined };
+
 export const MEDIA_DEFAULTS: MediaLimits = {
   sendBufferBytes: 64 * 1024,
   queueFrames: 25, // 500 ms of 20 ms audio
@@ -34,6 +37,24 @@ const ENDED_TRACK_MS = 5000;
 const FLUSH_MS = 20;
 /** Track numbers are 16 bits; 0 is not a track. */
 const MAX_TRACK = 0xffff;
+
+/** The track numbers a router gives new streams (a cluster node gets a part of the 16-bit space: docs/cluster.md). */
+export interface TrackRange {
+  first: number;
+  last: number;
+}
+
+export const ALL_TRACKS: TrackRange = { first: 1, last: MAX_TRACK };
+
+/**
+ * Subscriber ids of the consumers that carry a stream to another node of a cluster (one per
+ * node: a stream crosses to a node once however many subscribers it has there).
+ */
+export const LINK_SUBSCRIBER_PREFIX = 'link:';
+export const isLinkSubscriber = (id: string): boolean => id.startsWith(LINK_SUBSCRIBER_PREFIX);
+
+/** What kinds of a stream this node's own subscribers take (what must come from another node). */
+export type Demand = Map<string, { audio: boolean; video: boolean }>;
 
 /** Who sent a frame: the connection and whether its role may publish. */
 export interface MediaSender {
@@ -67,7 +88,7 @@ export class Router {
   private readonly interrupted = new Set<string>();
   private readonly backlog = new Set<Consumer>();
   private flushTimer: NodeJS.Timeout | undefined;
-  private nextTrack = 1;
+  private nextTrack = 0;
   private malformed = 0;
   private unknownTrack = 0;
   private droppedAfterEnd = 0;
@@ -77,13 +98,15 @@ export class Router {
 
   constructor(
     /** the session's streams (authoritative: owner, hasAudio, hasVideo) */
-    private readonly streams: ReadonlyMap<string, WireStream>,
+    private readonly streams: ReadonlyMap<string, RoutedStream>,
     /** a connection's socket now, if it has one that carries media */
     private readonly sinkOf: (connectionId: string) => MediaSink | undefined,
     private readonly limits: MediaLimits = MEDIA_DEFAULTS,
     /** tells a stream's publisher to send a keyframe (the registry emits keyframeRequested) */
     private readonly requestKeyframeFrom: (ownerId: string, streamId: string) => void = () => {},
     private readonly now: () => number = Date.now,
+    /** where new streams' track numbers come from (a cluster node's part of the space) */
+    private readonly trackRange: () => TrackRange = () => ALL_TRACKS,
   ) {}
 
   /** Nothing held: the router can go. */
@@ -91,23 +114,50 @@ export class Router {
     return this.producers.size === 0 && this.bySubscriber.size === 0;
   }
 
-  /** A stream is published: its audio and video tracks (both, whatever it sends now). */
-  addStream(streamId: string, ownerId: string): WireTracks {
+  /**
+   * A stream is published: its audio and video tracks (both, whatever it sends now). `tracks`:
+   * the numbers it already has (a cluster: given by the node it was published on); else new
+   * ones from this router's range.
+   */
+  addStream(streamId: string, ownerId: string, tracks?: WireTracks): WireTracks {
     let p = this.byStream.get(streamId);
     if (!p) {
-      p = { audio: this.newProducer(streamId, 'audio', ownerId), video: this.newProducer(streamId, 'video', ownerId) };
+      p = { audio: this.newProducer(streamId, 'audio', ownerId, tracks?.audio), video: this.newProducer(streamId, 'video', ownerId, tracks?.video) };
       this.byStream.set(streamId, p);
     }
     return { audio: p.audio.track, video: p.video.track };
   }
 
-  private newProducer(streamId: string, kind: MediaKindName, ownerId: string): Producer {
-    if (this.producers.size >= MAX_TRACK) throw new Error('convene: no free media track in this session');
-    while (this.producers.has(this.nextTrack)) this.nextTrack = (this.nextTrack % MAX_TRACK) + 1;
-    const p = new Producer(this.nextTrack, streamId, kind, ownerId);
+  private newProducer(streamId: string, kind: MediaKindName, ownerId: string, given?: number): Producer {
+    let track = given;
+    if (track === undefined) {
+      track = this.freeTrack();
+    } else {
+      const old = this.producers.get(track);
+      if (old && old.streamId !== streamId) this.removeStream(old.streamId); // a stream gone that this node had not heard of yet
+    }
+    const p = new Producer(track, streamId, kind, ownerId);
     this.producers.set(p.track, p);
-    this.nextTrack = (this.nextTrack % MAX_TRACK) + 1;
     return p;
+  }
+
+  /** A track number of the range that no producer and no stream of the session (any node's) uses. */
+  private freeTrack(): number {
+    const { first, last } = this.trackRange();
+    const used = new Set<number>(this.producers.keys());
+    for (const st of this.streams.values()) {
+      const t = st.tracks;
+      if (t) used.add(t.audio).add(t.video);
+    }
+    const size = last - first + 1;
+    for (let i = 0; i < size; i++) {
+      const track = first + ((this.nextTrack + i) % size);
+      if (!used.has(track)) {
+        this.nextTrack = (track - first + 1) % size;
+        return track;
+      }
+    }
+    throw new Error(`convene: no free media track in this session (tracks ${first}-${last} are all in use)`);
   }
 
   /** A stream is gone: its producers and every consumer of them. Subscribers learn it from streamDestroyed. */
@@ -139,8 +189,9 @@ export class Router {
    * tracks its frames carry. `sink`: where this subscription's frames go instead of the
    * subscriber's socket (the WebRTC edge's RTP sink; undefined while it cannot send).
    */
-  subscribe(subscriberId: string, stream: WireStream, kinds: { audio: boolean; video: boolean }, sink?: () => MediaSink | undefined): WireSubscription {
-    const p = this.byStream.get(stream.id) ?? (this.addStream(stream.id, stream.connectionId), this.byStream.get(stream.id));
+  subscribe(subscriberId: string, stream: RoutedStream, kinds: { audio: boolean; video: boolean }, sink?: () => MediaSink | undefined): WireSubscription {
+    const tracks = stream.tracks;
+    const p = this.byStream.get(stream.id) ?? (this.addStream(stream.id, stream.connectionId, tracks), this.byStream.get(stream.id));
     if (!p) throw new Error('convene: media: producers missing');
     this.unsubscribe(subscriberId, stream.id);
     const consumers: Consumer[] = [];
@@ -209,6 +260,34 @@ export class Router {
     return true;
   }
 
+  /** A connection left this node (it moved to another one): its subscriptions go, its streams' producers stay. */
+  dropSubscriber(connectionId: string): void {
+    for (const streamId of [...(this.bySubscriber.get(connectionId)?.keys() ?? [])]) this.unsubscribe(connectionId, streamId);
+  }
+
+  /** A subscriber's subscriptions: stream and kinds (kept in a cluster for its resume on another node). */
+  subscriptionsOf(subscriberId: string): Array<{ streamId: string; audio: boolean; video: boolean }> {
+    const out = [];
+    for (const [streamId, consumers] of this.bySubscriber.get(subscriberId) ?? []) {
+      out.push({ streamId, audio: consumers.some((c) => c.kind === 'audio'), video: consumers.some((c) => c.kind === 'video') });
+    }
+    return out;
+  }
+
+  /** The kinds of each stream this node's own subscribers take (links to other nodes left out). */
+  demand(): Demand {
+    const out: Demand = new Map();
+    for (const [subscriberId, subs] of this.bySubscriber) {
+      if (isLinkSubscriber(subscriberId)) continue;
+      for (const [streamId, consumers] of subs) {
+        const d = out.get(streamId) ?? { audio: false, video: false };
+        for (const c of consumers) d[c.kind] = true;
+        out.set(streamId, d);
+      }
+    }
+    return out;
+  }
+
   /** A connection is gone for good: its subscriptions and its streams' producers. */
   removeConnection(connectionId: string): void {
     for (const streamId of [...(this.bySubscriber.get(connectionId)?.keys() ?? [])]) this.unsubscribe(connectionId, streamId);
@@ -267,7 +346,7 @@ export class Router {
       return wireError(ErrorCode.MALFORMED_MEDIA, d.message);
     }
     const { track, kind } = d.frame;
-    const producer = this.producers.get(track);
+    const producer = this.producers.get(track) ?? this.adopt(track, from.id);
     if (!from.canPublish) {
       this.refusedRole++;
       if (producer) producer.droppedNotOwner++;
@@ -296,12 +375,49 @@ export class Router {
       producer.droppedMuted++;
       return undefined;
     }
-    producer.forward(bytes, d.frame.flags, this.backlog);
+    this.fanOut(producer, bytes, d.frame.flags);
+    return undefined;
+  }
+
+  private fanOut(producer: Producer, bytes: Uint8Array, flags: number): void {
+    producer.forward(bytes, flags, this.backlog);
     if (this.backlog.size > 0 && !this.flushTimer) {
       this.flushTimer = setInterval(() => this.flushBacklog(), FLUSH_MS);
       this.flushTimer.unref();
     }
+  }
+
+  /**
+   * A frame of a track this router has no producer for, from its stream's owner: a stream
+   * published on another node whose publisher resumed here (cluster). Its producers are made
+   * with the tracks the stream has.
+   */
+  private adopt(track: number, ownerId: string): Producer | undefined {
+    for (const st of this.streams.values()) {
+      const t = st.tracks;
+      if (st.connectionId !== ownerId || !t || (t.audio !== track && t.video !== track)) continue;
+      this.addStream(st.id, ownerId, t);
+      return this.producers.get(track);
+    }
     return undefined;
+  }
+
+  /**
+   * A frame of `streamId` forwarded by the node its publisher is on (cluster media link): fanned
+   * out to this node's subscribers like a frame of a local publisher (the publisher's node
+   * checked owner and role). False when dropped: not a frame of that stream, or muted.
+   */
+  receiveRelayed(streamId: string, bytes: Uint8Array): boolean {
+    const d = decodeMediaFrame(bytes);
+    const producer = d.ok ? this.producers.get(d.frame.track) : undefined;
+    const stream = this.streams.get(streamId);
+    if (!d.ok || !producer || producer.streamId !== streamId || producer.kind !== d.frame.kind || !stream) return false;
+    if (d.frame.kind === 'audio' ? !stream.hasAudio : !stream.hasVideo) {
+      producer.droppedMuted++;
+      return false;
+    }
+    this.fanOut(producer, bytes, d.frame.flags);
+    return true;
   }
 
   /** Retries the consumers with frames waiting (slow subscribers), until none is left. */
