@@ -539,7 +539,7 @@ describe('authentication and routing', () => {
   it('unknown routes and methods are 404 JSON; /health needs no auth', async () => {
     const sid = await fx.newSession();
     for (const [method, path] of [
-      ['GET', '/nope'], ['GET', '/'], ['GET', '/session/create'], ['POST', '/v2/project'],
+      ['GET', '/nope'], ['GET', '/session/create'], ['POST', '/v2/project'],
       ['GET', v2(sid, '/nope')], ['PUT', v2(sid, '/stream')], ['GET', v2(sid, '/signal')], ['POST', v2(sid, '/connection/x/y/z')],
     ] as const) {
       const r = await raw(path, { method, body: method === 'GET' ? undefined : '{}' });

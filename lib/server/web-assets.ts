@@ -41,7 +41,12 @@ export class WebAssets {
   /** Serves the request when it is one of ours (true), else leaves it to the REST API (false). */
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const url = new URL(req.url ?? '/', 'http://x');
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://x');
+    } catch {
+      return false; // not a path of ours: the REST API answers it (400)
+    }
     if (url.pathname === '/dev/join') {
       if (!this.o.devProject) return false;
       void this.devJoin(url, res);
@@ -54,10 +59,7 @@ export class WebAssets {
     const f = FILES[url.pathname];
     if (!f) return false;
     const body = this.read(f.file);
-    if (!body) {
-      res.writeHead(404, { 'content-type': 'text/plain' }).end(`${f.file} is not built: run npm run build\n`);
-      return true;
-    }
+    if (!body) return false; // not built (npm run build): the REST API's 404
     res.writeHead(200, { 'content-type': f.type, 'content-length': body.length, 'cache-control': 'no-cache' });
     res.end(req.method === 'HEAD' ? undefined : body);
     return true;
