@@ -373,7 +373,7 @@ describe('audio between two Node sessions (real server, native core)', () => {
     source.clearQueue();
     for (const x of opened) x.disconnect();
     await proc.close();
-  });
+  }, 60_000); // a server process to start: slow on a loaded machine
 
   it('1,000 subscribe / unsubscribe cycles: memory stays flat, nothing left behind', async () => {
     const { b, source, stream } = await pair();
