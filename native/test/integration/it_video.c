@@ -264,6 +264,7 @@ static void writer_start(struct writer *wr, otc_publisher *p, int w, int h) {
   wr->publisher = p;
   wr->w = w;
   wr->h = h;
+  atomic_store(&wr->written, 0);
   atomic_store(&wr->run, 1);
   CHECK_EQ(0, pthread_create(&wr->thread, NULL, writer_main, wr));
 }
@@ -401,10 +402,9 @@ static void write_video_to_subscriber(void) {
 static void late_subscriber_gets_keyframe(void) {
   struct scene sc;
   scene_publish(&sc, 0);
-  it_sleep_ms(1500);
   struct convene_media_stats p0, p1;
-  CHECK_EQ(OTC_SUCCESS, convene_publisher_get_media_stats(sc.p.publisher, &p0));
-  CHECK(p0.frames_encoded >= 10);
+  /* a second or so of frames before the subscriber comes (longer under valgrind) */
+  WAIT_UNTIL(convene_publisher_get_media_stats(sc.p.publisher, &p0) == OTC_SUCCESS && p0.frames_encoded >= 10, 10000);
   scene_subscribe(&sc, OTC_VIDEO_FRAME_FORMAT_RGB24);
   WAIT_UNTIL(atomic_load(&sc.s.good) >= 1, 5000);
   CHECK_EQ(OTC_SUCCESS, convene_publisher_get_media_stats(sc.p.publisher, &p1));
