@@ -8,7 +8,7 @@
  * over a window of --seconds, the subscribers count what they receive.
  *
  *   node bench/media-forward.js [--seconds 3] [--publishers 10] [--subs 20,50,100] [--runs 1] [--write]
- *   node bench/media-forward.js --video 2300,9213 [--fps 30] [--publishers 4] [--subs 10,25,50] ...
+ *   node bench/media-forward.js --video 2300,9213 [--fps 30] [--publishers 4] [--subs 25,50,100] ...
  *
  * --video B1,B2,...: video instead of audio, one sweep per frame size (bytes of VP8 payload
  * per frame: the core's default bitrate at 360p30 and 720p30 ÷ 30, see bench/media-video.js),
@@ -60,7 +60,7 @@ const SECONDS = Number(arg('seconds', '3'));
 const VIDEO = arg('video', undefined)?.split(',').map(Number);
 const FPS = VIDEO ? Number(arg('fps', '30')) : 50;
 const PUBLISHERS = Number(arg('publishers', VIDEO ? '4' : '10'));
-const SUBS = arg('subs', VIDEO ? '10,25,50' : '20,50,100').split(',').map(Number);
+const SUBS = arg('subs', VIDEO ? '25,50,100' : '20,50,100').split(',').map(Number);
 const WARM_MS = VIDEO ? 1500 : 500;
 const RUNS = Number(arg('runs', '1'));
 const hasTaskset = (() => { try { execFileSync('taskset', ['-c', '0', 'true']); return os.cpus().length >= 2; } catch { return false; } })();
