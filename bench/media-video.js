@@ -146,11 +146,11 @@ async function floorRun(size, kbps = defaultKbps(size.w, size.h, FPS)) {
     for (let i = 0; i < CFG.floorFrames; i++) fs.writeSync(fd, cycle[i % cycle.length]);
     fs.closeSync(fd);
     const enc = childCost(vpxencArgs(size.w, size.h, yuv, ivf, CFG.floorFrames, kbps));
-    const kbps = (fs.statSync(ivf).size * 8) / (CFG.floorFrames / FPS) / 1000; // IVF headers included (32 + 12 per frame)
+    const outKbps = (fs.statSync(ivf).size * 8) / (CFG.floorFrames / FPS) / 1000; // IVF headers included (32 + 12 per frame)
     const dec = childCost(`vpxdec --codec=vp8 -t 1 --noblit ${ivf}`);
     const perStream = (s) => (s / CFG.floorFrames) * FPS * 100; // % of a core for a 30 fps stream
     return {
-      encPct: perStream(enc.cpuS), decPct: perStream(dec.cpuS), encMsPerFrame: (enc.cpuS / CFG.floorFrames) * 1000, decMsPerFrame: (dec.cpuS / CFG.floorFrames) * 1000, kbps,
+      encPct: perStream(enc.cpuS), decPct: perStream(dec.cpuS), encMsPerFrame: (enc.cpuS / CFG.floorFrames) * 1000, decMsPerFrame: (dec.cpuS / CFG.floorFrames) * 1000, kbps: outKbps,
       encRssKB: enc.maxRssKB, decRssKB: dec.maxRssKB,
     };
   } finally {
