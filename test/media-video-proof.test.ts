@@ -16,6 +16,7 @@ import { initSession, VideoSource, type ReceivedVideoFrame, type Session, type S
 import type { ServerOptions } from '../lib/server';
 import { FaultProxy } from '../lib/tools/fault-proxy';
 import { until } from './helpers/events';
+import { video as rawVideoPacket } from './helpers/media';
 import { API_KEY, startFixture, type Fixture } from './helpers/server';
 import { QUADRANTS, colourDistance, counterOf, pattern, quadrantColours } from './helpers/video';
 import { psnrY } from './helpers/video-quality';
@@ -25,12 +26,12 @@ const H = 360;
 const FPS = 30;
 /**
  * Luma PSNR every received frame must reach. The pattern (flat quadrants, a band of black and
- * white blocks that changes every frame) at the core's default 553 kb/s for 640x360 @ 30 comes
- * out at about 45 dB or more once the rate control settles (measured: printed by the test);
- * 30 dB is the usual floor of "good" for a lossy codec, and leaves room for the first frames and a
- * keyframe at a reduced budget.
+ * white blocks that changes every frame) at the core's default 553 kb/s for 640x360 @ 30 came
+ * out at 42 dB for the worst frame and 59 dB for the median (printed by the test); 35 dB is
+ * well into "good" for a lossy codec (30 dB is the usual floor) and leaves room for the first
+ * frames and a keyframe at a reduced budget on a loaded machine.
  */
-const PSNR_MIN_DB = 30;
+const PSNR_MIN_DB = 35;
 /** colour tolerance per channel for the quadrants, as in media-video-client.test.ts */
 const TOLERANCE = 40;
 
@@ -60,27 +61,19 @@ async function connected(f: Fixture, sid: string, data: string, opts: SessionOpt
 
 /**
  * Feeds frame 1, 2, ... of the pattern into `video` at its fps on a drift-free clock (capture
- * time n / fps), until stopped. `noise`: the lower half's luma is random (different every frame),
- * so that the encoder spends its whole bitrate, as a camera's picture makes it. A captureFrame
- * that throws (while the publisher reconnects) is counted and the feeding goes on.
+ * time n / fps), until stopped. A captureFrame that throws (while the publisher reconnects) is
+ * counted and the feeding goes on.
  */
-function feed(video: VideoSource, noise = false): { written(): number; refused(): number; stop(): Promise<void> } {
+function feed(video: VideoSource): { written(): number; refused(): number; stop(): Promise<void> } {
   let stop = false;
   let n = 0;
   let refused = 0;
-  let seed = 0x9e3779b9;
   const interval = 1000 / video.fps;
   const start = performance.now();
   const done = (async () => {
     while (!stop) {
       n++;
-      const f = pattern(n, video.width, video.height, 'I420', Math.round(n * interval * 1000));
-      if (noise) {
-        const y0 = (video.height >> 1) * video.width;
-        const end = video.width * video.height;
-        for (let i = y0; i < end; i++) { seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5; f.data[i] = 16 + ((seed >>> 0) % 220); }
-      }
-      try { video.captureFrame(f); } catch { refused++; }
+      try { video.captureFrame(pattern(n, video.width, video.height, 'I420', Math.round(n * interval * 1000))); } catch { refused++; }
       await sleep(Math.max(0, start + n * interval - performance.now()));
     }
   })();
@@ -92,10 +85,23 @@ async function collect(it: AsyncIterable<ReceivedVideoFrame>, into: ReceivedVide
   for await (const f of it) into.push(f);
 }
 
-/** The top two quadrants (the lower half may be noise) have their colours. */
-function expectTopQuadrants(f: ReceivedVideoFrame): void {
+/** The four quadrants have their colours. */
+function expectQuadrants(f: ReceivedVideoFrame): void {
   const got = quadrantColours(f);
-  for (const q of [0, 1]) expect(colourDistance(got[q] as [number, number, number], QUADRANTS[q] as [number, number, number])).toBeLessThanOrEqual(TOLERANCE);
+  for (let q = 0; q < 4; q++) expect(colourDistance(got[q] as [number, number, number], QUADRANTS[q] as [number, number, number])).toBeLessThanOrEqual(TOLERANCE);
+}
+
+/**
+ * Counters increase, except that a frame may come twice in a row: when a keyframe is asked for
+ * and no new frame was captured since the last one, the publisher re-encodes its last picture as
+ * a keyframe (native/src/media/video_engine.c), with that picture's capture time; every
+ * subscriber gets it. So a repeated counter must carry its predecessor's timestampUs.
+ */
+function expectIncreasing(counters: number[], stamps: number[]): void {
+  for (let i = 1; i < counters.length; i++) {
+    if (counters[i] === counters[i - 1]) expect(stamps[i]).toBe(stamps[i - 1]);
+    else expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
+  }
 }
 
 /** The session's publisher of `video` and the stream a second session sees. */
@@ -152,6 +158,7 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     expect(stream.videoDimensions).toEqual({ width: W, height: H });
     const sub = await b.subscribe(stream, { audio: false, video: { format: 'I420' } });
     const counters: number[] = [];
+    const stamps: number[] = [];
     const psnr: number[] = [];
     const reading = (async () => {
       // PSNR on arrival (the sent frame is the pattern of the counter the frame carries), so that 150 frames are not held
@@ -159,6 +166,7 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
         expect(fr).toMatchObject({ format: 'I420', width: W, height: H });
         const n = counterOf(fr);
         counters.push(n);
+        stamps.push(fr.timestampUs);
         psnr.push(psnrY(fr, pattern(n, W, H)));
       }
     })();
@@ -167,15 +175,16 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     await pushing.stop();
     b.unsubscribe(sub);
     await reading;
-    for (let i = 1; i < counters.length; i++) expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
+    expectIncreasing(counters, stamps);
     const first = counters[0] as number;
     const last = counters[counters.length - 1] as number;
     expect(last).toBeLessThanOrEqual(pushing.written());
     const sent = last - first + 1;
     const sorted = [...psnr].sort((x, y) => x - y);
     const median = sorted[sorted.length >> 1] as number;
-    process.stdout.write(`[media-video-proof] ${counters.length} of ${sent} frames from the first received (counter ${first}); luma PSNR min ${(sorted[0] as number).toFixed(1)} dB, median ${median.toFixed(1)} dB; source ${JSON.stringify(video.stats)}; subscriber ${JSON.stringify(sub.stats.video)}\n`);
-    expect(counters.length / sent).toBeGreaterThanOrEqual(0.9);
+    const distinct = new Set(counters).size;
+    process.stdout.write(`[media-video-proof] ${distinct} of ${sent} frames (${counters.length - distinct} repeated) from the first received (counter ${first}); luma PSNR min ${(sorted[0] as number).toFixed(1)} dB, median ${median.toFixed(1)} dB; source ${JSON.stringify(video.stats)}; subscriber ${JSON.stringify(sub.stats.video)}\n`);
+    expect(distinct / sent).toBeGreaterThanOrEqual(0.9);
     expect(sorted[0]).toBeGreaterThanOrEqual(PSNR_MIN_DB);
     expect(sub.stats.media.videoDecodeErrors).toBe(0);
   }, 60_000);
@@ -189,15 +198,30 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     const a = await connected(f, sid, 'pub');
     const fast = await connected(f, sid, 'fast');
     const slow = await connected(f, sid, 'slow', { serverUrl: proxy.url });
-    const slowSeen = new Promise<Stream>((r) => slow.once('streamCreated', (e) => r(e.stream)));
+    const slowStreams = new Map<string, Stream>();
+    slow.on('streamCreated', (e) => { slowStreams.set(e.stream.name, e.stream); });
     const video = new VideoSource({ width: W, height: H, fps: FPS });
     const stream = await publishing(a, fast, video);
     const fastSub = await fast.subscribe(stream, { audio: false, video: { format: 'I420' } });
-    const slowSub: Subscriber = await slow.subscribe(await slowSeen, { audio: false, video: { format: 'I420' }, videoBufferFrames: 2 });
+    await until('the slow session sees the stream', () => slowStreams.has('cam'), 5000);
+    const slowSub: Subscriber = await slow.subscribe(slowStreams.get('cam')!, { audio: false, video: { format: 'I420' }, videoBufferFrames: 2 });
+    // The rest of the slow link's traffic: a raw publisher's stream of 16 KB packets, which the
+    // slow session subscribes to as well (its core skips them: no keyframe after the first).
+    // The kernel's socket buffers on loopback take about 4 MB before the server sees any
+    // backlog; at this stream's 553 kb/s alone a stall would need a minute to get there.
+    const flooder = await f.join(sid);
+    const flood = await flooder.request('publish', { hasAudio: false, hasVideo: true, name: 'flood' });
+    const floodTrack = (flood['tracks'] as { video: number }).video;
+    await until('the slow session sees the flood stream', () => slowStreams.has('flood'), 5000);
+    const floodSub = await slow.subscribe(slowStreams.get('flood')!, { audio: false, video: { format: 'I420' }, videoBufferFrames: 1 });
+    let floodI = 0;
+    flooder.ws.send(rawVideoPacket(floodTrack, floodI++, { keyframe: true, payloadBytes: 100 }));
+    let flooding: NodeJS.Timeout | undefined;
     const fastFrames: number[] = [];
-    const fastReading = (async () => { for await (const fr of fastSub.videoFrames({ maxQueuedFrames: 120 })) fastFrames.push(counterOf(fr)); })();
+    const fastStamps: number[] = [];
+    const fastReading = (async () => { for await (const fr of fastSub.videoFrames({ maxQueuedFrames: 120 })) { fastFrames.push(counterOf(fr)); fastStamps.push(fr.timestampUs); } })();
     const slowIt = slowSub.videoFrames({ maxQueuedFrames: 2 });
-    const pushing = feed(video, true);
+    const pushing = feed(video);
     await until('both subscribers\' first frames', () => fastFrames.length > 10 && slowIt.pending > 0, 15_000);
     const before = (await slowIt.next()).value as ReceivedVideoFrame;
     const beforeCounter = counterOf(before);
@@ -208,16 +232,19 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     const consumer = (): { videoResets: number; dropped: number; waitingKeyframe: boolean } =>
       f.server.registry.mediaStats(sid)!.consumers.find((c) => c.subscriberId === slow.connection!.connectionId && c.kind === 'video')!;
     proxy.hold();
+    flooding = setInterval(() => { for (let i = 0; i < 10; i++) flooder.ws.send(rawVideoPacket(floodTrack, floodI++, { payloadBytes: 16_000 })); }, 20); // 8 MB/s offered
     const fastAt = fastFrames.length;
     const encodedAt = video.stats.framesEncoded;
     await until('the server to drop the slow subscriber\'s queued video', () => consumer().videoResets > 0, 30_000);
     await sleep(500);
-    const fastGot = fastFrames.length - fastAt;
+    const fastGot = new Set(fastFrames.slice(fastAt)).size;
     const fastDue = video.stats.framesEncoded - encodedAt; // what the publisher sent meanwhile (its rate control may skip a frame)
     expect(consumer().dropped).toBeGreaterThan(0);
     await until('the publisher to be asked for a keyframe', () => video.stats.keyframeRequests > requests0, 5000);
 
-    // it reads again
+    // it reads again (the rest of its link's traffic stops)
+    clearInterval(flooding);
+    slow.unsubscribe(floodSub);
     proxy.release();
     await until('the slow subscriber\'s frames again', () => slowSub.stats.media.videoFramesRendered > 0 && slowIt.pending > 0 && consumer().waitingKeyframe === false, 15_000);
     await sleep(1000);
@@ -229,18 +256,19 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     await fastReading;
 
     const counters = after.map(counterOf);
+    const stamps = after.map((fr) => fr.timestampUs);
     process.stdout.write(`[media-video-proof] slow subscriber: frame ${beforeCounter} before the stall, ${counters.join(', ')} after; server consumer ${JSON.stringify(consumer())}; subscriber ${JSON.stringify(slowSub.stats.video)} decode errors ${slowSub.stats.media.videoDecodeErrors}; fast subscriber ${fastGot} of ${fastDue} frames during the stall; source ${JSON.stringify(video.stats)}\n`);
     // keyframe-resumed: later frames, decoded without error, the picture right
     expect(counters[0]).toBeGreaterThan(beforeCounter + FPS); // the stall's frames are gone, not delayed
-    for (let i = 1; i < counters.length; i++) expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
-    for (const fr of after) expectTopQuadrants(fr);
+    expectIncreasing(counters, stamps);
+    for (const fr of after) expectQuadrants(fr);
     expect(slowSub.stats.media.videoDecodeErrors).toBe(0);
     expect(video.stats.keyframesSent).toBeGreaterThan(keyframes0);
     // the drops are counted: by the server (to the keyframe) and by the subscriber's iterator
     expect(slowSub.stats.video.framesDropped).toBeGreaterThan(0);
     // the other subscriber was not held back: it got (nearly) every frame sent during the stall
     expect(fastGot).toBeGreaterThanOrEqual(0.9 * fastDue);
-    for (let i = 1; i < fastFrames.length; i++) expect(fastFrames[i]).toBeGreaterThan(fastFrames[i - 1] as number);
+    expectIncreasing(fastFrames, fastStamps);
     expect(fastSub.stats.media.videoDecodeErrors).toBe(0);
   }, 90_000);
 
@@ -274,9 +302,8 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     process.stdout.write(`[media-video-proof] publisher reconnect: cut at frame ${cutAt}, ${pushing.refused()} captureFrame refused while away; first frame after ${counterOf(resumed[0] as ReceivedVideoFrame)}; subscriber events ${events.join(',')}; source ${JSON.stringify(video.stats)}; subscriber ${JSON.stringify(sub.stats.video)}\n`);
     expect(b.getSubscribersForStream(stream)).toEqual([sub]); // the same subscriber: no new subscribe
     expect(video.stats.keyframesSent).toBeGreaterThan(keyframes0); // video resumed with a keyframe
-    const counters = afterCut.map(counterOf);
-    for (let i = 1; i < counters.length; i++) expect(counters[i]).toBeGreaterThan(counters[i - 1] as number);
-    for (const fr of afterCut.slice(-5)) expectTopQuadrants(fr);
+    expectIncreasing(afterCut.map(counterOf), afterCut.map((fr) => fr.timestampUs));
+    for (const fr of afterCut.slice(-5)) expectQuadrants(fr);
     expect(sub.stats.media.videoDecodeErrors).toBe(0);
     b.unsubscribe(sub);
     await reading;
