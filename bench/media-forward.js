@@ -8,6 +8,12 @@
  * over a window of --seconds, the subscribers count what they receive.
  *
  *   node bench/media-forward.js [--seconds 3] [--publishers 10] [--subs 20,50,100] [--runs 1] [--write]
+ *   node bench/media-forward.js --video 2300,9213 [--fps 30] [--publishers 4] [--subs 25,50,100] ...
+ *
+ * --video B1,B2,...: video instead of audio, one sweep per frame size (bytes of VP8 payload
+ * per frame: the core's default bitrate at 360p30 and 720p30 ÷ 30, see bench/media-video.js),
+ * one packet per frame (marker set), a keyframe every --fps frames (a new subscriber waits
+ * for one: the warm-up is 1.5 s); the table goes into block media-forward-video.
  *
  * With `taskset` and two cores or more, the server (or relay) is pinned to core 1 and this
  * load generator to core 0. --runs repeats the whole sweep; each row is the median of its runs
@@ -47,11 +53,15 @@ if (process.argv.includes('--relay')) {
 const { BENCH_PROJECT, sleep, startServerProcess, writeDocBlock } = require('./common.js');
 const { mintSessionId } = require('../dist/server/index.js');
 const { mintToken } = require('../dist/mint.js');
-const { encodeMediaFrame } = require('../dist/wire/index.js');
+const { encodeMediaFrame, MediaFlag } = require('../dist/wire/index.js');
 
 const SECONDS = Number(arg('seconds', '3'));
-const PUBLISHERS = Number(arg('publishers', '10'));
-const SUBS = arg('subs', '20,50,100').split(',').map(Number);
+/** video frame sizes (bytes), or undefined for audio */
+const VIDEO = arg('video', undefined)?.split(',').map(Number);
+const FPS = VIDEO ? Number(arg('fps', '30')) : 50;
+const PUBLISHERS = Number(arg('publishers', VIDEO ? '4' : '10'));
+const SUBS = arg('subs', VIDEO ? '25,50,100' : '20,50,100').split(',').map(Number);
+const WARM_MS = VIDEO ? 1500 : 500;
 const RUNS = Number(arg('runs', '1'));
 const hasTaskset = (() => { try { execFileSync('taskset', ['-c', '0', 'true']); return os.cpus().length >= 2; } catch { return false; } })();
 const pinned = (core) => (a) => (hasTaskset ? ['taskset', ['-c', String(core), ...a]] : [a[0], a.slice(1)]);
@@ -94,8 +104,10 @@ async function conveneClient(url, sid, data) {
   return { ws, request };
 }
 
-const payload = new Uint8Array(80).fill(0x55);
-const frame = (track, i) => encodeMediaFrame({ kind: 'audio', flags: 0, track, sequence: i & 0xffff, timestamp: (i * 960) >>> 0, audioLevel: 50 }, payload);
+let payload = new Uint8Array(80).fill(0x55);
+const frame = VIDEO
+  ? (track, i) => encodeMediaFrame({ kind: 'video', flags: MediaFlag.marker | (i % FPS === 0 ? MediaFlag.keyframe : 0), track, sequence: i & 0xffff, timestamp: ((i * 90000) / FPS) >>> 0, audioLevel: 0 }, payload)
+  : (track, i) => encodeMediaFrame({ kind: 'audio', flags: 0, track, sequence: i & 0xffff, timestamp: (i * 960) >>> 0, audioLevel: 50 }, payload);
 
 /** Sets up P publishers and S subscribers on `kind` ('convene' | 'relay'); returns senders and counters. */
 async function setup(kind, url, subs) {
@@ -112,8 +124,8 @@ async function setup(kind, url, subs) {
     for (let s = 0; s < subs; s++) {
       const ws = new WebSocket(url, { perMessageDeflate: false });
       await new Promise((r) => ws.once('open', r));
-      const c = { n: 0 };
-      ws.on('message', () => { c.n++; });
+      const c = { n: 0, bytes: 0 };
+      ws.on('message', (d) => { c.n++; c.bytes += d.length; });
       counters.push(c);
       sockets.push(ws);
     }
@@ -123,16 +135,16 @@ async function setup(kind, url, subs) {
   const streams = [];
   for (let p = 0; p < PUBLISHERS; p++) {
     const c = await conveneClient(url, sid, `pub${p}`);
-    const r = await c.request('publish', { hasAudio: true, hasVideo: false });
-    pubs.push({ ws: c.ws, track: r.tracks.audio });
+    const r = await c.request('publish', VIDEO ? { hasAudio: false, hasVideo: true, videoType: 'camera' } : { hasAudio: true, hasVideo: false });
+    pubs.push({ ws: c.ws, track: VIDEO ? r.tracks.video : r.tracks.audio });
     streams.push(r.stream.id);
     sockets.push(c.ws);
   }
   for (let s = 0; s < subs; s++) {
     const c = await conveneClient(url, sid, `sub${s}`);
-    for (const streamId of streams) await c.request('subscribe', { streamId, audio: true, video: false });
-    const k = { n: 0 };
-    c.ws.on('message', (d, isBinary) => { if (isBinary) k.n++; });
+    for (const streamId of streams) await c.request('subscribe', { streamId, audio: !VIDEO, video: !!VIDEO });
+    const k = { n: 0, bytes: 0 };
+    c.ws.on('message', (d, isBinary) => { if (isBinary) { k.n++; k.bytes += d.length; } });
     counters.push(k);
     sockets.push(c.ws);
   }
@@ -143,16 +155,23 @@ async function measure(kind, url, pid, subs) {
   const { pubs, counters, sockets } = await setup(kind, url, subs);
   let i = 0;
   let sent = 0;
-  const timer = setInterval(() => { for (const p of pubs) p.ws.send(frame(p.track, i)); i++; sent += pubs.length; }, 20);
-  await sleep(500); // warm up
+  // paced on the wall clock: a late tick sends what is due (a timer of 33.3 ms is not exact)
+  const tStart = Date.now();
+  const timer = setInterval(() => {
+    const due = Math.floor(((Date.now() - tStart) * FPS) / 1000) + 1;
+    while (i < due) { for (const p of pubs) p.ws.send(frame(p.track, i)); i++; sent += pubs.length; }
+  }, Math.min(20, Math.floor(1000 / FPS)));
+  await sleep(WARM_MS); // warm up
   const cpu0 = cpuMsOf(pid);
   const sent0 = sent;
   const got0 = counters.reduce((n, c) => n + c.n, 0);
+  const bytes0 = counters.reduce((n, c) => n + c.bytes, 0);
   const t0 = Date.now();
   await sleep(SECONDS * 1000);
   const cpu1 = cpuMsOf(pid);
   const sent1 = sent;
   const got1 = counters.reduce((n, c) => n + c.n, 0);
+  const bytes1 = counters.reduce((n, c) => n + c.bytes, 0);
   const t1 = Date.now();
   clearInterval(timer);
   for (const ws of sockets) ws.terminate();
@@ -162,7 +181,8 @@ async function measure(kind, url, pid, subs) {
   const expectedOut = inFps * subs;
   const outFps = (got1 - got0) / secs;
   const cpuPct = ((cpu1 - cpu0) / (t1 - t0)) * 100;
-  return { kind, subs, inFps, outFps, delivered: outFps / expectedOut, cpuPct, perK: cpuPct / (outFps / 1000) };
+  const outMBps = (bytes1 - bytes0) / secs / 1e6;
+  return { kind, subs, inFps, outFps, outMBps, delivered: outFps / expectedOut, cpuPct, perK: cpuPct / (outFps / 1000), perMB: cpuPct / outMBps };
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -179,16 +199,52 @@ async function sweep() {
   return rows;
 }
 
+/** RUNS sweeps; each row: the run with the median CPU per 1,000 frames/s out. */
+async function medianRows() {
+  const all = [];
+  for (let r = 0; r < RUNS; r++) all.push(await sweep());
+  return all[0].map((_, i) => {
+    const rs = all.map((run) => run[i]).sort((a, b) => a.perK - b.perK);
+    return { ...rs[(rs.length - 1) >> 1], loads: all.map((run) => run[i].load), perKs: rs.map((x) => x.perK), perMBs: all.map((run) => run[i].perMB).sort((a, b) => a - b) };
+  });
+}
+
+/** The video table: one block of rows per frame size. */
+async function videoMain() {
+  const lines = [
+    `${PUBLISHERS} publishers × one ${FPS} frame/s video stream, one packet per frame (a 12-byte header and the payload below: the native core's default VP8 bitrate at that size ÷ ${FPS}; a keyframe flag every ${FPS} frames), every subscriber takes every stream; ${SECONDS} s per row after ${WARM_MS / 1000} s of warm-up; server and relay in a process of their own${hasTaskset ? ' pinned to core 1, the load generator to core 0 (`taskset`)' : ''}, CPU from /proc (user + system); ${RUNS} run(s), each row the median run by CPU per 1,000 frames/s (min–max beside it); ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0].model}, **2 cores shared with other work: figures are indicative** (load average, 1 min, before each run in the last column).`,
+    '',
+    '| payload (bytes / frame) | forwarder | subscribers | frames in /s | frames out /s | MB/s out | delivered | server CPU (% of a core) | CPU % per 1,000 frames/s out | CPU % per MB/s out | load |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+  ];
+  const summary = [];
+  for (const bytes of VIDEO) {
+    payload = new Uint8Array(bytes).fill(0x55);
+    const rows = await medianRows();
+    for (const r of rows) {
+      lines.push(`| ${fmt(bytes)} | ${r.kind === 'convene' ? 'Convene server' : 'bare ws relay (floor)'} | ${r.subs} | ${fmt(r.inFps)} | ${fmt(r.outFps)} | ${fmt(r.outMBps, 1)} | ${fmt(r.delivered * 100, 1)} % | ${fmt(r.cpuPct, 1)} | ${fmt(r.perK, 2)}${r.perKs.length > 1 ? ` (${fmt(r.perKs[0], 2)}–${fmt(r.perKs[r.perKs.length - 1], 2)})` : ''} | ${fmt(r.perMB, 2)} | ${r.loads.map((x) => fmt(x, 1)).join(' / ')} |`);
+    }
+    const at = (kind) => {
+      const rs = rows.filter((r) => r.kind === kind && r.delivered >= 0.98 && r.delivered <= 1.02);
+      const r = rs[rs.length - 1] ?? rows.filter((x) => x.kind === kind).pop();
+      return { tracks: ((100 / r.perK) * 1000) / FPS, mbps: 100 / r.perMB, from: r.subs };
+    };
+    const c = at('convene');
+    const f = at('relay');
+    summary.push(`${fmt(bytes)}-byte frames: one core, extrapolated linearly from the largest row delivered in real time (98–102 %), forwards about **${fmt(c.tracks)} subscribed ${FPS} frame/s video tracks (${fmt(c.mbps)} MB/s)** through Convene (from the ${c.from}-subscriber row), ${fmt(f.tracks)} (${fmt(f.mbps)} MB/s) through the bare relay.`);
+  }
+  lines.push('', ...summary);
+  const md = lines.join('\n');
+  console.log(md);
+  if (process.argv.includes('--write')) writeDocBlock('media-forward-video', md, 'npm run bench:media');
+  process.exit(0);
+}
+
 async function main() {
   // the load generator on core 0 (every thread), the server / relay on core 1
   if (hasTaskset) execFileSync('taskset', ['-a', '-p', '-c', '0', String(process.pid)], { stdio: 'ignore' });
-  const all = [];
-  for (let r = 0; r < RUNS; r++) all.push(await sweep());
-  // each row: the run with the median CPU per 1,000 frames/s out
-  const rows = all[0].map((_, i) => {
-    const rs = all.map((run) => run[i]).sort((a, b) => a.perK - b.perK);
-    return { ...rs[(rs.length - 1) >> 1], loads: all.map((run) => run[i].load), perKs: rs.map((x) => x.perK) };
-  });
+  if (VIDEO) return videoMain();
+  const rows = await medianRows();
 
   const lines = [
     `${PUBLISHERS} publishers × one 50 frame/s audio stream (92-byte frames), every subscriber takes every stream; ${SECONDS} s per row after 0.5 s of warm-up; server and relay in a process of their own${hasTaskset ? ' pinned to core 1, the load generator to core 0 (`taskset`)' : ''}, CPU from /proc (user + system); ${RUNS} run(s), each row the median run by CPU per 1,000 frames/s (min–max beside it); ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0].model}, **2 cores shared with other work: figures are indicative** (load average, 1 min, before each run in the last column).`,

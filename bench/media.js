@@ -4,7 +4,7 @@
  * (bench/media-forward.js). Every client process is bench/media-client.js, driven one command
  * at a time; the Convene server runs in a process of its own (bench/server-proc.js).
  *
- *   node bench/media.js [--quick] [--runs 3] [--write] [--only latency,cost,scale,forward] [--json]
+ *   node bench/media.js [--quick] [--runs 3] [--write] [--only latency,cost,scale,forward,video] [--json]
  *   node bench/media.js --render [--write]   the tables again from bench/media-results.json
  *
  * Scenarios:
@@ -18,6 +18,8 @@
  *            sessions in pairs, each publishing and subscribing one stream: N ramps up while
  *            the run holds real time (see holds()).
  *   forward  bench/media-forward.js (server forwarding cost beside a bare ws relay).
+ *   video    bench/media-video.js (issue 18: encode / decode CPU and memory per video stream
+ *            beside libvpx's own tools, glass-to-glass latency, forwarding of video frames).
  *
  * Each run is a fresh process; figures are medians over the runs, with the load average
  * (uptime) seen at the start of each scenario. --write puts the tables into docs/benchmarks.md
@@ -36,7 +38,7 @@ const flag = (n) => argv.includes(`--${n}`);
 const arg = (n, d) => { const i = argv.indexOf(`--${n}`); return i >= 0 ? argv[i + 1] : d; };
 const QUICK = flag('quick');
 const RUNS = Number(arg('runs', QUICK ? '1' : '3'));
-const ONLY = arg('only', 'latency,cost,scale,forward').split(',');
+const ONLY = arg('only', 'latency,cost,scale,forward,video').split(',');
 const JSON_OUT = flag('json');
 /** the raw figures of the last full run with --write (re-rendered by --render) */
 const RESULTS = path.join(__dirname, 'media-results.json');
@@ -198,10 +200,11 @@ async function main() {
     if (flag('write')) writeDocBlock('media-client', md, 'npm run bench:media');
     return;
   }
-  const server = await startServerProcess([], pinned(1));
-  const url = server.url;
   const out = { date: new Date().toISOString(), quick: QUICK, runs: RUNS, taskset: hasTaskset };
-  try {
+  const audioClient = ['latency', 'cost', 'scale'].some((x) => ONLY.includes(x));
+  const server = audioClient ? await startServerProcess([], pinned(1)) : undefined;
+  const url = server?.url;
+  if (audioClient) try {
     if (ONLY.includes('latency')) {
       out.latency = [];
       for (let r = 0; r < RUNS; r++) {
@@ -227,10 +230,10 @@ async function main() {
   } finally {
     server.child.stdin.end();
   }
-  if (JSON_OUT) console.log(JSON.stringify(out));
+  if (JSON_OUT && audioClient) console.log(JSON.stringify(out));
   const md = render(out);
-  if (!JSON_OUT) console.log(md);
-  if (flag('write') && !QUICK) {
+  if (!JSON_OUT && audioClient) console.log(md);
+  if (flag('write') && !QUICK && audioClient) {
     writeDocBlock('media-client', md, 'npm run bench:media');
     require('node:fs').writeFileSync(RESULTS, `${JSON.stringify(out, null, 1)}\n`);
   }
@@ -239,6 +242,13 @@ async function main() {
     await new Promise((resolve, reject) => {
       const child = spawn(process.execPath, fwd, { stdio: ['ignore', JSON_OUT ? 'ignore' : 'inherit', 'inherit'] });
       child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`media-forward exited ${code}`))));
+    });
+  }
+  if (ONLY.includes('video')) {
+    const video = [path.join(__dirname, 'media-video.js'), ...(QUICK ? ['--quick'] : ['--runs', String(RUNS)]), ...(flag('write') ? ['--write'] : [])];
+    await new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, video, { stdio: ['ignore', JSON_OUT ? 'ignore' : 'inherit', 'inherit'] });
+      child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`media-video exited ${code}`))));
     });
   }
 }

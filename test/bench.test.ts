@@ -101,9 +101,9 @@ describe('bench: scenarios', () => {
   });
 });
 
-/** bench/media-client.js in a child process: call(cmd) resolves with its JSON reply. */
-function mediaClient(): { call(cmd: Record<string, unknown>): Promise<Record<string, unknown>>; quit(): Promise<void> } {
-  const child = spawn(process.execPath, ['--expose-gc', join(root, 'bench', 'media-client.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** bench/media-client.js (or `script`) in a child process: call(cmd) resolves with its JSON reply. */
+function mediaClient(script = 'media-client.js'): { call(cmd: Record<string, unknown>): Promise<Record<string, unknown>>; quit(): Promise<void> } {
+  const child = spawn(process.execPath, ['--expose-gc', join(root, 'bench', script)], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting: Array<(r: Record<string, unknown>) => void> = [];
   let buf = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -154,6 +154,55 @@ describe('bench: the media client', () => {
     } finally {
       await c.quit();
     }
+  });
+});
+
+interface VideoMeasure {
+  ok: boolean;
+  publishers: number;
+  subscribers: number;
+  encodedFps: number;
+  receivedFps: number;
+  decodeErrors: number;
+  captureErrors: number;
+  kbpsPerPub: number;
+  lat: { n: number; p50: number; p99: number };
+}
+
+describe('bench: the video media client', () => {
+  it('publishes the moving pattern through VideoSource, a second session subscribes and times capture → for await', async () => {
+    const c = mediaClient('media-video-client.js');
+    try {
+      const sid = mintSessionId(BENCH_PROJECT).sessionId;
+      expect(await c.call({ cmd: 'prepare', width: 320, height: 180 })).toMatchObject({ ok: true, frames: 30 });
+      expect(await c.call({ cmd: 'connect', url: server.url, sids: [sid, sid], epochMs: Date.now() })).toMatchObject({ ok: true, sessions: 2 });
+      expect(await c.call({ cmd: 'publish', width: 320, height: 180, fps: 15, count: 1 })).toMatchObject({ ok: true, publishers: 1 });
+      expect(await c.call({ cmd: 'subscribe', format: 'I420' })).toMatchObject({ ok: true, subscribers: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      const m = await c.call({ cmd: 'measure', seconds: 1.5 }) as unknown as VideoMeasure;
+      expect(m).toMatchObject({ ok: true, publishers: 1, subscribers: 1, captureErrors: 0, decodeErrors: 0 });
+      expect(m.encodedFps).toBeGreaterThan(0);
+      expect(m.receivedFps).toBeGreaterThan(0);
+      expect(m.kbpsPerPub).toBeGreaterThan(0);
+      expect(m.lat.n).toBeGreaterThan(0);
+      expect(m.lat.p50).toBeGreaterThan(0); // after its capture, on the shared wall clock
+      expect(m.lat.p99).toBeGreaterThanOrEqual(m.lat.p50);
+      expect(await c.call({ cmd: 'unpublish' })).toMatchObject({ ok: true });
+      expect(await c.call({ cmd: 'nonsense' })).toMatchObject({ ok: false });
+    } finally {
+      await c.quit();
+    }
+  });
+
+  it('the pattern moves (consecutive frames differ) and is a seamless 30-frame cycle', () => {
+    const { frames } = requireJs('../bench/video-pattern.js') as { frames(w: number, h: number): Uint8Array[] };
+    const f = frames(64, 48);
+    expect(f.length).toBe(30);
+    for (const x of f) expect(x.length).toBe(64 * 48 * 1.5);
+    const diff = (a: Uint8Array, b: Uint8Array): number => { let n = 0; for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) n++; return n / a.length; };
+    for (let i = 1; i < 30; i++) expect(diff(f[i - 1] as Uint8Array, f[i] as Uint8Array)).toBeGreaterThan(0.5);
+    // the step from the last frame back to the first is one more step of the scroll, as large as the others
+    expect(Math.abs(diff(f[29] as Uint8Array, f[0] as Uint8Array) - diff(f[0] as Uint8Array, f[1] as Uint8Array))).toBeLessThan(0.1);
   });
 });
 
