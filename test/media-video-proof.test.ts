@@ -292,6 +292,7 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     const reconnected = new Promise<void>((r) => a.once('sessionReconnected', () => r()));
     const cutAt = pushing.written();
     const keyframes0 = video.stats.keyframesSent;
+    const bitrate0 = video.stats.bitrateKbps;
     proxy.cut();
     await reconnected;
     await until('frames after the resume', () => frames.some((fr) => counterOf(fr) > cutAt + FPS), 15_000);
@@ -302,6 +303,10 @@ describe('video proof (issue 18): 640x360 @ 30 fps through the real server and n
     process.stdout.write(`[media-video-proof] publisher reconnect: cut at frame ${cutAt}, ${pushing.refused()} captureFrame refused while away; first frame after ${counterOf(resumed[0] as ReceivedVideoFrame)}; subscriber events ${events.join(',')}; source ${JSON.stringify(video.stats)}; subscriber ${JSON.stringify(sub.stats.video)}\n`);
     expect(b.getSubscribersForStream(stream)).toEqual([sub]); // the same subscriber: no new subscribe
     expect(video.stats.keyframesSent).toBeGreaterThan(keyframes0); // video resumed with a keyframe
+    // the outage is not congestion: not a keyframe per frame while away, no lower bitrate after
+    // (before the fix: 8 keyframes in 54 frames and 552 -> 331 kbit/s)
+    expect(video.stats.keyframesSent - keyframes0).toBeLessThanOrEqual(3);
+    expect(video.stats.bitrateKbps).toBe(bitrate0);
     expectIncreasing(afterCut.map(counterOf), afterCut.map((fr) => fr.timestampUs));
     for (const fr of afterCut.slice(-5)) expectQuadrants(fr);
     expect(sub.stats.media.videoDecodeErrors).toBe(0);

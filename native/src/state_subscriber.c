@@ -273,8 +273,9 @@ void cv_state_on_binary(otc_session *s, const unsigned char *bytes, size_t len) 
 static int send_frame(void *owner, const uint8_t *bytes, size_t len, int video) {
   otc_publisher *p = owner;
   otc_session *s = p->session;
-  if (!s || !p->stream || atomic_load(&s->state) != CV_STATE_CONNECTED || !s->link) return -1;
-  return video ? cv_transport_send_video(s->link, bytes, len) : cv_transport_send_binary(s->link, bytes, len);
+  if (!s || !p->stream || atomic_load(&s->state) != CV_STATE_CONNECTED || !s->link) return 1; /* no link */
+  int rc = video ? cv_transport_send_video(s->link, bytes, len) : cv_transport_send_binary(s->link, bytes, len);
+  return rc == 0 ? 0 : -1;
 }
 
 static size_t backlog(void *owner) {

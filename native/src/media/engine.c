@@ -32,6 +32,7 @@ struct cv_media_pub {
   cv_resampler *in_rs; /* input format -> 48 kHz mono */
   int in_rate, in_channels;
   int space_wanted; /* a write was refused: call on_space at half capacity */
+  int offline;      /* service thread: video found no link (reconnecting); a keyframe when it is back */
   struct out_frame out[CV_MEDIA_OUT_FRAMES];
   int out_head, out_n;
   struct convene_media_stats st;
@@ -413,18 +414,28 @@ void cv_media_flush(const struct cv_media_sink *sink) {
     pthread_mutex_unlock(&p->lock);
     if (!v) continue;
     uint64_t sent = 0, bytes = 0;
-    unsigned refused = 0;
+    unsigned refused = 0, offline = 0;
     for (struct in_frame *f = q; f; f = f->next) {
-      if (!refused && sink->send(p->owner, f->b, f->len, 1) == 0) {
+      int rc = refused || offline ? -1 : sink->send(p->owner, f->b, f->len, 1);
+      if (rc == 0) {
         sent++;
         bytes += f->len;
+      } else if (rc > 0 || offline) {
+        offline++; /* no link (reconnecting): not congestion */
       } else {
         refused++;
       }
     }
     free_queue(q);
-    if (refused) cv_video_pub_request_keyframe(v, 0);
-    cv_video_pub_report_backlog(v, sink->backlog ? sink->backlog(p->owner) : 0, refused);
+    if (offline) {
+      /* while the session reconnects nothing is sent: no keyframe per frame, no lower rate;
+       * one keyframe when the link is back (its subscribers' pictures broke meanwhile) */
+      p->offline = 1;
+    } else {
+      if (refused || (sent && p->offline)) cv_video_pub_request_keyframe(v, 0);
+      if (sent) p->offline = 0;
+      cv_video_pub_report_backlog(v, sink->backlog ? sink->backlog(p->owner) : 0, refused);
+    }
     pthread_mutex_lock(&p->lock);
     p->st.video_packets_sent += sent;
     p->st.video_bytes_sent += bytes;

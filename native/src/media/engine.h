@@ -116,7 +116,8 @@ void cv_media_pub_attach_video(cv_media_pub *p, uint16_t track);
 
 /* What the service thread's flush sends through (the state layer's socket). */
 struct cv_media_sink {
-  /* one media frame of a publisher: 0 sent, else refused (dropped and counted) */
+  /* one media frame of a publisher: 0 sent; > 0 no link now (reconnecting: dropped, not
+   * congestion); < 0 refused by the socket's bound (congestion); dropped and counted either way */
   int (*send)(void *owner, const uint8_t *bytes, size_t len, int video);
   /* the publisher's socket: bytes of binary messages waiting to be written */
   size_t (*backlog)(void *owner);
