@@ -10,6 +10,10 @@ import WebSocket from 'ws';
 import { mintToken } from '../lib/mint';
 import { mintSessionId, startServer, type ConveneServer, type ServerOptions } from '../lib/server/index';
 import { LINK_PROTOCOL } from '../lib/server/cluster/media-link';
+import type { MediaRelay } from '../lib/server/cluster/media-relay';
+
+/** A node's relay itself (its links' internals), behind the public view. */
+const relayOf = (s: ConveneServer): MediaRelay => (s as unknown as { relay: MediaRelay }).relay;
 import { freePort, haveRedis, RedisProcess, until } from './helpers/cluster';
 import { TestClient } from './helpers/client';
 import { audio, indexOf, Tap, video } from './helpers/media';
@@ -154,14 +158,14 @@ describe.skipIf(!haveRedis)('media in a cluster (skipped without redis-server)',
       await until('50 frames while Redis is down', () => s.tap.frames.length === 50);
       expect(s.tap.decoded().map(indexOf)).toEqual(Array.from({ length: 50 }, (_, i) => i));
       // node 3 has no link to node 1 yet: it cannot find node 1's address while Redis is away
-      const far = nodes[2]!.mediaRelay!;
+      const far = relayOf(nodes[2]!);
       expect(far.links.linkTo(nodes[0]!.cluster!.nodeId)).toBeUndefined();
       await new Promise((r) => setTimeout(r, 600));
       expect(far.links.linkTo(nodes[0]!.cluster!.nodeId)).toBeUndefined();
     } finally {
       await redis.start();
     }
-    await until('node 3 to link to node 1 once Redis is back', () => nodes[2]!.mediaRelay!.links.linkTo(nodes[0]!.cluster!.nodeId) !== undefined, 10_000);
+    await until('node 3 to link to node 1 once Redis is back', () => relayOf(nodes[2]!).links.linkTo(nodes[0]!.cluster!.nodeId) !== undefined, 10_000);
   });
 
   it('a slow node: its link consumer drops old audio (bounded queue), other nodes get every frame', async () => {
@@ -174,8 +178,8 @@ describe.skipIf(!haveRedis)('media in a cluster (skipped without redis-server)',
     await until('both forwards', () => nodes[1]!.mediaRelay!.stats().flowing === 1 && nodes[2]!.mediaRelay!.stats().flowing === 1);
     // node 2 stops reading its link from node 1 (a node stalled): node 1's socket buffers fill
     const slowId = nodes[1]!.cluster!.nodeId;
-    const link = nodes[0]!.mediaRelay!.links.all().find((l) => l.peer === slowId)!;
-    const peerLink = nodes[1]!.mediaRelay!.links.all().find((l) => l.peer === nodes[0]!.cluster!.nodeId)!;
+    const link = relayOf(nodes[0]!).links.all().find((l) => l.peer === slowId)!;
+    const peerLink = relayOf(nodes[1]!).links.all().find((l) => l.peer === nodes[0]!.cluster!.nodeId)!;
     (peerLink as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket.pause();
     const N = 1500;
     for (let i = 0; i < N; i += 100) {

@@ -29,7 +29,7 @@ import {
 import { SingleNode } from './single-node';
 import { reportInternal, silentLog, type Logger } from './logger';
 import { RtcError, type EdgeKey, type WebRtcEdge } from './webrtc/edge';
-import type { MediaRelay, RelayHost, RelayStats } from './cluster/media-relay';
+import type { RelayHost, RelayPort, RelayStats } from './cluster/media-stats';
 import { isLinkSubscriber } from './media/router';
 
 export type { ConnectionDestroyedReason, JoinOptions, RestStream, SessionSnapshot, StreamDestroyedReason } from './session-state';
@@ -60,7 +60,7 @@ export class Registry {
   /** where the operations' changes go: this node alone, or the cluster's log */
   private node: SessionPort;
   /** cluster with a cluster secret: media across nodes */
-  private relay: MediaRelay | undefined;
+  private relay: RelayPort | undefined;
 
   constructor(private readonly opts: RegistryOptions) {
     this.now = opts.now ?? Date.now;
@@ -90,8 +90,8 @@ export class Registry {
   }
 
   /** Cluster: media across nodes (docs/cluster.md): streams of other nodes reach this node's subscribers over media links. */
-  attachMediaRelay(make: (host: RelayHost) => MediaRelay): MediaRelay {
-    this.relay = make({
+  attachMediaRelay<R extends RelayPort>(make: (host: RelayHost) => R): R {
+    const relay = make({
       session: (id) => this.sessions.get(id),
       router: (session) => this.routerOf(session),
       tell: (session, streamId, what) => {
@@ -101,7 +101,8 @@ export class Registry {
         this.tellChanges(session, what === 'interrupted' ? router.interrupt(stream.connectionId, [streamId]) : router.restore([streamId], stream.connectionId), what);
       },
     });
-    return this.relay;
+    this.relay = relay;
+    return relay;
   }
 
   /** The media relay's counters (links, forwards), in a cluster with media across nodes. */

@@ -18,6 +18,7 @@ import type { Connection } from './connection';
 import { createLogger, LogThrottle, silentLog, type Logger, type LogLevel } from './logger';
 import { WebRtcEdge, type WebRtcOptions } from './webrtc/edge';
 import { MediaRelay } from './cluster/media-relay';
+import type { MediaRelayView } from './cluster/media-stats';
 
 /** Highest maxFrameBytes accepted. */
 const WS_MAX_PAYLOAD = 1024 * 1024;
@@ -148,7 +149,11 @@ export class ConveneServer implements SocketHost {
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'webrtc' | 'devProject' | 'webDir' | 'clusterSecret' | 'clusterMediaAddress'>>
     & Pick<ServerOptions, 'tls' | 'redis' | 'clusterSecret' | 'clusterMediaAddress'>;
   /** cluster with a secret: the media links to the other nodes */
-  mediaRelay: MediaRelay | undefined;
+  private relay: MediaRelay | undefined;
+  /** cluster with a secret: the media links' counters and address (undefined otherwise) */
+  get mediaRelay(): MediaRelayView | undefined {
+    return this.relay;
+  }
   /** the WebRTC edge (revision 1.2), or why this server has none */
   readonly webrtc: WebRtcEdge | { disabled: string };
   /** set by listen() when the server is a cluster node */
@@ -295,7 +300,7 @@ export class ConveneServer implements SocketHost {
           cluster.close();
           throw new Error(`cannot listen for media links on ${listen.host}:${listen.port}: ${(e as Error).message}`);
         }
-        this.mediaRelay = relay;
+        this.relay = relay;
       }
     }
     await new Promise<void>((resolve, reject) => {
@@ -405,7 +410,7 @@ export class ConveneServer implements SocketHost {
       });
       this.registry.close();
       if (this.webrtc instanceof WebRtcEdge) this.webrtc.closeAll();
-      this.mediaRelay?.close();
+      this.relay?.close();
       this.cluster?.close();
       this.log.info({ event: 'stopped', dropped }, 'stopped');
       return dropped;

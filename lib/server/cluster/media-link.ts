@@ -16,6 +16,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import WebSocket, { WebSocketServer } from 'ws';
+import type { LinkStats } from './media-stats';
+
+export type { LinkStats } from './media-stats';
 import { MAX_MEDIA_FRAME_BYTES } from '../../wire';
 import type { MediaSink } from '../media/consumer';
 
@@ -57,19 +60,6 @@ export interface LinkHandler {
   down(link: Link): void;
 }
 
-export interface LinkStats {
-  peer: string;
-  /** who opened it: 'out' this node, 'in' the peer */
-  dir: 'in' | 'out';
-  framesOut: number;
-  bytesOut: number;
-  framesIn: number;
-  bytesIn: number;
-  /** bytes waiting in the socket now */
-  bufferedBytes: number;
-  /** streams this node forwards on it now */
-  channelsOut: number;
-}
 
 /** One authenticated link to another node. */
 export class Link {

@@ -18,18 +18,14 @@
  * and the forward that comes back restores them (streamRestored); nobody resubscribes.
  */
 import type { ClusterPort } from './cluster';
-import { MediaLinks, type Link, type LinkControl, type LinkHandler, type LinkStats } from './media-link';
+import { MediaLinks, type Link, type LinkControl, type LinkHandler } from './media-link';
+import type { RelayHost, RelayPort, RelayStats } from './media-stats';
+
+export type { RelayHost, RelayStats } from './media-stats';
 import { LINK_SUBSCRIBER_PREFIX, type Router } from '../media/router';
 import type { Session } from '../session-state';
 
 /** What the relay needs of the registry. */
-export interface RelayHost {
-  session(sessionId: string): Session | undefined;
-  /** the session's router (made when needed) */
-  router(session: Session): Router;
-  /** this node's subscribers of a stream of another node: its publisher's media stopped / is back */
-  tell(session: Session, streamId: string, what: 'interrupted' | 'restored'): void;
-}
 
 export interface MediaRelayOptions {
   cluster: ClusterPort;
@@ -54,18 +50,6 @@ interface Inbound {
   askedAt: number;
 }
 
-export interface RelayStats {
-  /** the address this node's media listener announces */
-  address: string;
-  links: LinkStats[];
-  /** links refused: the peer did not know the cluster secret */
-  refused: number;
-  /** streams of other nodes received here now, and how many of them flow */
-  inbound: number;
-  flowing: number;
-  /** frames received on a link that no forward of this node expects (a forward just stopped) or its router dropped */
-  dropped: number;
-}
 
 const RETRY_MS = 1000;
 /** A forward refused (the publisher is not on that node yet) is asked again this soon. */
@@ -75,7 +59,7 @@ const ASK_AGAIN_MS = 3000;
 
 const key = (sessionId: string, streamId: string): string => `${sessionId}\u0000${streamId}`;
 
-export class MediaRelay implements LinkHandler {
+export class MediaRelay implements LinkHandler, RelayPort {
   readonly links: MediaLinks;
   private readonly inbound = new Map<string, Inbound>();
   private readonly byChannel = new Map<number, Inbound>();
