@@ -6,38 +6,25 @@
  * (Chromium's fake device beeps), the browser's subscriber counts the bot's audio packets
  * (getStats in OpenTok.js's fields).
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startServer, type ConveneServer } from '../lib/server';
+import { describe, expect, it } from 'vitest';
 import { AudioSource, initSession, VideoSource, type ReceivedAudioFrame, type ReceivedVideoFrame, type Stream } from '../lib/index';
 import { mintToken } from '../lib/mint';
-import { launchBrowser, newPage } from './helpers/browser';
+import { newPage, useBrowserAndServer } from './helpers/browser';
 import { collect, pushTone, rms } from './helpers/audio';
 import { pushPattern } from './helpers/video';
 import { until } from './helpers/events';
 
 const project = { apiKey: 'media-key', apiSecret: 'media-secret-media-secret-media-secret' };
-let browser: Browser;
-let server: ConveneServer;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  server = await startServer({ projects: [project], port: 0, webDir: join(__dirname, '..', 'dist', 'web'), devProject: project });
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const fx = useBrowserAndServer(project);
 
 describe('browser <-> bot media through the WebRTC edge (Chromium)', () => {
   it('the bot hears and sees the browser (microphone, camera); the browser receives the bot\'s tone and picture', async () => {
-    const { page, errors } = await newPage(browser);
-    await page.goto(`${server.apiUrl}/?name=Ada`);
+    const { page, errors } = await newPage(fx.browser);
+    await page.goto(`${fx.server.apiUrl}/?name=Ada`);
     await page.waitForFunction('window.session !== undefined && window.session.isConnected === true', undefined, { timeout: 15_000 });
     const sessionId = new URL(page.url()).searchParams.get('sessionId') as string;
 
-    const bot = initSession(project.apiKey, sessionId, { serverUrl: server.url });
+    const bot = initSession(project.apiKey, sessionId, { serverUrl: fx.server.url });
     const browserStream = new Promise<Stream>((r) => bot.on('streamCreated', (e) => { if (e.stream.name === 'Ada') r(e.stream); }));
     await bot.connect(await mintToken(project, sessionId, JSON.stringify({ name: 'bot' })));
     const source = new AudioSource({ sampleRate: 48000, channels: 1 });

@@ -4,36 +4,23 @@
  * over signals with a Node bot (both directions). Media through the WebRTC edge: see
  * test/browser-media.test.ts.
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
-import { startServer, type ConveneServer } from '../lib/server';
+import { describe, expect, it } from 'vitest';
 import { initSession } from '../lib/index';
 import { mintToken } from '../lib/mint';
-import { launchBrowser, newPage } from './helpers/browser';
+import { newPage, useBrowserAndServer } from './helpers/browser';
 import { until } from './helpers/events';
 
 const project = { apiKey: 'room-key', apiSecret: 'room-secret-room-secret-room-secret' };
-let browser: Browser;
-let server: ConveneServer;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  server = await startServer({ projects: [project], port: 0, webDir: join(__dirname, '..', 'dist', 'web'), devProject: project });
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const fx = useBrowserAndServer(project);
 
 describe('room page (Chromium)', () => {
   it('joins through /dev/join, exposes window.session, chats with a Node bot both ways', async () => {
-    const { page, errors } = await newPage(browser);
-    await page.goto(`${server.apiUrl}/?name=Ada`);
+    const { page, errors } = await newPage(fx.browser);
+    await page.goto(`${fx.server.apiUrl}/?name=Ada`);
     await page.waitForFunction('window.session !== undefined && window.session.isConnected === true', undefined, { timeout: 15_000 });
     const sessionId = new URL(page.url()).searchParams.get('sessionId');
     expect(sessionId).toBeTruthy(); // the page's URL is now a link to the same session
-    const bot = initSession(project.apiKey, sessionId as string, { serverUrl: server.url });
+    const bot = initSession(project.apiKey, sessionId as string, { serverUrl: fx.server.url });
     const heard: string[] = [];
     bot.on('signal:chat', (e) => heard.push(`${e.data} from ${JSON.parse(e.from?.data ?? '{}').name as string}`));
     await bot.connect(await mintToken(project, sessionId as string, JSON.stringify({ name: 'bot' })));

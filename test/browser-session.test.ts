@@ -4,43 +4,31 @@
  * and a bot in one session, and a browser leaving: the bot gets streamDestroyed and its
  * subscriber's iterator ends.
  */
-import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type ConveneServer } from '../lib/server';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
 import { initSession, type ReceivedAudioFrame, type Stream } from '../lib/index';
 import { mintToken } from '../lib/mint';
 import { mintSessionId } from '../lib/server/session-id';
 import { FaultProxy } from '../lib/tools/fault-proxy';
-import { launchBrowser, newPage } from './helpers/browser';
+import { newPage, useBrowserAndServer } from './helpers/browser';
 import { collect } from './helpers/audio';
 import { until } from './helpers/events';
 
 const project = { apiKey: 'bs-key', apiSecret: 'bs-secret-bs-secret-bs-secret-bs' };
-let browser: Browser;
-let server: ConveneServer;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  server = await startServer({ projects: [project], port: 0, webDir: join(__dirname, '..', 'dist', 'web'), devProject: project });
-}, 30_000);
-afterAll(async () => {
-  await browser?.close();
-  await server?.close();
-});
+const fx = useBrowserAndServer(project);
 
 async function openRoom(page: Page, sessionId: string, name: string, serverUrl: string): Promise<void> {
   const token = await mintToken(project, sessionId, JSON.stringify({ name }));
   const q = new URLSearchParams({ apiKey: project.apiKey, sessionId, token, serverUrl });
-  await page.goto(`${server.apiUrl}/?${q.toString()}`);
+  await page.goto(`${fx.server.apiUrl}/?${q.toString()}`);
   await page.waitForFunction('window.session !== undefined && window.session.isConnected === true', undefined, { timeout: 15_000 });
 }
 
 describe('browsers and bots in sessions (Chromium)', () => {
   it('signals both ways exactly once across a cut of the browser\'s WebSocket', async () => {
     const { sessionId } = mintSessionId(project);
-    const proxy = await new FaultProxy(server.port).start();
-    const { page, errors } = await newPage(browser);
+    const proxy = await new FaultProxy(fx.server.port).start();
+    const { page, errors } = await newPage(fx.browser);
     try {
       await openRoom(page, sessionId, 'Ada', proxy.url);
       await page.evaluate(`(() => {
@@ -49,7 +37,7 @@ describe('browsers and bots in sessions (Chromium)', () => {
         window.session.on('sessionReconnecting', () => window.log.push('reconnecting'));
         window.session.on('sessionReconnected', () => window.log.push('reconnected'));
       })()`);
-      const bot = initSession(project.apiKey, sessionId, { serverUrl: server.url });
+      const bot = initSession(project.apiKey, sessionId, { serverUrl: fx.server.url });
       const heard: string[] = [];
       bot.on('signal:n', (e) => { if (e.data.startsWith('b')) heard.push(e.data); }); // signals go to everyone, the sender too
       await bot.connect(await mintToken(project, sessionId, JSON.stringify({ name: 'bot' })));
@@ -84,17 +72,17 @@ describe('browsers and bots in sessions (Chromium)', () => {
 
   it('two browsers and a bot: the bot sees both; a browser leaves, the bot gets streamDestroyed and its iterator ends', async () => {
     const { sessionId } = mintSessionId(project);
-    const a = await newPage(browser);
-    const b = await newPage(browser);
+    const a = await newPage(fx.browser);
+    const b = await newPage(fx.browser);
     try {
-      const bot = initSession(project.apiKey, sessionId, { serverUrl: server.url });
+      const bot = initSession(project.apiKey, sessionId, { serverUrl: fx.server.url });
       const streams = new Map<string, Stream>();
       bot.on('streamCreated', (e) => streams.set(e.stream.name, e.stream));
       const destroyed: string[] = [];
       bot.on('streamDestroyed', (e) => destroyed.push(`${e.stream.name}:${e.reason}`));
       await bot.connect(await mintToken(project, sessionId, JSON.stringify({ name: 'bot' })));
-      await openRoom(a.page, sessionId, 'Ada', server.url);
-      await openRoom(b.page, sessionId, 'Bea', server.url);
+      await openRoom(a.page, sessionId, 'Ada', fx.server.url);
+      await openRoom(b.page, sessionId, 'Bea', fx.server.url);
       await until('both browsers\' streams', () => streams.has('Ada') && streams.has('Bea'), 20_000);
       const sub = await bot.subscribe(streams.get('Bea') as Stream, { audio: { sampleRate: 16000, channels: 1 }, video: false });
       const frames: ReceivedAudioFrame[] = [];
