@@ -10,7 +10,7 @@
  * hard limit cannot be raised (no CAP_SYS_RESOURCE: 20,000 on the bench machine) the largest size
  * is 19,000, not 20,000: one process cannot hold more sockets than its fd limit.
  *
- *   node bench/scale.js [--sizes 1000,5000,10000,19000] [--clients convene,baseline] [--seconds 10]
+ *   node bench/scale.js [--sizes 1000,5000,10000,19000] [--clients convene,baseline] [--seconds 10] [--idle-seconds 25]
  *                       [--write]   (replaces the generated block in docs/benchmarks.md)
  */
 'use strict';
@@ -23,6 +23,7 @@ const { values } = parseArgs({
     sizes: { type: 'string', default: '1000,5000,10000,19000' },
     clients: { type: 'string', default: 'convene,baseline' },
     seconds: { type: 'string', default: '10' },
+    'idle-seconds': { type: 'string', default: '25' },
     write: { type: 'boolean', default: false },
     label: { type: 'string', default: '' },
   },
@@ -46,12 +47,12 @@ function runOne(client, config) {
 function table(rows) {
   const f = (x, d) => (Number.isFinite(x) ? x.toFixed(d) : '–');
   const lines = [
-    '| client | sessions | connect all (s) | connect CPU client / server (ms per session) | KB / session | idle CPU client (% of a core) | idle CPU server (%) | fan-in CPU client / server (ms per 1,000 signals) | fan-in p50 / p99 (ms) |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| client | sessions | connect all (s) | connect CPU client / server (ms per session) | KB / session | idle CPU client (% of a core) | idle CPU server (%) | machine softirq (%) | fan-in CPU client / server (ms per 1,000 signals) | fan-in p50 / p99 (ms) |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const fi = r.fanin ?? {};
-    lines.push(`| ${r.client} | ${r.sessions.toLocaleString('en-US')} | ${f(r.connectMs / 1000, 2)} | ${f(r.connectCpuClientMsPerSession, 2)} / ${f(r.connectCpuServerMsPerSession, 2)} | ${f(r.rssPerSessionKB, 1)} | ${f(r.procCpuPct, 2)} | ${f(r.serverCpuPct, 2)} | ${f(fi.procCpuPer1k, 1)} / ${f(fi.serverCpuPer1k, 1)} | ${f(fi.p50, 2)} / ${f(fi.p99, 2)} |`);
+    lines.push(`| ${r.client} | ${r.sessions.toLocaleString('en-US')} | ${f(r.connectMs / 1000, 2)} | ${f(r.connectCpuClientMsPerSession, 2)} / ${f(r.connectCpuServerMsPerSession, 2)} | ${f(r.rssPerSessionKB, 1)} | ${f(r.procCpuPct, 2)} | ${f(r.serverCpuPct, 2)} | ${f(r.softirqPct, 2)} | ${f(fi.procCpuPer1k, 1)} / ${f(fi.serverCpuPer1k, 1)} | ${f(fi.p50, 2)} / ${f(fi.p99, 2)} |`);
   }
   return lines.join('\n');
 }
@@ -66,7 +67,7 @@ async function main() {
       const server = await startServer();
       try {
         await C.sleep(500);
-        const r = await runOne(client, { url: server.url, sessions, seconds: Number(values.seconds), serverPid: server.child.pid });
+        const r = await runOne(client, { url: server.url, sessions, seconds: Number(values.seconds), idleSeconds: Number(values['idle-seconds']), serverPid: server.child.pid });
         rows.push({ client, ...r });
         process.stderr.write(`${JSON.stringify({ client, ...r })}\n`);
       } catch (e) {

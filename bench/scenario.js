@@ -272,9 +272,17 @@ async function startSender(sessionIds, rate) {
   return { stop: () => { sender.stdin.end(); return new Promise((r) => sender.once('exit', r)); } };
 }
 
+/** Machine-wide softirq time in ms (all CPUs, /proc/stat; USER_HZ 100): where the kernel's TCP keepalive probes are paid. */
+function softirqMs() {
+  const f = require('node:fs').readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  return Number(f[7]) * 10;
+}
+
 async function idleScale() {
   const n = Number(config.sessions ?? 1000);
   const seconds = Number(config.seconds ?? 10);
+  // the idle window: a whole keepalive interval (25 s by default), so that every session pings once in it
+  const idleSeconds = Number(config.idleSeconds ?? seconds);
   const serverCpu = () => (config.serverPid ? otherProcessCpuMs(config.serverPid) : NaN);
   const sids = Array.from({ length: n }, newSession);
   const specs = await mintMany(sids);
@@ -292,9 +300,11 @@ async function idleScale() {
   const rss1 = C.rssBytes();
   const cpu0 = C.processCpuMs();
   const srv0 = serverCpu();
-  await C.sleep(seconds * 1000);
+  const sirq0 = softirqMs();
+  await C.sleep(idleSeconds * 1000);
   const cpu = C.processCpuMs() - cpu0;
   const srv = serverCpu() - srv0;
+  const softirqPct = ((softirqMs() - sirq0) / (idleSeconds * 1000)) * 100;
   await C.settle();
   const rss2 = C.rssBytes();
 
@@ -304,7 +314,7 @@ async function idleScale() {
   if (config.fanin === false) {
     await Promise.all(clients.map((c) => c.disconnect()));
     return { sessions: n, seconds, connectMs, connectCpuClientMsPerSession: connectCpu / n, connectCpuServerMsPerSession: connectSrv / n,
-      rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024, procCpuPct: (cpu / (seconds * 1000)) * 100, serverCpuPct: (srv / (seconds * 1000)) * 100 };
+      rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024, procCpuPct: (cpu / (idleSeconds * 1000)) * 100, serverCpuPct: (srv / (idleSeconds * 1000)) * 100, softirqPct, idleSeconds };
   }
   const FANIN_SESSIONS = Math.min(500, n);
   const FANIN_RATE = 10;
@@ -318,8 +328,8 @@ async function idleScale() {
   const fSrv = serverCpu() - fSrv0;
   await sender.stop();
   const l = latencyStats(meter.lat);
-  const idleCpuRate = cpu / (seconds * 1000);
-  const idleSrvRate = srv / (seconds * 1000);
+  const idleCpuRate = cpu / (idleSeconds * 1000);
+  const idleSrvRate = srv / (idleSeconds * 1000);
   const t1 = performance.now();
   await Promise.all(clients.map((c) => c.disconnect()));
   return {
@@ -331,7 +341,9 @@ async function idleScale() {
     disconnectMs: performance.now() - t1,
     rssPerSessionKB: (Math.max(rss1, rss2) - rss0) / n / 1024,
     procCpuPct: idleCpuRate * 100,
-    serverCpuPct: (srv / (seconds * 1000)) * 100,
+    serverCpuPct: idleSrvRate * 100,
+    softirqPct,
+    idleSeconds,
     fanin: {
       sessions: FANIN_SESSIONS,
       rate: meter.received / f.elapsed,

@@ -54,17 +54,23 @@ const inNs = (ns: string, cmd: string, ...args: string[]): void => sh('ip', 'net
 const SCRIPT = `
 const { startServer } = require(${JSON.stringify(join(DIST, 'server', 'index.js'))});
 (async () => {
-  const server = await startServer({
-    projects: [${JSON.stringify(project)}], host: '0.0.0.0', port: 4100,
-    keepaliveIntervalMs: 2000, keepaliveTimeoutMs: ${TIMEOUT}, graceWindowMs: 30000,
-  });
+  const servers = [
+    await startServer({
+      projects: [${JSON.stringify(project)}], host: '0.0.0.0', port: 4100,
+      keepaliveIntervalMs: 2000, keepaliveTimeoutMs: ${TIMEOUT}, graceWindowMs: 30000,
+    }),
+    // the defaults: rare application pings (25 s), the kernel's TCP keepalive between them
+    await startServer({ projects: [${JSON.stringify(project)}], host: '0.0.0.0', port: 4101, graceWindowMs: 60000 }),
+  ];
   const attached = new Map();
   setInterval(() => {
-    for (const c of server.registry.allConnections()) {
-      const on = c.currentTransport !== undefined;
-      if (attached.get(c.id) === true && !on) console.log(JSON.stringify({ ev: 'detached', id: c.id, at: Date.now(), lastHeardAt: c.lastHeardAt }));
-      if (attached.get(c.id) === false && on) console.log(JSON.stringify({ ev: 'attached', id: c.id, at: Date.now() }));
-      attached.set(c.id, on);
+    for (const server of servers) {
+      for (const c of server.registry.allConnections()) {
+        const on = c.currentTransport !== undefined;
+        if (attached.get(c.id) === true && !on) console.log(JSON.stringify({ ev: 'detached', id: c.id, at: Date.now(), lastHeardAt: c.lastHeardAt }));
+        if (attached.get(c.id) === false && on) console.log(JSON.stringify({ ev: 'attached', id: c.id, at: Date.now() }));
+        attached.set(c.id, on);
+      }
     }
   }, 5);
   console.log(JSON.stringify({ ev: 'listening' }));
@@ -203,5 +209,36 @@ describe.skipIf(reason !== undefined)('black hole through a router namespace', (
       s.disconnect();
       await gone;
     }
+  }, 60_000);
+  it('with the defaults (application pings every 25 s, timeout 40 s), the kernel\'s TCP keepalive finds the black hole: the client reconnects and the server drops it well before 40 s', async () => {
+    const { sessionId } = mintSessionId(project);
+    // no keepalive settings: the server's announced 25 s / 40 s, and the core's 15 s TCP keepalive
+    const c: Session = initSession(project.apiKey, sessionId, { reconnectBackoff: { base: 100, factor: 2, cap: 500 }, serverUrl: `ws://${SERVER_VIA_ROUTER}:4101` });
+    await c.connect(await mintToken(project, sessionId, 'c'));
+    const cId = c.connection!.connectionId;
+    let reconnectingAt = 0;
+    c.on('sessionReconnecting', () => { reconnectingAt ||= Date.now(); });
+    await new Promise((r) => setTimeout(r, 300));
+    const holeAt = Date.now();
+    setBlackHole(true);
+    let lifted = false;
+    try {
+      await waitFor(() => reconnectingAt > 0, 30_000, 'the client to notice the black hole');
+      await waitFor(() => events.some((e) => e.ev === 'detached' && e.id === cId), 30_000, 'the server to drop c');
+      const det = events.find((e) => e.ev === 'detached' && e.id === cId)!;
+      // the core: TCP keepalive (10 s of silence, 5 probes 1 s apart) and a 15 s user timeout
+      expect(reconnectingAt - holeAt, 'client noticed after').toBeLessThanOrEqual(15_000 + 2000);
+      // the server: Node's TCP keepalive (10 s idle, 10 probes 1 s apart): 20 s, not the 40 s of the application
+      expect(det.at! - holeAt, 'server dropped after').toBeLessThanOrEqual(20_000 + 2000);
+      setBlackHole(false);
+      lifted = true;
+      await waitFor(() => events.some((e) => e.ev === 'attached' && e.id === cId), 20_000, 'c to resume');
+      expect(c.connection!.connectionId).toBe(cId);
+    } finally {
+      if (!lifted) setBlackHole(false);
+    }
+    const gone = new Promise((r) => c.once('sessionDisconnected', r));
+    c.disconnect();
+    await gone;
   }, 60_000);
 });

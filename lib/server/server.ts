@@ -35,7 +35,17 @@ export interface ServerOptions {
   tls?: { cert: string | Buffer; key: string | Buffer };
   graceWindowMs?: number;
   handshakeTimeoutMs?: number;
+  /**
+   * Application keepalive (docs/protocol.md section 7): a peer not heard from for this long is
+   * pinged (default 25 s; clients ping at most this far apart).
+   */
   keepaliveIntervalMs?: number;
+  /**
+   * A peer heard from not at all for this long is closed (4002; default 40 s). Between pings
+   * the kernel watches the path: every socket gets TCP keepalive probes after
+   * tcpKeepaliveIdleMs(keepaliveTimeoutMs) of silence, so a black-holed client is found dead
+   * within about 20 s without the application waking up for it.
+   */
   keepaliveTimeoutMs?: number;
   /**
    * Largest client frame; the WebSocket layer refuses a larger one from its header, before
@@ -106,13 +116,22 @@ export interface ServerOptions {
   webrtc?: WebRtcOptions;
 }
 
+/**
+ * The TCP keepalive idle time for a server whose keepalive timeout is `timeoutMs`: Node probes
+ * 10 times 1 s apart after it, so a silent path is found dead after idle + 10 s: 20 s at most
+ * (sooner than a long application timeout), never later than the timeout itself.
+ */
+export function tcpKeepaliveIdleMs(timeoutMs: number): number {
+  return Math.max(1000, Math.min(timeoutMs, 20_000) - 10_000);
+}
+
 export const DEFAULTS = {
   host: '127.0.0.1',
   port: 4100,
   graceWindowMs: 30_000,
   handshakeTimeoutMs: 10_000,
-  keepaliveIntervalMs: 10_000,
-  keepaliveTimeoutMs: 15_000,
+  keepaliveIntervalMs: 25_000,
+  keepaliveTimeoutMs: 40_000,
   maxFrameBytes: 65_536,
   maxConnectionsPerSession: 1000,
   maxConnectionsPerAddress: 256,
@@ -145,6 +164,8 @@ export class ConveneServer implements SocketHost {
    * timeout when shorter); a silent peer is pinged every keepaliveIntervalMs (+ one period).
    */
   private readonly keepalivePeriodMs: number;
+  /** TCP keepalive idle time of every accepted socket (tcpKeepaliveIdleMs). */
+  private readonly tcpKeepaliveIdleMs: number;
   private readonly keepaliveWheel: DeadlineWheel<ClientSocket>;
   private readonly opts: Required<Omit<ServerOptions, 'tls' | 'projects' | 'redis' | 'logger' | 'logLevel' | 'webrtc' | 'devProject' | 'webDir' | 'clusterSecret' | 'clusterMediaAddress'>>
     & Pick<ServerOptions, 'tls' | 'redis' | 'clusterSecret' | 'clusterMediaAddress'>;
@@ -198,6 +219,7 @@ export class ConveneServer implements SocketHost {
       maxSendBufferBytes: o.maxSendBufferBytes,
     };
     const web = new WebAssets({ devProject: options.devProject, dir: options.webDir, serverUrl: () => this.url });
+    this.tcpKeepaliveIdleMs = tcpKeepaliveIdleMs(o.keepaliveTimeoutMs);
     this.keepalivePeriodMs = Math.max(20, Math.min(o.keepaliveIntervalMs, o.keepaliveTimeoutMs / 10, 1000));
     this.keepaliveWheel = new DeadlineWheel(this.keepalivePeriodMs, Date.now());
     const onRequest = (req: Parameters<typeof handleRest>[0], res: Parameters<typeof handleRest>[1]): void => {
@@ -252,6 +274,8 @@ export class ConveneServer implements SocketHost {
       return;
     }
     this.perAddress.set(addr, n);
+    // the kernel probes a silent path (Node sets 1 s between probes, 10 probes)
+    socket.setKeepAlive(true, this.tcpKeepaliveIdleMs);
     socket.once('close', () => {
       const left = (this.perAddress.get(addr) ?? 1) - 1;
       if (left > 0) this.perAddress.set(addr, left);

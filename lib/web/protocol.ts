@@ -119,6 +119,8 @@ const ACK_EVERY = 32;
 const ACK_AFTER_MS = 1000;
 /** ws readyState OPEN (the same number in the DOM) */
 const OPEN = 1;
+/** The browser's own keepalive bounds (startKeepalive): a ping at least this often, dead after this silence. */
+const BROWSER_KEEPALIVE = { interval: 10_000, timeout: 15_000 };
 
 export class ProtocolClient {
   private state: State = 'idle';
@@ -319,10 +321,16 @@ export class ProtocolClient {
     this.ws.send(JSON.stringify({ type: 'ack', seq: this.lastSeq }));
   }
 
-  /** Browsers cannot send WebSocket pings: a JSON ping every interval; silence past the timeout drops the socket. */
+  /**
+   * Browsers cannot send WebSocket pings: a JSON ping every interval; silence past the timeout
+   * drops the socket. Nor can they set TCP keepalive, which lets native clients ping rarely
+   * (the server's interval): a browser pings at least every 10 s and gives up after 15 s of
+   * silence, so that a dead network is noticed as soon as a native client notices it.
+   */
   private startKeepalive(): void {
     this.stopKeepalive();
-    const ka = this.info?.keepalive ?? { interval: 10000, timeout: 15000 };
+    const announced = this.info?.keepalive ?? { interval: BROWSER_KEEPALIVE.interval, timeout: BROWSER_KEEPALIVE.timeout };
+    const ka = { interval: Math.min(announced.interval, BROWSER_KEEPALIVE.interval), timeout: Math.min(announced.timeout, BROWSER_KEEPALIVE.timeout) };
     this.keepaliveTimer = setInterval(() => {
       const ws = this.ws;
       if (!ws || ws.readyState !== OPEN) return;
@@ -448,7 +456,7 @@ function connectedInfo(f: Record<string, unknown>): ConnectedInfo {
     streams: (f['streams'] ?? []) as WireStream[],
     forceMute: (f['forceMute'] ?? { active: false }) as ConnectedInfo['forceMute'],
     limits: (f['limits'] ?? {}) as Record<string, number>,
-    keepalive: (f['keepalive'] ?? { interval: 10000, timeout: 15000 }) as ConnectedInfo['keepalive'],
+    keepalive: (f['keepalive'] ?? { interval: 25000, timeout: 40000 }) as ConnectedInfo['keepalive'],
     graceWindow: Number(f['graceWindow'] ?? 30000),
   };
 }

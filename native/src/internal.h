@@ -321,6 +321,16 @@ int cv_keepalive_dead(int64_t now, int64_t last_rx, int timeout_ms);
 int cv_keepalive_granule_ms(int interval_ms);
 int cv_keepalive_ping_due(int64_t now, int64_t last_ping, int interval_ms);
 int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping, int interval_ms, int timeout_ms);
+/* The kernel's side of the keepalive (docs/protocol.md section 7): a silent path is found dead
+ * by TCP keepalive probes (idle_s of silence, then cnt probes intvl_s apart, none answered) and
+ * data left unacknowledged for user_timeout_ms, both about dead_ms, at no cost to the process:
+ * the application's pings can then be rare (the server's interval). dead_ms >= 1000. */
+struct cv_tcp_keepalive { int idle_s, intvl_s, cnt, user_timeout_ms; };
+struct cv_tcp_keepalive cv_keepalive_tcp(int dead_ms);
+/* A path is declared dead after this long without a sign of life, unless the session's
+ * keepalive timeout setting is shorter (the server's announced timeout may be longer: its
+ * pings are rare because this one is short). */
+#define CV_LINK_DEAD_MS 15000
 /* The pace (requests/s, 0: none) and burst for a server that announced these `limits`
  * (signalsPerSecond, signalBurst; NULL: unknown). */
 double cv_pace_rate_for(const json_t *limits);
@@ -348,6 +358,7 @@ struct cv_transport_config {
   const char *ca_file; /* may be NULL */
   int tls_verify;
   const char *name; /* for log lines (borrowed: must outlive the link) */
+  struct cv_tcp_keepalive tcp_keepalive; /* set on the socket once open (idle_s 0: not set) */
 };
 
 struct cv_out {
@@ -378,6 +389,7 @@ struct cv_link {
   size_t brx_len, brx_cap;
   int brx_skip;       /* skipping the fragments of a binary message that was dropped */
   size_t out_binary;  /* bytes of binary messages queued (bounded: CV_TRANSPORT_MAX_BINARY_QUEUED) */
+  struct cv_tcp_keepalive tcp_keepalive; /* from the config */
 };
 
 extern const struct lws_protocols cv_protocols[];

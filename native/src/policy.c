@@ -88,6 +88,18 @@ int64_t cv_keepalive_next_check(int64_t now, int64_t last_rx, int64_t last_ping,
   return next < 1 ? 1 : next;
 }
 
+struct cv_tcp_keepalive cv_keepalive_tcp(int dead_ms) {
+  int total_s = dead_ms < 2000 ? 2 : dead_ms / 1000;
+  struct cv_tcp_keepalive k;
+  k.idle_s = total_s * 2 / 3;
+  if (k.idle_s < 1) k.idle_s = 1;
+  k.intvl_s = 1;
+  k.cnt = total_s - k.idle_s;
+  if (k.cnt < 1) k.cnt = 1;
+  k.user_timeout_ms = dead_ms < 1000 ? 1000 : dead_ms;
+  return k;
+}
+
 double cv_pace_rate_for(const json_t *limits) {
   json_t *sps = json_object_get(limits, "signalsPerSecond");
   if (!json_is_integer(sps)) return CV_PACE_DEFAULT_RATE;

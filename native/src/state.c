@@ -23,7 +23,8 @@ int cv_state_connect_attempt(otc_session *s) {
 }
 
 int cv_state_open_link(otc_session *s) {
-  struct cv_transport_config cfg = {s->server_url, s->ca_file, s->tls_verify, s->session_id};
+  int dead = s->ka_timeout_setting > 0 && s->ka_timeout_setting < CV_LINK_DEAD_MS ? s->ka_timeout_setting : CV_LINK_DEAD_MS;
+  struct cv_transport_config cfg = {s->server_url, s->ca_file, s->tls_verify, s->session_id, cv_keepalive_tcp(dead)};
   return cv_transport_open(&cfg, &cv_state_transport_events, s, &s->link);
 }
 

@@ -7,8 +7,11 @@
  * pong, error, closed, writable). It knows nothing of sessions: it calls only lws and the
  * base layer (log, clock), never a layer above it (checked at link time: CMakeLists.txt).
  */
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "internal.h"
 
@@ -173,6 +176,7 @@ int cv_transport_open(const struct cv_transport_config *cfg, const struct cv_tra
   l->owner = owner;
   l->slot = slot;
   l->name = cfg->name;
+  l->tcp_keepalive = cfg->tcp_keepalive;
   *slot = l;
 
   struct lws_client_connect_info ci;
@@ -285,8 +289,33 @@ size_t cv_transport_binary_backlog(const struct cv_link *l) { return l ? l->out_
 
 void cv_transport_ping(struct cv_link *l) {
   if (!l || l->ping_due) return;
+  if (l->wsi && !l->closing && !l->out_head && !lws_partial_buffered(l->wsi)) {
+    /* Nothing waits to be written (an idle link): the ping goes out now, on the service
+     * thread, without a writable round (which would cost two epoll_ctl and a wake-up). What
+     * the socket does not take, lws keeps and writes at the next writable. */
+    unsigned char buf[LWS_PRE + 4];
+    if (lws_write(l->wsi, buf + LWS_PRE, 0, LWS_WRITE_PING) >= 0) return;
+  }
   l->ping_due = 1;
   if (l->wsi) lws_callback_on_writable(l->wsi);
+}
+
+/* The kernel watches the path between our frames (cv_keepalive_tcp): a black hole is found
+ * dead without a wake-up of the service thread per session. Failing to set them is not
+ * fatal: the application keepalive (state.c) still runs. */
+static void set_tcp_keepalive(struct cv_link *l, struct lws *wsi) {
+  const struct cv_tcp_keepalive k = l->tcp_keepalive;
+  if (k.idle_s <= 0) return;
+  lws_sockfd_type fd = lws_get_socket_fd(wsi);
+  if (fd < 0) return;
+  int on = 1;
+  unsigned int uto = (unsigned int)k.user_timeout_ms;
+  if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &k.idle_s, sizeof k.idle_s) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &k.intvl_s, sizeof k.intvl_s) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &k.cnt, sizeof k.cnt) != 0 ||
+      setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &uto, sizeof uto) != 0)
+    CV_WARN("%.24s: cannot set TCP keepalive on the socket", l->name ? l->name : "");
 }
 
 char *cv_transport_take_sent(struct cv_link *l, size_t *len) {
@@ -446,6 +475,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       if (g_wake) g_wake();
       return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
+      if (l) set_tcp_keepalive(l, wsi);
       if (l && l->ev && l->ev->on_open) l->ev->on_open(l->owner);
       if (l && l->closing) lws_callback_on_writable(wsi);
       return 0;

@@ -72,6 +72,25 @@ static void test_keepalive(void) {
 
 /* Keepalive deadlines on a grid (a twentieth of the interval, at most 100 ms): sessions whose
  * pings are a few ms apart share their next check, so one wake-up serves them all. */
+static void test_keepalive_tcp(void) {
+  /* the default: 10 s of silence, then 5 probes a second apart: dead after 15 s, as the
+   * user timeout for data left unacknowledged */
+  struct cv_tcp_keepalive k = cv_keepalive_tcp(15000);
+  CHECK_EQ(10, k.idle_s);
+  CHECK_EQ(1, k.intvl_s);
+  CHECK_EQ(5, k.cnt);
+  CHECK_EQ(15000, k.user_timeout_ms);
+  CHECK_EQ(15, k.idle_s + k.intvl_s * k.cnt);
+  k = cv_keepalive_tcp(3000); /* a short session setting: 2 s + 1 probe */
+  CHECK_EQ(2, k.idle_s);
+  CHECK_EQ(1, k.cnt);
+  CHECK_EQ(3000, k.user_timeout_ms);
+  k = cv_keepalive_tcp(200); /* under the kernel's 1 s granularity: the least it can do */
+  CHECK_EQ(1, k.idle_s);
+  CHECK_EQ(1, k.cnt);
+  CHECK_EQ(1000, k.user_timeout_ms);
+}
+
 static void test_keepalive_grid(void) {
   CHECK_EQ(100, cv_keepalive_granule_ms(10000));
   CHECK_EQ(50, cv_keepalive_granule_ms(1000));
@@ -109,6 +128,7 @@ int main(void) {
   test_after_resume_failed();
   test_keepalive();
   test_keepalive_grid();
+  test_keepalive_tcp();
   test_pace();
   return 0;
 }

@@ -46,7 +46,7 @@ static void test_queue(void) {
 static void test_no_context(void) {
   CHECK_NULL(cv_transport_context());
   struct cv_link *slot = NULL;
-  struct cv_transport_config cfg = {"ws://127.0.0.1:9/", NULL, 1, "t"};
+  struct cv_transport_config cfg = {"ws://127.0.0.1:9/", NULL, 1, "t", {0, 0, 0, 0}};
   CHECK_EQ(-1, cv_transport_open(&cfg, &k_ev, NULL, &slot)); /* no context: nothing starts */
   CHECK_NULL(slot);
   struct cv_timer sul = {0};
