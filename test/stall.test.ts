@@ -27,8 +27,8 @@ function join(url: string, sid: string, opts = {}): Session {
 }
 
 describe('keepalive settings', () => {
-  it('a black hole is noticed within the keepalive timeout of the session, not the next ping of the server\'s 10 s', async () => {
-    fx = await startFixture(); // server keepalive: 10 s ping, 15 s timeout
+  it('a black hole is noticed within the keepalive timeout of the session, not the next ping of the server\'s 25 s', async () => {
+    fx = await startFixture(); // server keepalive: 25 s ping, 40 s timeout (the defaults)
     proxy = await new FaultProxy(fx.server.port).start();
     const sid = await fx.newSession();
     const timeout = 2500;
@@ -55,7 +55,10 @@ describe('keepalive settings', () => {
 
 describe('a 20 s stall while two clients signal at 400/s', () => {
   it('every acknowledged signal is delivered exactly once; no flood close (4429) after the resume', async () => {
-    fx = await startFixture({ graceWindowMs: 90_000 }); // server defaults otherwise: keepalive 10 s / 15 s, 1000 signals/s
+    // keepalive 10 s / 15 s: the proxy keeps both TCP connections alive while it drops their
+    // bytes (a hung middlebox), which only the application's pings can find; the defaults
+    // (25 s / 40 s) would not notice this 20 s stall at all. 1000 signals/s (the default).
+    fx = await startFixture({ graceWindowMs: 90_000, keepaliveIntervalMs: 10_000, keepaliveTimeoutMs: 15_000 });
     proxy = await new FaultProxy(fx.server.port).start();
     const sid = await fx.newSession();
     const opts = { connectTimeout: 2000, maxQueued: 50_000 };
