@@ -55,25 +55,36 @@ const { RTCAudioSource, RTCAudioSink, RTCVideoSource, RTCVideoSink } = wrtc.nons
 const VIDEO = process.argv.includes('--video');
 const TICKS = 100; // USER_HZ
 
-/** Every peer connection this process has open (the stats of a publisher or subscriber are its peer connection's). */
+/**
+ * The page's RTCPeerConnection, keeping what the stats need: every peer connection this process
+ * has open, and the one carrying each track (sent: addTransceiver; received: its track event).
+ */
 const peerConnections = new Set();
+const pcByTrack = new WeakMap();
 class PeerConnection extends wrtc.RTCPeerConnection {
-  constructor(config) { super(config); peerConnections.add(this); }
-  close() { peerConnections.delete(this); super.close(); }
+  constructor(config) {
+    super(config);
+    peerConnections.add(this);
+    this.addEventListener('track', (e) => pcByTrack.set(e.track, this));
+  }
+
+  addTransceiver(trackOrKind, init) {
+    if (typeof trackOrKind !== 'string') pcByTrack.set(trackOrKind, this);
+    return super.addTransceiver(trackOrKind, init);
+  }
+
+  close() {
+    peerConnections.delete(this);
+    super.close();
+  }
 }
 
 /** The peer connection carrying `track` (sent or received), or undefined. */
-function pcOf(track) {
-  for (const pc of peerConnections) {
-    if (pc.getSenders().some((s) => s.track === track) || pc.getReceivers().some((r) => r.track === track)) return pc;
-  }
-  return undefined;
-}
+const pcOf = (track) => pcByTrack.get(track);
 
-/** The first stats entry of `type` of the peer connection carrying `track` ({} when none). */
-async function rtpStats(track, type) {
-  const pc = pcOf(track);
-  if (!pc) return {};
+/** The first stats entry of `type` of peer connection `pc` ({} when none, or when it is closed). */
+async function rtpStats(pc, type) {
+  if (!pc || !peerConnections.has(pc)) return {};
   let out = {};
   (await pc.getStats()).forEach((s) => { if (s.type === type && out.type === undefined) out = s; });
   return out;
@@ -111,8 +122,8 @@ function threadsCpu() {
 let OT;
 let epochMs = 0;
 const sessions = []; // { session, sid, remote: Stream[], onRemote, publishing }
-const producers = []; // audio: { source, track, publisher, session, pushed, markers, skipped }; video: { source, track, publisher, session, n, capturedAt, skipped }
-const subscribers = []; // { sub, session, track, sink, producer, c }
+const producers = []; // audio: { source, track, pc, publisher, session, pushed, markers, wasMarker, skipped }; video: { source, track, pc, publisher, session, n, capturedAt, skipped }
+const subscribers = []; // { sub, session, track, pc, sink, producer, c }
 let feedTimer;
 let feedT0 = 0;
 let lateMax = 0;
@@ -217,7 +228,8 @@ function feedAudio() {
     if (due - p.pushed > MAX_BEHIND) { p.skipped += due - 1 - p.pushed; p.pushed = due - 1; }
     while (p.pushed < due) {
       const marker = (p.pushed >> 1) % markerEvery === 0; // both chunks of a marker frame
-      if (marker && (p.pushed & 1) === 0) p.markers.push(wallMs());
+      if (marker && !p.wasMarker) p.markers.push(wallMs()); // its first chunk given (the first of the two, unless that one was skipped)
+      p.wasMarker = marker;
       try { p.source.onData(marker ? MARKER : BACKGROUND); } catch { captureErrors++; }
       p.pushed++;
     }
@@ -233,7 +245,7 @@ async function publishAudio(cmd) {
     const track = source.createTrack();
     const publisher = await publishOnce(s.session, { name: 'bench', audioSource: track, videoSource: false, publishVideo: false });
     s.publishing = true;
-    producers.push({ source, track, publisher, session: s.session, pushed: Math.floor((wallMs() - feedT0) / CHUNK_MS), markers: [], skipped: 0 });
+    producers.push({ source, track, pc: pcOf(track), publisher, session: s.session, pushed: Math.floor((wallMs() - feedT0) / CHUNK_MS), markers: [], wasMarker: false, skipped: 0 });
   }));
   startFeeding(feedAudio);
   return { publishers: producers.filter((p) => p.publisher).length };
@@ -248,7 +260,7 @@ async function subscribeAudio() {
     const track = sub.mediaStream?.getAudioTracks()[0];
     if (!track) throw new Error('subscribe: no audio track');
     const sink = new RTCAudioSink(track);
-    const entry = { sub, session: s.session, track, sink, producer: producers.find((p) => p.publisher?.stream?.streamId === stream.streamId), c: newAudioCounters(), wasMarker: false };
+    const entry = { sub, session: s.session, track, pc: pcOf(track), sink, producer: producers.find((p) => p.publisher?.stream?.streamId === stream.streamId), c: newAudioCounters(), wasMarker: false };
     sink.ondata = (d) => {
       const at = wallMs();
       const c = entry.c;
@@ -276,8 +288,7 @@ async function subscribeAudio() {
 async function audioSubStats() {
   let concealed = 0;
   let lost = 0;
-  for (const s of subscribers) {
-    const st = await rtpStats(s.track, 'inbound-rtp');
+  for (const st of await Promise.all(subscribers.map((s) => rtpStats(s.pc, 'inbound-rtp')))) {
     concealed += Math.round(Number(st.concealedSamples ?? 0) / CHUNK);
     lost += Number(st.packetsLost ?? 0);
   }
@@ -372,7 +383,7 @@ async function publishVideo(cmd) {
     const publisher = await publishOnce(s.session, {
       name: 'vbench', videoSource: track, audioSource: false, publishAudio: false, resolution: `${cmd.width}x${cmd.height}`, frameRate: fps,
     });
-    producers.push({ source, track, publisher, session: s.session, n: Math.floor(((wallMs() - feedT0) * fps) / 1000), capturedAt: new Float64Array(cycle.length), skipped: 0 });
+    producers.push({ source, track, pc: pcOf(track), publisher, session: s.session, n: Math.floor(((wallMs() - feedT0) * fps) / 1000), capturedAt: new Float64Array(cycle.length), skipped: 0 });
   }));
   startFeeding(feedVideo);
   return { publishers: producers.filter((p) => p.publisher).length };
@@ -387,7 +398,7 @@ async function subscribeVideo() {
     const track = sub.mediaStream?.getVideoTracks()[0];
     if (!track) throw new Error('subscribe: no video track');
     const sink = new RTCVideoSink(track);
-    const entry = { sub, session: s.session, track, sink, producer: producers.find((p) => p.publisher?.stream?.streamId === stream.streamId), c: newVideoCounters() };
+    const entry = { sub, session: s.session, track, pc: pcOf(track), sink, producer: producers.find((p) => p.publisher?.stream?.streamId === stream.streamId), c: newVideoCounters() };
     sink.onframe = ({ frame }) => {
       const at = wallMs();
       const c = entry.c;
@@ -409,16 +420,14 @@ async function subscribeVideo() {
 /** Encoder and decoder counters summed over the peer connections (outbound-rtp of the publishers, inbound-rtp of the subscribers). */
 async function videoCounters() {
   const k = { encoded: 0, keyframes: 0, bytesSent: 0, rendered: 0, dropped: 0, lost: 0, sent: {} };
-  for (const p of producers) {
-    if (!p.publisher) continue;
-    const st = await rtpStats(p.track, 'outbound-rtp');
+  const live = producers.filter((p) => p.publisher);
+  for (const st of await Promise.all(live.map((p) => rtpStats(p.pc, 'outbound-rtp')))) {
     k.encoded += Number(st.framesEncoded ?? 0);
     k.keyframes += Number(st.keyFramesEncoded ?? 0);
     k.bytesSent += Number(st.bytesSent ?? 0);
     if (st.frameWidth) k.sent[`${st.frameWidth}x${st.frameHeight}`] = (k.sent[`${st.frameWidth}x${st.frameHeight}`] ?? 0) + 1;
   }
-  for (const s of subscribers) {
-    const st = await rtpStats(s.track, 'inbound-rtp');
+  for (const st of await Promise.all(subscribers.map((s) => rtpStats(s.pc, 'inbound-rtp')))) {
     k.rendered += Number(st.framesDecoded ?? 0);
     k.dropped += Number(st.framesDropped ?? 0);
     k.lost += Number(st.packetsLost ?? 0);

@@ -304,6 +304,21 @@ describe('bench: the wrtc peer client (@roamhq/wrtc through the WebRTC edge)', (
     }
   });
 
+  it('the pattern matcher names each frame of the cycle, a scaled-down one too, and no flat picture', () => {
+    const { frames } = requireJs('../bench/video-pattern.js') as { frames(w: number, h: number): Uint8Array[] };
+    const identify = pattern.matcher(160, 96);
+    const cycle = frames(160, 96);
+    expect(cycle.map((f) => identify(f, 160, 96).index)).toEqual(cycle.map((_, i) => i));
+    // frame 27 at half size (2x2 averages), as a sender's scaler would make it
+    const f = cycle[27] as Uint8Array;
+    const half = new Uint8Array(80 * 48 * 1.5);
+    const avg = (plane: number, stride: number, x: number, y: number): number => Math.round(((f[plane + 2 * y * stride + 2 * x] as number) + (f[plane + 2 * y * stride + 2 * x + 1] as number) + (f[plane + (2 * y + 1) * stride + 2 * x] as number) + (f[plane + (2 * y + 1) * stride + 2 * x + 1] as number)) / 4);
+    for (let y = 0; y < 48; y++) for (let x = 0; x < 80; x++) half[y * 80 + x] = avg(0, 160, x, y);
+    for (let y = 0; y < 24; y++) for (let x = 0; x < 40; x++) half[80 * 48 + y * 40 + x] = avg(160 * 96, 80, x, y);
+    expect(identify(half, 80, 48).index).toBe(27);
+    expect(identify(new Uint8Array(160 * 96 * 1.5).fill(128), 160, 96).index).toBe(-1);
+  });
+
   it('360p video the other way: a Convene bot (bench/media-video-client.js) publishes the pattern, the peer receives and recognises it', async () => {
     const bot = mediaClient('media-video-client.js');
     const peer = mediaClient('wrtc-peer-client.js', ['--video']);
