@@ -296,10 +296,10 @@ async function audioSubStats() {
 }
 
 async function measureAudio({ seconds }) {
+  const st0 = await audioSubStats(); // (the stats take a while with many streams: outside the window)
   for (const s of subscribers) s.c = newAudioCounters();
   for (const p of producers) p.skipped = 0;
   lateMax = 0;
-  const st0 = await audioSubStats();
   const cpu0 = process.cpuUsage();
   const th0 = threadsCpu();
   const elu0 = performance.eventLoopUtilization();
@@ -309,9 +309,11 @@ async function measureAudio({ seconds }) {
   const cpu = process.cpuUsage(cpu0);
   const th1 = threadsCpu();
   const elu = performance.eventLoopUtilization(elu0).utilization;
+  const counted = subscribers.map((s) => { const c = s.c; s.c = newAudioCounters(); return c; }); // the window's, before the stats' wait
+  const skipped = producers.reduce((n, p) => n + p.skipped, 0);
   const st1 = await audioSubStats();
-  const latJs = [].concat(...subscribers.map((s) => s.c.latJs)).sort((a, b) => a - b);
-  const frames = subscribers.map((s) => s.c.frames);
+  const latJs = [].concat(...counted.map((c) => c.latJs)).sort((a, b) => a - b);
+  const frames = counted.map((c) => c.frames);
   const byName = {};
   for (const k of Object.keys(th1.byName)) byName[k] = ((th1.byName[k] - (th0.byName[k] ?? 0)) / wall) * 100;
   return {
@@ -324,14 +326,14 @@ async function measureAudio({ seconds }) {
     publishers: producers.filter((p) => p.publisher).length,
     subscribers: subscribers.length,
     framesPerSub: { expected: (wall / CHUNK_MS) | 0, min: frames.length ? Math.min(...frames) : 0, total: frames.reduce((a, b) => a + b, 0) },
-    silent: subscribers.reduce((n, s) => n + s.c.silent, 0),
-    onsets: subscribers.reduce((n, s) => n + s.c.onsets, 0),
+    silent: counted.reduce((n, c) => n + c.silent, 0),
+    onsets: counted.reduce((n, c) => n + c.onsets, 0),
     dropped: 0, // a sink has no queue to drop from
     concealed: st1.concealed - st0.concealed,
     lost: st1.lost - st0.lost,
     decodeErrors: 0, // not reported by libwebrtc
     captureErrors,
-    skipped: producers.reduce((n, p) => n + p.skipped, 0),
+    skipped,
     lateMax,
     lat: {
       n: latJs.length,
@@ -436,9 +438,10 @@ async function videoCounters() {
 }
 
 async function measureVideo({ seconds }) {
+  const k0 = await videoCounters(); // (outside the window)
+  const tk0 = performance.now();
   for (const s of subscribers) s.c = newVideoCounters();
   for (const p of producers) p.skipped = 0;
-  const k0 = await videoCounters();
   const cpu0 = process.cpuUsage();
   const th0 = threadsCpu();
   const t0 = performance.now();
@@ -446,12 +449,15 @@ async function measureVideo({ seconds }) {
   const wall = performance.now() - t0;
   const cpu = process.cpuUsage(cpu0);
   const th1 = threadsCpu();
+  const counted = subscribers.map((s) => { const c = s.c; s.c = newVideoCounters(); return c; }); // the window's, before the stats' wait
+  const skipped = producers.reduce((n, p) => n + p.skipped, 0);
   const k1 = await videoCounters();
+  const statsSpan = performance.now() - tk0; // what the stats' counters span (the window and the second wait)
   const pubs = producers.filter((p) => p.publisher).length;
-  const lat = [].concat(...subscribers.map((s) => s.c.lat)).sort((a, b) => a - b);
-  const frames = subscribers.map((s) => s.c.frames);
+  const lat = [].concat(...counted.map((c) => c.lat)).sort((a, b) => a - b);
+  const frames = counted.map((c) => c.frames);
   const received = {};
-  for (const s of subscribers) for (const [size, n] of Object.entries(s.c.sizes)) received[size] = (received[size] ?? 0) + n;
+  for (const c of counted) for (const [size, n] of Object.entries(c.sizes)) received[size] = (received[size] ?? 0) + n;
   return {
     wallMs: wall,
     cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100,
@@ -459,18 +465,18 @@ async function measureVideo({ seconds }) {
     othersPct: ((th1.others - th0.others) / wall) * 100,
     publishers: pubs,
     subscribers: subscribers.length,
-    encodedFps: (k1.encoded - k0.encoded) / (wall / 1000),
+    encodedFps: (k1.encoded - k0.encoded) / (statsSpan / 1000),
     keyframes: k1.keyframes - k0.keyframes,
-    kbpsPerPub: pubs ? ((k1.bytesSent - k0.bytesSent) * 8) / wall / pubs : 0, // bytes over ms: kbit/s
+    kbpsPerPub: pubs ? ((k1.bytesSent - k0.bytesSent) * 8) / statsSpan / pubs : 0, // bytes over ms: kbit/s
     receivedFps: frames.reduce((a, b) => a + b, 0) / (wall / 1000),
     minSubFps: frames.length ? Math.min(...frames) / (wall / 1000) : 0,
     rendered: k1.rendered - k0.rendered,
     dropped: k1.dropped - k0.dropped,
     decodeErrors: 0, // not reported by libwebrtc
     lost: k1.lost - k0.lost,
-    skipped: producers.reduce((n, p) => n + p.skipped, 0),
+    skipped,
     captureErrors,
-    identified: subscribers.reduce((n, s) => n + s.c.identified, 0),
+    identified: counted.reduce((n, c) => n + c.identified, 0),
     sentSizes: k1.sent, // what libwebrtc's encoders sent at the end (it may scale down under CPU load)
     receivedSizes: received,
     lat: { n: lat.length, p50: pct(lat, 50), p99: pct(lat, 99), max: lat[lat.length - 1] ?? NaN },
