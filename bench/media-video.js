@@ -4,7 +4,7 @@
  * public Node API. Client processes are bench/media-video-client.js, driven one command at a
  * time; the Convene server runs in a process of its own (bench/server-proc.js).
  *
- *   node bench/media-video.js [--quick] [--runs 3] [--write] [--only floor,latency,cost,forward] [--json]
+ *   node bench/media-video.js [--quick] [--runs 3] [--write] [--only floor,latency,cost,forward] [--clients convene,wrtc] [--json]
  *   node bench/media-video.js --render [--write]   the table again from bench/media-video-results.json
  *
  * At 360p30 (640x360) and 720p30 (1280x720), the same moving pattern everywhere (bench/video-pattern.js):
@@ -22,6 +22,13 @@
  *            RSS after gc, Δ ÷ N.
  *   forward  bench/media-forward.js --video (server forwarding with video-sized frames).
  * Client processes are pinned to core 0 (`taskset`), the server to core 1, as for audio.
+ *
+ * Side by side (issue 21): at 360p the latency and cost runs are made with the peer too,
+ * bench/wrtc-peer-client.js --video (convene/web on @roamhq/wrtc through the server's WebRTC
+ * edge: RTCVideoSource.onFrame with the same pattern, libwebrtc's VP8 at the bitrate its
+ * congestion control sets, RTCVideoSink), alternating with Convene's runs; in its cost run the
+ * stream subscribed comes from the same Convene feeder. Its latency: the publisher's onFrame
+ * of the frame the sink recognised (video-pattern.js's matcher) → the sink's onframe.
  *
  * Each run is a fresh process; cells are medians over the runs (min–max), with the load
  * average (uptime) at the start of each run. --write puts the table into docs/benchmarks.md
@@ -43,12 +50,14 @@ const QUICK = flag('quick');
 const RUNS = Number(arg('runs', QUICK ? '1' : '3'));
 const ONLY = arg('only', 'floor,latency,cost,forward').split(',');
 const JSON_OUT = flag('json');
+const CLIENTS = arg('clients', 'convene,wrtc').split(',');
+for (const c of CLIENTS) if (!['convene', 'wrtc'].includes(c)) throw new Error(`--clients: unknown client ${c} (convene, wrtc)`);
 const RESULTS = path.join(__dirname, 'media-video-results.json');
 
 const FPS = 30;
 /** N streams per cost run: what one shared core carries without falling far behind */
 const SIZES = [
-  { name: '360p30', w: 640, h: 360, costN: 4 },
+  { name: '360p30', w: 640, h: 360, costN: 4, peer: true }, // peer: the wrtc client runs at this size too
   { name: '720p30', w: 1280, h: 720, costN: 2 },
 ];
 const CFG = QUICK
@@ -64,9 +73,9 @@ const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 const log = (...a) => { if (!JSON_OUT) console.error('[bench:media video]', ...a); };
 const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : '–');
 
-/** A bench/media-video-client.js process (pinned to `core` if given): call(cmd) → its JSON reply. */
-function startClient(core) {
-  const argv0 = [process.execPath, '--expose-gc', path.join(__dirname, 'media-video-client.js')];
+/** A video client process (`kind`: convene, bench/media-video-client.js; wrtc, bench/wrtc-peer-client.js --video), pinned to `core` if given: call(cmd) → its JSON reply. */
+function startClient(core, kind = 'convene') {
+  const argv0 = [process.execPath, '--expose-gc', ...(kind === 'wrtc' ? [path.join(__dirname, 'wrtc-peer-client.js'), '--video'] : [path.join(__dirname, 'media-video-client.js')])];
   const [cmd, args] = core === undefined ? [argv0[0], argv0.slice(1)] : pinned(core)(argv0);
   const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting = [];
@@ -161,8 +170,8 @@ async function floorRun(size, kbps = defaultKbps(size.w, size.h, FPS)) {
 
 // ---- Convene through the Node API ----
 
-async function latencyRun(url, size) {
-  const c = startClient(0);
+async function latencyRun(url, size, kind) {
+  const c = startClient(0, kind);
   try {
     const s = sid();
     await c.call({ cmd: 'connect', url, sids: [s, s], epochMs: Date.now() });
@@ -173,11 +182,11 @@ async function latencyRun(url, size) {
   } finally { await c.quit(); }
 }
 
-async function costRun(url, size) {
+async function costRun(url, size, kind) {
   const N = size.costN;
   const s = sid();
   const epochMs = Date.now();
-  const c = startClient(0);
+  const c = startClient(0, kind);
   let feeder;
   try {
     await c.call({ cmd: 'prepare', width: size.w, height: size.h }); // the pattern's memory is the bench's, not the streams'
@@ -191,7 +200,7 @@ async function costRun(url, size) {
     const rss2 = (await c.call({ cmd: 'rss' })).rss;
     await c.call({ cmd: 'unpublish' });
     const rss3 = (await c.call({ cmd: 'rss' })).rss;
-    feeder = startClient(); // not pinned: one encoder, competing with nothing measured but the server
+    feeder = startClient(); // Convene's for either client; not pinned: one encoder, competing with nothing measured but the server
     await feeder.call({ cmd: 'connect', url, sids: [s], epochMs });
     await feeder.call({ cmd: 'publish', width: size.w, height: size.h, fps: FPS });
     await c.call({ cmd: 'subscribe', format: 'I420' });
@@ -211,6 +220,7 @@ async function costRun(url, size) {
       subPer30: ((sub.cpuPct - idle.cpuPct) / sub.receivedFps) * FPS,
       subKB: (rss4 - rss3) / N / 1024,
       subLat: sub.lat, feederKbps: feed.kbpsPerPub,
+      ...(pub.sentSizes ? { pubSentSizes: pub.sentSizes, subReceivedSizes: sub.receivedSizes, subIdentified: sub.identified } : {}), // the peer's: what libwebrtc sent and delivered
     };
   } finally {
     await c.quit();
@@ -249,22 +259,28 @@ async function main() {
   const server = await startServerProcess([], pinned(1));
   try {
     for (const size of SIZES) {
+      const o = out.sizes[size.name];
+      const kinds = CLIENTS.filter((k) => k === 'convene' || size.peer);
+      // Convene's figures where they always were (o.latency, o.cost), the peer's in o.peer
+      const slot = (kind) => (kind === 'convene' ? o : (o.peer ??= {}));
       if (ONLY.includes('latency')) {
-        const rs = out.sizes[size.name].latency = [];
         for (let r = 0; r < RUNS; r++) {
-          const load = loadavg();
-          const m = await latencyRun(server.url, size);
-          log(`latency ${size.name} run ${r + 1}: p50 ${fmt(m.lat.p50, 1)} p99 ${fmt(m.lat.p99, 1)} ms, ${fmt(m.minSubFps, 1)} fps received, ${m.lat.n} frames, ${m.skipped} skipped by the feeder, load ${load}`);
-          rs.push({ load, ...m.lat, fps: m.minSubFps, skipped: m.skipped, dropped: m.dropped });
+          for (const kind of kinds) {
+            const load = loadavg();
+            const m = await latencyRun(server.url, size, kind);
+            log(`latency ${size.name} ${kind} run ${r + 1}: p50 ${fmt(m.lat.p50, 1)} p99 ${fmt(m.lat.p99, 1)} ms, ${fmt(m.minSubFps, 1)} fps received, ${m.lat.n} frames, ${m.skipped} skipped by the feeder, load ${load}`);
+            (slot(kind).latency ??= []).push({ load, ...m.lat, fps: m.minSubFps, skipped: m.skipped, dropped: m.dropped });
+          }
         }
       }
       if (ONLY.includes('cost')) {
-        const rs = out.sizes[size.name].cost = [];
         for (let r = 0; r < RUNS; r++) {
-          const load = loadavg();
-          const m = await costRun(server.url, size);
-          log(`cost ${size.name} run ${r + 1}: encode ${fmt(m.pubPct, 1)} %/stream at ${fmt(m.pubFps, 1)} fps (${fmt(m.pubPer30, 1)} % per 30 fps), ${fmt(m.pubKB)} KB; decode ${fmt(m.subPct, 1)} %/stream at ${fmt(m.subFps, 1)} fps (${fmt(m.subPer30, 1)} % per 30 fps), ${fmt(m.subKB)} KB; idle ${fmt(m.idlePct, 1)} %, load ${load}`);
-          rs.push({ load, ...m });
+          for (const kind of kinds) {
+            const load = loadavg();
+            const m = await costRun(server.url, size, kind);
+            log(`cost ${size.name} ${kind} run ${r + 1}: encode ${fmt(m.pubPct, 1)} %/stream (JS ${fmt(m.pubMainPct, 1)}) at ${fmt(m.pubFps, 1)} fps, ${fmt(m.pubKbps)} kb/s (${fmt(m.pubPer30, 1)} % per 30 fps), ${fmt(m.pubKB)} KB; decode ${fmt(m.subPct, 1)} %/stream (JS ${fmt(m.subMainPct, 1)}) at ${fmt(m.subFps, 1)} fps (${fmt(m.subPer30, 1)} % per 30 fps), ${fmt(m.subKB)} KB; idle ${fmt(m.idlePct, 1)} %${m.pubSentSizes ? `; sent ${JSON.stringify(m.pubSentSizes)}, received ${JSON.stringify(m.subReceivedSizes)}` : ''}, load ${load}`);
+            (slot(kind).cost ??= []).push({ load, ...m });
+          }
         }
       }
     }
@@ -331,6 +347,27 @@ function render(out) {
   if (S.some((s) => s.latency)) {
     row('glass to glass on loopback: captureFrame (timestampUs) → subscriber\'s `for await`, p50 (1 publisher, 1 subscriber, one process)', (s) => s.latency && `${range(s.latency, (x) => x.p50, 1)} ms (${s.latency.map((x) => x.n).join(' / ')} frames at ${fmt(med(s.latency, (x) => x.fps), 1)} fps; load ${loads(s.latency)})`);
     row('same, p99', (s) => s.latency && `${range(s.latency, (x) => x.p99, 1)} ms`, '≤ 150 ms one way (ITU-T G.114: the audio section\'s target, applied to video)', S.map((s) => (s.latency ? (med(s.latency, (x) => x.p99) <= 150 ? 'yes' : '**no**') : '–')).join(' / '));
+  }
+  // the peer (issue 21): convene/web on @roamhq/wrtc through the WebRTC edge, same pattern, same scenarios
+  const peerCost = (s) => s.peer?.cost;
+  const vs = (s, f, fl) => { // " = r× Convene's, q× the floor"
+    const c = s.cost && med(s.cost, f);
+    const p = med(s.peer.cost, f);
+    const parts = [c !== undefined && Number.isFinite(c / p) ? `Convene ÷ peer = ${fmt(c / p, 2)}` : '', fl && s.floor ? `${fmt(p / med(s.floor, fl), 1)}× the floor` : ''].filter(Boolean);
+    return parts.length ? ` (${parts.join('; ')})` : '';
+  };
+  const sizes = (m) => (m ? Object.entries(m).map(([k, n]) => `${k}: ${n}`).join(', ') : '–');
+  if (S.some(peerCost)) {
+    row('**peer** (`@roamhq/wrtc`, libwebrtc\'s VP8) publisher: client process CPU per published stream (− idle, ÷ N), % of a core at 30 fps', (s) => peerCost(s) && `${range(s.peer.cost, (x) => x.pubPer30, 1)} %${vs(s, (x) => x.pubPer30, (x) => x.encPct)} (N = ${s.costN}; load ${loads(s.peer.cost)})`);
+    row('same, as measured: % of a core per stream, frames encoded /s, JS thread / other threads; bitrate its congestion control reached; picture sizes its encoders sent at the end', (s) => peerCost(s) && `${fmt(med(s.peer.cost, (x) => x.pubPct), 1)} % at ${fmt(med(s.peer.cost, (x) => x.pubFps), 1)} fps (JS ${fmt(med(s.peer.cost, (x) => x.pubMainPct), 1)}, others ${fmt(med(s.peer.cost, (x) => x.pubOthersPct), 1)}); ${s.peer.cost.map((x) => fmt(x.pubKbps)).join(' / ')} kb/s; ${s.peer.cost.map((x) => sizes(x.pubSentSizes)).join(' / ')}`);
+    row('**peer** subscriber: client process CPU per subscribed stream (− idle, ÷ N), % of a core at 30 fps (the same Convene feeder)', (s) => peerCost(s) && `${range(s.peer.cost, (x) => x.subPer30, 1)} %${vs(s, (x) => x.subPer30, (x) => x.decPct)}`);
+    row('same, as measured: % of a core per stream, frames received /s, JS thread / other threads', (s) => peerCost(s) && `${fmt(med(s.peer.cost, (x) => x.subPct), 1)} % at ${fmt(med(s.peer.cost, (x) => x.subFps), 1)} fps (JS ${fmt(med(s.peer.cost, (x) => x.subMainPct), 1)}, others ${fmt(med(s.peer.cost, (x) => x.subOthersPct), 1)}); drops ${s.peer.cost.map((x) => x.subDropped).join(' / ')}; the feeder at ${fmt(med(s.peer.cost, (x) => x.feederKbps))} kb/s`);
+    row('**peer** memory per published video stream (RSS after gc, Δ ÷ N)', (s) => peerCost(s) && `${range(s.peer.cost, (x) => x.pubKB / 1024, 1)} MB${vs(s, (x) => x.pubKB)}`);
+    row('**peer** memory per subscribed video stream (same)', (s) => peerCost(s) && `${range(s.peer.cost, (x) => x.subKB / 1024, 1)} MB${vs(s, (x) => x.subKB)}`);
+  }
+  if (S.some((s) => s.peer?.latency)) {
+    row('**peer** glass to glass on loopback: onFrame → its sink\'s onframe (the frame recognised in the pattern), p50 (1 publisher, 1 subscriber, one process)', (s) => s.peer?.latency && `${range(s.peer.latency, (x) => x.p50, 1)} ms (${s.peer.latency.map((x) => x.n).join(' / ')} frames at ${fmt(med(s.peer.latency, (x) => x.fps), 1)} fps; load ${loads(s.peer.latency)})`);
+    row('**peer** same, p99', (s) => s.peer?.latency && `${range(s.peer.latency, (x) => x.p99, 1)} ms`);
   }
   return lines.join('\n');
 }

@@ -65,4 +65,53 @@ function frames(w, h) {
   return cache.get(key);
 }
 
-module.exports = { frames, CYCLE };
+/**
+ * Which frame of the cycle a received picture is, for a subscriber that gets no capture time
+ * with its frames (a WebRTC sink): `matcher(w, h)` returns identify(data, fw, fh), data an I420
+ * picture of fw x fh (the pattern at w x h, or scaled by the sender), → { index, err }: index
+ * 0..29 of the nearest frame of the cycle by the mean absolute difference `err` of luma and
+ * blue chroma at a 16 x 9 grid of points (chroma tells frames half a cycle apart, whose luma
+ * differs only by the texture's noise), or -1 when no frame is clearly the nearest (err over
+ * 16, or the second nearest within 1.5 × err: not the pattern, or too damaged to tell).
+ */
+function matcher(w, h) {
+  const cycle = frames(w, h);
+  const GX = 16;
+  const GY = 9;
+  const at = []; // [x, y] in the w x h picture
+  for (let j = 0; j < GY; j++) for (let i = 0; i < GX; i++) at.push([Math.floor(((i + 0.5) * w) / GX), Math.floor(((j + 0.5) * h) / GY)]);
+  /** offsets of the sample points (luma, then U) in an I420 picture of fw x fh */
+  const offsets = (fw, fh) => {
+    const o = new Int32Array(2 * at.length);
+    at.forEach(([x, y], k) => {
+      const fx = Math.floor((x * fw) / w);
+      const fy = Math.floor((y * fh) / h);
+      o[k] = fy * fw + fx;
+      o[at.length + k] = fw * fh + (fy >> 1) * Math.ceil(fw / 2) + (fx >> 1);
+    });
+    return o;
+  };
+  const own = offsets(w, h);
+  const ref = cycle.map((f) => Uint8Array.from(own, (i) => f[i]));
+  let size = '';
+  let off = own;
+  return (data, fw, fh) => {
+    if (`${fw}x${fh}` !== size) { size = `${fw}x${fh}`; off = offsets(fw, fh); }
+    let best = -1;
+    let bestErr = Infinity;
+    let second = Infinity;
+    for (let n = 0; n < ref.length; n++) {
+      const r = ref[n];
+      let sad = 0;
+      for (let k = 0; k < off.length; k++) {
+        const d = data[off[k]] - r[k];
+        sad += d < 0 ? -d : d;
+      }
+      if (sad < bestErr) { second = bestErr; bestErr = sad; best = n; } else if (sad < second) second = sad;
+    }
+    const err = bestErr / off.length;
+    return { index: err <= 16 && second >= 1.5 * bestErr ? best : -1, err };
+  };
+}
+
+module.exports = { frames, matcher, CYCLE };

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initSession } from '../lib/index';
+import { initSession, type Stream } from '../lib/index';
 import { mintToken } from '../lib/mint';
 import { mintSessionId, startServer, type ConveneServer } from '../lib/server/index';
 
@@ -102,8 +102,8 @@ describe('bench: scenarios', () => {
 });
 
 /** bench/media-client.js (or `script`) in a child process: call(cmd) resolves with its JSON reply. */
-function mediaClient(script = 'media-client.js'): { call(cmd: Record<string, unknown>): Promise<Record<string, unknown>>; quit(): Promise<void> } {
-  const child = spawn(process.execPath, ['--expose-gc', join(root, 'bench', script)], { stdio: ['pipe', 'pipe', 'inherit'] });
+function mediaClient(script = 'media-client.js', args: string[] = []): { call(cmd: Record<string, unknown>): Promise<Record<string, unknown>>; quit(): Promise<void> } {
+  const child = spawn(process.execPath, ['--expose-gc', join(root, 'bench', script), ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting: Array<(r: Record<string, unknown>) => void> = [];
   let buf = '';
   child.stdout.on('data', (d: Buffer) => {
@@ -203,6 +203,142 @@ describe('bench: the video media client', () => {
     for (let i = 1; i < 30; i++) expect(diff(f[i - 1] as Uint8Array, f[i] as Uint8Array)).toBeGreaterThan(0.5);
     // the step from the last frame back to the first is one more step of the scroll, as large as the others
     expect(Math.abs(diff(f[29] as Uint8Array, f[0] as Uint8Array) - diff(f[0] as Uint8Array, f[1] as Uint8Array))).toBeLessThan(0.1);
+  });
+});
+
+interface PeerVideoMeasure extends VideoMeasure {
+  identified: number;
+  sentSizes: Record<string, number>;
+  receivedSizes: Record<string, number>;
+}
+
+const pattern = requireJs('../bench/video-pattern.js') as {
+  matcher(w: number, h: number): (data: Uint8Array, fw: number, fh: number) => { index: number; err: number };
+};
+
+describe('bench: the wrtc peer client (@roamhq/wrtc through the WebRTC edge)', () => {
+  it('audio in pairs within the peer process: every subscriber hears the other\'s markers, timed', async () => {
+    const c = mediaClient('wrtc-peer-client.js');
+    try {
+      const sid = mintSessionId(BENCH_PROJECT).sessionId;
+      expect(await c.call({ cmd: 'connect', url: server.url, sids: [sid, sid] })).toMatchObject({ ok: true, sessions: 2 });
+      expect(await c.call({ cmd: 'publish', markerEvery: 5, lead: 2 })).toMatchObject({ ok: true, publishers: 2 });
+      expect(await c.call({ cmd: 'subscribe' })).toMatchObject({ ok: true, subscribers: 2 });
+      await new Promise((r) => setTimeout(r, 500));
+      const m = await c.call({ cmd: 'measure', seconds: 1.5 }) as unknown as MediaMeasure;
+      expect(m).toMatchObject({ ok: true, publishers: 2, subscribers: 2, captureErrors: 0 });
+      expect(m.framesPerSub.min).toBeGreaterThan(0);
+      expect(m.onsets).toBeGreaterThan(0);
+      expect(m.lat.n).toBeGreaterThan(0);
+      expect(m.lat.jsP50).toBeGreaterThan(0);
+      expect(m.lat.jsP99).toBeGreaterThanOrEqual(m.lat.jsP50);
+      expect(await c.call({ cmd: 'unpublish' })).toMatchObject({ ok: true });
+      expect(await c.call({ cmd: 'nonsense' })).toMatchObject({ ok: false });
+    } finally {
+      await c.quit();
+    }
+  });
+
+  it('audio between the peer and a Convene bot (bench/media-client.js): each hears the other\'s markers', async () => {
+    const peer = mediaClient('wrtc-peer-client.js');
+    const bot = mediaClient('media-client.js');
+    try {
+      const sid = mintSessionId(BENCH_PROJECT).sessionId;
+      for (const c of [peer, bot]) {
+        expect(await c.call({ cmd: 'connect', url: server.url, sids: [sid] })).toMatchObject({ ok: true, sessions: 1 });
+        expect(await c.call({ cmd: 'publish', markerEvery: 5, lead: 2 })).toMatchObject({ ok: true, publishers: 1 });
+      }
+      for (const c of [peer, bot]) expect(await c.call({ cmd: 'subscribe' })).toMatchObject({ ok: true, subscribers: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      const [atPeer, atBot] = await Promise.all([peer, bot].map((c) => c.call({ cmd: 'measure', seconds: 1.5 }))) as unknown as MediaMeasure[];
+      // the peer (wrtc's sink) hears the bot's markers, and the bot (the native core) the peer's
+      for (const m of [atPeer!, atBot!]) {
+        expect(m).toMatchObject({ ok: true, publishers: 1, subscribers: 1, captureErrors: 0 });
+        expect(m.framesPerSub.min).toBeGreaterThan(0);
+        expect(m.onsets).toBeGreaterThan(0);
+      }
+    } finally {
+      await Promise.all([peer.quit(), bot.quit()]);
+    }
+  });
+
+  it('360p video: the peer publishes the moving pattern, it subscribes itself (timed), and a Convene bot receives the pattern', async () => {
+    const c = mediaClient('wrtc-peer-client.js', ['--video']);
+    const sid = mintSessionId(BENCH_PROJECT).sessionId;
+    const bot = initSession(BENCH_PROJECT.apiKey, sid, { serverUrl: server.url });
+    try {
+      expect(await c.call({ cmd: 'connect', url: server.url, sids: [sid, sid], epochMs: Date.now() })).toMatchObject({ ok: true, sessions: 2 });
+      const streamAtBot = new Promise<Stream>((r) => bot.on('streamCreated', (e) => r(e.stream)));
+      await bot.connect(await mintToken(BENCH_PROJECT, sid, 'bot'));
+      expect(await c.call({ cmd: 'publish', width: 640, height: 360, fps: 30, count: 1 })).toMatchObject({ ok: true, publishers: 1 });
+      expect(await c.call({ cmd: 'subscribe', format: 'I420' })).toMatchObject({ ok: true, subscribers: 1 });
+      const sub = await bot.subscribe(await streamAtBot, { audio: false, video: { format: 'I420' } });
+      const identify = pattern.matcher(640, 360);
+      const atBot = { frames: 0, identified: 0, indexes: new Set<number>() };
+      const reading = (async () => {
+        for await (const f of sub.videoFrames()) {
+          atBot.frames++;
+          const { index } = identify(f.data, f.width, f.height);
+          if (index >= 0) { atBot.identified++; atBot.indexes.add(index); }
+          if (atBot.frames >= 30) break;
+        }
+      })();
+      await new Promise((r) => setTimeout(r, 500));
+      const m = await c.call({ cmd: 'measure', seconds: 1.5 }) as unknown as PeerVideoMeasure;
+      expect(m).toMatchObject({ ok: true, publishers: 1, subscribers: 1, captureErrors: 0 });
+      expect(m.encodedFps).toBeGreaterThan(0);
+      expect(m.kbpsPerPub).toBeGreaterThan(0);
+      expect(m.receivedFps).toBeGreaterThan(0);
+      expect(m.identified).toBeGreaterThan(0); // the peer's own subscriber sees the pattern
+      expect(m.lat.n).toBeGreaterThan(0);
+      expect(m.lat.p50).toBeGreaterThan(0);
+      expect(Object.keys(m.receivedSizes).length).toBeGreaterThan(0);
+      await reading;
+      // the native core decodes the peer's VP8: the pattern's frames, several of them (it moves)
+      expect(atBot.identified).toBeGreaterThan(atBot.frames / 2);
+      expect(atBot.indexes.size).toBeGreaterThan(5);
+      expect(await c.call({ cmd: 'unpublish' })).toMatchObject({ ok: true });
+    } finally {
+      await c.quit();
+      await bot[Symbol.asyncDispose]();
+    }
+  });
+
+  it('the pattern matcher names each frame of the cycle, a scaled-down one too, and no flat picture', () => {
+    const { frames } = requireJs('../bench/video-pattern.js') as { frames(w: number, h: number): Uint8Array[] };
+    const identify = pattern.matcher(160, 96);
+    const cycle = frames(160, 96);
+    expect(cycle.map((f) => identify(f, 160, 96).index)).toEqual(cycle.map((_, i) => i));
+    // frame 27 at half size (2x2 averages), as a sender's scaler would make it
+    const f = cycle[27] as Uint8Array;
+    const half = new Uint8Array(80 * 48 * 1.5);
+    const avg = (plane: number, stride: number, x: number, y: number): number => Math.round(((f[plane + 2 * y * stride + 2 * x] as number) + (f[plane + 2 * y * stride + 2 * x + 1] as number) + (f[plane + (2 * y + 1) * stride + 2 * x] as number) + (f[plane + (2 * y + 1) * stride + 2 * x + 1] as number)) / 4);
+    for (let y = 0; y < 48; y++) for (let x = 0; x < 80; x++) half[y * 80 + x] = avg(0, 160, x, y);
+    for (let y = 0; y < 24; y++) for (let x = 0; x < 40; x++) half[80 * 48 + y * 40 + x] = avg(160 * 96, 80, x, y);
+    expect(identify(half, 80, 48).index).toBe(27);
+    expect(identify(new Uint8Array(160 * 96 * 1.5).fill(128), 160, 96).index).toBe(-1);
+  });
+
+  it('360p video the other way: a Convene bot (bench/media-video-client.js) publishes the pattern, the peer receives and recognises it', async () => {
+    const bot = mediaClient('media-video-client.js');
+    const peer = mediaClient('wrtc-peer-client.js', ['--video']);
+    try {
+      const sid = mintSessionId(BENCH_PROJECT).sessionId;
+      const epochMs = Date.now();
+      expect(await bot.call({ cmd: 'connect', url: server.url, sids: [sid], epochMs })).toMatchObject({ ok: true, sessions: 1 });
+      expect(await bot.call({ cmd: 'publish', width: 640, height: 360, fps: 30 })).toMatchObject({ ok: true, publishers: 1 });
+      expect(await peer.call({ cmd: 'prepare', width: 640, height: 360 })).toMatchObject({ ok: true, frames: 30 });
+      expect(await peer.call({ cmd: 'connect', url: server.url, sids: [sid], epochMs })).toMatchObject({ ok: true, sessions: 1 });
+      expect(await peer.call({ cmd: 'subscribe', format: 'I420' })).toMatchObject({ ok: true, subscribers: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      const m = await peer.call({ cmd: 'measure', seconds: 1.5 }) as unknown as PeerVideoMeasure;
+      expect(m).toMatchObject({ ok: true, publishers: 0, subscribers: 1 });
+      expect(m.receivedFps).toBeGreaterThan(0);
+      expect(m.identified).toBeGreaterThan(0);
+      expect(m.receivedSizes['640x360']).toBeGreaterThan(0);
+    } finally {
+      await Promise.all([peer.quit(), bot.quit()]);
+    }
   });
 });
 

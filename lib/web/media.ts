@@ -68,7 +68,9 @@ function elementOf(target: HTMLElement | string | null | undefined): HTMLElement
   return typeof target === 'string' ? document.getElementById(target) : target;
 }
 
-function videoElement(target: HTMLElement | null, stream: MediaStream, muted: boolean, o: { insertMode?: string; width?: number | string; height?: number | string }): HTMLVideoElement {
+/** The page's video element for `stream`; none without a DOM (the client under Node, with a WebRTC module's globals). */
+function videoElement(target: HTMLElement | null, stream: MediaStream, muted: boolean, o: { insertMode?: string; width?: number | string; height?: number | string }): HTMLVideoElement | undefined {
+  if (typeof document === 'undefined') return undefined;
   const v = document.createElement('video');
   v.autoplay = true;
   v.playsInline = true;
@@ -157,7 +159,7 @@ export class Publisher extends Emitter<PublisherEvents> {
     for (const t of this.media.getAudioTracks()) t.enabled = this.audioOn;
     for (const t of this.media.getVideoTracks()) t.enabled = this.videoOn;
     this.element = videoElement(target, this.media, true, p);
-    this.fire('videoElementCreated', { element: this.element });
+    if (this.element) this.fire('videoElementCreated', { element: this.element });
   }
 
   /** Called by WebSession.publish. */
@@ -228,11 +230,17 @@ export class Subscriber extends Emitter<SubscriberEvents> {
   element: HTMLVideoElement | undefined;
   readonly id = `sub-${Math.random().toString(36).slice(2)}`;
   private pc: RTCPeerConnection | undefined;
+  private media: MediaStream | undefined;
   private levelTimer: ReturnType<typeof setInterval> | undefined;
   private destroyed = false;
 
   constructor(readonly session: WebSession, readonly stream: Stream, private readonly target: HTMLElement | null, readonly properties: SubscriberProperties = {}) {
     super();
+  }
+
+  /** The MediaStream of the tracks received (complete once the subscribe completion handler ran); undefined before start and after the end. */
+  get mediaStream(): MediaStream | undefined {
+    return this.media;
   }
 
   async start(): Promise<void> {
@@ -241,11 +249,14 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     const pc = new RTCPeerConnection({ iceServers: [] });
     this.pc = pc;
     const media = new MediaStream();
+    this.media = media;
+    let shown = false;
     pc.ontrack = (e) => {
       media.addTrack(e.track);
-      if (!this.element) {
+      if (!shown) {
+        shown = true;
         this.element = videoElement(this.target, media, false, this.properties);
-        this.fire('videoElementCreated', { element: this.element });
+        if (this.element) this.fire('videoElementCreated', { element: this.element });
       }
     };
     if (audio) preferCodecs(pc.addTransceiver('audio', { direction: 'recvonly' }), 'audio');
@@ -319,6 +330,7 @@ export class Subscriber extends Emitter<SubscriberEvents> {
     if (this.levelTimer) clearInterval(this.levelTimer);
     this.pc?.close();
     this.pc = undefined;
+    this.media = undefined;
     this.element?.remove();
     this.fire('destroyed', { reason });
   }
