@@ -372,17 +372,46 @@ void cv_media_pub_detach(cv_media_pub *p) {
   free_queue(vq);
 }
 
+/*
+ * The ready publishers, taken out of g.ready into an array of the service thread's. Not
+ * walked through next_ready after the lock is released: the media thread may mark a taken
+ * publisher ready again at any time, which rewrites its next_ready (that walk once lost the
+ * rest of the list, and the final unlinking cut publishers out of the new list while their
+ * in_ready stayed set: they were never flushed again and went silent for good).
+ */
+static cv_media_pub **taken;
+static size_t taken_cap;
+
+static size_t take_ready(void) { /* g.lock held */
+  size_t n = 0;
+  cv_media_pub *p = g.ready;
+  while (p) {
+    if (n == taken_cap) {
+      size_t cap = taken_cap ? taken_cap * 2 : 64;
+      cv_media_pub **t = realloc(taken, cap * sizeof *t);
+      if (!t) break; /* the rest stay ready (linked, in_ready set) for the next flush */
+      taken = t;
+      taken_cap = cap;
+    }
+    cv_media_pub *next = p->next_ready;
+    p->in_ready = 0;
+    p->next_ready = NULL;
+    taken[n++] = p;
+    p = next;
+  }
+  g.ready = p;
+  return n;
+}
+
 void cv_media_flush(const struct cv_media_sink *sink) {
   static struct out_frame frames[CV_MEDIA_OUT_FRAMES]; /* the service thread only */
-  /* the ready publishers: the list is the service thread's once taken (detach, the only other
-   * remover, runs on this thread too) */
+  /* the ready publishers: taken once (detach, the only other remover, runs on this thread) */
   pthread_mutex_lock(&g.lock);
-  cv_media_pub *ready = g.ready;
-  g.ready = NULL;
-  for (cv_media_pub *p = ready; p; p = p->next_ready) p->in_ready = 0;
+  size_t nready = take_ready();
   pthread_mutex_unlock(&g.lock);
   /* audio first: it never waits behind video */
-  for (cv_media_pub *p = ready; p; p = p->next_ready) {
+  for (size_t k = 0; k < nready; k++) {
+    cv_media_pub *p = taken[k];
     pthread_mutex_lock(&p->lock);
     int n = p->out_n;
     for (int i = 0; i < n; i++) frames[i] = p->out[(p->out_head + i) % CV_MEDIA_OUT_FRAMES];
@@ -405,7 +434,8 @@ void cv_media_flush(const struct cv_media_sink *sink) {
   }
   /* then video: after a refused packet the rest of the queue is useless (its frames would not
    * decode): dropped, and the next frame is a keyframe */
-  for (cv_media_pub *p = ready; p; p = p->next_ready) {
+  for (size_t k = 0; k < nready; k++) {
+    cv_media_pub *p = taken[k];
     pthread_mutex_lock(&p->lock);
     struct in_frame *q = p->vq_head;
     p->vq_head = p->vq_tail = NULL;
@@ -440,10 +470,6 @@ void cv_media_flush(const struct cv_media_sink *sink) {
     p->st.video_packets_sent += sent;
     p->st.video_bytes_sent += bytes;
     pthread_mutex_unlock(&p->lock);
-  }
-  for (cv_media_pub *p = ready, *n; p; p = n) {
-    n = p->next_ready;
-    p->next_ready = NULL;
   }
   /* subscribers that want a keyframe (their requests go out on this thread) */
   void *want[64];
