@@ -53,7 +53,7 @@ const RESULTS = path.join(__dirname, 'media-results.json');
 
 const CFG = QUICK
   ? { latPairs: 2, latSeconds: 3, costN: 10, costSeconds: 2, scaleSteps: [4, 8], scaleSeconds: 2, warm: 1 }
-  : { latPairs: 5, latSeconds: 10, costN: 50, costSeconds: 5, scaleSteps: [20, 40, 60, 80, 100, 120, 140, 160, 200, 240, 280, 320], scaleSeconds: 5, warm: 2 };
+  : { latPairs: 5, latSeconds: 10, costN: 50, costSeconds: 5, scaleSteps: [20, 40, 60, 80, 100, 120, 140, 150, 160, 180, 200, 240, 280, 320], scaleSeconds: 5, warm: 2 };
 
 /** frames each scale publisher is fed ahead of real time: 100 ms against the shared machine's scheduling hiccups */
 const SCALE_LEAD = 5;

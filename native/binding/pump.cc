@@ -15,18 +15,20 @@ namespace convene_addon {
 
 namespace {
 
-// On the service thread, a batch this big goes out before the end of the pass: a pass over
+// On a hooked thread, a batch this big goes out before the end of the pass: a pass over
 // many sockets would otherwise hold the first events back until it has read them all.
 constexpr size_t kEarlyBatch = 32;
 
 // Every environment's pump, for the service thread's end-of-pass hook.
 std::mutex g_pumps_mu;
 std::set<Pump*> g_pumps;
-thread_local bool t_service_thread = false;
+// A thread the core calls the pass hook on (its service thread after each pass, its media
+// thread after each tick): events it queues wait for the hook (one JavaScript call per pass
+// or tick), not a call each. Other threads' events go at once.
+thread_local bool t_hooked_thread = false;
 
-// The core calls this on its service thread at the end of every pass.
 void OnServicePass(void*) {
-  t_service_thread = true;
+  t_hooked_thread = true;
   std::lock_guard<std::mutex> lock(g_pumps_mu);
   for (Pump* p : g_pumps) p->Flush();
 }
@@ -38,7 +40,7 @@ void Pump::Push(uint32_t sid, Event&& ev) {
   std::lock_guard<std::mutex> lock(mu);
   if (closed) return;
   queue.push_back(std::move(ev));
-  if (!t_service_thread || queue.size() >= kEarlyBatch) FlushLocked();
+  if (!t_hooked_thread || queue.size() >= kEarlyBatch) FlushLocked();
 }
 
 void Pump::Flush() {

@@ -47,7 +47,8 @@ int cv_media_api_start(void) {
                                           .on_video_stats = cv_video_api_on_stats,
                                           .on_preview = cv_video_api_on_preview,
                                           .on_pub_stats = cv_video_api_on_pub_stats,
-                                          .on_pub_level = cv_video_api_on_pub_level};
+                                          .on_pub_level = cv_video_api_on_pub_level,
+                                          .on_tick_end = cv_service_pass_done};
   return cv_media_start(&ops);
 }
 

@@ -793,6 +793,8 @@ void cv_publisher_free(otc_publisher *p);
 void cv_subscriber_free(otc_subscriber *sub);
 /* Any thread: wakes the service thread (it then sends what the media thread encoded). */
 void cv_service_wake(void);
+/* Runs the pass hook (convene_set_pass_hook): the media thread's end of a tick. */
+void cv_service_pass_done(void);
 /* subscriber.c / audio.c: the media engine with the api layer's callbacks (otc_init / otc_destroy). */
 int cv_media_api_start(void);
 void cv_media_api_stop(void);

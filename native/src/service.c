@@ -50,7 +50,7 @@ void convene_set_pass_hook(convene_pass_hook fn, void *user_data) {
   pthread_mutex_unlock(&hook.lock);
 }
 
-/* Service thread, after each pass. */
+/* Service thread, after each pass; media thread, after each tick (cv_service_pass_done). */
 static void end_of_pass(void) {
   pthread_mutex_lock(&hook.lock);
   convene_pass_hook fn = hook.fn;
@@ -58,6 +58,8 @@ static void end_of_pass(void) {
   pthread_mutex_unlock(&hook.lock);
   if (fn) fn(user_data);
 }
+
+void cv_service_pass_done(void) { end_of_pass(); }
 
 int cv_service_running(void) { return atomic_load(&g.running) && !atomic_load(&g.stopping); }
 int cv_on_service_thread(void) { return t_on_service; }

@@ -170,8 +170,10 @@ OTC_DECL(otc_status) convene_session_settings_set_on_signal_undelivered(struct o
 
 /**
  * A hook the service thread calls at the end of each pass over its sockets and commands,
- * after every callback of that pass. A binding that queues events in callbacks hands them
- * over to its own thread here, once per pass, instead of once per event. Process-wide;
+ * after every callback of that pass, and the media thread at the end of each tick (every
+ * 10 ms while media flows), after that tick's audio and video callbacks. A binding that
+ * queues events in callbacks hands them over to its own thread here, once per pass or tick,
+ * instead of once per event. It runs on either thread (possibly at the same time). Process-wide;
  * NULL removes it. Any thread may set it; it takes effect from the next pass. The hook must
  * not block and must not call otc_* functions that wait for the service thread.
  */

@@ -1111,6 +1111,7 @@ static void tick(int encode) {
   }
   pthread_mutex_unlock(&g.tick);
   if (pending && g.ops.wake) g.ops.wake();
+  if (g.ops.on_tick_end) g.ops.on_tick_end();
 }
 
 unsigned cv_media_passes_for_testing(void) {

@@ -66,6 +66,9 @@ struct cv_media_ops {
   /* Media thread: a publisher's counters every second, and its audio level every 100 ms, while attached. */
   void (*on_pub_stats)(void *owner, const struct convene_media_stats *stats, int has_video);
   void (*on_pub_level)(void *owner, float level);
+  /* Media thread: the end of a tick, after its callbacks: where a binding hands over what they
+   * queued, once per tick rather than once per frame (may be NULL). */
+  void (*on_tick_end)(void);
 };
 
 /* Starts the media thread (otc_init). 0, or -1. */

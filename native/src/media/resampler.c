@@ -10,7 +10,7 @@
 
 struct cv_resampler {
   struct cv_resampler_config cfg;
-  SpeexResamplerState *st;
+  SpeexResamplerState *st; /* NULL: the rates are equal, samples pass through (channels still mixed) */
   int rs_channels;  /* channels speexdsp resamples: min(in, out) */
   int16_t *mix;     /* CHUNK * rs_channels: the input after a downmix */
   int16_t *rs_out;  /* rs_out_frames * rs_channels: speexdsp's output of one chunk */
@@ -52,6 +52,11 @@ int cv_resampler_new(const struct cv_resampler_config *cfg, cv_resampler **out) 
   r->rs_out = malloc(sizeof(int16_t) * r->rs_out_frames * (size_t)r->rs_channels);
   r->fifo = malloc(sizeof(int16_t) * r->cap * (size_t)cfg->out_channels);
   int err = RESAMPLER_ERR_SUCCESS;
+  int same_rate = cfg->in_rate == cfg->out_rate;
+  if (same_rate && r->mix && r->rs_out && r->fifo) {
+    *out = r; /* nothing to resample: no filter (it cost the subscriber's 48 kHz path CPU and delay) */
+    return CV_RESAMPLER_OK;
+  }
   if (r->mix && r->rs_out && r->fifo)
     r->st = speex_resampler_init((spx_uint32_t)r->rs_channels, (spx_uint32_t)cfg->in_rate, (spx_uint32_t)cfg->out_rate,
                                  cfg->quality < 0 ? SPEEX_RESAMPLER_QUALITY_VOIP : cfg->quality, &err);
@@ -101,6 +106,11 @@ int cv_resampler_push(cv_resampler *r, const int16_t *in, size_t frames) {
       for (size_t i = 0; i < n; i++) r->mix[i] = (int16_t)(((int32_t)src[2 * i] + src[2 * i + 1]) / 2);
       src = r->mix;
     }
+    if (!r->st) {
+      fifo_write(r, src, n); /* room checked above: out_bound(frames) >= frames */
+      done += n;
+      continue;
+    }
     spx_uint32_t consumed_total = 0;
     while (consumed_total < n) {
       spx_uint32_t in_len = (spx_uint32_t)(n - consumed_total), out_len = (spx_uint32_t)r->rs_out_frames;
@@ -143,5 +153,5 @@ int cv_resampler_pop_frame(cv_resampler *r, int16_t *out) {
 void cv_resampler_reset(cv_resampler *r) {
   if (!r) return;
   r->head = r->count = 0;
-  speex_resampler_reset_mem(r->st);
+  if (r->st) speex_resampler_reset_mem(r->st);
 }

@@ -6,7 +6,8 @@
  * Rates: 8000, 16000, 24000, 32000, 44100, 48000 Hz, in and out in any pair. Channels: 1 or 2.
  * Channel conversion, done simply: stereo -> mono is the average (L + R) / 2 (truncated toward
  * zero; it cannot clip), done before resampling; mono -> stereo copies the sample into both
- * channels, after resampling. So speexdsp resamples min(in, out) channels.
+ * channels, after resampling. So speexdsp resamples min(in, out) channels. Equal rates are
+ * not resampled: the samples pass through unchanged (no filter, no delay), channels converted.
  *
  * The FIFO is bounded (max_buffered_ms of output): a push that would overflow it is refused
  * whole (CV_RESAMPLER_ERR_FULL, nothing taken) so the caller applies back-pressure or drops.

@@ -77,6 +77,31 @@ static void test_counts_every_pair(void) {
   }
 }
 
+static void test_same_rate_passes_through(void) {
+  /* 48 kHz -> 48 kHz: bit-exact and without delay (no filter), the channels still converted */
+  struct cv_resampler_config c = {48000, 1, 48000, 1, 480, 100, -1};
+  cv_resampler *r;
+  CHECK_EQ(CV_RESAMPLER_OK, cv_resampler_new(&c, &r));
+  static int16_t in[960], out[480], st[960 * 2], mono[480];
+  tone_fill(in, 960, 1, 440, 48000, AMPLITUDE, 0);
+  CHECK_EQ(CV_RESAMPLER_OK, cv_resampler_push(r, in, 960));
+  CHECK_EQ(960, cv_resampler_available(r));
+  CHECK_EQ(1, cv_resampler_pop_frame(r, out));
+  CHECK(memcmp(out, in, sizeof out) == 0);
+  CHECK_EQ(1, cv_resampler_pop_frame(r, out));
+  CHECK(memcmp(out, in + 480, sizeof out) == 0);
+  cv_resampler_reset(r);
+  CHECK_EQ(0, cv_resampler_available(r));
+  cv_resampler_free(r);
+  struct cv_resampler_config down = {48000, 2, 48000, 1, 480, 100, -1};
+  CHECK_EQ(CV_RESAMPLER_OK, cv_resampler_new(&down, &r));
+  for (int i = 0; i < 480; i++) st[2 * i] = (int16_t)(i * 3), st[2 * i + 1] = (int16_t)(-i);
+  CHECK_EQ(CV_RESAMPLER_OK, cv_resampler_push(r, st, 480));
+  CHECK_EQ(1, cv_resampler_pop_frame(r, mono));
+  for (int i = 0; i < 480; i++) CHECK_EQ((i * 3 - i) / 2, mono[i]);
+  cv_resampler_free(r);
+}
+
 static void test_fifo_bound_and_reset(void) {
   /* 48 kHz mono -> 48 kHz stereo, 20 ms frames, 100 ms of FIFO */
   struct cv_resampler_config c = {48000, 1, 48000, 2, 960, 100, -1};
@@ -129,6 +154,7 @@ static void test_bad_config(void) {
 int main(void) {
   test_48k_stereo_to_16k_mono();
   test_counts_every_pair();
+  test_same_rate_passes_through();
   test_fifo_bound_and_reset();
   test_bad_config();
   printf("test_resampler: ok\n");
