@@ -390,6 +390,7 @@ struct cv_link {
   int brx_skip;       /* skipping the fragments of a binary message that was dropped */
   size_t out_binary;  /* bytes of binary messages queued (bounded: CV_TRANSPORT_MAX_BINARY_QUEUED) */
   struct cv_tcp_keepalive tcp_keepalive; /* from the config */
+  int established;    /* the WebSocket is open (CLIENT_ESTABLISHED) */
 };
 
 extern const struct lws_protocols cv_protocols[];
@@ -420,6 +421,10 @@ int cv_transport_open(const struct cv_transport_config *cfg, const struct cv_tra
 void cv_transport_close(struct cv_link **slot);
 /* Queues text (copied) and asks to write. */
 void cv_transport_send(struct cv_link *l, const char *text);
+/* A short frame (at most CV_TRANSPORT_SEND_NOW_MAX bytes: an ack) written at once when
+ * nothing is queued before it, else queued as cv_transport_send does. Service thread. */
+#define CV_TRANSPORT_SEND_NOW_MAX 256
+void cv_transport_send_now(struct cv_link *l, const char *text);
 /* Queues one binary message (copied) and asks to write. Media is real time: -1 (nothing
  * queued) when l is NULL, out of memory, or more than CV_TRANSPORT_MAX_BINARY_QUEUED bytes of
  * binary messages already wait (a slow socket: the caller counts the drop). */
@@ -446,6 +451,8 @@ void cv_transport_await_server_close(struct cv_link *l);
 /* Links still waiting for the server to close (otc_destroy waits for them, briefly). */
 int cv_transport_awaiting_close(void);
 /* Test-only: a link with no socket (what is sent piles up, cv_transport_take_sent reads it). */
+/* How many times libwebsockets asked transport.c's lws_get_random for bytes (frame masks). */
+unsigned long long cv_transport_random_calls_for_testing(void);
 struct cv_link *cv_link_new_detached_for_testing(const struct cv_transport_events *ev, void *owner,
                                                  struct cv_link **slot);
 

@@ -30,7 +30,11 @@ void cv_state_send_owned(otc_session *s, char *text) {
 static void send_ack(otc_session *s) {
   if (s->last_seq > s->acked_seq && s->link && atomic_load(&s->state) == CV_STATE_CONNECTED) {
     s->acked_seq = s->last_seq;
-    cv_state_send_owned(s, cv_frame_ack(s->last_seq));
+    /* an ack is small and frequent (fan-in: one per session a second): written at once, not
+     * through a writable round (docs/benchmarks.md, the fan-in's system calls) */
+    char *ack = cv_frame_ack(s->last_seq);
+    cv_transport_send_now(s->link, ack);
+    free(ack);
   }
 }
 

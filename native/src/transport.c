@@ -7,10 +7,12 @@
  * pong, error, closed, writable). It knows nothing of sessions: it calls only lws and the
  * base layer (log, clock), never a layer above it (checked at link time: CMakeLists.txt).
  */
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 
 #include "internal.h"
@@ -126,6 +128,50 @@ static void detach(struct cv_link *l) {
   l->ev = NULL;
   l->owner = NULL;
 }
+
+/*
+ * lws_get_random, interposed. libwebsockets 4.1 calls it (through its PLT) for the 4-byte mask
+ * key of every frame a client sends, and reads /dev/urandom each time: one system call per
+ * ack, ping or media frame (docs/benchmarks.md, the fan-in's system calls). This definition,
+ * exported by libconvene.so, which is searched before libwebsockets.so, serves the same
+ * kernel CSPRNG bytes (getrandom) from a pool refilled 4 KiB at a time, per thread: the mask
+ * keys stay unpredictable, one system call per 1,024 frames. lws calls it on the service
+ * thread only; any thread may.
+ */
+#define RANDOM_POOL 4096
+static _Thread_local unsigned char random_pool[RANDOM_POOL];
+static _Thread_local size_t random_left;
+static atomic_ullong random_calls;
+
+static int fill_random(unsigned char *buf, size_t len) {
+  while (len) {
+    ssize_t n = getrandom(buf, len, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    buf += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+__attribute__((visibility("default"))) size_t lws_get_random(struct lws_context *context, void *buf, size_t len) {
+  (void)context;
+  atomic_fetch_add(&random_calls, 1);
+  if (len > RANDOM_POOL / 4) return fill_random(buf, len) == 0 ? len : 0;
+  if (random_left < len) {
+    if (fill_random(random_pool, RANDOM_POOL) != 0) return 0;
+    random_left = RANDOM_POOL;
+  }
+  unsigned char *from = random_pool + (RANDOM_POOL - random_left);
+  memcpy(buf, from, len);
+  memset(from, 0, len); /* handed out once */
+  random_left -= len;
+  return len;
+}
+
+unsigned long long cv_transport_random_calls_for_testing(void) { return atomic_load(&random_calls); }
 
 struct cv_link *cv_link_new_detached_for_testing(const struct cv_transport_events *ev, void *owner,
                                                  struct cv_link **slot) {
@@ -265,6 +311,24 @@ void cv_transport_send(struct cv_link *l, const char *text) {
   enqueue(l, o);
 }
 
+/* Nothing of ours waits and lws holds nothing back: a frame written now keeps the order. */
+static int can_write_now(const struct cv_link *l) {
+  return l->wsi && l->established && !l->closing && !l->out_head && !lws_partial_buffered(l->wsi);
+}
+
+void cv_transport_send_now(struct cv_link *l, const char *text) {
+  if (!l || !text) return;
+  size_t len = strlen(text);
+  if (len <= CV_TRANSPORT_SEND_NOW_MAX && can_write_now(l)) {
+    /* written at once, on the service thread, without a writable round (two epoll_ctl and a
+     * pass fewer); what the socket does not take lws keeps and writes at the next writable */
+    unsigned char buf[LWS_PRE + CV_TRANSPORT_SEND_NOW_MAX];
+    memcpy(buf + LWS_PRE, text, len);
+    if (lws_write(l->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT) >= 0) return;
+  }
+  cv_transport_send(l, text);
+}
+
 static int send_binary(struct cv_link *l, const unsigned char *bytes, size_t len, int kind, size_t bound) {
   if (!l || !bytes || l->closing || l->out_binary + len > bound) return -1;
   struct cv_out *o = malloc(sizeof *o + LWS_PRE + len);
@@ -289,7 +353,7 @@ size_t cv_transport_binary_backlog(const struct cv_link *l) { return l ? l->out_
 
 void cv_transport_ping(struct cv_link *l) {
   if (!l || l->ping_due) return;
-  if (l->wsi && !l->closing && !l->out_head && !lws_partial_buffered(l->wsi)) {
+  if (can_write_now(l)) {
     /* Nothing waits to be written (an idle link): the ping goes out now, on the service
      * thread, without a writable round (which would cost two epoll_ctl and a wake-up). What
      * the socket does not take, lws keeps and writes at the next writable. */
@@ -475,7 +539,10 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       if (g_wake) g_wake();
       return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED:
-      if (l) set_tcp_keepalive(l, wsi);
+      if (l) {
+        l->established = 1;
+        set_tcp_keepalive(l, wsi);
+      }
       if (l && l->ev && l->ev->on_open) l->ev->on_open(l->owner);
       if (l && l->closing) lws_callback_on_writable(wsi);
       return 0;

@@ -1,5 +1,6 @@
 /* Two sessions in one process: connections, streams and signals between them. */
 #include "harness.h"
+#include "internal.h" /* mask_keys_from_pool: cv_transport_random_calls_for_testing */
 
 struct pair {
   struct rec a, b;
@@ -276,6 +277,23 @@ static void signal_order(void) {
   pair_end(&p);
 }
 
+/* The mask key of every frame the client sends comes from the core's lws_get_random (a pool
+ * of getrandom bytes), not a read of /dev/urandom per frame: libwebsockets' calls reach it
+ * (interposed: docs/benchmarks.md, the fan-in's system calls), and the server, which checks
+ * every client frame is masked, takes them all. */
+static void mask_keys_from_pool(void) {
+  enum { N = 100 };
+  struct pair p;
+  pair_connect(&p, "publisher", "publisher2");
+  unsigned long long before = cv_transport_random_calls_for_testing();
+  for (int i = 0; i < N; i++) CHECK_EQ(OTC_SUCCESS, otc_session_send_signal(p.a.session, "seq", "x"));
+  WAIT_UNTIL(atomic_load(&p.b.signals) == N, 10000);
+  unsigned long long asked = cv_transport_random_calls_for_testing() - before;
+  if (asked < N) CHECK_FAIL_("lws asked the core for %llu mask keys for %d frames", asked, N);
+  CHECK_EQ(0, atomic_load(&p.a.errors) + atomic_load(&p.b.errors));
+  pair_end(&p);
+}
+
 static const struct it_case cases[] = {
     CASE(two_sessions_see_each_other, 30),
     CASE(connection_events_suppressed, 30),
@@ -285,5 +303,6 @@ static const struct it_case cases[] = {
     CASE(signal_to_connection, 30),
     CASE(signal_to_departed_connection, 30),
     CASE(signal_order, 60),
+    CASE(mask_keys_from_pool, 30),
 };
 IT_MAIN(cases)
