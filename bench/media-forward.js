@@ -105,9 +105,20 @@ async function conveneClient(url, sid, data) {
 }
 
 let payload = new Uint8Array(80).fill(0x55);
+// every frame's payload starts with its send time (performance.now(), float64): the subscribers,
+// in this same process, take the delay through the forwarder from it (every 8th frame)
+let stamp = new DataView(payload.buffer);
 const frame = VIDEO
   ? (track, i) => encodeMediaFrame({ kind: 'video', flags: MediaFlag.marker | (i % FPS === 0 ? MediaFlag.keyframe : 0), track, sequence: i & 0xffff, timestamp: ((i * 90000) / FPS) >>> 0, audioLevel: 0 }, payload)
   : (track, i) => encodeMediaFrame({ kind: 'audio', flags: 0, track, sequence: i & 0xffff, timestamp: (i * 960) >>> 0, audioLevel: 50 }, payload);
+
+/** Every 8th frame a subscriber gets while counting: the delay since its send time (ms). */
+let counting = false;
+function sampleDelay(c, d) {
+  if (!counting || (c.n & 7) !== 0) return;
+  const at = d.length - payload.length; // the payload ends the frame, whatever the header
+  c.delays.push(performance.now() - d.readDoubleBE(at));
+}
 
 /** Sets up P publishers and S subscribers on `kind` ('convene' | 'relay'); returns senders and counters. */
 async function setup(kind, url, subs) {
@@ -124,8 +135,8 @@ async function setup(kind, url, subs) {
     for (let s = 0; s < subs; s++) {
       const ws = new WebSocket(url, { perMessageDeflate: false });
       await new Promise((r) => ws.once('open', r));
-      const c = { n: 0, bytes: 0 };
-      ws.on('message', (d) => { c.n++; c.bytes += d.length; });
+      const c = { n: 0, bytes: 0, delays: [] };
+      ws.on('message', (d) => { c.n++; c.bytes += d.length; sampleDelay(c, d); });
       counters.push(c);
       sockets.push(ws);
     }
@@ -143,8 +154,8 @@ async function setup(kind, url, subs) {
   for (let s = 0; s < subs; s++) {
     const c = await conveneClient(url, sid, `sub${s}`);
     for (const streamId of streams) await c.request('subscribe', { streamId, audio: !VIDEO, video: !!VIDEO });
-    const k = { n: 0, bytes: 0 };
-    c.ws.on('message', (d, isBinary) => { if (isBinary) { k.n++; k.bytes += d.length; } });
+    const k = { n: 0, bytes: 0, delays: [] };
+    c.ws.on('message', (d, isBinary) => { if (isBinary) { k.n++; k.bytes += d.length; sampleDelay(k, d); } });
     counters.push(k);
     sockets.push(c.ws);
   }
@@ -159,9 +170,15 @@ async function measure(kind, url, pid, subs) {
   const tStart = Date.now();
   const timer = setInterval(() => {
     const due = Math.floor(((Date.now() - tStart) * FPS) / 1000) + 1;
-    while (i < due) { for (const p of pubs) p.ws.send(frame(p.track, i)); i++; sent += pubs.length; }
+    while (i < due) {
+      stamp.setFloat64(0, performance.now());
+      for (const p of pubs) p.ws.send(frame(p.track, i));
+      i++;
+      sent += pubs.length;
+    }
   }, Math.min(20, Math.floor(1000 / FPS)));
   await sleep(WARM_MS); // warm up
+  counting = true;
   const cpu0 = cpuMsOf(pid);
   const sent0 = sent;
   const got0 = counters.reduce((n, c) => n + c.n, 0);
@@ -173,6 +190,7 @@ async function measure(kind, url, pid, subs) {
   const got1 = counters.reduce((n, c) => n + c.n, 0);
   const bytes1 = counters.reduce((n, c) => n + c.bytes, 0);
   const t1 = Date.now();
+  counting = false;
   clearInterval(timer);
   for (const ws of sockets) ws.terminate();
   await sleep(300);
@@ -182,7 +200,9 @@ async function measure(kind, url, pid, subs) {
   const outFps = (got1 - got0) / secs;
   const cpuPct = ((cpu1 - cpu0) / (t1 - t0)) * 100;
   const outMBps = (bytes1 - bytes0) / secs / 1e6;
-  return { kind, subs, inFps, outFps, outMBps, delivered: outFps / expectedOut, cpuPct, perK: cpuPct / (outFps / 1000), perMB: cpuPct / outMBps };
+  const delays = counters.flatMap((c) => c.delays).sort((a, b) => a - b);
+  const pct = (q) => (delays.length ? delays[Math.min(delays.length - 1, Math.floor(q * delays.length))] : NaN);
+  return { kind, subs, inFps, outFps, outMBps, delivered: outFps / expectedOut, cpuPct, perK: cpuPct / (outFps / 1000), perMB: cpuPct / outMBps, delayP50: pct(0.5), delayP99: pct(0.99) };
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
@@ -220,6 +240,7 @@ async function videoMain() {
   const summary = [];
   for (const bytes of VIDEO) {
     payload = new Uint8Array(bytes).fill(0x55);
+    stamp = new DataView(payload.buffer);
     const rows = await medianRows();
     for (const r of rows) {
       lines.push(`| ${fmt(bytes)} | ${r.kind === 'convene' ? 'Convene server' : 'bare ws relay (floor)'} | ${r.subs} | ${fmt(r.inFps)} | ${fmt(r.outFps)} | ${fmt(r.outMBps, 1)} | ${fmt(r.delivered * 100, 1)} % | ${fmt(r.cpuPct, 1)} | ${fmt(r.perK, 2)}${r.perKs.length > 1 ? ` (${fmt(r.perKs[0], 2)}–${fmt(r.perKs[r.perKs.length - 1], 2)})` : ''} | ${fmt(r.perMB, 2)} | ${r.loads.map((x) => fmt(x, 1)).join(' / ')} |`);
@@ -249,9 +270,9 @@ async function main() {
   const lines = [
     `${PUBLISHERS} publishers × one 50 frame/s audio stream (92-byte frames), every subscriber takes every stream; ${SECONDS} s per row after 0.5 s of warm-up; server and relay in a process of their own${hasTaskset ? ' pinned to core 1, the load generator to core 0 (`taskset`)' : ''}, CPU from /proc (user + system); ${RUNS} run(s), each row the median run by CPU per 1,000 frames/s (min–max beside it); ${new Date().toISOString().slice(0, 10)}, ${os.cpus()[0].model}, **2 cores shared with other work: figures are indicative** (load average, 1 min, before each run in the last column).`,
     '',
-    '| forwarder | subscribers | frames in /s | frames out /s | delivered | server CPU (% of a core) | CPU % per 1,000 frames/s out | load |',
-    '|---|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.kind === 'convene' ? 'Convene server' : 'bare ws relay (floor)'} | ${r.subs} | ${fmt(r.inFps)} | ${fmt(r.outFps)} | ${fmt(r.delivered * 100, 1)} % | ${fmt(r.cpuPct, 1)} | ${fmt(r.perK, 2)}${r.perKs.length > 1 ? ` (${fmt(r.perKs[0], 2)}–${fmt(r.perKs[r.perKs.length - 1], 2)})` : ''} | ${r.loads.map((x) => fmt(x, 1)).join(' / ')} |`),
+    '| forwarder | subscribers | frames in /s | frames out /s | delivered | server CPU (% of a core) | CPU % per 1,000 frames/s out | send → subscriber p50 / p99 (ms) | load |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.kind === 'convene' ? 'Convene server' : 'bare ws relay (floor)'} | ${r.subs} | ${fmt(r.inFps)} | ${fmt(r.outFps)} | ${fmt(r.delivered * 100, 1)} % | ${fmt(r.cpuPct, 1)} | ${fmt(r.perK, 2)}${r.perKs.length > 1 ? ` (${fmt(r.perKs[0], 2)}–${fmt(r.perKs[r.perKs.length - 1], 2)})` : ''} | ${fmt(r.delayP50, 2)} / ${fmt(r.delayP99, 2)} | ${r.loads.map((x) => fmt(x, 1)).join(' / ')} |`),
   ];
   const best = (kind) => {
     const rs = rows.filter((r) => r.kind === kind && r.delivered >= 0.99 && r.delivered <= 1.01); // in real time: no loss, no backlog
@@ -261,6 +282,14 @@ async function main() {
   };
   const c = best('convene');
   const f = best('relay');
+  // the delay the Convene server adds over the bare relay (same load generator, same sockets), at each size
+  const added = SUBS.map((n) => {
+    const cv = rows.find((r) => r.kind === 'convene' && r.subs === n);
+    const rl = rows.find((r) => r.kind === 'relay' && r.subs === n);
+    return { n, ms: cv && rl ? cv.delayP99 - rl.delayP99 : NaN };
+  });
+  const worst = Math.max(...added.map((a) => a.ms).filter(Number.isFinite));
+  lines.push('', `Issue 21's server targets: **${c.maxOut >= 100000 ? 'met' : 'not met'}**: at least 100,000 forwarded frames/s per core (${fmt(c.maxOut)}); **${c.maxOut * 1.5 >= f.maxOut ? 'met' : 'not met'}**: within 1.5× the bare relay's cost (Convene ÷ relay per 1,000 frames/s = ${fmt(f.maxOut / c.maxOut, 2)}); p99 delay added over the relay's at the same load ${added.map((a) => `${fmt(a.ms, 2)} ms (${a.n} subscribers)`).join(', ')}: **${worst <= 1 ? 'met' : 'not met'}** (≤ 1 ms). The delay is measured from the send call to the subscriber's message event, both in the load generator (every 8th frame), so both columns include its own event loop.`);
   lines.push('', `One core, extrapolated linearly from the largest row delivered in real time (99–101 %: above 100 % the load generator fell behind and the window caught a backlog): Convene forwards about **${fmt(c.maxOut)} frames/s**, i.e. about **${fmt(c.maxSubs)} subscribed 50 frame/s audio tracks** (from the ${c.from}-subscriber row); the bare relay about ${fmt(f.maxOut)} frames/s (${fmt(f.maxSubs)} tracks). LiveKit's published figure per vCPU: about 75,000 packets/s out, about 2,300 subscribed audio tracks (≈ 33 packets/s each). Packets (frames) per second: **${c.maxOut >= 75000 ? 'met' : 'not met'}** (Convene ÷ LiveKit = ${fmt(c.maxOut / 75000, 2)}); tracks: **${c.maxSubs >= 2300 ? 'met' : 'not met'}** (${fmt(c.maxSubs / 2300, 2)}): a Convene audio track is 50 frames/s (20 ms Opus frames, DTX off while there is sound).`);
   const md = lines.join('\n');
   console.log(md);
