@@ -146,7 +146,55 @@ function deliveryMeter(clients) {
   return m;
 }
 
+/** Per-thread CPU (ms) of this process from /proc/self/task: { main, others, byName } (USER_HZ 100). */
+function threadsCpu() {
+  const fs = require('node:fs');
+  const out = { main: 0, others: 0, byName: {} };
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    let stat;
+    let comm;
+    try {
+      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      comm = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+    } catch { continue; } // the thread ended meanwhile
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+    if (Number(tid) === process.pid) out.main += ms;
+    else out.others += ms;
+    out.byName[comm] = (out.byName[comm] ?? 0) + ms;
+  }
+  return out;
+}
+
+/**
+ * The command loop of a bench client process: one JSON command per stdin line, run one at a
+ * time (after `ready`), answered on stdout with { ok: true, ...result } or { ok: false,
+ * error }; `quit` (a command, or stdin closing) runs `quit()` and exits.
+ */
+function serveCommands(handlers, { ready = Promise.resolve(), quit = async () => {} } = {}) {
+  const rl = require('node:readline').createInterface({ input: process.stdin });
+  let chain = ready;
+  rl.on('line', (line) => {
+    chain = chain.then(async () => {
+      const cmd = JSON.parse(line);
+      if (cmd.cmd === 'quit') {
+        await quit().catch(() => undefined);
+        process.exit(0);
+      }
+      try {
+        const h = handlers[cmd.cmd];
+        if (!h) throw new Error(`unknown command ${cmd.cmd}`);
+        process.stdout.write(`${JSON.stringify({ ok: true, ...(await h(cmd)) })}\n`);
+      } catch (e) {
+        process.stdout.write(`${JSON.stringify({ ok: false, error: String((e && e.stack) || e) })}\n`);
+      }
+    });
+  });
+  rl.on('close', () => { quit().catch(() => undefined).finally(() => process.exit(0)); });
+}
+
 module.exports = {
+  threadsCpu, serveCommands,
   BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep, windowedPump, startServerProcess, runScenarioProcess, startRedis,
   writeDocBlock, deliveryMeter,
 };

@@ -32,15 +32,13 @@
  * (an underrun; the core then encodes zeros).
  */
 'use strict';
-const fs = require('node:fs');
-const readline = require('node:readline');
 const { initSession, AudioSource } = require('../dist/index.js');
 const { mintToken } = require('../dist/mint.js');
-const { BENCH_PROJECT, pct, wallMs, settle, sleep } = require('./common.js');
+const C = require('./common.js');
+const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu } = C;
 
 const RATE = 48000;
 const FRAME = 960; // 20 ms
-const TICKS = 100; // USER_HZ
 
 function toneFrame(freq, amplitude) {
   const f = new Int16Array(FRAME);
@@ -57,25 +55,6 @@ function peak(d) {
   let m = 0;
   for (let i = 0; i < d.length; i += 4) { const v = d[i] < 0 ? -d[i] : d[i]; if (v > m) m = v; }
   return m;
-}
-
-/** Per-thread CPU (ms) of this process from /proc/self/task: { main, others, byName }. */
-function threadsCpu() {
-  const out = { main: 0, others: 0, byName: {} };
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    let stat;
-    let comm;
-    try {
-      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      comm = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-    } catch { continue; } // the thread ended meanwhile
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
-    if (Number(tid) === process.pid) out.main += ms;
-    else out.others += ms;
-    out.byName[comm] = (out.byName[comm] ?? 0) + ms;
-  }
-  return out;
 }
 
 const sessions = []; // { session, sid, remote: Stream[], onRemote }
@@ -264,23 +243,4 @@ async function rss() {
 
 const handlers = { connect, publish, subscribe, unpublish, measure, rss };
 
-const rl = readline.createInterface({ input: process.stdin });
-let chain = Promise.resolve();
-rl.on('line', (line) => {
-  chain = chain.then(async () => {
-    const cmd = JSON.parse(line);
-    if (cmd.cmd === 'quit') {
-      for (const s of sessions) s?.session.disconnect();
-      await sleep(200);
-      process.exit(0);
-    }
-    try {
-      const h = handlers[cmd.cmd];
-      if (!h) throw new Error(`unknown command ${cmd.cmd}`);
-      process.stdout.write(`${JSON.stringify({ ok: true, ...(await h(cmd)) })}\n`);
-    } catch (e) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: String(e && e.stack || e) })}\n`);
-    }
-  });
-});
-rl.on('close', () => process.exit(0));
+C.serveCommands(handlers, { quit: async () => { for (const s of sessions) s?.session.disconnect(); await sleep(200); } });

@@ -31,28 +31,13 @@
  * real camera and screen.
  */
 'use strict';
-const fs = require('node:fs');
-const readline = require('node:readline');
 const { performance } = require('node:perf_hooks');
 const { initSession, VideoSource } = require('../dist/index.js');
 const { mintToken } = require('../dist/mint.js');
-const { BENCH_PROJECT, pct, wallMs, settle, sleep } = require('./common.js');
+const C = require('./common.js');
+const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu } = C;
 const { frames: patternFrames } = require('./video-pattern.js');
 
-const TICKS = 100; // USER_HZ
-
-/** Per-thread CPU (ms) of this process from /proc/self/task: { main, others }. */
-function threadsCpu() {
-  const out = { main: 0, others: 0 };
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    let stat;
-    try { stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8'); } catch { continue; }
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
-    if (Number(tid) === process.pid) out.main += ms; else out.others += ms;
-  }
-  return out;
-}
 
 let epochMs = 0;
 const sessions = []; // { session, sid, remote: Stream[], onRemote, publishing }
@@ -194,24 +179,4 @@ async function prepare(cmd) {
 
 const handlers = { prepare, connect, publish, subscribe, unpublish, measure, rss };
 
-const rl = readline.createInterface({ input: process.stdin });
-let chain = Promise.resolve();
-rl.on('line', (line) => {
-  chain = chain.then(async () => {
-    const cmd = JSON.parse(line);
-    if (cmd.cmd === 'quit') {
-      clearInterval(feedTimer);
-      for (const s of sessions) s?.session.disconnect();
-      await sleep(200);
-      process.exit(0);
-    }
-    try {
-      const h = handlers[cmd.cmd];
-      if (!h) throw new Error(`unknown command ${cmd.cmd}`);
-      process.stdout.write(`${JSON.stringify({ ok: true, ...(await h(cmd)) })}\n`);
-    } catch (e) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: String((e && e.stack) || e) })}\n`);
-    }
-  });
-});
-rl.on('close', () => process.exit(0));
+C.serveCommands(handlers, { quit: async () => { clearInterval(feedTimer); for (const s of sessions) s?.session.disconnect(); await sleep(200); } });

@@ -43,17 +43,16 @@
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
-const readline = require('node:readline');
 const { performance } = require('node:perf_hooks');
 const WebSocket = require('ws');
 const wrtc = require('@roamhq/wrtc');
 const { mintToken } = require('../dist/mint.js');
-const { BENCH_PROJECT, pct, wallMs, settle, sleep } = require('./common.js');
+const C = require('./common.js');
+const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu } = C;
 const { frames: patternFrames, matcher } = require('./video-pattern.js');
 
 const { RTCAudioSource, RTCAudioSink, RTCVideoSource, RTCVideoSink } = wrtc.nonstandard;
 const VIDEO = process.argv.includes('--video');
-const TICKS = 100; // USER_HZ
 
 /**
  * The page's RTCPeerConnection, keeping what the stats need: every peer connection this process
@@ -98,25 +97,6 @@ async function loadWebClient() {
   });
   const bundle = fs.readFileSync(path.join(__dirname, '..', 'dist', 'web', 'convene.js'));
   return (await import(`data:text/javascript;base64,${bundle.toString('base64')}`)).OT;
-}
-
-/** Per-thread CPU (ms) of this process from /proc/self/task: { main, others, byName }. */
-function threadsCpu() {
-  const out = { main: 0, others: 0, byName: {} };
-  for (const tid of fs.readdirSync('/proc/self/task')) {
-    let stat;
-    let comm;
-    try {
-      stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      comm = fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-    } catch { continue; } // the thread ended meanwhile
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(f[11]) + Number(f[12])) * 1000) / TICKS;
-    if (Number(tid) === process.pid) out.main += ms;
-    else out.others += ms;
-    out.byName[comm] = (out.byName[comm] ?? 0) + ms;
-  }
-  return out;
 }
 
 let OT;
@@ -512,22 +492,4 @@ const handlers = VIDEO
   : { connect, publish: publishAudio, subscribe: subscribeAudio, unpublish, measure: measureAudio, rss };
 
 const ready = loadWebClient().then((ot) => { OT = ot; }, (e) => { console.error('wrtc-peer-client:', e); process.exit(1); });
-const rl = readline.createInterface({ input: process.stdin });
-let chain = ready;
-rl.on('line', (line) => {
-  chain = chain.then(async () => {
-    const cmd = JSON.parse(line);
-    if (cmd.cmd === 'quit') {
-      await shutdown().catch(() => undefined);
-      process.exit(0);
-    }
-    try {
-      const h = handlers[cmd.cmd];
-      if (!h) throw new Error(`unknown command ${cmd.cmd}`);
-      process.stdout.write(`${JSON.stringify({ ok: true, ...(await h(cmd)) })}\n`);
-    } catch (e) {
-      process.stdout.write(`${JSON.stringify({ ok: false, error: String((e && e.stack) || e) })}\n`);
-    }
-  });
-});
-rl.on('close', () => { shutdown().finally(() => process.exit(0)); });
+C.serveCommands(handlers, { ready, quit: shutdown });
