@@ -135,7 +135,9 @@ export interface SessionOptions {
   maxQueued?: number;
   /**
    * Keepalive in ms: ping every `interval`, take the connection for dead (and reconnect) when
-   * nothing came for `timeout`. Default: the server's (10000 / 15000). Bots on good networks
+   * nothing came for `timeout`. Default: the server's (25000 / 40000), with the kernel's TCP
+   * keepalive on the socket finding a dead path about 15 s after the last packet heard
+   * (sooner with a shorter `timeout`: docs/protocol.md section 7). Bots on good networks
    * may want e.g. {interval: 1000, timeout: 3000}. A missing one follows the 2:3 ratio.
    */
   keepalive?: { interval?: number; timeout?: number };

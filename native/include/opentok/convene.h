@@ -108,8 +108,10 @@ OTC_DECL(otc_status) convene_session_settings_set_max_queued(struct otc_session_
 /**
  * Keepalive: ping the server every interval_ms and take the connection for dead (and start
  * reconnecting) when nothing was received for timeout_ms; the drop is noticed within about
- * timeout_ms of the last thing received. By default the server's (10000 and 15000 ms, sent
- * at connect). The interval is never longer than the server's (it drops silent clients).
+ * timeout_ms of the last thing received. By default the server's (25000 and 40000 ms, sent
+ * at connect), and between pings the kernel's TCP keepalive and TCP_USER_TIMEOUT, set on the
+ * socket, find a dead path about 15 s after the last packet heard (or after timeout_ms when
+ * it is shorter). The interval is never longer than the server's (it drops silent clients).
  * Bots on good networks may want e.g. 1000 and 3000. OTC_INVALID_PARAM when
  * interval_ms < 100 or timeout_ms <= interval_ms.
  */
