@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildFir, buildNack, buildPli, parseRtcp } from '../lib/server/webrtc/rtcp';
+import { buildFir, buildNack, buildPli, buildRemb, nextRembBitrate, parseRtcp } from '../lib/server/webrtc/rtcp';
 import { audioLevelExtension, buildRtp, isRtcp, parseRtp } from '../lib/server/webrtc/rtp';
 import { isVp8KeyframeStart, packetizeVp8, parseVp8Descriptor } from '../lib/server/webrtc/vp8';
 
@@ -124,6 +124,24 @@ describe('RTCP', () => {
       const got = parseRtcp(buildNack(1, 2, l)).messages[0];
       expect(got?.type === 'nack' ? [...got.lost].sort((a, b) => a - b) : []).toEqual([...l].sort((a, b) => a - b));
     }));
+  });
+
+  it('REMB parses back as built (18-bit mantissa: within 1 / 2^17), and the loss rule moves it within its bounds', () => {
+    for (const bitrate of [0, 1000, 262_143, 262_144, 300_000, 2_500_000, 1e9]) {
+      const m = parseRtcp(buildRemb(5, bitrate, [77, 88])).messages[0];
+      expect(m?.type).toBe('remb');
+      if (m?.type === 'remb') {
+        expect(m.sender).toBe(5);
+        expect(m.ssrcs).toEqual([77, 88]);
+        expect(m.bitrate).toBeLessThanOrEqual(bitrate);
+        expect(m.bitrate).toBeGreaterThanOrEqual(bitrate * (1 - 2 ** -17) - 1);
+      }
+    }
+    expect(nextRembBitrate(1_000_000, 0, 100_000, 2_500_000)).toBe(1_080_000); // clean: up 8 %
+    expect(nextRembBitrate(1_000_000, 0.05, 100_000, 2_500_000)).toBe(1_000_000); // 2-10 %: held
+    expect(nextRembBitrate(1_000_000, 0.3, 100_000, 2_500_000)).toBe(850_000); // down by half the loss
+    expect(nextRembBitrate(2_400_000, 0, 100_000, 2_500_000)).toBe(2_500_000);
+    expect(nextRembBitrate(110_000, 1, 100_000, 2_500_000)).toBe(100_000);
   });
 
   it('parses a compound of SR, RR with report blocks, SDES (skipped) and REMB', () => {

@@ -170,6 +170,19 @@ describe('RtpToMedia', () => {
     expect(rx.ssrc).toBe(9);
   });
 
+  it('loss per window from the sequence numbers: gaps counted, across the 16-bit wrap, late packets not double-counted, none without packets', () => {
+    const rx = new RtpToMedia('video', 12, 96);
+    expect(rx.takeLoss()).toBe(0);
+    for (const seq of [65530, 65531, 65533, 65534, 0, 1, 3]) rx.toMediaFrame(vp8(seq, 100, true, true, [1]));
+    // 65530..3 is 10 expected, 7 received
+    expect(rx.takeLoss()).toBeCloseTo(3 / 10, 5);
+    expect(rx.takeLoss()).toBe(0); // nothing came: no estimate
+    for (const seq of [4, 5, 6, 2]) rx.toMediaFrame(vp8(seq, 100, true, true, [1])); // 2: late, from the last window
+    expect(rx.takeLoss()).toBe(0);
+    for (let seq = 7; seq < 107; seq++) if (seq % 10 !== 0) rx.toMediaFrame(vp8(seq, 100, true, true, [1]));
+    expect(rx.takeLoss()).toBeCloseTo(0.1, 2);
+  });
+
   it('audio: level from the negotiated extension (silent without it), DTX flag on 1-2 byte packets', () => {
     const rx = new RtpToMedia('audio', 3, 111, 4);
     const p = (ext: boolean, size: number): Uint8Array => buildRtp({

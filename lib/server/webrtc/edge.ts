@@ -22,7 +22,7 @@ import type { MediaKindName, WireError, WireTracks } from '../../wire';
 import type { MediaSink } from '../media/consumer';
 import { silentLog, type Logger } from '../logger';
 import { MediaToRtp, RtpToMedia, type MediaToRtpStats, type RtpToMediaStats } from './mapping';
-import { buildPli, buildSr, ntpFromUnixMs, parseRtcp, type RtcpMessage } from './rtcp';
+import { buildPli, buildRemb, buildSr, nextRembBitrate, ntpFromUnixMs, parseRtcp, type RtcpMessage } from './rtcp';
 import { isRtcp } from './rtp';
 import { addPublicCandidates, parseOffer, type Offer, type OfferMedia } from './sdp';
 
@@ -41,6 +41,12 @@ export interface WebRtcOptions {
   maxPeerConnections?: number;
   /** ICE gathering must complete within this many ms (default 5000) */
   gatheringTimeoutMs?: number;
+  /**
+   * The most video bit/s a browser may publish (REMB sent every second, lowered while its
+   * packets are lost; default 2,500,000). Without it a browser stays at its start rate
+   * (~300 kbit/s).
+   */
+  maxVideoBitrate?: number;
 }
 
 /** Why a negotiation failed: the request's result is a 4418 with this message. */
@@ -83,6 +89,9 @@ export interface PeerStats {
   lastReport: Partial<Record<MediaKindName, { fractionLost: number; jitter: number; cumulativeLost: number }>>;
   /** subscribe: the browser's last REMB estimate (bit/s) */
   rembBitrate?: number;
+  /** publish: REMB packets sent to the browser, and the last estimate (bit/s) */
+  rembOut: number;
+  rembOutBitrate?: number;
 }
 
 export interface EdgeStats {
@@ -120,6 +129,8 @@ export interface SubscribeAnswer {
 const DEFAULT_MAX_PEERS = 2000;
 const DEFAULT_GATHERING_MS = 5000;
 const SR_INTERVAL_MS = 1000;
+const DEFAULT_MAX_VIDEO_BITRATE = 2_500_000;
+const MIN_VIDEO_BITRATE = 100_000;
 
 /** One peer connection: a stream's publish side or one subscription. */
 class Peer {
@@ -131,6 +142,8 @@ class Peer {
   /** our SSRC as the sender of RTCP feedback (publish side) */
   readonly rtcpSsrc: number;
   readonly stats: PeerStats;
+  /** publish: the REMB estimate sent to the browser (bit/s), once its video flows */
+  rembBitrate = 0;
   /** subscribe: called when the peer connection ends by itself (not when the edge closes it) */
   onGone: (() => void) | undefined;
 
@@ -138,7 +151,7 @@ class Peer {
     this.rtcpSsrc = randomBytes(4).readUInt32BE(0);
     this.stats = {
       side, ...key, state: 'new', received: {}, sent: {}, refused: 0, rtcpIn: 0, rtcpMalformed: 0, pliIn: 0, firIn: 0, nackIn: 0,
-      pliOut: 0, notOpen: 0, lastReport: {},
+      pliOut: 0, notOpen: 0, lastReport: {}, rembOut: 0,
     };
   }
 
@@ -223,6 +236,7 @@ export class WebRtcEdge {
       peer.incoming.set(m.kind, rx);
       t.onMessage((msg) => this.fromPublisher(peer, rx, msg, hooks));
     }
+    if (peer.incoming.has('video')) this.startSenderReports(); // the per-second RTCP: REMB to this browser
     return this.answer(peer, sdp);
   }
 
@@ -352,7 +366,11 @@ export class WebRtcEdge {
       let any = false;
       const now = Date.now();
       for (const peer of this.peers.values()) {
-        if (peer.side !== 'subscribe') continue;
+        if (peer.side === 'publish') {
+          if (peer.incoming.has('video')) any = true;
+          if (peer.state === 'connected') this.sendRemb(peer);
+          continue;
+        }
         any = true;
         if (peer.state !== 'connected') continue;
         for (const [kind, tx] of peer.outgoing) {
@@ -364,6 +382,23 @@ export class WebRtcEdge {
       if (!any) this.stopSenderReports();
     }, SR_INTERVAL_MS);
     this.srTimer.unref();
+  }
+
+  /**
+   * Publish side, once a second: how much video the browser may send (REMB), from the loss of
+   * its video packets over the second (nextRembBitrate). Browsers answer REMB (goog-remb, which
+   * libdatachannel offers with VP8) by raising their encoder's rate up to it.
+   */
+  private sendRemb(peer: Peer): void {
+    const rx = peer.incoming.get('video');
+    const track = peer.tracks.get('video');
+    if (!rx || rx.ssrc === undefined || !track?.isOpen()) return;
+    const max = this.opts.maxVideoBitrate ?? DEFAULT_MAX_VIDEO_BITRATE;
+    const loss = rx.takeLoss();
+    peer.rembBitrate = peer.rembBitrate === 0 ? max : nextRembBitrate(peer.rembBitrate, loss, Math.min(MIN_VIDEO_BITRATE, max), max);
+    sendTo(track, buildRemb(peer.rtcpSsrc, peer.rembBitrate, [rx.ssrc]));
+    peer.stats.rembOut++;
+    peer.stats.rembOutBitrate = peer.rembBitrate;
   }
 
   private stopSenderReports(): void {

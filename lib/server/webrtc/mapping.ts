@@ -38,6 +38,10 @@ export class RtpToMedia {
   ssrc: number | undefined;
   packets = 0;
   malformed = 0;
+  /** the loss window (takeLoss): highest extended sequence number seen, the first of the window, packets in it */
+  private maxExt = -1;
+  private windowFirst = -1;
+  private windowReceived = 0;
   /** VP8: the timestamp of the last frame start seen, and whether that frame is a keyframe */
   private frameTimestamp = -1;
   private frameIsKey = false;
@@ -59,6 +63,7 @@ export class RtpToMedia {
     }
     const p = r.packet;
     this.ssrc = p.ssrc;
+    this.countSequence(p.sequence);
     let payload = p.payload;
     let flags = p.marker ? MediaFlag.marker : 0;
     let audioLevel = 0;
@@ -90,6 +95,34 @@ export class RtpToMedia {
 
   stats(): RtpToMediaStats {
     return { packets: this.packets, malformed: this.malformed };
+  }
+
+  /** Extends the 16-bit sequence number around the highest seen and counts the packet in the loss window. */
+  private countSequence(seq: number): void {
+    if (this.maxExt < 0) {
+      this.maxExt = seq;
+      this.windowFirst = seq;
+      this.windowReceived = 1;
+      return;
+    }
+    const delta = ((seq - (this.maxExt & 0xffff) + 0x8000) & 0xffff) - 0x8000; // -32768..32767
+    const ext = this.maxExt + delta;
+    if (ext > this.maxExt) this.maxExt = ext;
+    if (ext >= this.windowFirst) this.windowReceived++;
+  }
+
+  /**
+   * The fraction of packets lost since the last call (0..1; 0 before any packet): expected from
+   * the sequence numbers, against those received (duplicates and reordering can make it < 0:
+   * read as 0). Starts the next window.
+   */
+  takeLoss(): number {
+    if (this.maxExt < 0) return 0;
+    const expected = this.maxExt - this.windowFirst + 1;
+    const lost = expected > 0 ? (expected - this.windowReceived) / expected : 0;
+    this.windowFirst = this.maxExt + 1;
+    this.windowReceived = 0;
+    return Math.min(1, Math.max(0, lost));
   }
 }
 

@@ -177,6 +177,44 @@ export function buildNack(sender: number, media: number, lost: readonly number[]
 }
 
 /**
+ * Receiver Estimated Maximum Bitrate (draft-alvestrand-rmcat-remb): the most `bitrate` bits/s
+ * the receiver wants the senders of `ssrcs` to use together. PSFB (206), FMT 15, media SSRC 0,
+ * 'REMB', the SSRC count, the bitrate as an 18-bit mantissa and a 6-bit exponent.
+ */
+export function buildRemb(sender: number, bitrate: number, ssrcs: readonly number[]): Uint8Array {
+  const n = Math.min(ssrcs.length, 255);
+  const out = header(206, 15, 4 + n);
+  const v = new DataView(out.buffer);
+  let mantissa = Math.max(0, Math.floor(bitrate));
+  let exp = 0;
+  while (mantissa >= 0x40000 && exp < 63) {
+    mantissa = Math.floor(mantissa / 2);
+    exp++;
+  }
+  v.setUint32(4, sender >>> 0);
+  v.setUint32(8, 0);
+  v.setUint32(12, 0x52454d42); // 'REMB'
+  v.setUint8(16, n);
+  v.setUint8(17, (exp << 2) | (mantissa >> 16));
+  v.setUint16(18, mantissa & 0xffff);
+  for (let i = 0; i < n; i++) v.setUint32(20 + 4 * i, (ssrcs[i] as number) >>> 0);
+  return out;
+}
+
+/**
+ * The next REMB estimate for a publisher, once a second, from the fraction of its video packets
+ * lost over that second (the loss-based rule of Google congestion control, RFC draft
+ * draft-ietf-rmcat-gcc §6): over 10 % lost, down by half the loss; under 2 %, up 8 %; between,
+ * held. Within [min, max].
+ */
+export function nextRembBitrate(current: number, lossFraction: number, min: number, max: number): number {
+  let next = current;
+  if (lossFraction > 0.1) next = current * (1 - 0.5 * lossFraction);
+  else if (lossFraction < 0.02) next = current * 1.08;
+  return Math.round(Math.min(max, Math.max(min, next)));
+}
+
+/**
  * A Sender Report with no report block: `ntpTime` the 64-bit NTP timestamp of `rtpTime`
  * (RFC 3550 §6.4.1), with the packet and octet counts sent so far (both wrap at 32 bits).
  */
