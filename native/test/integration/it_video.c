@@ -341,7 +341,9 @@ static void check_flow(struct scene *sc, int ms) {
   fprintf(stderr, "encoded %d (keyframes %llu, %d kbit/s, %d fps, dropped %llu), rendered %d, with the pattern %d\n",
           encoded, (unsigned long long)p1.keyframes_sent, p1.bitrate_kbps, p1.fps,
           (unsigned long long)p1.frames_dropped, frames, good);
-  CHECK(encoded >= ms * FPS / 1000 * 8 / 10); /* about 15 fps */
+  /* about 15 fps; under valgrind (it_slow() > 1) the encoder runs many times slower and the
+   * machine's load decides the rate: half of it is enough there (the run is for memory errors) */
+  CHECK(encoded >= ms * FPS / 1000 * 8 / 10 / (it_slow() > 1 ? 2 : 1));
   CHECK(encoded <= ms * FPS / 1000 + 3);
   CHECK(good >= encoded * 9 / 10);
   CHECK(good >= frames * 9 / 10);
