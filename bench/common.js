@@ -193,8 +193,73 @@ function serveCommands(handlers, { ready = Promise.resolve(), quit = async () =>
   rl.on('close', () => { quit().catch(() => undefined).finally(() => process.exit(0)); });
 }
 
+/**
+ * The audio a bench subscriber hears (bench/media-client.js, bench/wrtc-peer-client.js): a
+ * 400 Hz tone at 10 % of full scale, and markers, a 1 kHz tone at 60 %, now and then. One
+ * received frame counted into entry.c ({ frames, silent, onsets }); on a marker's onset, the
+ * send time of the marker (the latest of entry.producer.markers at or before `stamp`, the
+ * frame's own time), else NaN.
+ */
+const MARK_PEAK = 0.35 * 32767;
+const SILENT_PEAK = (0.1 * 32767) / 30;
+function countAudioFrame(entry, samples, stamp) {
+  const c = entry.c;
+  c.frames++;
+  let pk = 0; // every 4th sample: a 1 kHz tone at 48 kHz within 4 % of its true peak
+  for (let i = 0; i < samples.length; i += 4) { const v = samples[i] < 0 ? -samples[i] : samples[i]; if (v > pk) pk = v; }
+  if (pk < SILENT_PEAK) c.silent++;
+  const mark = pk > MARK_PEAK;
+  let sentAt = NaN;
+  if (mark && !entry.wasMarker) {
+    c.onsets++;
+    const ms = entry.producer?.markers;
+    if (ms) for (let i = ms.length - 1; i >= 0; i--) if (ms[i] <= stamp) { sentAt = ms[i]; break; }
+  }
+  entry.wasMarker = mark;
+  return sentAt;
+}
+
+/**
+ * A bench client process (the other end of serveCommands): `argv` run through `wrap` (e.g.
+ * taskset), driven one JSON command at a time. call(cmd) resolves with its { ok: true, ... }
+ * reply or rejects with its error; quit() asks it to leave (SIGKILL after 5 s). `name` for errors.
+ */
+function startClientProcess(argv, name, wrap = (a) => [a[0], a.slice(1)]) {
+  const { spawn } = require('node:child_process');
+  const [cmd, args] = wrap(argv);
+  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const waiting = [];
+  let buf = '';
+  child.stdout.on('data', (d) => {
+    buf += d;
+    let nl;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      const w = waiting.shift();
+      if (!w) continue;
+      const r = JSON.parse(line);
+      if (r.ok) w.resolve(r); else w.reject(new Error(r.error));
+    }
+  });
+  let exited = false;
+  child.once('exit', () => { exited = true; for (const w of waiting.splice(0)) w.reject(new Error(`${name} exited`)); });
+  const call = (c) => new Promise((resolve, reject) => {
+    if (exited) return reject(new Error(`${name} exited`));
+    waiting.push({ resolve, reject });
+    child.stdin.write(`${JSON.stringify(c)}\n`);
+  });
+  const quit = () => new Promise((r) => {
+    if (exited) return r();
+    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => { clearTimeout(t); r(); });
+    child.stdin.write('{"cmd":"quit"}\n');
+  });
+  return { child, call, quit };
+}
+
 module.exports = {
-  threadsCpu, serveCommands,
+  threadsCpu, serveCommands, startClientProcess, countAudioFrame,
   BENCH_PROJECT, pct, median, mainThreadCpuMs, processCpuMs, wallMs, rssBytes, settle, sleep, windowedPump, startServerProcess, runScenarioProcess, startRedis,
   writeDocBlock, deliveryMeter,
 };

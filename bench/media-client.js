@@ -35,7 +35,7 @@
 const { initSession, AudioSource } = require('../dist/index.js');
 const { mintToken } = require('../dist/mint.js');
 const C = require('./common.js');
-const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu } = C;
+const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu, countAudioFrame } = C;
 
 const RATE = 48000;
 const FRAME = 960; // 20 ms
@@ -47,15 +47,6 @@ function toneFrame(freq, amplitude) {
 }
 const BACKGROUND = toneFrame(400, 0.1); // 400 Hz: 8 whole periods per frame, no click at the seams
 const MARKER = toneFrame(1000, 0.6); // 20 whole periods
-const MARK_PEAK = 0.35 * 32767;
-const SILENT_PEAK = (0.1 * 32767) / 30;
-
-/** Peak of a frame, every 4th sample (a 1 kHz tone at 48 kHz: within 4 % of the true peak). */
-function peak(d) {
-  let m = 0;
-  for (let i = 0; i < d.length; i += 4) { const v = d[i] < 0 ? -d[i] : d[i]; if (v > m) m = v; }
-  return m;
-}
 
 const sessions = []; // { session, sid, remote: Stream[], onRemote }
 const producers = []; // { source, publisher, pushed, markers: number[], queuedAhead: number[] }
@@ -147,21 +138,8 @@ async function subscribe() {
     (async () => {
       for await (const f of sub.audioFrames()) {
         const at = wallMs();
-        const c = entry.c;
-        c.frames++;
-        const pk = peak(f.data);
-        if (pk < SILENT_PEAK) c.silent++;
-        const mark = pk > MARK_PEAK;
-        if (mark && !entry.wasMarker) {
-          c.onsets++;
-          const ms = entry.producer?.markers;
-          if (ms && ms.length) {
-            let t0 = NaN;
-            for (let i = ms.length - 1; i >= 0; i--) if (ms[i] <= f.timestamp) { t0 = ms[i]; break; }
-            if (!Number.isNaN(t0)) { c.latNative.push(f.timestamp - t0); c.latJs.push(at - t0); }
-          }
-        }
-        entry.wasMarker = mark;
+        const t0 = countAudioFrame(entry, f.data, f.timestamp);
+        if (!Number.isNaN(t0)) { entry.c.latNative.push(f.timestamp - t0); entry.c.latJs.push(at - t0); }
       }
     })().catch(() => {});
   }));

@@ -40,7 +40,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { mintSessionId } = require('../dist/server/index.js');
-const { BENCH_PROJECT, median, sleep, startServerProcess, writeDocBlock } = require('./common.js');
+const { BENCH_PROJECT, median, sleep, startClientProcess, startServerProcess, writeDocBlock } = require('./common.js');
 const { frames: patternFrames } = require('./video-pattern.js');
 
 const argv = process.argv.slice(2);
@@ -75,37 +75,8 @@ const fmt = (n, d = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maxi
 
 /** A video client process (`kind`: convene, bench/media-video-client.js; wrtc, bench/wrtc-peer-client.js --video), pinned to `core` if given: call(cmd) → its JSON reply. */
 function startClient(core, kind = 'convene') {
-  const argv0 = [process.execPath, '--expose-gc', ...(kind === 'wrtc' ? [path.join(__dirname, 'wrtc-peer-client.js'), '--video'] : [path.join(__dirname, 'media-video-client.js')])];
-  const [cmd, args] = core === undefined ? [argv0[0], argv0.slice(1)] : pinned(core)(argv0);
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const w = waiting.shift();
-      if (!w) continue;
-      const r = JSON.parse(line);
-      if (r.ok) w.resolve(r); else w.reject(new Error(r.error));
-    }
-  });
-  let exited = false;
-  child.once('exit', () => { exited = true; for (const w of waiting.splice(0)) w.reject(new Error('media-video-client exited')); });
-  const call = (c) => new Promise((resolve, reject) => {
-    if (exited) return reject(new Error('media-video-client exited'));
-    waiting.push({ resolve, reject });
-    child.stdin.write(`${JSON.stringify(c)}\n`);
-  });
-  const quit = () => new Promise((r) => {
-    if (exited) return r();
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(t); r(); });
-    child.stdin.write('{"cmd":"quit"}\n');
-  });
-  return { call, quit };
+  const argv = [process.execPath, '--expose-gc', ...(kind === 'wrtc' ? [path.join(__dirname, 'wrtc-peer-client.js'), '--video'] : [path.join(__dirname, 'media-video-client.js')])];
+  return startClientProcess(argv, 'media-video-client', core === undefined ? undefined : pinned(core));
 }
 
 const sid = () => mintSessionId(BENCH_PROJECT).sessionId;

@@ -37,7 +37,7 @@ const { spawn, execFileSync } = require('node:child_process');
 const os = require('node:os');
 const path = require('node:path');
 const { mintSessionId } = require('../dist/server/index.js');
-const { BENCH_PROJECT, median, sleep, startServerProcess, writeDocBlock } = require('./common.js');
+const { BENCH_PROJECT, median, sleep, startClientProcess, startServerProcess, writeDocBlock } = require('./common.js');
 
 const argv = process.argv.slice(2);
 const flag = (n) => argv.includes(`--${n}`);
@@ -66,36 +66,8 @@ const log = (...a) => { if (!JSON_OUT) console.error('[bench:media]', ...a); };
 const SCRIPTS = { convene: 'media-client.js', wrtc: 'wrtc-peer-client.js' };
 /** A client process (`kind`: convene, bench/media-client.js; wrtc, bench/wrtc-peer-client.js), pinned to `core` if given: call(cmd) → its JSON reply. */
 function startClient(core, kind = 'convene') {
-  const [cmd, args] = (core === undefined ? (a) => [a[0], a.slice(1)] : pinned(core))([process.execPath, '--expose-gc', path.join(__dirname, SCRIPTS[kind])]);
-  const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'inherit'] });
-  const waiting = [];
-  let buf = '';
-  child.stdout.on('data', (d) => {
-    buf += d;
-    let nl;
-    while ((nl = buf.indexOf('\n')) >= 0) {
-      const line = buf.slice(0, nl);
-      buf = buf.slice(nl + 1);
-      const w = waiting.shift();
-      if (!w) continue;
-      const r = JSON.parse(line);
-      if (r.ok) w.resolve(r); else w.reject(new Error(r.error));
-    }
-  });
-  let exited = false;
-  child.once('exit', () => { exited = true; for (const w of waiting.splice(0)) w.reject(new Error('media-client exited')); });
-  const call = (c) => new Promise((resolve, reject) => {
-    if (exited) return reject(new Error('media-client exited'));
-    waiting.push({ resolve, reject });
-    child.stdin.write(`${JSON.stringify(c)}\n`);
-  });
-  const quit = () => new Promise((r) => {
-    if (exited) return r();
-    const t = setTimeout(() => child.kill('SIGKILL'), 5000);
-    child.once('exit', () => { clearTimeout(t); r(); });
-    child.stdin.write('{"cmd":"quit"}\n');
-  });
-  return { child, call, quit };
+  const wrap = core === undefined ? undefined : pinned(core);
+  return startClientProcess([process.execPath, '--expose-gc', path.join(__dirname, SCRIPTS[kind])], 'media-client', wrap);
 }
 
 const sid = () => mintSessionId(BENCH_PROJECT).sessionId;

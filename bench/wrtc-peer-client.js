@@ -48,7 +48,7 @@ const WebSocket = require('ws');
 const wrtc = require('@roamhq/wrtc');
 const { mintToken } = require('../dist/mint.js');
 const C = require('./common.js');
-const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu } = C;
+const { BENCH_PROJECT, pct, wallMs, settle, sleep, threadsCpu, countAudioFrame } = C;
 const { frames: patternFrames, matcher } = require('./video-pattern.js');
 
 const { RTCAudioSource, RTCAudioSink, RTCVideoSource, RTCVideoSink } = wrtc.nonstandard;
@@ -191,15 +191,7 @@ function toneChunk(freq, amplitude) {
 // whole periods per 10 ms chunk (400 Hz: 4, 1 kHz: 10): the same two chunks over and over, no click at the seams
 const BACKGROUND = toneChunk(400, 0.1);
 const MARKER = toneChunk(1000, 0.6);
-const MARK_PEAK = 0.35 * 32767;
-const SILENT_PEAK = (0.1 * 32767) / 30;
 let markerEvery = 25; // in 20 ms frames, as media-client.js counts them
-
-function peak(d) {
-  let m = 0;
-  for (let i = 0; i < d.length; i += 4) { const v = d[i] < 0 ? -d[i] : d[i]; if (v > m) m = v; }
-  return m;
-}
 
 function feedAudio() {
   const due = Math.floor((wallMs() - feedT0) / CHUNK_MS) + 1; // chunks whose 10 ms has begun
@@ -243,21 +235,8 @@ async function subscribeAudio() {
     const entry = { sub, session: s.session, track, pc: pcOf(track), sink, producer: producers.find((p) => p.publisher?.stream?.streamId === stream.streamId), c: newAudioCounters(), wasMarker: false };
     sink.ondata = (d) => {
       const at = wallMs();
-      const c = entry.c;
-      c.frames++;
-      const pk = peak(d.samples);
-      if (pk < SILENT_PEAK) c.silent++;
-      const mark = pk > MARK_PEAK;
-      if (mark && !entry.wasMarker) {
-        c.onsets++;
-        const ms = entry.producer?.markers;
-        if (ms && ms.length) {
-          let t0 = NaN;
-          for (let i = ms.length - 1; i >= 0; i--) if (ms[i] <= at) { t0 = ms[i]; break; }
-          if (!Number.isNaN(t0)) c.latJs.push(at - t0);
-        }
-      }
-      entry.wasMarker = mark;
+      const t0 = countAudioFrame(entry, d.samples, at);
+      if (!Number.isNaN(t0)) entry.c.latJs.push(at - t0);
     };
     subscribers.push(entry);
   }));

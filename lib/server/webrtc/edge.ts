@@ -213,6 +213,7 @@ export class WebRtcEdge {
 
   private peerStats(p: Peer): PeerStats {
     const s = { ...p.stats, state: p.state, received: {}, sent: {} } as PeerStats;
+    if (p.rembBitrate > 0) s.rembOutBitrate = p.rembBitrate;
     for (const [k, t] of p.incoming) s.received[k] = t.stats();
     for (const [k, t] of p.outgoing) s.sent[k] = t.stats();
     return s;
@@ -398,7 +399,6 @@ export class WebRtcEdge {
     peer.rembBitrate = peer.rembBitrate === 0 ? max : nextRembBitrate(peer.rembBitrate, loss, Math.min(MIN_VIDEO_BITRATE, max), max);
     sendTo(track, buildRemb(peer.rtcpSsrc, peer.rembBitrate, [rx.ssrc]));
     peer.stats.rembOut++;
-    peer.stats.rembOutBitrate = peer.rembBitrate;
   }
 
   private stopSenderReports(): void {
