@@ -106,10 +106,11 @@ static void vs_data(otc_subscriber *s, void *u) {
   (void)s;
   atomic_fetch_add(&((struct vsub *)u)->data_received, 1);
 }
+/* Counts the reports that show packets received: a report may come before the first packet
+ * (under valgrind the first second can pass without one), which is no error. */
 static void vs_stats(otc_subscriber *s, void *u, struct otc_subscriber_video_stats st) {
   (void)s;
-  CHECK(st.packets_received > 0);
-  atomic_fetch_add(&((struct vsub *)u)->stats, 1);
+  if (st.packets_received > 0) atomic_fetch_add(&((struct vsub *)u)->stats, 1);
 }
 
 static void vsub_init(struct vsub *r, const otc_stream *stream, enum otc_video_frame_format format) {
@@ -359,7 +360,7 @@ static void capturer_to_subscriber(void) {
   WAIT_UNTIL(atomic_load(&sc.s.good) >= 1, 5000);
   CHECK_EQ(1, atomic_load(&sc.s.data_received));
   check_flow(&sc, 3000);
-  CHECK(atomic_load(&sc.s.stats) >= 1);     /* on_video_stats, every second */
+  CHECK(atomic_load(&sc.s.stats) >= 1);     /* on_video_stats, every second, with the packets received */
   CHECK(atomic_load(&sc.p.stats) >= 1);     /* the publisher's too */
   CHECK(atomic_load(&sc.p.previews) >= 20); /* the local preview */
   CHECK(atomic_load(&sc.p.good_previews) >= atomic_load(&sc.p.previews) - 1);
